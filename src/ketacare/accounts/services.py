@@ -1,0 +1,63 @@
+"""Account writes: roles as groups, staff users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ketacare.accounts.models import User
+from ketacare.accounts.roles import ROLE_PERMISSIONS, Role
+
+
+@transaction.atomic
+def roles_sync() -> None:
+    """Make each role's group hold exactly the permissions in ROLE_PERMISSIONS."""
+    wanted = {p for perms in ROLE_PERMISSIONS.values() for p in perms}
+    by_name: dict[str, Permission] = {}
+    for perm in Permission.objects.select_related("content_type"):
+        by_name[f"{perm.content_type.app_label}.{perm.codename}"] = perm
+    missing = sorted(wanted - by_name.keys())
+    if missing:
+        raise LookupError(f"permissions named in roles.py do not exist: {', '.join(missing)}")
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set([by_name[p] for p in perms])
+
+
+def roles_sync_after_migrate(
+    sender: Any, app_config: Any = None, using: str = "default", **kwargs: Any
+) -> None:
+    if sender is None or getattr(sender, "label", None) != "accounts":
+        return
+    from django.apps import apps as global_apps
+
+    for config in global_apps.get_app_configs():
+        create_permissions(config, verbosity=0, using=using)
+    roles_sync()
+
+
+@transaction.atomic
+def user_create(
+    *, username: str, password: str, role: Role, first_name: str = "", last_name: str = "", email: str = ""
+) -> User:
+    """Create a staff user in exactly one role; the password must pass the clinic's validators."""
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email)
+    from django.contrib.auth.password_validation import validate_password
+
+    validate_password(password, user)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    user.groups.set([Group.objects.get(name=role)])
+    return user
+
+
+@transaction.atomic
+def user_set_role(*, user: User, role: Role) -> None:
+    if role not in Role:
+        raise ValidationError({"role": f"unknown role {role!r}"})
+    user.groups.set([Group.objects.get(name=role)])

@@ -1,0 +1,132 @@
+"""Writing the audit trail. Every service that reads or changes patient data calls one of these
+inside its own transaction, so the record and its audit event commit together or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from ketacare.audit.chain import GENESIS_HASH, canonical, link
+from ketacare.audit.context import Actor
+from ketacare.audit.models import AuditChainHead, AuditEvent
+from ketacare.bulk import bulk_insert
+
+Action = AuditEvent.Action
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    action: str
+    object_type: str
+    object_id: str = ""
+    patient_id: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def spec_for(obj: models.Model, action: str, detail: dict[str, Any] | None = None) -> EventSpec:
+    """The event describing `action` on a model instance, tied to its patient where it has one."""
+    patient_id = getattr(obj, "patient_id", None)
+    if patient_id is None and obj._meta.label_lower == "patients.patient":
+        patient_id = obj.pk
+    return EventSpec(
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        patient_id=patient_id,
+        detail=detail or {},
+    )
+
+
+def _lock_head() -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+EVENT_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "patient_id",
+    "ip",
+    "user_agent",
+    "detail",
+    "prev_hash",
+    "hash",
+)
+
+
+@transaction.atomic
+def audit_record_many(*, actor: Actor, specs: Sequence[EventSpec]) -> int:
+    """Append events to the chain in order, in one transaction, holding the lock on the chain head
+    (so concurrent writers queue and the chain never forks). Returns the seq of the last event."""
+    if not specs:
+        return 0
+    head = _lock_head()
+    seq, prev = head.seq, head.hash
+    now = timezone.now()
+    actor_id = actor.user.pk if actor.user is not None else None
+    rows: list[tuple[Any, ...]] = []
+    for spec in specs:
+        seq += 1
+        content = canonical(
+            seq=seq,
+            occurred_at=now,
+            actor_id=actor_id,
+            actor_label=actor.label,
+            action=spec.action,
+            object_type=spec.object_type,
+            object_id=spec.object_id,
+            patient_id=spec.patient_id,
+            ip=actor.ip,
+            user_agent=actor.user_agent,
+            detail=spec.detail,
+        )
+        digest = link(prev, content)
+        rows.append(
+            (
+                seq,
+                now,
+                actor_id,
+                actor.label,
+                spec.action,
+                spec.object_type,
+                spec.object_id,
+                spec.patient_id,
+                actor.ip,
+                actor.user_agent,
+                spec.detail,
+                prev,
+                digest,
+            )
+        )
+        prev = digest
+    bulk_insert(AuditEvent, EVENT_FIELDS, rows)
+    AuditChainHead.objects.filter(pk=1).update(seq=seq, hash=prev)
+    return seq
+
+
+def audit_record(
+    *, actor: Actor, action: str, obj: models.Model, detail: dict[str, Any] | None = None
+) -> int:
+    """Append one event about `obj`; returns its seq."""
+    return audit_record_many(actor=actor, specs=[spec_for(obj, action, detail)])
+
+
+def audit_view(*, actor: Actor, obj: models.Model) -> int:
+    """Record that `actor` was shown `obj` (a chart, a record)."""
+    return audit_record(actor=actor, action=Action.VIEW, obj=obj)
+
+
+def audit_objects(*, actor: Actor, action: str, objs: Iterable[models.Model]) -> int:
+    return audit_record_many(actor=actor, specs=[spec_for(o, action) for o in objs])

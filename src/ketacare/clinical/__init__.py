@@ -1,0 +1,1 @@
+"""Pure clinical knowledge: no Django, no I/O. Every constant carries its published source."""

@@ -1,0 +1,16 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import IsAuthenticated
+
+urlpatterns = [
+    path("", include("ketacare.web.urls")),
+    path("accounts/", include("ketacare.accounts.urls")),
+    path("patients/", include("ketacare.patients.urls")),
+    path("audit/", include("ketacare.audit.urls")),
+    path("api/v1/", include("ketacare.patients.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
+]
+
+handler403 = "ketacare.web.views.permission_denied"
+handler404 = "ketacare.web.views.page_not_found"
+handler500 = "ketacare.web.views.server_error"

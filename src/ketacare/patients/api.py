@@ -1,0 +1,163 @@
+"""Patient API: the same services and selectors as the web pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ketacare.audit.context import Actor
+from ketacare.audit.services import audit_view
+from ketacare.clinical.codes import DIAGNOSES
+from ketacare.patients import selectors, services
+from ketacare.patients.models import Patient, ReferringProvider, Sex
+
+VIEW, ADD, CHANGE = ("patients.view_patient",), ("patients.add_patient",), ("patients.change_patient",)
+
+
+class DiagnosisSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    code = serializers.CharField()
+    display = serializers.SerializerMethodField()
+    is_primary = serializers.BooleanField()
+
+    def get_display(self, obj: Any) -> str:
+        return str(obj.get_code_display())
+
+
+class PatientSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    diagnoses = DiagnosisSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Patient
+        fields = ("id", "mrn", *services.PATIENT_FIELDS, "diagnoses", "created_at", "updated_at")
+        read_only_fields = fields
+
+
+class PatientListSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = Patient
+        fields = ("id", "mrn", "given_name", "family_name", "date_of_birth", "sex")
+        read_only_fields = fields
+
+
+class PatientWriteSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    given_name = serializers.CharField(max_length=100)
+    family_name = serializers.CharField(max_length=100)
+    preferred_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    date_of_birth = serializers.DateField()
+    sex = serializers.ChoiceField(choices=Sex.choices)
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    address_line1 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    state = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    emergency_contact_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default=""
+    )
+    emergency_contact_relationship = serializers.CharField(
+        max_length=60, required=False, allow_blank=True, default=""
+    )
+    emergency_contact_phone = serializers.CharField(
+        max_length=30, required=False, allow_blank=True, default=""
+    )
+    referring_provider = serializers.PrimaryKeyRelatedField(
+        queryset=ReferringProvider.objects.all(), required=False, allow_null=True, default=None
+    )
+    no_known_allergies = serializers.BooleanField(required=False, default=False)
+    diagnoses = serializers.ListField(
+        child=serializers.ChoiceField(choices=[d.code for d in DIAGNOSES]), required=False, default=list
+    )
+    primary_diagnosis = serializers.ChoiceField(
+        choices=[d.code for d in DIAGNOSES], required=False, allow_null=True, default=None
+    )
+    weight_kg = serializers.DecimalField(
+        max_digits=5, decimal_places=1, required=False, allow_null=True, default=None
+    )
+    height_cm = serializers.DecimalField(
+        max_digits=5, decimal_places=1, required=False, allow_null=True, default=None
+    )
+
+
+class PatientViewSet(viewsets.ViewSet):
+    """Patients: search, read, register and update."""
+
+    required_perms = {"GET": VIEW, "POST": ADD, "PATCH": CHANGE}
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, description="Name, MRN or date of birth")],
+        responses=PatientListSerializer(many=True),
+    )
+    def list(self, request: Request) -> Response:
+        query, qs = selectors.patient_search(text=request.query_params.get("q", ""))
+        if query.kind == "invalid":
+            return Response({"errors": {"q": [query.problem]}}, status=status.HTTP_400_BAD_REQUEST)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        response: Response = paginator.get_paginated_response(PatientListSerializer(page, many=True).data)
+        return response
+
+    @extend_schema(responses=PatientSerializer)
+    def retrieve(self, request: Request, pk: str) -> Response:
+        try:
+            chart = selectors.patient_chart(patient_id=int(pk))
+        except (Patient.DoesNotExist, ValueError):
+            return Response(
+                {"errors": {"id": [f"no patient with id {pk}"]}}, status=status.HTTP_404_NOT_FOUND
+            )
+        audit_view(actor=Actor.from_request(request), obj=chart.patient)
+        return Response(PatientSerializer(chart.patient).data)
+
+    @extend_schema(request=PatientWriteSerializer, responses={201: PatientSerializer})
+    def create(self, request: Request) -> Response:
+        payload = PatientWriteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        diagnoses, primary = data.pop("diagnoses"), data.pop("primary_diagnosis")
+        weight, height = data.pop("weight_kg"), data.pop("height_cm")
+        patient = services.patient_register(
+            actor=Actor.from_request(request),
+            details=data,
+            diagnoses=diagnoses,
+            primary_diagnosis=primary,
+            weight_kg=weight,
+            height_cm=height,
+        )
+        return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PatientWriteSerializer(partial=True), responses=PatientSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        try:
+            patient = Patient.objects.get(pk=int(pk))
+        except (Patient.DoesNotExist, ValueError):
+            return Response(
+                {"errors": {"id": [f"no patient with id {pk}"]}}, status=status.HTTP_404_NOT_FOUND
+            )
+        payload = PatientWriteSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        data = {k: v for k, v in payload.validated_data.items() if k in request.data}
+        data.pop("weight_kg", None), data.pop("height_cm", None)
+        diagnoses = data.pop("diagnoses", None)
+        current = list(patient.diagnoses.all())
+        if "primary_diagnosis" in data:
+            primary = data.pop("primary_diagnosis")
+        else:
+            primary = next((d.code for d in current if d.is_primary), None)
+        if diagnoses is None and "primary_diagnosis" in request.data:
+            diagnoses = [d.code for d in current]
+        if diagnoses is not None and primary not in diagnoses:
+            primary = None if "primary_diagnosis" not in request.data else primary
+        patient = services.patient_update(
+            actor=Actor.from_request(request),
+            patient=patient,
+            details=data,
+            diagnoses=diagnoses,
+            primary_diagnosis=primary,
+        )
+        patient = selectors.patient_chart(patient_id=patient.pk).patient
+        return Response(PatientSerializer(patient).data)

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+
+from ketacare.clinical import body
+from ketacare.clinical.codes import DIAGNOSES
+from ketacare.patients.models import Allergy, Patient, ReferringProvider
+from ketacare.patients.services import PATIENT_FIELDS
+
+DIAGNOSIS_CHOICES = [(d.code, d.label) for d in DIAGNOSES]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def weight_field(**kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(
+        label="Weight (kg)",
+        max_digits=5,
+        decimal_places=1,
+        required=False,
+        min_value=body.WEIGHT_KG_MIN,
+        max_value=body.WEIGHT_KG_MAX,
+        error_messages={
+            "min_value": f"Weight must be at least {body.WEIGHT_KG_MIN} kg (is it in pounds?).",
+            "max_value": f"Weight must be at most {body.WEIGHT_KG_MAX} kg (is it in pounds?).",
+            "invalid": "Enter the weight as a number of kilograms, e.g. 72.5.",
+        },
+        widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
+        **kwargs,
+    )
+
+
+def height_field(**kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(
+        label="Height (cm)",
+        max_digits=5,
+        decimal_places=1,
+        required=False,
+        min_value=body.HEIGHT_CM_MIN,
+        max_value=body.HEIGHT_CM_MAX,
+        error_messages={
+            "min_value": f"Height must be at least {body.HEIGHT_CM_MIN} cm (is it in inches?).",
+            "max_value": f"Height must be at most {body.HEIGHT_CM_MAX} cm.",
+            "invalid": "Enter the height as a number of centimetres, e.g. 170.",
+        },
+        widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
+        **kwargs,
+    )
+
+
+class PatientForm(forms.ModelForm):  # type: ignore[type-arg]
+    diagnoses = forms.MultipleChoiceField(
+        choices=DIAGNOSIS_CHOICES,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text="Hold Ctrl (or Cmd) to choose more than one.",
+    )
+    primary_diagnosis = forms.ChoiceField(choices=[("", "None")] + DIAGNOSIS_CHOICES, required=False)
+
+    class Meta:
+        model = Patient
+        fields = PATIENT_FIELDS
+        widgets = {
+            "date_of_birth": DateInput(),
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+            "emergency_contact_phone": forms.TextInput(attrs={"type": "tel"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+        }
+        error_messages = {
+            "given_name": {"required": "Enter the patient's given (first) name."},
+            "family_name": {"required": "Enter the patient's family (last) name."},
+            "date_of_birth": {
+                "required": "Enter the date of birth.",
+                "invalid": "Enter a real date, e.g. 1980-04-23.",
+            },
+            "sex": {"required": "Choose the patient's sex."},
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        provider_field = cast(forms.ModelChoiceField, self.fields["referring_provider"])  # type: ignore[type-arg]
+        provider_field.queryset = ReferringProvider.objects.order_by("name")
+        self.fields["given_name"].widget.attrs["autofocus"] = True
+        if self.instance.pk:
+            dxs = list(self.instance.diagnoses.all())
+            self.initial.setdefault("diagnoses", [d.code for d in dxs])
+            self.initial.setdefault("primary_diagnosis", next((d.code for d in dxs if d.is_primary), ""))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        primary = data.get("primary_diagnosis")
+        if primary and primary not in (data.get("diagnoses") or []):
+            self.add_error("primary_diagnosis", "The primary diagnosis must be one of the diagnoses chosen.")
+        return data
+
+    def details(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in PATIENT_FIELDS}
+
+    def validate_unique(self) -> None:
+        # Uniqueness (the MRN) is the service's business: it is assigned there.
+        pass
+
+    def _post_clean(self) -> None:
+        # Model validation runs in the service, which owns the write; the form checks input shape.
+        pass
+
+
+class PatientRegisterForm(PatientForm):
+    weight_kg = weight_field()
+    height_cm = height_field()
+
+
+class MeasurementForm(forms.Form):
+    weight_kg = weight_field()
+    height_cm = height_field()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and data.get("weight_kg") is None and data.get("height_cm") is None:
+            raise forms.ValidationError("Enter a weight, a height, or both.")
+        return data
+
+
+class AllergyForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Allergy
+        fields = ("substance", "reaction", "severity")
+        error_messages = {"substance": {"required": "Name the substance the patient is allergic to."}}

@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from ketacare.clinical import body
+from ketacare.clinical.codes import DIAGNOSES
+from ketacare.patients.validators import validate_date_of_birth
+
+phone_validator = RegexValidator(
+    r"^\+?[0-9 ().-]{7,20}$", "Enter a phone number of 7 to 20 digits; spaces, dashes and brackets are fine."
+)
+
+
+class ReferringProvider(models.Model):
+    """The clinician who referred a patient and receives reports about them."""
+
+    name = models.CharField(max_length=150)
+    practice = models.CharField(max_length=200, blank=True)
+    npi = models.CharField(
+        "NPI",
+        max_length=10,
+        blank=True,
+        validators=[RegexValidator(r"^\d{10}$", "An NPI has exactly 10 digits.")],
+    )
+    phone = models.CharField(max_length=30, blank=True, validators=[phone_validator])
+    fax = models.CharField(max_length=30, blank=True, validators=[phone_validator])
+    email = models.EmailField(blank=True)
+    address = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ("name", "id")
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.practice}" if self.practice else self.name
+
+
+class Sex(models.TextChoices):
+    # FHIR AdministrativeGender (http://hl7.org/fhir/administrative-gender).
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Patient(models.Model):
+    mrn = models.CharField("MRN", max_length=12, unique=True, editable=False)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    given_name_key = models.CharField(max_length=100, editable=False, blank=True)
+    family_name_key = models.CharField(max_length=100, editable=False, blank=True)
+    date_of_birth = models.DateField(db_index=True, validators=[validate_date_of_birth])
+    sex = models.CharField(max_length=8, choices=Sex.choices)
+    phone = models.CharField(max_length=30, blank=True, validators=[phone_validator])
+    email = models.EmailField(blank=True)
+    address_line1 = models.CharField("Address", max_length=200, blank=True)
+    address_line2 = models.CharField("Address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    emergency_contact_name = models.CharField(max_length=150, blank=True)
+    emergency_contact_relationship = models.CharField(max_length=60, blank=True)
+    emergency_contact_phone = models.CharField(max_length=30, blank=True, validators=[phone_validator])
+    referring_provider = models.ForeignKey(
+        ReferringProvider, null=True, blank=True, on_delete=models.PROTECT, related_name="patients"
+    )
+    # Recorded "no known allergies" differs from "allergies never asked about".
+    no_known_allergies = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("family_name_key", "given_name_key", "id")
+        indexes = [
+            models.Index(fields=["family_name_key", "given_name_key", "id"], name="patient_family_given"),
+            models.Index(fields=["given_name_key", "family_name_key"], name="patient_given_family"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class Diagnosis(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="diagnoses")
+    code = models.CharField("ICD-10-CM code", max_length=8, choices=[(d.code, d.label) for d in DIAGNOSES])
+    is_primary = models.BooleanField(default=False)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-is_primary", "code")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "code"],
+                name="diagnosis_once_per_patient",
+                violation_error_message="This diagnosis is already recorded for the patient.",
+            ),
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(is_primary=True),
+                name="one_primary_diagnosis",
+                violation_error_message="A patient has at most one primary diagnosis.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_code_display()
+
+
+class BodyMeasurement(models.Model):
+    """Weight and height over time. BMI is derived on reading, never stored."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="measurements")
+    measured_at = models.DateTimeField()
+    weight_kg = models.DecimalField(
+        "Weight (kg)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(body.WEIGHT_KG_MIN, f"Weight must be at least {body.WEIGHT_KG_MIN} kg."),
+            MaxValueValidator(body.WEIGHT_KG_MAX, f"Weight must be at most {body.WEIGHT_KG_MAX} kg."),
+        ],
+    )
+    height_cm = models.DecimalField(
+        "Height (cm)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(body.HEIGHT_CM_MIN, f"Height must be at least {body.HEIGHT_CM_MIN} cm."),
+            MaxValueValidator(body.HEIGHT_CM_MAX, f"Height must be at most {body.HEIGHT_CM_MAX} cm."),
+        ],
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-measured_at", "-id")
+        indexes = [models.Index(fields=["patient", "-measured_at"], name="measurement_patient_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=False) | Q(height_cm__isnull=False),
+                name="measurement_has_a_value",
+                violation_error_message="Enter a weight, a height, or both.",
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True)
+                | Q(weight_kg__gte=body.WEIGHT_KG_MIN, weight_kg__lte=body.WEIGHT_KG_MAX),
+                name="measurement_weight_plausible",
+                violation_error_message=(
+                    f"Weight must be between {body.WEIGHT_KG_MIN} and {body.WEIGHT_KG_MAX} kg."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(height_cm__isnull=True)
+                | Q(height_cm__gte=body.HEIGHT_CM_MIN, height_cm__lte=body.HEIGHT_CM_MAX),
+                name="measurement_height_plausible",
+                violation_error_message=(
+                    f"Height must be between {body.HEIGHT_CM_MIN} and {body.HEIGHT_CM_MAX} cm."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.weight_kg} kg, {self.height_cm} cm at {self.measured_at:%Y-%m-%d}"
+
+
+class Allergy(models.Model):
+    class Severity(models.TextChoices):
+        MILD = "mild", "Mild"
+        MODERATE = "moderate", "Moderate"
+        SEVERE = "severe", "Severe"
+        UNKNOWN = "unknown", "Unknown"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="allergies")
+    substance = models.CharField(max_length=150)
+    reaction = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.UNKNOWN)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("substance", "id")
+        verbose_name_plural = "allergies"
+
+    def __str__(self) -> str:
+        return self.substance
+
+
+class MrnSequence(models.Model):
+    """The last MRN serial handed out. One row, locked while a serial (or a block of them for a
+    bulk import) is taken, so two registrations never get the same number."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_serial = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="mrn_sequence_singleton")]
+
+    def __str__(self) -> str:
+        return f"last MRN serial {self.last_serial}"
+
+
+def bmi_of(weight_kg: Decimal | None, height_cm: Decimal | None) -> Decimal | None:
+    if weight_kg is None or height_cm is None:
+        return None
+    return body.bmi(weight_kg=weight_kg, height_cm=height_cm)

@@ -1,0 +1,153 @@
+"""Patient reads: each a fixed number of queries, whatever the size of the registry."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, Q, QuerySet
+
+from ketacare.clinical.mrn import normalise_mrn
+from ketacare.patients.models import BodyMeasurement, Diagnosis, Patient, bmi_of
+from ketacare.patients.names import name_key, prefix_upper_bound
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_MRN_LIKE = re.compile(r"^KC\d+$")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """What a search box entry means: an MRN, a date of birth, or a name."""
+
+    kind: str  # "all", "mrn", "dob", "name", "invalid"
+    mrn: str = ""
+    dob: datetime.date | None = None
+    names: tuple[str, ...] = ()
+    comma: bool = False
+    problem: str = ""
+
+
+def parse_search(text: str) -> SearchQuery:
+    text = text.strip()
+    if not text:
+        return SearchQuery("all")
+    compact = normalise_mrn(text)
+    if _MRN_LIKE.match(compact):
+        return SearchQuery("mrn", mrn=compact)
+    if _ISO_DATE.match(text) or _US_DATE.match(text):
+        try:
+            if match := _US_DATE.match(text):
+                month, day, year = (int(g) for g in match.groups())
+                dob = datetime.date(year, month, day)
+            else:
+                dob = datetime.date.fromisoformat(text)
+        except ValueError:
+            return SearchQuery(
+                "invalid", problem=f"{text} is not a real date (use YYYY-MM-DD or MM/DD/YYYY)."
+            )
+        return SearchQuery("dob", dob=dob)
+    comma = "," in text
+    parts = [name_key(p) for p in re.split(r"[,\s]+", text)]
+    names = tuple(p for p in parts if p)
+    if not names:
+        return SearchQuery("invalid", problem="Type a name, an MRN or a date of birth.")
+    return SearchQuery("name", names=names, comma=comma)
+
+
+def _prefix(field: str, prefix: str) -> Q:
+    # A range on an indexed key column: an index range scan on SQLite and PostgreSQL alike.
+    return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix_upper_bound(prefix)})
+
+
+def _name_filter(names: tuple[str, ...], comma: bool) -> Q:
+    if len(names) == 1:
+        return _prefix("family_name_key", names[0]) | _prefix("given_name_key", names[0])
+    first, rest = names[0], "".join(names[1:])
+    if comma:  # "Family, Given"
+        return _prefix("family_name_key", first) & _prefix("given_name_key", rest)
+    return (_prefix("given_name_key", first) & _prefix("family_name_key", rest)) | (
+        _prefix("family_name_key", first) & _prefix("given_name_key", rest)
+    )
+
+
+def patient_search(*, text: str) -> tuple[SearchQuery, QuerySet[Patient]]:
+    """Patients matching a search box entry, in name order, with their primary diagnosis."""
+    query = parse_search(text)
+    qs = Patient.objects.only(
+        "id",
+        "mrn",
+        "given_name",
+        "family_name",
+        "preferred_name",
+        "date_of_birth",
+        "sex",
+        "family_name_key",
+        "given_name_key",
+    ).prefetch_related(
+        Prefetch("diagnoses", queryset=Diagnosis.objects.filter(is_primary=True), to_attr="primary_diagnoses")
+    )
+    if query.kind == "mrn":
+        qs = qs.filter(mrn=query.mrn)
+    elif query.kind == "dob" and query.dob is not None:
+        qs = qs.filter(date_of_birth=query.dob)
+    elif query.kind == "name":
+        qs = qs.filter(_name_filter(query.names, query.comma))
+    elif query.kind == "invalid":
+        qs = qs.none()
+    return query, qs.order_by("family_name_key", "given_name_key", "id")
+
+
+def patient_search_page(
+    *, text: str, page: int | str | None, per_page: int
+) -> tuple[SearchQuery, Page[Patient]]:
+    query, qs = patient_search(text=text)
+    return query, Paginator(qs, per_page).get_page(page)
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    patient: Patient
+    diagnoses: list[Diagnosis]
+    measurements: list[BodyMeasurement]
+    weight_kg: Decimal | None
+    height_cm: Decimal | None
+
+    @property
+    def bmi(self) -> Decimal | None:
+        return bmi_of(self.weight_kg, self.height_cm)
+
+
+MEASUREMENTS_SHOWN = 10
+
+
+def patient_chart(*, patient_id: int) -> Chart:
+    """Everything the chart page shows, in five queries at any length of history."""
+    patient = (
+        Patient.objects.select_related("referring_provider")
+        .prefetch_related("diagnoses", "allergies")
+        .get(pk=patient_id)
+    )
+    measurements = list(
+        BodyMeasurement.objects.filter(patient=patient).order_by("-measured_at", "-id")[:MEASUREMENTS_SHOWN]
+    )
+    weight = next((m.weight_kg for m in measurements if m.weight_kg is not None), None)
+    height = next((m.height_cm for m in measurements if m.height_cm is not None), None)
+    if height is None and measurements:
+        # Height is measured rarely; look further back than the recent list if needed.
+        height = (
+            BodyMeasurement.objects.filter(patient=patient, height_cm__isnull=False)
+            .order_by("-measured_at", "-id")
+            .values_list("height_cm", flat=True)
+            .first()
+        )
+    return Chart(
+        patient=patient,
+        diagnoses=list(patient.diagnoses.all()),
+        measurements=measurements,
+        weight_kg=weight,
+        height_cm=height,
+    )

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The menu a user sees follows their permissions: a link they may not use is not shown."""
+    user = getattr(request, "user", None)
+    items: list[tuple[str, str]] = []
+    if user is not None and user.is_authenticated:
+        items.append(("Dashboard", reverse("web:home")))
+        if user.has_perm("patients.view_patient"):
+            items.append(("Patients", reverse("patients:list")))
+        if user.has_perm("patients.add_patient"):
+            items.append(("Register patient", reverse("patients:create")))
+        if user.has_perm("audit.view_auditevent"):
+            items.append(("Audit trail", reverse("audit:event-list")))
+    return {"nav_items": items, "idle_timeout_minutes": settings.IDLE_TIMEOUT_MINUTES}

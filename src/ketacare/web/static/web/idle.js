@@ -1,0 +1,14 @@
+// Idle log-off: the server ends the session after the idle timeout; this takes the screen to the
+// sign-in page at the same moment, so patient data does not stay on an unattended screen.
+(function () {
+  var body = document.body;
+  var minutes = parseFloat(body.dataset.idleMinutes || "0");
+  if (!minutes) { return; }
+  var timer;
+  function reset() {
+    clearTimeout(timer);
+    timer = setTimeout(function () { window.location.assign(body.dataset.loginUrl); }, minutes * 60 * 1000);
+  }
+  ["htmx:afterRequest", "submit"].forEach(function (name) { document.addEventListener(name, reset); });
+  reset();
+})();

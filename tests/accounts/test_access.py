@@ -1,0 +1,101 @@
+"""Every URL, every role: access is denied unless a rule allows it."""
+
+import pytest
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from ketacare.accounts.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = {"accounts:login", "web:healthz"}
+
+# name -> (path with sample ids, the roles allowed to GET it). POST-only pages answer 405 to an
+# allowed role's GET, which still proves the role passed the permission check.
+PAGES = {
+    "web:home": ("/", set(Role)),
+    "accounts:logout": ("/accounts/logout/", set(Role)),
+    "patients:list": ("/patients/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
+    "patients:create": ("/patients/new/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
+    "patients:chart": ("/patients/{pid}/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
+    "patients:edit": ("/patients/{pid}/edit/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
+    "patients:measurement-add": (
+        "/patients/{pid}/measurements/",
+        {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK},
+    ),
+    "patients:allergy-add": ("/patients/{pid}/allergies/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
+    "audit:event-list": ("/audit/", {Role.CLINIC_ADMIN}),
+    "api-patient-list": ("/api/v1/patients/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
+    "api-patient-detail": ("/api/v1/patients/{pid}/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
+    "api-schema": ("/api/schema/", set(Role)),
+}
+
+
+def _names(resolver: URLResolver, prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            names |= _names(entry, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(f"{prefix}{entry.name}")
+    return names
+
+
+def test_every_named_url_is_in_the_access_table():
+    assert _names(get_resolver()) == set(PAGES) | PUBLIC
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_anonymous_user_is_refused_everywhere(client, register, name):
+    patient = register()
+    path = PAGES[name][0].format(pid=patient.pk)
+    for method in ("get", "post"):
+        response = getattr(client, method)(path)
+        if name.startswith("api"):
+            assert response.status_code == 403, (method, path)
+        else:
+            assert response.status_code == 302, (method, path)
+            assert response["Location"].startswith(f"/accounts/login/?next={path}")
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_each_role_reaches_exactly_its_pages(make_user, client, register, role, name):
+    patient = register()
+    client.force_login(make_user(role))
+    path, allowed = PAGES[name]
+    response = client.get(path.format(pid=patient.pk))
+    if role in allowed:
+        assert response.status_code in (200, 405), response.status_code
+    else:
+        assert response.status_code == 403
+
+
+def test_public_pages_need_no_sign_in(client):
+    assert client.get("/accounts/login/").status_code == 200
+    assert client.get("/healthz").content == b"ok"
+
+
+def test_idle_session_expires_after_the_configured_minutes(client_as, nurse):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    assert settings.IDLE_TIMEOUT_MINUTES == 15
+    client = client_as(nurse)
+    assert client.get("/").status_code == 200
+    session = Session.objects.get()
+    remaining = session.expire_date - timezone.now()
+    assert timedelta(minutes=14) < remaining <= timedelta(minutes=15)
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = client.get("/patients/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_user_without_a_role_sees_nothing(client, django_user_model):
+    user = django_user_model.objects.create_user("norole", password="x-very-long-pass")
+    client.force_login(user)
+    assert client.get("/patients/").status_code == 403
+    assert client.get("/audit/").status_code == 403

@@ -1,0 +1,95 @@
+import datetime
+
+import pytest
+
+from ketacare.patients.demo import seed_cohort
+from ketacare.patients.selectors import parse_search, patient_chart, patient_search
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(register):
+    return {
+        "anna": register(given_name="Anna", family_name="Smith", date_of_birth=datetime.date(1980, 4, 23)),
+        "smitty": register(given_name="Smitty", family_name="Jones", date_of_birth=datetime.date(1975, 1, 2)),
+        "sean": register(given_name="Seán", family_name="O'Brien", date_of_birth=datetime.date(1990, 12, 1)),
+        "annabel": register(
+            given_name="Annabel", family_name="Smithson", date_of_birth=datetime.date(1980, 4, 23)
+        ),
+    }
+
+
+def found(text):
+    return [f"{p.given_name} {p.family_name}" for p in patient_search(text=text)[1]]
+
+
+def test_one_word_matches_the_start_of_family_or_given_name(people):
+    assert found("smit") == ["Smitty Jones", "Anna Smith", "Annabel Smithson"]
+
+
+def test_family_comma_given(people):
+    assert found("Smith, Ann") == ["Anna Smith", "Annabel Smithson"]
+    assert found("smithson, anna") == ["Annabel Smithson"]
+
+
+def test_given_then_family_in_either_order(people):
+    assert found("anna smith") == ["Anna Smith", "Annabel Smithson"]
+    assert found("smith anna") == ["Anna Smith", "Annabel Smithson"]
+
+
+def test_accents_and_apostrophes_do_not_matter(people):
+    assert found("obrien") == ["Seán O'Brien"]
+    assert found("sean o'b") == ["Seán O'Brien"]
+
+
+def test_mrn_in_any_case_with_dashes(people):
+    mrn = people["sean"].mrn
+    assert found(f"{mrn[:4].lower()}-{mrn[4:]}") == ["Seán O'Brien"]
+
+
+def test_date_of_birth_iso_and_us(people):
+    assert found("1980-04-23") == ["Anna Smith", "Annabel Smithson"]
+    assert found("4/23/1980") == ["Anna Smith", "Annabel Smithson"]
+
+
+def test_impossible_date_explains_the_format(people):
+    query = parse_search("1980-02-30")
+    assert query.kind == "invalid" and "YYYY-MM-DD" in query.problem
+    assert found("1980-02-30") == []
+
+
+def test_punctuation_only_asks_for_something_searchable():
+    assert parse_search("--").kind == "invalid"
+
+
+def test_search_query_count_does_not_grow_with_the_registry(django_assert_max_num_queries, register):
+    register()
+    with django_assert_max_num_queries(2):
+        list(patient_search(text="smi")[1][:25])
+    seed_cohort(patients=300, seed=5)
+    with django_assert_max_num_queries(2):
+        rows = list(patient_search(text="")[1][:25])
+        for p in rows:
+            list(p.primary_diagnoses)
+    assert len(rows) == 25
+
+
+def test_chart_reads_in_a_fixed_number_of_queries(register, actor, django_assert_num_queries):
+    from decimal import Decimal
+
+    from ketacare.patients.services import allergy_record, measurement_record
+
+    patient = register()
+    with django_assert_num_queries(4):
+        chart = patient_chart(patient_id=patient.pk)
+    for i in range(30):
+        measurement_record(actor=actor, patient=patient, weight_kg=Decimal(70 + i), height_cm=None)
+        allergy_record(actor=actor, patient=patient, substance=f"Substance {i}")
+    # Five: the recent measurements hold no height, so the last known one is looked up.
+    with django_assert_num_queries(5):
+        chart = patient_chart(patient_id=patient.pk)
+        assert len(chart.patient.allergies.all()) == 30
+    assert chart.weight_kg == Decimal("99.0")
+    assert chart.height_cm == Decimal("168.0")  # older than the ten shown: looked up separately
+    assert chart.bmi == Decimal("35.1")

@@ -1,0 +1,118 @@
+import pytest
+from django.urls import reverse
+
+from ketacare.audit.models import AuditEvent
+from ketacare.patients.models import BodyMeasurement, Patient
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "given_name": "Rosa",
+    "family_name": "Diaz",
+    "date_of_birth": "1986-07-14",
+    "sex": "female",
+    "phone": "(555) 303-4455",
+    "email": "",
+    "diagnoses": ["F33.2", "F41.1"],
+    "primary_diagnosis": "F33.2",
+    "weight_kg": "64.2",
+    "height_cm": "160",
+    "emergency_contact_name": "Luis Diaz",
+    "emergency_contact_phone": "(555) 303-0000",
+}
+
+
+def test_front_desk_registers_a_patient_and_lands_on_the_chart(client_as, front_desk):
+    response = client_as(front_desk).post(reverse("patients:create"), FORM)
+    patient = Patient.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patients:chart", args=[patient.pk])
+    chart = client_as(front_desk).get(response["Location"])
+    assert chart.status_code == 200
+    assert patient.mrn in chart.content.decode()
+    assert "BMI <strong>25.1</strong>" in chart.content.decode()
+
+
+def test_invalid_field_keeps_the_input_names_the_field_and_saves_nothing(client_as, front_desk):
+    response = client_as(front_desk).post(reverse("patients:create"), {**FORM, "weight_kg": "700"})
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "Weight must be at most 350" in html
+    assert 'id="id_weight_kg_error"' in html
+    assert 'value="Rosa"' in html
+    assert Patient.objects.count() == 0 and AuditEvent.objects.filter(action="create").count() == 0
+
+
+def test_missing_required_fields_are_each_named(client_as, front_desk):
+    response = client_as(front_desk).post(reverse("patients:create"), {})
+    html = response.content.decode()
+    assert response.status_code == 422
+    for message in (
+        "given (first) name",
+        "family (last) name",
+        "Enter the date of birth",
+        "Choose the patient",
+    ):
+        assert message in html
+
+
+def test_opening_a_chart_is_audited_as_a_view(client_as, nurse, register):
+    patient = register()
+    client_as(nurse).get(reverse("patients:chart", args=[patient.pk]))
+    event = AuditEvent.objects.filter(action="view").get()
+    assert (event.actor_id, event.patient_id, event.object_type) == (nurse.pk, patient.pk, "patients.patient")
+
+
+def test_unknown_patient_is_404(client_as, nurse):
+    assert client_as(nurse).get(reverse("patients:chart", args=[999999])).status_code == 404
+
+
+def test_htmx_measurement_returns_the_fragment(client_as, nurse, register):
+    patient = register(weight_kg=None, height_cm=None)
+    url = reverse("patients:measurement-add", args=[patient.pk])
+    response = client_as(nurse).post(url, {"weight_kg": "81.0", "height_cm": ""}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and "81.0 kg" in html
+    bad = client_as(nurse).post(url, {"weight_kg": "181 lb"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 422
+    assert "Enter the weight as a number of kilograms" in bad.content.decode()
+    assert BodyMeasurement.objects.filter(patient=patient).count() == 1
+
+
+def test_htmx_search_returns_only_the_results(client_as, front_desk, register):
+    register()
+    response = client_as(front_desk).get(
+        reverse("patients:list"), {"q": "smi"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results"
+    )
+    html = response.content.decode()
+    assert "<html" not in html and "Smith, Anna" in html and "1 patient match" in html
+
+
+def test_edit_form_saves_and_shows_message(client_as, physician, register):
+    patient = register()
+    url = reverse("patients:edit", args=[patient.pk])
+    page = client_as(physician).get(url)
+    assert page.status_code == 200 and 'value="Anna"' in page.content.decode()
+    data = {
+        **FORM,
+        "given_name": "Anne",
+        "family_name": "Smith",
+        "diagnoses": ["F33.1"],
+        "primary_diagnosis": "F33.1",
+    }
+    response = client_as(physician).post(url, data, follow=True)
+    assert "Changes saved." in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.given_name == "Anne"
+
+
+def test_patient_list_query_count_is_flat(client_as, front_desk, register, django_assert_max_num_queries):
+    for i in range(30):
+        register(given_name=f"Given{i}", family_name=f"Family{i}")
+    client = client_as(front_desk)
+    # session, user, user and group permissions, count, page, primary diagnoses, and the session
+    # save (an UPDATE inside a savepoint: two more statements under the test transaction)
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("patients:list"))
+    assert response.status_code == 200 and "30 patients" in response.content.decode()

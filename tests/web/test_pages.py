@@ -1,0 +1,25 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_dashboard_shows_the_role_and_its_links(client_as, front_desk, clinic_admin, register):
+    register()
+    html = client_as(front_desk).get("/").content.decode()
+    assert "Signed in as Front desk" in html and "Register a patient" in html and "Audit trail" not in html
+    html = client_as(clinic_admin).get("/").content.decode()
+    assert "Audit trail" in html and "Register a patient" not in html
+
+
+def test_not_found_and_forbidden_pages_are_in_the_house_style(client_as, clinic_admin):
+    client = client_as(clinic_admin)
+    missing = client.get("/no/such/page/")
+    assert missing.status_code == 404 and "Not found" in missing.content.decode()
+    forbidden = client.get("/patients/")
+    assert forbidden.status_code == 403 and "Your role does not allow this" in forbidden.content.decode()
+
+
+def test_static_assets_are_vendored_not_from_a_cdn(client_as, nurse):
+    html = client_as(nurse).get("/").content.decode()
+    assert "htmx.min" in html and "pico.min" in html
+    assert "https://" not in html and "http://" not in html.replace('xmlns="http://', "")
