@@ -25,6 +25,8 @@ def _without_guard(sql, params):
         if connection.vendor == "sqlite":
             cursor.execute("DROP TRIGGER audit_event_no_update")
         else:
+            # Deferred foreign-key checks from the test's own inserts must fire before ALTER TABLE.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_change")
         cursor.execute(sql, params)
 

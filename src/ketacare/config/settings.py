@@ -117,7 +117,8 @@ def _databases() -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
-        db["CONN_MAX_AGE"] = 0 if db["NAME"] == ":memory:" else db["CONN_MAX_AGE"]
+        # Tests use a file too (not :memory:), so concurrent writers behave as in production.
+        db["TEST"] = {"NAME": str(Path(db["NAME"]).with_name("test_" + Path(db["NAME"]).name))}
     else:
         db["CONN_HEALTH_CHECKS"] = True
     return {"default": db}
