@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -32,3 +33,22 @@ def test_bmi_of_plausible_adults_is_within_physiological_bounds(w, h):
     value = body.bmi(weight_kg=w, height_cm=h)
     assert Decimal("4") <= value <= Decimal("350")
     assert value == value.quantize(Decimal("0.1"))
+
+
+@pytest.mark.parametrize(
+    ("born", "on", "years"),
+    [
+        (date(1980, 4, 23), date(2026, 4, 22), 45),
+        (date(1980, 4, 23), date(2026, 4, 23), 46),
+        (date(2000, 2, 29), date(2026, 2, 28), 25),
+        (date(2000, 2, 29), date(2026, 3, 1), 26),
+        (date(2026, 1, 1), date(2026, 1, 1), 0),
+    ],
+)
+def test_age_in_completed_years(born, on, years):
+    assert body.age_years(born=born, on=on) == years
+
+
+def test_age_before_birth_is_refused():
+    with pytest.raises(ValueError, match="before the birth"):
+        body.age_years(born=date(2000, 1, 2), on=date(2000, 1, 1))

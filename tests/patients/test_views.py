@@ -111,8 +111,21 @@ def test_patient_list_query_count_is_flat(client_as, front_desk, register, djang
     for i in range(30):
         register(given_name=f"Given{i}", family_name=f"Family{i}")
     client = client_as(front_desk)
-    # session, user, user and group permissions, count, page, primary diagnoses, and the session
-    # save (an UPDATE inside a savepoint: two more statements under the test transaction)
-    with django_assert_max_num_queries(10):
+    # session, user, user and group permissions, count, page, primary diagnoses, the audit event
+    # (lock chain head, insert, move head: five statements with the savepoint), and the session
+    # save (an UPDATE inside a savepoint: three statements under the test transaction)
+    with django_assert_max_num_queries(15):
         response = client.get(reverse("patients:list"))
     assert response.status_code == 200 and "30 patients" in response.content.decode()
+    for i in range(30, 60):
+        register(given_name=f"Given{i}", family_name=f"Family{i}")
+    with django_assert_max_num_queries(15):
+        client.get(reverse("patients:list"), {"page": 2})
+
+
+def test_a_search_result_page_is_audited_once_with_the_ids_shown(client_as, nurse, register):
+    shown = [register(given_name="Ana", family_name=f"Smith{i}").pk for i in range(3)]
+    register(given_name="Zed", family_name="Other")
+    client_as(nurse).get(reverse("patients:list"), {"q": "smith"})
+    event = AuditEvent.objects.get(action="view", actor_id=nurse.pk)
+    assert event.detail == {"list": True, "ids": shown}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 # BMI = weight (kg) / height (m) squared: WHO, "Obesity: preventing and managing the global
@@ -22,3 +23,11 @@ def bmi(*, weight_kg: Decimal, height_cm: Decimal) -> Decimal:
         raise ValueError("weight and height must be positive")
     height_m = height_cm / Decimal(100)
     return (weight_kg / (height_m * height_m)).quantize(BMI_DECIMALS, rounding=ROUND_HALF_UP)
+
+
+def age_years(*, born: date, on: date) -> int:
+    """Completed years of age on a date (a birthday on 29 February counts from 1 March in
+    common years)."""
+    if on < born:
+        raise ValueError("the date is before the birth date")
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ketacare.audit.context import Actor
-from ketacare.audit.services import audit_view
+from ketacare.audit.services import audit_list_view, audit_view
 from ketacare.clinical.codes import DIAGNOSES
 from ketacare.patients import selectors, services
 from ketacare.patients.models import Patient, ReferringProvider, Sex
@@ -98,7 +98,10 @@ class PatientViewSet(viewsets.ViewSet):
         if query.kind == "invalid":
             return Response({"errors": {"q": [query.problem]}}, status=status.HTTP_400_BAD_REQUEST)
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
+        page = paginator.paginate_queryset(qs, request, view=self) or []
+        audit_list_view(
+            actor=Actor.from_request(request), object_type="patients.patient", ids=[p.pk for p in page]
+        )
         response: Response = paginator.get_paginated_response(PatientListSerializer(page, many=True).data)
         return response
 

@@ -104,11 +104,8 @@ class PatientForm(forms.ModelForm):  # type: ignore[type-arg]
         return {name: self.cleaned_data[name] for name in PATIENT_FIELDS}
 
     def validate_unique(self) -> None:
-        # Uniqueness (the MRN) is the service's business: it is assigned there.
-        pass
-
-    def _post_clean(self) -> None:
-        # Model validation runs in the service, which owns the write; the form checks input shape.
+        # The MRN, the only unique field, is assigned by the service; the form's model validation
+        # still runs field rules (date of birth, phone), so every error shows on the first submit.
         pass
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from ketacare.clinical import body
 from ketacare.clinical.codes import DIAGNOSES
@@ -87,6 +88,10 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def age_years(self) -> int:
+        return body.age_years(born=self.date_of_birth, on=timezone.localdate())
 
 
 class Diagnosis(models.Model):

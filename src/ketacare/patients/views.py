@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
-from ketacare.audit.services import audit_view
+from ketacare.audit.services import audit_list_view, audit_view
 from ketacare.patients import selectors, services
 from ketacare.patients.forms import AllergyForm, MeasurementForm, PatientForm, PatientRegisterForm
 from ketacare.patients.models import Patient
@@ -41,6 +41,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "")
     query, page = selectors.patient_search_page(
         text=text, page=request.GET.get("page"), per_page=settings.PATIENTS_PER_PAGE
+    )
+    audit_list_view(
+        actor=Actor.from_request(request),
+        object_type="patients.patient",
+        ids=[p.pk for p in page.object_list],
     )
     context = {"q": text, "query": query, "page": page}
     if request.htmx and request.htmx.target == "results":  # type: ignore[attr-defined]

@@ -6,7 +6,9 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from ketacare.audit.context import Actor
 from ketacare.audit.models import AuditEvent
+from ketacare.audit.services import audit_list_view
 from ketacare.patients.models import Patient
 
 
@@ -15,9 +17,11 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"role_label": user.role.label if user.role else "a user without a role"}
     if user.has_perm("patients.view_patient"):
         context["patient_count"] = Patient.objects.count()
-        context["recent_patients"] = list(
-            Patient.objects.only("id", "mrn", "given_name", "family_name").order_by("-id")[:8]
+        recent = list(Patient.objects.only("id", "mrn", "given_name", "family_name").order_by("-id")[:8])
+        audit_list_view(
+            actor=Actor.from_request(request), object_type="patients.patient", ids=[p.pk for p in recent]
         )
+        context["recent_patients"] = recent
     if user.has_perm("audit.view_auditevent"):
         context["audit_count"] = AuditEvent.objects.count()
     return render(request, "web/home.html", context)
