@@ -1,4 +1,4 @@
-"""A front-desk shift: sign in, register a patient (one field wrong, then right), find them, open the chart."""
+"""A front-desk shift: sign in, register a patient (one field wrong, then right), find and open them."""
 
 import pytest
 from playwright.sync_api import expect
