@@ -37,6 +37,8 @@ def bulk_insert(
     )
     preparers = [_preparer(f) for f in columns]
     needs_prep = any(preparers)
+    if connection.vendor == "postgresql":
+        return _copy(meta.db_table, [str(f.column) for f in columns], rows, preparers if needs_prep else None)
     count = 0
     batch: list[Sequence[Any]] = []
     with connection.cursor() as cursor:
@@ -51,4 +53,27 @@ def bulk_insert(
         if batch:
             cursor.executemany(sql, batch)
             count += len(batch)
+    return count
+
+
+def _copy(
+    table: str,
+    columns: list[str],
+    rows: Iterable[Sequence[Any]],
+    preparers: list[Callable[[Any], Any] | None] | None,
+) -> int:
+    """PostgreSQL's COPY, the fastest way to load rows, through psycopg's adapters."""
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
+    count = 0
+    connection.ensure_connection()
+    with connection.cursor() as wrapper, wrapper.cursor.copy(statement) as copy:
+        for row in rows:
+            if preparers:
+                row = [p(v) if p else v for p, v in zip(preparers, row, strict=True)]
+            copy.write_row(row)
+            count += 1
     return count

@@ -94,6 +94,29 @@ def test_idle_session_expires_after_the_configured_minutes(client_as, nurse):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
+def test_activity_renews_the_idle_window_at_most_once_a_minute(client_as, nurse, monkeypatch):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from ketacare.accounts import middleware
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(middleware.time, "time", lambda: clock[0])
+    client = client_as(nurse)
+    client.get("/")
+    first = Session.objects.get().expire_date
+    Session.objects.update(expire_date=first - timedelta(minutes=5))  # as if five minutes went by
+    clock[0] += 30
+    client.get("/")
+    assert Session.objects.get().expire_date == first - timedelta(minutes=5)  # not renewed yet
+    clock[0] += 31
+    client.get("/")
+    renewed = Session.objects.get().expire_date
+    assert timedelta(minutes=14) < renewed - timezone.now() <= timedelta(minutes=15)
+
+
 def test_user_without_a_role_sees_nothing(client, django_user_model):
     user = django_user_model.objects.create_user("norole", password="x-very-long-pass")
     client.force_login(user)

@@ -93,3 +93,26 @@ def test_chart_reads_in_a_fixed_number_of_queries(register, actor, django_assert
     assert chart.weight_kg == Decimal("99.0")
     assert chart.height_cm == Decimal("168.0")  # older than the ten shown: looked up separately
     assert chart.bmi == Decimal("35.1")
+
+
+def test_whole_registry_pages_without_counting_and_searches_count_exactly(
+    register, django_assert_num_queries
+):
+    from ketacare.patients.selectors import patient_search_page
+
+    for i in range(7):
+        register(given_name=f"Given{i}", family_name=f"Family{i}")
+    register(given_name="Zoe", family_name="Other")
+    with django_assert_num_queries(2):  # rows (+1), primary diagnoses: no COUNT
+        _, page = patient_search_page(text="", page=2, per_page=3)
+    assert (page.total, page.number, page.has_previous, page.has_next) == (None, 2, True, True)
+    assert [p.family_name for p in page.patients] == ["Family3", "Family4", "Family5"]
+    _, last = patient_search_page(text="", page=3, per_page=3)
+    assert ([p.family_name for p in last.patients], last.has_next) == (["Family6", "Other"], False)
+    _, beyond = patient_search_page(text="", page=99, per_page=3)
+    assert beyond.number == 1
+    with django_assert_num_queries(3):
+        _, found = patient_search_page(text="family", page="x", per_page=3)
+    assert (found.total, found.num_pages, found.number, found.has_next) == (7, 3, 1, True)
+    _, clamped = patient_search_page(text="family", page=50, per_page=3)
+    assert (clamped.number, [p.family_name for p in clamped.patients]) == (3, ["Family6"])

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Deny by default: every view needs a signed-in user unless it is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "ketacare.accounts.middleware.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -142,11 +143,10 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Idle log-off: the session expires this many minutes after the last request, and every request
-# renews it (a shared workstation at the front desk must not stay signed in).
+# Idle log-off: the session expires this many minutes after the user's last activity (a shared
+# workstation at the front desk must not stay signed in); IdleTimeoutMiddleware renews it.
 IDLE_TIMEOUT_MINUTES = env_int("KETACARE_IDLE_TIMEOUT_MINUTES", 15)
 SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q, QuerySet
 
 from ketacare.clinical.mrn import normalise_mrn
@@ -101,11 +100,59 @@ def patient_search(*, text: str) -> tuple[SearchQuery, QuerySet[Patient]]:
     return query, qs.order_by("family_name_key", "given_name_key", "id")
 
 
+@dataclass(frozen=True, slots=True)
+class ResultPage:
+    """One page of patients. `total` is exact for a search; for the whole registry it is None,
+    since counting every row costs more than the page itself at 100,000 patients."""
+
+    patients: list[Patient]
+    number: int
+    has_next: bool
+    total: int | None
+    per_page: int = 25
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def num_pages(self) -> int | None:
+        return None if self.total is None else max(1, -(-self.total // self.per_page))
+
+    @property
+    def first_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.patients else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.patients)
+
+
+def _page_number(page: int | str | None) -> int:
+    try:
+        return max(1, int(page or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
 def patient_search_page(
     *, text: str, page: int | str | None, per_page: int
-) -> tuple[SearchQuery, Page[Patient]]:
+) -> tuple[SearchQuery, ResultPage]:
+    """A page of results in at most three queries: a count (searches only), the rows plus one
+    (to know whether a next page exists), and their primary diagnoses."""
     query, qs = patient_search(text=text)
-    return query, Paginator(qs, per_page).get_page(page)
+    number = _page_number(page)
+    total = None if query.kind == "all" else qs.count()
+    if total is not None:
+        number = min(number, max(1, -(-total // per_page)))
+    start = (number - 1) * per_page
+    rows = list(qs[start : start + per_page + 1])
+    if not rows and number > 1 and total is None:
+        number = 1
+        rows = list(qs[: per_page + 1])
+    return query, ResultPage(
+        patients=rows[:per_page], number=number, has_next=len(rows) > per_page, total=total, per_page=per_page
+    )
 
 
 @dataclass(frozen=True, slots=True)

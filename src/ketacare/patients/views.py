@@ -45,7 +45,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     audit_list_view(
         actor=Actor.from_request(request),
         object_type="patients.patient",
-        ids=[p.pk for p in page.object_list],
+        ids=[p.pk for p in page.patients],
     )
     context = {"q": text, "query": query, "page": page}
     if request.htmx and request.htmx.target == "results":  # type: ignore[attr-defined]
