@@ -122,3 +122,9 @@ def test_user_without_a_role_sees_nothing(client, django_user_model):
     client.force_login(user)
     assert client.get("/patients/").status_code == 403
     assert client.get("/audit/").status_code == 403
+
+
+def test_sign_in_page_says_why_after_an_idle_sign_out(client):
+    html = client.get("/accounts/login/", {"idle": "1"}).content.decode()
+    assert "You were signed out after 15 minutes without activity." in html
+    assert "signed out after" not in client.get("/accounts/login/").content.decode()
