@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "ketacare.accounts",
     "ketacare.audit",
     "ketacare.patients",
+    "ketacare.measures",
     "ketacare.web",
 ]
 
