@@ -146,10 +146,19 @@ def test_chart_page_query_count_is_flat_as_history_grows(client_as, nurse, regis
     client.get(url)
     with CaptureQueriesContext(connection) as small:
         client.get(url)
+    from ketacare.measures.services import response_record
+
     for i in range(40):
         measurement_record(actor=actor, patient=patient, weight_kg=Decimal(60 + i), height_cm=Decimal(170))
         allergy_record(actor=actor, patient=patient, substance=f"Substance {i}")
+        response_record(
+            actor=actor, patient=patient, instrument="phq9", answers=[i % 4] * 8 + [0], context="follow_up"
+        )
+        response_record(actor=actor, patient=patient, instrument="gad7", answers=[1] * 7, context="follow_up")
     with CaptureQueriesContext(connection) as large:
         response = client.get(url)
     assert response.status_code == 200
-    assert len(large.captured_queries) == len(small.captured_queries) <= 14
+    assert "<svg" in response.content.decode()
+    # patient record (session, user, permissions, chart, audit) plus the measures panel's three
+    # reads (trajectories, latest responses, open alerts)
+    assert len(large.captured_queries) == len(small.captured_queries) <= 17

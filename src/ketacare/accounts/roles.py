@@ -22,10 +22,20 @@ _PATIENT_RECORD = (
     "patients.add_referringprovider",
 )
 
+# Scores, alerts and self-report links are clinical: physicians and nurses read and act on them.
+# The front desk may send a patient a self-report link (a scheduling task) but not read scores.
+_MEASURES_CLINICAL = (
+    "measures.view_questionnaireresponse",
+    "measures.add_questionnaireresponse",
+    "measures.view_safetyalert",
+    "measures.change_safetyalert",
+    "measures.add_selfreportlink",
+)
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    Role.PHYSICIAN: _PATIENT_RECORD,
-    Role.NURSE: _PATIENT_RECORD,
-    Role.FRONT_DESK: _PATIENT_RECORD,
+    Role.PHYSICIAN: _PATIENT_RECORD + _MEASURES_CLINICAL,
+    Role.NURSE: _PATIENT_RECORD + _MEASURES_CLINICAL,
+    Role.FRONT_DESK: _PATIENT_RECORD + ("measures.add_selfreportlink",),
     # Clinic admins run the clinic (staff, audit) but do not read patient charts.
     Role.CLINIC_ADMIN: ("audit.view_auditevent", "accounts.view_user"),
 }

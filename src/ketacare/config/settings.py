@@ -205,3 +205,16 @@ LOGGING = {
 }
 
 PATIENTS_PER_PAGE = 25
+# Sections other apps add to the patient chart, in order: each a function (request, patient) -> HTML.
+# The chart lives in `patients`, below the apps that add to it, so it finds them here.
+CHART_PANELS = ["ketacare.measures.views.chart_panel"]
+
+# Patient self-report links: how long a link stays valid (hours), and what a patient who answers a
+# suicide item positively is shown at once. US default: the 988 Suicide & Crisis Lifeline.
+SELF_REPORT_LINK_HOURS = env_int("KETACARE_SELF_REPORT_LINK_HOURS", 72)
+CRISIS_TEXT = os.environ.get(
+    "KETACARE_CRISIS_TEXT",
+    "If you are thinking about suicide or about harming yourself, please call or text 988 (the Suicide "
+    "& Crisis Lifeline) now, or call 911 if you are in immediate danger. Your care team has been alerted "
+    "and will contact you.",
+)

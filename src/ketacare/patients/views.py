@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.module_loading import import_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketacare.accounts.permissions import requires
@@ -119,7 +121,8 @@ def _chart_context(chart: selectors.Chart, **forms: Any) -> dict[str, Any]:
 def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     chart = _chart_or_404(patient_id)
     audit_view(actor=Actor.from_request(request), obj=chart.patient)
-    return render(request, "patients/chart.html", _chart_context(chart))
+    panels = [mark_safe(import_string(path)(request, chart.patient)) for path in settings.CHART_PANELS]  # noqa: S308
+    return render(request, "patients/chart.html", {**_chart_context(chart), "panels": panels})
 
 
 @requires("patients.add_bodymeasurement")

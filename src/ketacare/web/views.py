@@ -9,6 +9,9 @@ from django.shortcuts import render
 from ketacare.audit.context import Actor
 from ketacare.audit.models import AuditEvent
 from ketacare.audit.services import audit_list_view
+from ketacare.measures.forms import AcknowledgeForm
+from ketacare.measures.selectors import open_alerts
+from ketacare.measures.views import FLAG_TEXT
 from ketacare.patients.models import Patient
 
 
@@ -22,6 +25,14 @@ def home(request: HttpRequest) -> HttpResponse:
             actor=Actor.from_request(request), object_type="patients.patient", ids=[p.pk for p in recent]
         )
         context["recent_patients"] = recent
+    if user.has_perm("measures.view_safetyalert"):
+        alerts, open_count = open_alerts(limit=50)
+        audit_list_view(
+            actor=Actor.from_request(request), object_type="measures.safetyalert", ids=[a.pk for a in alerts]
+        )
+        context.update(
+            alerts=alerts, open_alert_count=open_count, ack_form=AcknowledgeForm(), flag_text=FLAG_TEXT
+        )
     if user.has_perm("audit.view_auditevent"):
         context["audit_count"] = AuditEvent.objects.count()
     return render(request, "web/home.html", context)

@@ -1,0 +1,103 @@
+"""Measure reads: a fixed number of queries whatever the length of a patient's history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from ketacare.clinical import instruments, outcomes
+from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
+
+
+def open_alerts(*, limit: int = 50) -> tuple[list[SafetyAlert], int]:
+    """Unacknowledged alerts, most urgent and oldest first, with their patient and response; and
+    how many are open in all. Two queries on the partial index of open alerts."""
+    qs = SafetyAlert.objects.filter(acknowledged_at__isnull=True)
+    alerts = list(
+        qs.select_related("patient", "response")
+        .only(
+            "id",
+            "flags",
+            "priority",
+            "created_at",
+            "patient__id",
+            "patient__mrn",
+            "patient__given_name",
+            "patient__family_name",
+            "response__id",
+            "response__instrument",
+            "response__total",
+            "response__band",
+            "response__source",
+            "response__administered_at",
+        )
+        .order_by("priority", "created_at", "id")[:limit]
+    )
+    total = len(alerts) if len(alerts) < limit else qs.count()
+    return alerts, total
+
+
+def patient_open_alerts(*, patient_id: int) -> list[SafetyAlert]:
+    return list(
+        SafetyAlert.objects.filter(patient_id=patient_id, acknowledged_at__isnull=True)
+        .select_related("response")
+        .order_by("priority", "created_at")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Trajectory:
+    instrument: str
+    name: str
+    points: list[outcomes.Point]
+    bands: tuple[tuple[int, int, str], ...]
+    max_total: int
+    remission_max: int | None
+    course: outcomes.Course
+
+
+def trajectories(*, patient_id: int, first_treatment_at: datetime | None = None) -> list[Trajectory]:
+    """Each scale's scored totals over time, with baseline, response and remission. One query."""
+    rows = (
+        QuestionnaireResponse.objects.filter(patient_id=patient_id, total__isnull=False)
+        .order_by("administered_at", "id")
+        .values_list("instrument", "administered_at", "total")
+    )
+    by_scale: dict[str, list[outcomes.Point]] = {}
+    for code, at, total in rows:
+        if total is not None:
+            by_scale.setdefault(code, []).append(outcomes.Point(at, total))
+    result = []
+    for code in instruments.CODES:
+        points = by_scale.get(code)
+        if not points:
+            continue
+        scale = instruments.get(code)
+        result.append(
+            Trajectory(
+                instrument=code,
+                name=scale.name,
+                points=points,
+                bands=tuple((b.low, b.high, b.name) for b in scale.bands),
+                max_total=scale.max_total,
+                remission_max=scale.remission_max,
+                course=outcomes.course(
+                    points, first_treatment_at=first_treatment_at, remission_max=scale.remission_max
+                ),
+            )
+        )
+    return result
+
+
+def responses_page(
+    *, patient_id: int, before_id: int | None = None, size: int = 25
+) -> list[QuestionnaireResponse]:
+    """The newest responses, `size` at a time (keyset on id, constant cost at any depth)."""
+    qs: QuerySet[QuestionnaireResponse] = QuestionnaireResponse.objects.filter(
+        patient_id=patient_id
+    ).select_related("entered_by")
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    return list(qs.order_by("-id")[:size])

@@ -1,0 +1,284 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ketacare.accounts.permissions import requires
+from ketacare.audit.context import USER_AGENT_MAX, Actor
+from ketacare.audit.services import audit_list_view, audit_view
+from ketacare.clinical import instruments
+from ketacare.measures import selectors, services
+from ketacare.measures.forms import AcknowledgeForm, AnswersForm, LinkForm, StaffResponseForm
+from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
+from ketacare.measures.plots import trajectory_svg
+from ketacare.patients.models import Patient
+from ketacare.patients.views import UNPROCESSABLE, apply_errors
+
+FLAG_TEXT = {
+    "suicidal_ideation": "suicidal ideation",
+    "suicidal_behavior": "suicidal behaviour",
+    "suicide_risk_high": "high suicide risk (C-SSRS)",
+    "suicide_risk_moderate": "moderate suicide risk (C-SSRS)",
+    "severe_symptoms": "severe symptoms",
+    "safety_item_missing": "safety question unanswered",
+}
+
+
+def flag_text(flags: list[str]) -> str:
+    return ", ".join(FLAG_TEXT.get(f, f) for f in flags)
+
+
+def chart_panel(request: HttpRequest, patient: Patient) -> str:
+    """The measures section of the patient chart (hooked in through settings.CHART_PANELS)."""
+    user: Any = request.user
+    if not user.has_perm("measures.view_questionnaireresponse"):
+        return ""
+    trajectories = selectors.trajectories(patient_id=patient.pk)
+    responses = selectors.responses_page(patient_id=patient.pk, size=RESPONSES_SHOWN + 1)
+    return render_to_string(
+        "measures/_chart_panel.html",
+        {
+            "patient": patient,
+            "alerts": selectors.patient_open_alerts(patient_id=patient.pk),
+            "trajectories": trajectories,
+            "plot_svg": trajectory_svg(trajectories),
+            "responses": responses[:RESPONSES_SHOWN],
+            "more_before": responses[RESPONSES_SHOWN - 1].pk if len(responses) > RESPONSES_SHOWN else None,
+            "scales": [instruments.get(c) for c in instruments.CODES],
+            "link_form": LinkForm(),
+            "ack_form": AcknowledgeForm(),
+            "flag_text": FLAG_TEXT,
+        },
+        request=request,
+    )
+
+
+RESPONSES_SHOWN = 25
+
+
+def _patient(patient_id: int) -> Patient:
+    return get_object_or_404(Patient, pk=patient_id)
+
+
+@requires("measures.view_questionnaireresponse")
+def responses_more(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = _patient(patient_id)
+    try:
+        before = int(request.GET.get("before", ""))
+    except ValueError:
+        raise Http404("Give the id to page back from.") from None
+    rows = selectors.responses_page(patient_id=patient.pk, before_id=before, size=RESPONSES_SHOWN + 1)
+    audit_list_view(
+        actor=Actor.from_request(request),
+        object_type="measures.questionnaireresponse",
+        ids=[r.pk for r in rows[:RESPONSES_SHOWN]],
+    )
+    return render(
+        request,
+        "measures/_response_rows.html",
+        {
+            "patient": patient,
+            "responses": rows[:RESPONSES_SHOWN],
+            "more_before": rows[RESPONSES_SHOWN - 1].pk if len(rows) > RESPONSES_SHOWN else None,
+        },
+    )
+
+
+@requires("measures.view_questionnaireresponse")
+def response_detail(request: HttpRequest, patient_id: int, response_id: int) -> HttpResponse:
+    response = get_object_or_404(
+        QuestionnaireResponse.objects.select_related("entered_by"), pk=response_id, patient_id=patient_id
+    )
+    scale = instruments.get(response.instrument)
+    rows = []
+    for item, position, score in zip(scale.items, response.answers, response.item_scores, strict=False):
+        answer = None if position is None else item.options[position].label
+        rows.append({"item": item, "answer": answer, "score": score})
+    audit_view(actor=Actor.from_request(request), obj=response)
+    template = "measures/_response_detail.html" if request.htmx else "measures/response_detail.html"  # type: ignore[attr-defined]
+    return render(
+        request,
+        template,
+        {
+            "response": response,
+            "scale": scale,
+            "rows": rows,
+            "patient": response.patient,
+            "flag_text": flag_text(response.flags),
+        },
+    )
+
+
+@requires("measures.add_questionnaireresponse")
+@require_http_methods(["GET", "POST"])
+def response_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = _patient(patient_id)
+    code = request.GET.get("instrument") or request.POST.get("instrument", "")
+    if code not in instruments.CODES:
+        return render(
+            request,
+            "measures/pick_scale.html",
+            {
+                "patient": patient,
+                "scales": [instruments.get(c) for c in instruments.CODES],
+                "problem": f"Choose a scale (not {code!r})." if code else "",
+            },
+            status=400 if code else 200,
+        )
+    scale = instruments.get(code)
+    form = StaffResponseForm(request.POST if request.method == "POST" else None, instrument=scale)
+    if request.method == "POST" and form.is_valid():
+        try:
+            response = services.response_record(
+                actor=Actor.from_request(request),
+                patient=patient,
+                instrument=code,
+                answers=form.answers(),
+                context=form.cleaned_data["context"],
+                administered_at=form.cleaned_data["administered_at"],
+                minutes_after_dose=form.cleaned_data["minutes_after_dose"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            summary = f"{scale.name} recorded: " + (
+                f"{response.total} ({response.band})"
+                if response.total is not None
+                else "not scored (too many blanks)"
+            )
+            messages.success(request, summary + ".")
+            if response.flags and services.alert_priority(response.flags):
+                messages.error(request, f"Safety alert raised: {flag_text(response.flags)}.")
+            return redirect(reverse("patients:chart", args=[patient.pk]) + "#measures")
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render(
+        request,
+        "measures/response_form.html",
+        {"patient": patient, "scale": scale, "form": form},
+        status=status,
+    )
+
+
+@requires("measures.add_selfreportlink")
+@require_POST
+def link_create(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = _patient(patient_id)
+    form = LinkForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "measures/link_created.html", {"patient": patient, "form": form}, status=UNPROCESSABLE
+        )
+    try:
+        link, token = services.self_report_link_create(
+            actor=Actor.from_request(request),
+            patient=patient,
+            instrument=form.cleaned_data["instrument"],
+            context=form.cleaned_data["context"],
+        )
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return render(
+            request, "measures/link_created.html", {"patient": patient, "form": form}, status=UNPROCESSABLE
+        )
+    url = request.build_absolute_uri(reverse("measures:self-report", args=[token]))
+    return render(
+        request,
+        "measures/link_created.html",
+        {
+            "patient": patient,
+            "link": link,
+            "url": url,
+            "scale": instruments.get(link.instrument),
+        },
+    )
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def self_report(request: HttpRequest, token: str) -> HttpResponse:
+    """The patient's page: no account, one scale, answered once."""
+    try:
+        link = services.self_report_link_open(token)
+    except services.LinkUnusable as exc:
+        return render(
+            request,
+            "measures/self_report_closed.html",
+            {"reason": exc.reason, "code": exc.code},
+            status=410 if exc.code in ("used", "expired") else 404,
+        )
+    scale = instruments.get(link.instrument)
+    form = AnswersForm(
+        request.POST if request.method == "POST" else None, instrument=scale, patient_facing=True
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            submitted = services.self_report_submit(
+                token=token,
+                answers=form.answers(),
+                ip=request.META.get("REMOTE_ADDR") or None,
+                user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:USER_AGENT_MAX],
+            )
+        except services.LinkUnusable as exc:
+            return render(
+                request,
+                "measures/self_report_closed.html",
+                {"reason": exc.reason, "code": exc.code},
+                status=410,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            return render(
+                request,
+                "measures/self_report_done.html",
+                {
+                    "crisis": submitted.show_crisis_resources,
+                    "crisis_text": settings.CRISIS_TEXT,
+                },
+            )
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render(
+        request,
+        "measures/self_report.html",
+        {"scale": scale, "form": form, "patient": link.patient},
+        status=status,
+    )
+
+
+@requires("measures.change_safetyalert")
+@require_POST
+def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = get_object_or_404(SafetyAlert.objects.select_related("patient", "response"), pk=alert_id)
+    form = AcknowledgeForm(request.POST)
+    if form.is_valid():
+        try:
+            alert = services.alert_acknowledge(
+                actor=Actor.from_request(request), alert=alert, note=form.cleaned_data["note"]
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(
+            request,
+            "measures/_alert.html",
+            {"alert": alert, "ack_form": form, "flag_text": FLAG_TEXT},
+            status=UNPROCESSABLE if form.errors else 200,
+        )
+    if form.errors:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    else:
+        messages.success(request, "Alert acknowledged.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("web:home")
+    return redirect(target)
