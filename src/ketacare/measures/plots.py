@@ -55,6 +55,18 @@ def _panel(ax: Axes, t: Trajectory) -> None:
     xs = mdates.date2num([p.at for p in t.points])  # type: ignore[no-untyped-call]
     ys = [p.total for p in t.points]
     ax.plot(xs, ys, color="#0b6e75", marker="o", markersize=3.5, linewidth=1.4, zorder=3, label="total")
+    if t.first_treatment_at is not None:
+        x = mdates.date2num(t.first_treatment_at)  # type: ignore[no-untyped-call]
+        ax.axvline(x, color="#7b1fa2", linewidth=1.0, zorder=2)
+        ax.text(
+            x,
+            0.98,
+            " first treatment",
+            transform=ax.get_xaxis_transform(),
+            fontsize=7,
+            va="top",
+            color="#7b1fa2",
+        )
     base = t.course.baseline
     if base is not None:
         ax.axhline(base.total, color="#444", linestyle="--", linewidth=0.9, zorder=2)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 
 from ketacare.clinical import instruments, outcomes
-from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
+from ketacare.measures.models import Context, QuestionnaireResponse, SafetyAlert
 
 
 def open_alerts(*, limit: int = 50) -> tuple[list[SafetyAlert], int]:
@@ -56,17 +56,35 @@ class Trajectory:
     max_total: int
     remission_max: int | None
     course: outcomes.Course
+    first_treatment_at: datetime | None
+
+
+def first_treatment_from_ratings(
+    rows: list[tuple[str, datetime, int | None, str, int | None]],
+) -> datetime | None:
+    """When the first treatment was given, as the ratings around it show: just after the first
+    pre-session rating, or a post-session rating's minutes before it. (Recorded sessions will
+    name it exactly once they exist.)"""
+    candidates = []
+    for _code, at, _total, context, minutes in rows:
+        if context == Context.PRE_SESSION:
+            candidates.append(at + timedelta(microseconds=1))
+        elif context == Context.POST_SESSION:
+            candidates.append(at - timedelta(minutes=minutes or 0))
+    return min(candidates) if candidates else None
 
 
 def trajectories(*, patient_id: int, first_treatment_at: datetime | None = None) -> list[Trajectory]:
     """Each scale's scored totals over time, with baseline, response and remission. One query."""
-    rows = (
+    rows = list(
         QuestionnaireResponse.objects.filter(patient_id=patient_id, total__isnull=False)
         .order_by("administered_at", "id")
-        .values_list("instrument", "administered_at", "total")
+        .values_list("instrument", "administered_at", "total", "context", "minutes_after_dose")
     )
+    if first_treatment_at is None:
+        first_treatment_at = first_treatment_from_ratings(rows)
     by_scale: dict[str, list[outcomes.Point]] = {}
-    for code, at, total in rows:
+    for code, at, total, _context, _minutes in rows:
         if total is not None:
             by_scale.setdefault(code, []).append(outcomes.Point(at, total))
     result = []
@@ -86,6 +104,7 @@ def trajectories(*, patient_id: int, first_treatment_at: datetime | None = None)
                 course=outcomes.course(
                     points, first_treatment_at=first_treatment_at, remission_max=scale.remission_max
                 ),
+                first_treatment_at=first_treatment_at,
             )
         )
     return result

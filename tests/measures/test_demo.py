@@ -1,0 +1,30 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from ketacare.clinical import instruments
+from ketacare.measures.demo import LIVE_WINDOW, seed_histories
+from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
+from ketacare.measures.services import alert_priority
+from ketacare.patients.demo import seed_cohort
+from ketacare.patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_histories_score_like_live_entry_and_alert_only_recent_flags():
+    seed_cohort(patients=60, seed=2)
+    ids = list(Patient.objects.values_list("id", flat=True))
+    made = seed_histories(patient_ids=ids, seed=2)
+    assert made == QuestionnaireResponse.objects.count() > 60 * 10
+    now = timezone.now()
+    for response in QuestionnaireResponse.objects.all():
+        score = instruments.get(response.instrument).score(response.answers)
+        assert (score.total, list(score.flags)) == (response.total, response.flags)
+        recent = now - response.administered_at < LIVE_WINDOW + datetime.timedelta(minutes=1)
+        should_alert = recent and alert_priority(response.flags) is not None
+        assert SafetyAlert.objects.filter(response=response).exists() == should_alert
+        assert response.source == ("staff" if recent else "import")
+    contexts = set(QuestionnaireResponse.objects.values_list("context", flat=True))
+    assert contexts == {"baseline", "pre_session", "post_session", "follow_up"}
