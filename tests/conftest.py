@@ -19,6 +19,15 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture(autouse=True)
+def _test_cache(settings: Any) -> None:
+    # Each test starts with an empty in-memory cache (no files shared between tests).
+    from django.core.cache import caches
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    caches["default"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_files(settings: Any) -> None:
     # The hashed-manifest storage needs collectstatic; tests serve the source files directly.
     settings.STORAGES = {

@@ -51,3 +51,23 @@ def test_open_alerts_come_most_urgent_first_in_two_queries(register, actor, djan
     with django_assert_num_queries(2):
         alerts, total = selectors.open_alerts(limit=1)
     assert (len(alerts), total) == (1, 2)
+
+
+def test_cached_plot_is_redrawn_when_any_score_changes(register, actor):
+    from ketacare.measures.plots import fingerprint, trajectory_svg_cached
+
+    patient = register()
+    services.response_record(
+        actor=actor, patient=patient, instrument="gad7", answers=[2] * 7, context="baseline"
+    )
+    first = selectors.trajectories(patient_id=patient.pk)
+    svg = trajectory_svg_cached(patient.pk, first)
+    assert svg.startswith("<svg")
+    assert trajectory_svg_cached(patient.pk, first) == svg
+    services.response_record(
+        actor=actor, patient=patient, instrument="gad7", answers=[1] * 7, context="follow_up"
+    )
+    second = selectors.trajectories(patient_id=patient.pk)
+    assert fingerprint(patient.pk, second) != fingerprint(patient.pk, first)
+    assert len(trajectory_svg_cached(patient.pk, second)) > 0
+    assert fingerprint(patient.pk + 1, first) != fingerprint(patient.pk, first)

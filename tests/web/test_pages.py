@@ -23,3 +23,30 @@ def test_static_assets_are_vendored_not_from_a_cdn(client_as, nurse):
     html = client_as(nurse).get("/").content.decode()
     assert "htmx.min" in html and "pico.min" in html
     assert "https://" not in html and "http://" not in html.replace('xmlns="http://', "")
+
+
+def test_dashboard_query_count_does_not_grow_with_open_alerts(client_as, nurse, register, actor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ketacare.measures.services import response_record
+
+    patient = register()
+    client = client_as(nurse)
+    client.get("/")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/").status_code == 200
+        return len(ctx.captured_queries)
+
+    response_record(
+        actor=actor, patient=patient, instrument="phq9", answers=[0] * 8 + [1], context="follow_up"
+    )
+    few = count()
+    for _ in range(30):
+        response_record(
+            actor=actor, patient=patient, instrument="phq9", answers=[0] * 8 + [1], context="follow_up"
+        )
+    many = count()
+    assert many == few <= 14

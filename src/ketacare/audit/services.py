@@ -128,13 +128,16 @@ def audit_view(*, actor: Actor, obj: models.Model) -> int:
     return audit_record(actor=actor, action=Action.VIEW, obj=obj)
 
 
+def list_view_spec(object_type: str, ids: Sequence[int]) -> EventSpec:
+    return EventSpec(Action.VIEW, object_type, detail={"list": True, "ids": [int(i) for i in ids]})
+
+
 def audit_list_view(*, actor: Actor, object_type: str, ids: Sequence[int]) -> int:
     """Record that a list showed these records (a search result, a dashboard panel): one event
     per page shown, naming the ids, so "who has seen this patient" includes lists."""
     if not ids:
         return 0
-    spec = EventSpec(Action.VIEW, object_type, detail={"list": True, "ids": [int(i) for i in ids]})
-    return audit_record_many(actor=actor, specs=[spec])
+    return audit_record_many(actor=actor, specs=[list_view_spec(object_type, ids)])
 
 
 def audit_objects(*, actor: Actor, action: str, objs: Iterable[models.Model]) -> int:

@@ -204,6 +204,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("KETACARE_LOG_LEVEL", "WARNING")},
 }
 
+# A cache for derived, rebuildable output (rendered plots), keyed by a fingerprint of the data it
+# shows: a stale entry can never be served. Files under var/ by default; any Django cache backend
+# (e.g. a shared one across app servers) can be named instead.
+CACHES = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "KETACARE_CACHE_BACKEND", "django.core.cache.backends.filebased.FileBasedCache"
+        ),
+        "LOCATION": os.environ.get("KETACARE_CACHE_LOCATION", str(VAR_DIR / "cache")),
+        "TIMEOUT": 7 * 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 20000},
+    }
+}
+
 PATIENTS_PER_PAGE = 25
 # Sections other apps add to the patient chart, in order: each a function (request, patient) -> HTML.
 # The chart lives in `patients`, below the apps that add to it, so it finds them here.

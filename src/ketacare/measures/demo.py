@@ -11,6 +11,7 @@ responses from the last two weeks raise open alerts, as live entry would.
 from __future__ import annotations
 
 import datetime
+import functools
 import random
 from collections.abc import Iterator
 
@@ -58,30 +59,34 @@ RESPONSE_COLUMNS = (
 )
 
 
-def _answers_for(scale: Instrument, total: int, rng: random.Random, safety_positive: bool) -> list[int]:
+class _Shape:
+    """Per scale, what answer generation needs, computed once: where each item's score units can
+    go, and which option position gives each score."""
+
+    def __init__(self, scale: Instrument) -> None:
+        self.scale = scale
+        self.safety_index = scale.safety[0].index if scale.safety else None
+        self.slots = [
+            i
+            for i, item in enumerate(scale.items)
+            if item.scored and i != self.safety_index
+            for _ in range(item.max_position)
+        ]
+        self.position_of = [{o.score: n for n, o in enumerate(item.options)} for item in scale.items]
+        self.unscored = [(i, len(item.options)) for i, item in enumerate(scale.items) if not item.scored]
+
+
+def _answers_for(shape: _Shape, total: int, rng: random.Random, safety_positive: bool) -> list[int]:
     """Item answers (positions) whose scored total is `total` (summed scales)."""
-    items = scale.items
-    scores = [0] * len(items)
-    safety_index = scale.safety[0].index if scale.safety else None
-    if safety_positive and safety_index is not None:
-        scores[safety_index] = 1
+    scores = [0] * len(shape.scale.items)
+    if safety_positive and shape.safety_index is not None:
+        scores[shape.safety_index] = 1
         total -= 1
-    open_items = [i for i, item in enumerate(items) if item.scored and i != safety_index]
-    remaining = max(0, total)
-    while remaining > 0 and open_items:
-        i = rng.choice(open_items)
+    for i in rng.sample(shape.slots, min(max(0, total), len(shape.slots))):
         scores[i] += 1
-        remaining -= 1
-        if scores[i] == items[i].max_position:
-            open_items.remove(i)
-    answers = []
-    for item, score in zip(items, scores, strict=True):
-        if not item.scored:
-            answers.append(rng.randrange(len(item.options)))
-            continue
-        position = next(n for n, option in enumerate(item.options) if option.score == score)
-        answers.append(position)
-    return answers
+    for i, count in shape.unscored:
+        scores[i] = rng.randrange(count)
+    return [shape.position_of[i][score] for i, score in enumerate(scores)]
 
 
 def _timeline(
@@ -123,6 +128,11 @@ def _fraction(kind: str, phase: str, rng: random.Random, relapse_day: int | None
     return max(0.0, fraction + rng.gauss(0, 0.07))
 
 
+@functools.cache
+def _shape(code: str) -> _Shape:
+    return _Shape(instruments.get(code))
+
+
 def seed_histories(
     *, patient_ids: list[int], seed: int, actor: Actor | None = None, now: datetime.datetime | None = None
 ) -> int:
@@ -158,7 +168,8 @@ def _seed_batch(
         relapse_day = rng.choice(FOLLOW_UP_DAYS[2:]) if kind == "rapid" and rng.random() < 0.35 else None
         first_infusion = now - datetime.timedelta(days=rng.randint(20, 200))
         for code in scales:
-            scale = instruments.get(code)
+            shape = _shape(code)
+            scale = shape.scale
             baseline = min(
                 scale.max_total, max(scale.max_total // 3, round(rng.gauss(0.62, 0.12) * scale.max_total))
             )
@@ -167,7 +178,7 @@ def _seed_batch(
                     break
                 total = min(scale.max_total, round(baseline * _fraction(kind, phase, rng, relapse_day)))
                 suicidal = code in ("phq9", "epds") and total >= 0.6 * scale.max_total and rng.random() < 0.12
-                answers = _answers_for(scale, total, rng, suicidal)
+                answers = _answers_for(shape, total, rng, suicidal)
                 score = scale.score(answers)
                 recent = now - when < LIVE_WINDOW
                 rows.append(

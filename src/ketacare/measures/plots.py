@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Sequence
 
@@ -10,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -21,12 +23,40 @@ from ketacare.measures.selectors import Trajectory  # noqa: E402
 BAND_COLOURS = ("#e8f5e9", "#fffde7", "#fff3e0", "#fbe9e7", "#fde0dc")
 
 
+PLOT_VERSION = "2"  # change when the drawing changes, so cached plots are redrawn
+MARKERS_UP_TO = 60  # points per scale; denser series are drawn as a line only
+
+
+def fingerprint(patient_id: int, trajectories: Sequence[Trajectory]) -> str:
+    """A digest of everything a plot shows: any new, changed or removed score gives a new one."""
+    digest = hashlib.sha256(f"{PLOT_VERSION}:{patient_id}".encode())
+    for t in trajectories:
+        digest.update(f"|{t.instrument}:{t.first_treatment_at}:{t.remission_max}".encode())
+        for p in t.points:
+            digest.update(f"{p.at.timestamp()}={p.total};".encode())
+    return digest.hexdigest()
+
+
+def trajectory_svg_cached(patient_id: int, trajectories: Sequence[Trajectory]) -> str:
+    """The plot, drawn once per change of its data (matplotlib takes ~100 ms a figure)."""
+    if not trajectories:
+        return ""
+    key = f"ketacare:trajectory:{fingerprint(patient_id, trajectories)}"
+    svg = cache.get(key)
+    if svg is None:
+        svg = trajectory_svg(trajectories)
+        cache.set(key, svg)
+    return str(svg)
+
+
 def trajectory_svg(trajectories: Sequence[Trajectory], *, width_in: float = 8.0) -> str:
     """One SVG with a panel per scale, sharing the time axis."""
     if not trajectories:
         return ""
     matplotlib.rcParams["svg.fonttype"] = "none"
-    fig = Figure(figsize=(width_in, 2.4 * len(trajectories)), layout="constrained")
+    height_in = 0.5 + 2.1 * len(trajectories)
+    fig = Figure(figsize=(width_in, height_in))
+    fig.subplots_adjust(left=0.06, right=0.83, top=1 - 0.3 / height_in, bottom=0.45 / height_in, hspace=0.35)
     axes = fig.subplots(len(trajectories), 1, sharex=True, squeeze=False)[:, 0]
     for ax, trajectory in zip(axes, trajectories, strict=True):
         _panel(ax, trajectory)
@@ -54,7 +84,8 @@ def _panel(ax: Axes, t: Trajectory) -> None:
         )
     xs = mdates.date2num([p.at for p in t.points])  # type: ignore[no-untyped-call]
     ys = [p.total for p in t.points]
-    ax.plot(xs, ys, color="#0b6e75", marker="o", markersize=3.5, linewidth=1.4, zorder=3, label="total")
+    marker = "o" if len(ys) <= MARKERS_UP_TO else None
+    ax.plot(xs, ys, color="#0b6e75", marker=marker, markersize=3.5, linewidth=1.4, zorder=3, label="total")
     if t.first_treatment_at is not None:
         x = mdates.date2num(t.first_treatment_at)  # type: ignore[no-untyped-call]
         ax.axvline(x, color="#7b1fa2", linewidth=1.0, zorder=2)

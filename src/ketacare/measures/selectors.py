@@ -22,6 +22,9 @@ def open_alerts(*, limit: int = 50) -> tuple[list[SafetyAlert], int]:
             "flags",
             "priority",
             "created_at",
+            "acknowledged_at",
+            "acknowledged_by_id",
+            "acknowledgement_note",
             "patient__id",
             "patient__mrn",
             "patient__given_name",
@@ -36,15 +39,34 @@ def open_alerts(*, limit: int = 50) -> tuple[list[SafetyAlert], int]:
         .order_by("priority", "created_at", "id")[:limit]
     )
     total = len(alerts) if len(alerts) < limit else qs.count()
+    for alert in alerts:
+        alert.flag_labels = flag_labels(alert.flags)  # type: ignore[attr-defined]
     return alerts, total
 
 
+FLAG_TEXT = {
+    "suicidal_ideation": "suicidal ideation",
+    "suicidal_behavior": "suicidal behaviour",
+    "suicide_risk_high": "high suicide risk (C-SSRS)",
+    "suicide_risk_moderate": "moderate suicide risk (C-SSRS)",
+    "severe_symptoms": "severe symptoms",
+    "safety_item_missing": "safety question unanswered",
+}
+
+
+def flag_labels(flags: list[str]) -> str:
+    return ", ".join(FLAG_TEXT.get(f, f) for f in flags)
+
+
 def patient_open_alerts(*, patient_id: int) -> list[SafetyAlert]:
-    return list(
+    alerts = list(
         SafetyAlert.objects.filter(patient_id=patient_id, acknowledged_at__isnull=True)
         .select_related("response")
         .order_by("priority", "created_at")
     )
+    for alert in alerts:
+        alert.flag_labels = flag_labels(alert.flags)  # type: ignore[attr-defined]
+    return alerts
 
 
 @dataclass(frozen=True, slots=True)

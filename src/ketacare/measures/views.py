@@ -20,22 +20,13 @@ from ketacare.clinical import instruments
 from ketacare.measures import selectors, services
 from ketacare.measures.forms import AcknowledgeForm, AnswersForm, LinkForm, StaffResponseForm
 from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
-from ketacare.measures.plots import trajectory_svg
+from ketacare.measures.plots import trajectory_svg_cached
 from ketacare.patients.models import Patient
 from ketacare.patients.views import UNPROCESSABLE, apply_errors
 
-FLAG_TEXT = {
-    "suicidal_ideation": "suicidal ideation",
-    "suicidal_behavior": "suicidal behaviour",
-    "suicide_risk_high": "high suicide risk (C-SSRS)",
-    "suicide_risk_moderate": "moderate suicide risk (C-SSRS)",
-    "severe_symptoms": "severe symptoms",
-    "safety_item_missing": "safety question unanswered",
-}
-
 
 def flag_text(flags: list[str]) -> str:
-    return ", ".join(FLAG_TEXT.get(f, f) for f in flags)
+    return selectors.flag_labels(flags)
 
 
 def chart_panel(request: HttpRequest, patient: Patient) -> str:
@@ -51,13 +42,12 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
             "patient": patient,
             "alerts": selectors.patient_open_alerts(patient_id=patient.pk),
             "trajectories": trajectories,
-            "plot_svg": trajectory_svg(trajectories),
+            "plot_svg": trajectory_svg_cached(patient.pk, trajectories),
             "responses": responses[:RESPONSES_SHOWN],
             "more_before": responses[RESPONSES_SHOWN - 1].pk if len(responses) > RESPONSES_SHOWN else None,
             "scales": [instruments.get(c) for c in instruments.CODES],
             "link_form": LinkForm(),
             "ack_form": AcknowledgeForm(),
-            "flag_text": FLAG_TEXT,
         },
         request=request,
     )
@@ -267,11 +257,12 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
             )
         except ValidationError as exc:
             apply_errors(form, exc)
+    alert.flag_labels = flag_text(alert.flags)  # type: ignore[attr-defined]
     if request.htmx:  # type: ignore[attr-defined]
         return render(
             request,
             "measures/_alert.html",
-            {"alert": alert, "ack_form": form, "flag_text": FLAG_TEXT},
+            {"alert": alert, "ack_form": form},
             status=UNPROCESSABLE if form.errors else 200,
         )
     if form.errors:
