@@ -34,6 +34,7 @@ PAGES = {
     "measures:response-detail": ("/patients/{pid}/measures/{rid}/", CLINICAL),
     "measures:link-create": ("/patients/{pid}/measures/links/", CLINICAL | {Role.FRONT_DESK}),
     "measures:alert-acknowledge": ("/alerts/{aid}/acknowledge/", CLINICAL),
+    "measures:alert-list": ("/alerts/", CLINICAL),
 }
 
 

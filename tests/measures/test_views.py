@@ -139,3 +139,22 @@ def test_item_detail_on_demand(client_as, nurse, register, actor):
         .content.decode()
     )
     assert "Looked forward with enjoyment" in html and "Rather less" in html
+
+
+def test_dashboard_shows_the_20_most_urgent_and_links_to_all(client_as, nurse, register, actor):
+    patient = register()
+    for _ in range(22):
+        services.response_record(
+            actor=actor, patient=patient, instrument="gad7", answers=[3] * 7, context="follow_up"
+        )
+    services.response_record(
+        actor=actor, patient=patient, instrument="phq9", answers=[0] * 8 + [1], context="follow_up"
+    )
+    client = client_as(nurse)
+    home = client.get("/").content.decode()
+    assert "Showing the 20 most urgent of 23." in home
+    assert home.index("Urgent:</strong> suicidal ideation") < home.index(
+        "Follow up:</strong> severe symptoms"
+    )
+    page1 = client.get(reverse("measures:alert-list")).content.decode()
+    assert page1.count('class="alert-card') == 23

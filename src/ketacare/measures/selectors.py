@@ -11,7 +11,7 @@ from ketacare.clinical import instruments, outcomes
 from ketacare.measures.models import Context, QuestionnaireResponse, SafetyAlert
 
 
-def open_alerts(*, limit: int = 50) -> tuple[list[SafetyAlert], int]:
+def open_alerts(*, limit: int = 50, offset: int = 0) -> tuple[list[SafetyAlert], int]:
     """Unacknowledged alerts, most urgent and oldest first, with their patient and response; and
     how many are open in all. Two queries on the partial index of open alerts."""
     qs = SafetyAlert.objects.filter(acknowledged_at__isnull=True)
@@ -36,9 +36,9 @@ def open_alerts(*, limit: int = 50) -> tuple[list[SafetyAlert], int]:
             "response__source",
             "response__administered_at",
         )
-        .order_by("priority", "created_at", "id")[:limit]
+        .order_by("priority", "created_at", "id")[offset : offset + limit]
     )
-    total = len(alerts) if len(alerts) < limit else qs.count()
+    total = offset + len(alerts) if 0 < len(alerts) < limit else qs.count()
     for alert in alerts:
         alert.flag_labels = flag_labels(alert.flags)  # type: ignore[attr-defined]
     return alerts, total

@@ -10,6 +10,7 @@ urlpatterns = [
         "patients/<int:patient_id>/measures/<int:response_id>/", views.response_detail, name="response-detail"
     ),
     path("patients/<int:patient_id>/measures/links/", views.link_create, name="link-create"),
+    path("alerts/", views.alert_list, name="alert-list"),
     path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"),
     path("r/<str:token>/", views.self_report, name="self-report"),
 ]

@@ -245,6 +245,33 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+ALERTS_PER_PAGE = 50
+
+
+@requires("measures.view_safetyalert")
+def alert_list(request: HttpRequest) -> HttpResponse:
+    """Every open alert, most urgent and oldest first, 50 a page."""
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    alerts, total = selectors.open_alerts(limit=ALERTS_PER_PAGE, offset=(page - 1) * ALERTS_PER_PAGE)
+    audit_list_view(
+        actor=Actor.from_request(request), object_type="measures.safetyalert", ids=[a.pk for a in alerts]
+    )
+    return render(
+        request,
+        "measures/alert_list.html",
+        {
+            "alerts": alerts,
+            "total": total,
+            "page": page,
+            "ack_form": AcknowledgeForm(),
+            "has_next": page * ALERTS_PER_PAGE < total,
+        },
+    )
+
+
 @requires("measures.change_safetyalert")
 @require_POST
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:

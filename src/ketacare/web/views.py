@@ -13,6 +13,8 @@ from ketacare.measures.forms import AcknowledgeForm
 from ketacare.measures.selectors import open_alerts
 from ketacare.patients.models import Patient
 
+DASHBOARD_ALERTS = 20
+
 
 def home(request: HttpRequest) -> HttpResponse:
     """The dashboard: what this role needs first. Open safety alerts lead for clinicians."""
@@ -21,7 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"role_label": role.label if role else "a user without a role"}
     shown: list[EventSpec] = []
     if user.has_perm("measures.view_safetyalert"):
-        alerts, open_count = open_alerts(limit=50)
+        alerts, open_count = open_alerts(limit=DASHBOARD_ALERTS)
         shown.append(list_view_spec("measures.safetyalert", [a.pk for a in alerts]))
         context.update(alerts=alerts, open_alert_count=open_count, ack_form=AcknowledgeForm())
     if user.has_perm("patients.view_patient"):
