@@ -225,6 +225,9 @@ CHART_PANELS = ["ketacare.measures.views.chart_panel"]
 
 # Patient self-report links: how long a link stays valid (hours), and what a patient who answers a
 # suicide item positively is shown at once. US default: the 988 Suicide & Crisis Lifeline.
+# A clinic licensed to use the full wording of EPDS, QIDS-SR16, MADRS, CADSS or the C-SSRS
+# points this at its wording file (format: measures/wording.py).
+LICENSED_WORDING_FILE = os.environ.get("KETACARE_LICENSED_WORDING") or None
 SELF_REPORT_LINK_HOURS = env_int("KETACARE_SELF_REPORT_LINK_HOURS", 72)
 CRISIS_TEXT = os.environ.get(
     "KETACARE_CRISIS_TEXT",

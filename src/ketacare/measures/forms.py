@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ketacare.clinical import instruments
 from ketacare.clinical.instruments.base import Answer, Instrument
+from ketacare.measures import wording
 from ketacare.measures.models import Context
 
 
@@ -23,10 +24,10 @@ class AnswersForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.instrument = instrument
         for index, item in enumerate(instrument.items):
-            label = item.text or item.label
+            label = wording.item_text(instrument, index)
             self.fields[item_field_name(index)] = forms.TypedChoiceField(
                 label=f"{item.number}. {label}",
-                choices=[(str(n), option.label) for n, option in enumerate(item.options)],
+                choices=list(enumerate(wording.option_labels(instrument, index))),
                 coerce=int,
                 empty_value=None,
                 # Patients answer every question (a blank safety item cannot be followed up at

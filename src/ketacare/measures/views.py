@@ -17,7 +17,7 @@ from ketacare.accounts.permissions import requires
 from ketacare.audit.context import USER_AGENT_MAX, Actor
 from ketacare.audit.services import audit_list_view, audit_view
 from ketacare.clinical import instruments
-from ketacare.measures import selectors, services
+from ketacare.measures import selectors, services, wording
 from ketacare.measures.forms import AcknowledgeForm, AnswersForm, LinkForm, StaffResponseForm
 from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
 from ketacare.measures.plots import trajectory_svg_cached
@@ -154,7 +154,7 @@ def response_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(
         request,
         "measures/response_form.html",
-        {"patient": patient, "scale": scale, "form": form},
+        {"patient": patient, "scale": scale, "form": form, "stem": wording.stem(scale)},
         status=status,
     )
 
@@ -240,7 +240,7 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "measures/self_report.html",
-        {"scale": scale, "form": form, "patient": link.patient},
+        {"scale": scale, "form": form, "patient": link.patient, "stem": wording.stem(scale)},
         status=status,
     )
 
