@@ -12,23 +12,10 @@ import json
 import os
 import random
 import resource
-import statistics
 import sys
 import time
 
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))]
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    return {
-        "n": len(samples),
-        "median_ms": round(statistics.median(samples), 2),
-        "p95_ms": round(percentile(samples, 95), 2),
-        "max_ms": round(max(samples), 2),
-    }
+from stats import summary
 
 
 def main() -> None:

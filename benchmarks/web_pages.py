@@ -11,24 +11,10 @@ import json
 import os
 import random
 import resource
-import statistics
 import sys
 import time
 
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
-def summary(samples_ms: list[float]) -> dict[str, float]:
-    return {
-        "n": len(samples_ms),
-        "median_ms": round(statistics.median(samples_ms), 2),
-        "p95_ms": round(percentile(samples_ms, 95), 2),
-        "max_ms": round(max(samples_ms), 2),
-    }
+from stats import summary
 
 
 def main() -> None:

@@ -1,0 +1,20 @@
+"""Summaries of request timings shared by the benchmark suites."""
+
+from __future__ import annotations
+
+import statistics
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))]
+
+
+def summary(samples_ms: list[float]) -> dict[str, float]:
+    return {
+        "n": len(samples_ms),
+        "median_ms": round(statistics.median(samples_ms), 2),
+        "p95_ms": round(percentile(samples_ms, 95), 2),
+        "max_ms": round(max(samples_ms), 2),
+    }
