@@ -162,3 +162,14 @@ def test_chart_page_query_count_is_flat_as_history_grows(client_as, nurse, regis
     # patient record (session, user, permissions, chart, audit) plus the measures panel's three
     # reads (trajectories, latest responses, open alerts)
     assert len(large.captured_queries) == len(small.captured_queries) <= 17
+
+
+def test_all_errors_show_on_the_first_submit(client_as, front_desk):
+    data = {**FORM, "sex": "", "date_of_birth": "2090-01-01", "phone": "call me"}
+    response = client_as(front_desk).post(reverse("patients:create"), data)
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "Choose the patient" in html
+    assert "Date of birth cannot be in the future." in html
+    assert "Enter a phone number of 7 to 20 digits" in html
+    assert Patient.objects.count() == 0
