@@ -22,7 +22,7 @@ from ketacare.measures.forms import AcknowledgeForm, AnswersForm, LinkForm, Staf
 from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
 from ketacare.measures.plots import trajectory_svg_cached
 from ketacare.patients.models import Patient
-from ketacare.patients.views import UNPROCESSABLE, apply_errors
+from ketacare.web.forms import UNPROCESSABLE, apply_errors
 
 
 def flag_text(flags: list[str]) -> str:

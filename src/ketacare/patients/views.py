@@ -5,7 +5,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.module_loading import import_string
@@ -18,17 +17,7 @@ from ketacare.audit.services import audit_list_view, audit_view
 from ketacare.patients import selectors, services
 from ketacare.patients.forms import AllergyForm, MeasurementForm, PatientForm, PatientRegisterForm
 from ketacare.patients.models import Patient
-
-UNPROCESSABLE = 422
-
-
-def apply_errors(form: BaseForm, exc: ValidationError) -> None:
-    """Put a service's validation errors beside the fields they name (or atop the form)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
+from ketacare.web.forms import UNPROCESSABLE, apply_errors
 
 
 def _chart_or_404(patient_id: int) -> selectors.Chart:
