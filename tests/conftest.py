@@ -28,6 +28,13 @@ def _test_cache(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # Argon2 is deliberately slow; tests create and check many passwords. Production keeps Argon2
+    # (tests/accounts/test_passwords.py checks the settings module itself).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_files(settings: Any) -> None:
     # The hashed-manifest storage needs collectstatic; tests serve the source files directly.
     settings.STORAGES = {

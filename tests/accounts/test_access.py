@@ -35,18 +35,71 @@ PAGES = {
     "measures:link-create": ("/patients/{pid}/measures/links/", CLINICAL | {Role.FRONT_DESK}),
     "measures:alert-acknowledge": ("/alerts/{aid}/acknowledge/", CLINICAL),
     "measures:alert-list": ("/alerts/", CLINICAL),
+    "screening:referral-new": ("/patients/{pid}/referrals/new/", CLINICAL | {Role.FRONT_DESK}),
+    "screening:consultation-new": ("/patients/{pid}/consultations/new/", CLINICAL),
+    "screening:consultation": ("/consultations/{cid}/", CLINICAL),
+    "screening:episode": ("/consultations/{cid}/episode/", CLINICAL),
+    "screening:checklist": ("/consultations/{cid}/checklist/", CLINICAL),
+    "screening:trial-new": ("/consultations/{cid}/trials/", CLINICAL),
+    "screening:trial-strike-out": ("/consultations/{cid}/trials/{tid}/strike-out/", CLINICAL),
+    "screening:prior-new": ("/consultations/{cid}/treatments/", CLINICAL),
+    "screening:decision": ("/consultations/{cid}/decision/", {Role.PHYSICIAN}),
+    "screening:letter": ("/decisions/{did}/letter.pdf", CLINICAL),
 }
 
 
 @pytest.fixture
-def ids(register, actor):
+def ids(register, actor, make_user):
+    import datetime
+    from decimal import Decimal
+
+    from ketacare.audit.context import Actor
+    from ketacare.clinical.contraindications import RULES
     from ketacare.measures.services import response_record
+    from ketacare.screening import services as screening
+    from tests.conftest import PASSWORD
 
     patient = register()
     response = response_record(
         actor=actor, patient=patient, instrument="phq9", answers=[1] * 9, context="baseline"
     )
-    return {"pid": patient.pk, "rid": response.pk, "aid": response.alert.pk}
+    doctor = Actor(user=make_user(Role.PHYSICIAN, "signing-doctor"))
+    consultation = screening.consultation_start(actor=doctor, patient=patient)
+    screening.episode_record(
+        actor=doctor,
+        consultation=consultation,
+        episode_duration_months=6,
+        severity="moderate",
+        augmentation_used=False,
+    )
+    screening.checklist_record(
+        actor=doctor, consultation=consultation, answers={r.code: False for r in RULES}
+    )
+    trial = screening.trial_record(
+        actor=doctor,
+        patient=patient,
+        drug="sertraline",
+        daily_dose_mg=Decimal(100),
+        started_on=datetime.date(2026, 1, 1),
+        stopped_on=None,
+        outcome="no_response",
+    )
+    decision = screening.decision_sign(
+        actor=doctor,
+        consultation=consultation,
+        decision="not_eligible",
+        routes=[],
+        reasons="r",
+        password=PASSWORD,
+    )
+    return {
+        "pid": patient.pk,
+        "rid": response.pk,
+        "aid": response.alert.pk,
+        "cid": consultation.pk,
+        "tid": trial.pk,
+        "did": decision.pk,
+    }
 
 
 def _names(resolver: URLResolver, prefix: str = "") -> set[str]:

@@ -130,7 +130,8 @@ class TestDecisionRules:
             precautions="BP checks",
         )
         assert problems == {
-            "routes": "An absolute contraindication rules this out. IV ketamine: severe or uncontrolled hypertension."
+            "routes": "An absolute contraindication rules this out. "
+            "IV ketamine: severe or uncontrolled hypertension."
         }
 
     def test_the_other_route_with_precautions_is_allowed(self):

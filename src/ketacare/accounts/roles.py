@@ -32,10 +32,26 @@ _MEASURES_CLINICAL = (
     "measures.add_selfreportlink",
 )
 
+# Referral intake is front-desk work; the consultation (history, checklist, staging) is clinical;
+# only a physician signs the candidacy decision.
+_REFERRAL = ("screening.view_referral", "screening.add_referral")
+_SCREENING_CLINICAL = _REFERRAL + (
+    "screening.view_consultation",
+    "screening.add_consultation",
+    "screening.change_consultation",
+    "screening.view_antidepressanttrial",
+    "screening.add_antidepressanttrial",
+    "screening.change_antidepressanttrial",
+    "screening.view_priortreatment",
+    "screening.add_priortreatment",
+    "screening.view_candidacydecision",
+)
+_SIGN_DECISION = ("screening.add_candidacydecision",)
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    Role.PHYSICIAN: _PATIENT_RECORD + _MEASURES_CLINICAL,
-    Role.NURSE: _PATIENT_RECORD + _MEASURES_CLINICAL,
-    Role.FRONT_DESK: _PATIENT_RECORD + ("measures.add_selfreportlink",),
+    Role.PHYSICIAN: _PATIENT_RECORD + _MEASURES_CLINICAL + _SCREENING_CLINICAL + _SIGN_DECISION,
+    Role.NURSE: _PATIENT_RECORD + _MEASURES_CLINICAL + _SCREENING_CLINICAL,
+    Role.FRONT_DESK: _PATIENT_RECORD + ("measures.add_selfreportlink",) + _REFERRAL,
     # Clinic admins run the clinic (staff, audit) but do not read patient charts.
     Role.CLINIC_ADMIN: ("audit.view_auditevent", "accounts.view_user"),
 }

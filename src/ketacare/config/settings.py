@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "ketacare.audit",
     "ketacare.patients",
     "ketacare.measures",
+    "ketacare.screening",
     "ketacare.web",
 ]
 
@@ -221,7 +222,7 @@ CACHES = {
 PATIENTS_PER_PAGE = 25
 # Sections other apps add to the patient chart, in order: each a function (request, patient) -> HTML.
 # The chart lives in `patients`, below the apps that add to it, so it finds them here.
-CHART_PANELS = ["ketacare.measures.views.chart_panel"]
+CHART_PANELS = ["ketacare.screening.views.chart_panel", "ketacare.measures.views.chart_panel"]
 
 # Patient self-report links: how long a link stays valid (hours), and what a patient who answers a
 # suicide item positively is shown at once. US default: the 988 Suicide & Crisis Lifeline.
@@ -235,3 +236,12 @@ CRISIS_TEXT = os.environ.get(
     "& Crisis Lifeline) now, or call 911 if you are in immediate danger. Your care team has been alerted "
     "and will contact you.",
 )
+
+# A clinic's own minimum adequate antidepressant doses and contraindication classes (format:
+# screening/rules.py); without it, the published defaults in clinical/ apply.
+SCREENING_RULES_FILE = os.environ.get("KETACARE_SCREENING_RULES") or None
+
+# The clinic as its letters name it.
+CLINIC_NAME = os.environ.get("KETACARE_CLINIC_NAME", "KetaCare Clinic")
+CLINIC_ADDRESS = os.environ.get("KETACARE_CLINIC_ADDRESS", "")
+CLINIC_PHONE = os.environ.get("KETACARE_CLINIC_PHONE", "")

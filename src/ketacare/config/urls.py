@@ -8,6 +8,7 @@ urlpatterns = [
     path("patients/", include("ketacare.patients.urls")),
     path("audit/", include("ketacare.audit.urls")),
     path("", include("ketacare.measures.urls")),
+    path("", include("ketacare.screening.urls")),
     path("api/v1/", include("ketacare.patients.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
 ]

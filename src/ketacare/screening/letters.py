@@ -1,0 +1,67 @@
+"""The consultation letter to the referring clinician, rendered to PDF with WeasyPrint.
+
+The letter is built from what the physician signed (the decision and its snapshot), so a letter
+printed next year says what was decided then, not what the history says now.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from ketacare.clinical.antidepressants import DRUGS_BY_NAME
+from ketacare.clinical.candidacy import DECISION_LABELS, PRESENTING_LABELS, Decision, PresentingCondition
+from ketacare.clinical.contraindications import ROUTE_LABELS, Route
+from ketacare.clinical.staging import OUTCOME_LABELS, SEVERITY_LABELS, Outcome, Severity
+from ketacare.screening.models import CandidacyDecision
+
+
+def letter_context(decision: CandidacyDecision) -> dict[str, Any]:
+    snapshot = decision.snapshot
+    staging = snapshot["staging"]
+    patient = decision.patient
+    trials = [
+        {
+            **t,
+            "label": DRUGS_BY_NAME[t["drug"]].label if t["drug"] in DRUGS_BY_NAME else t["drug"],
+            "outcome_label": OUTCOME_LABELS[Outcome(t["outcome"])],
+        }
+        for t in staging["trials"]
+    ]
+    return {
+        "clinic": {
+            "name": settings.CLINIC_NAME,
+            "address": settings.CLINIC_ADDRESS,
+            "phone": settings.CLINIC_PHONE,
+        },
+        "today": timezone.localdate(),
+        "patient": patient,
+        "provider": patient.referring_provider,
+        "decision": decision,
+        "decision_label": DECISION_LABELS[Decision(decision.decision)],
+        "routes": [ROUTE_LABELS[Route(r)] for r in decision.routes],
+        "conditions": [PRESENTING_LABELS[PresentingCondition(c)] for c in snapshot["presenting_conditions"]],
+        "severity": SEVERITY_LABELS[Severity(snapshot["severity"])],
+        "episode_months": snapshot["episode_duration_months"],
+        "staging": staging,
+        "trials": trials,
+        "findings": [
+            {**f, "route_label": ROUTE_LABELS[Route(f["route"])]} for f in staging["contraindications"]
+        ],
+        "baseline": [b for b in snapshot["baseline"] if b["total"] is not None],
+        "prior": snapshot.get("prior_treatments", []),
+        "signed_local": timezone.localtime(decision.signed_at),
+    }
+
+
+def letter_html(decision: CandidacyDecision) -> str:
+    return render_to_string("screening/letter.html", letter_context(decision))
+
+
+def letter_pdf(decision: CandidacyDecision) -> bytes:
+    from weasyprint import HTML  # imported here: it loads Pango, which only letters need
+
+    return bytes(HTML(string=letter_html(decision)).write_pdf() or b"")

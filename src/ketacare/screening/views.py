@@ -1,0 +1,319 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.forms import BaseForm
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ketacare.accounts.permissions import requires
+from ketacare.audit.context import Actor
+from ketacare.audit.services import Action, audit_record, audit_view
+from ketacare.clinical.candidacy import PRESENTING_LABELS
+from ketacare.patients.models import Patient
+from ketacare.patients.services import referring_provider_create
+from ketacare.screening import letters, selectors, services
+from ketacare.screening.forms import (
+    ChecklistForm,
+    DecisionForm,
+    EpisodeForm,
+    PriorTreatmentForm,
+    ReferralForm,
+    StrikeOutForm,
+    TrialForm,
+)
+from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Consultation
+from ketacare.web.forms import UNPROCESSABLE, apply_errors
+
+
+def chart_panel(request: HttpRequest, patient: Patient) -> str:
+    """The consultation and candidacy section of the patient chart (settings.CHART_PANELS)."""
+    user: Any = request.user
+    if not user.has_perm("screening.view_referral"):
+        return ""
+    summary = selectors.chart_summary(patient_id=patient.pk)
+    return render_to_string(
+        "screening/_chart_panel.html",
+        {
+            "patient": patient,
+            "summary": summary,
+            "conditions": [PRESENTING_LABELS.get(c, c) for c in summary.referral.presenting_conditions]
+            if summary.referral
+            else [],
+            "decision_label": summary.decision.get_decision_display() if summary.decision else "",
+        },
+        request=request,
+    )
+
+
+@requires("screening.add_referral")
+@require_http_methods(["GET", "POST"])
+def referral_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    form = ReferralForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        actor = Actor.from_request(request)
+        try:
+            with transaction.atomic():
+                provider = form.cleaned_data["referring_provider"]
+                details = form.new_provider()
+                if details is not None:
+                    provider = referring_provider_create(actor=actor, details=details)
+                services.referral_record(
+                    actor=actor,
+                    patient=patient,
+                    referring_provider=provider,
+                    received_on=form.cleaned_data["received_on"],
+                    reason=form.cleaned_data["reason"],
+                    presenting_conditions=form.cleaned_data["presenting_conditions"],
+                    consent_to_treatment=form.cleaned_data["consent_to_treatment"],
+                    consent_to_share=form.cleaned_data["consent_to_share"],
+                )
+        except ValidationError as exc:
+            apply_errors(form, _provider_errors(exc))
+        else:
+            messages.success(request, "Referral recorded.")
+            return redirect("patients:chart", patient_id=patient.pk)
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render(request, "screening/referral_form.html", {"patient": patient, "form": form}, status=status)
+
+
+def _provider_errors(exc: ValidationError) -> ValidationError:
+    """A new referrer's field errors (name, phone, email) belong beside the new_provider_ fields."""
+    if not hasattr(exc, "error_dict"):
+        return exc
+    mapped = {
+        (f"new_provider_{k}" if k in ("name", "practice", "phone", "email") else k): v
+        for k, v in exc.error_dict.items()
+    }
+    return ValidationError(mapped)
+
+
+@requires("screening.add_consultation")
+@require_POST
+def consultation_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    consultation = services.consultation_start(actor=Actor.from_request(request), patient=patient)
+    return redirect("screening:consultation", consultation_id=consultation.pk)
+
+
+FORM_CLASSES = {
+    "episode": EpisodeForm,
+    "checklist": ChecklistForm,
+    "trial": TrialForm,
+    "prior": PriorTreatmentForm,
+    "decision": DecisionForm,
+}
+
+
+def _forms(consultation: Consultation, bound: dict[str, BaseForm]) -> dict[str, BaseForm]:
+    forms: dict[str, BaseForm] = {
+        "episode": EpisodeForm(instance=consultation),
+        "checklist": ChecklistForm(answers=consultation.checklist),
+        "trial": TrialForm(),
+        "prior": PriorTreatmentForm(),
+        "decision": DecisionForm(),
+        "strike": StrikeOutForm(),
+    }
+    forms.update(bound)
+    return forms
+
+
+def _page(
+    request: HttpRequest, consultation_id: int, bound: dict[str, BaseForm] | None = None, status: int = 200
+) -> HttpResponse:
+    try:
+        page = selectors.consultation_page(consultation_id=consultation_id)
+    except Consultation.DoesNotExist:
+        raise Http404("No such consultation.") from None
+    audit_view(actor=Actor.from_request(request), obj=page.consultation)
+    return render(
+        request,
+        "screening/consultation.html",
+        {
+            "page": page,
+            "consultation": page.consultation,
+            "patient": page.consultation.patient,
+            "forms": _forms(page.consultation, bound or {}),
+            "conditions": [PRESENTING_LABELS.get(c, c) for c in page.referral.presenting_conditions]
+            if page.referral
+            else [],
+        },
+        status=status,
+    )
+
+
+@requires("screening.view_consultation")
+def consultation_detail(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    return _page(request, consultation_id)
+
+
+def _consultation(consultation_id: int) -> Consultation:
+    return get_object_or_404(Consultation.objects.select_related("patient"), pk=consultation_id)
+
+
+def _back(consultation: Consultation, anchor: str) -> HttpResponse:
+    return redirect(reverse("screening:consultation", args=[consultation.pk]) + f"#{anchor}")
+
+
+@requires("screening.change_consultation")
+@require_POST
+def episode_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    consultation = _consultation(consultation_id)
+    form = EpisodeForm(request.POST, instance=Consultation.objects.get(pk=consultation.pk))
+    if form.is_valid():
+        try:
+            services.episode_record(
+                actor=Actor.from_request(request),
+                consultation=consultation,
+                episode_duration_months=form.cleaned_data["episode_duration_months"],
+                severity=form.cleaned_data["severity"],
+                augmentation_used=form.cleaned_data["augmentation_used"],
+                notes=form.cleaned_data["notes"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "Episode recorded.")
+            return _back(consultation, "episode")
+    return _page(request, consultation.pk, {"episode": form}, UNPROCESSABLE)
+
+
+@requires("screening.change_consultation")
+@require_POST
+def checklist_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    consultation = _consultation(consultation_id)
+    form = ChecklistForm(request.POST)
+    if form.is_valid():
+        try:
+            services.checklist_record(
+                actor=Actor.from_request(request), consultation=consultation, answers=form.answers()
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "History checklist recorded.")
+            return _back(consultation, "checklist")
+    return _page(request, consultation.pk, {"checklist": form}, UNPROCESSABLE)
+
+
+@requires("screening.add_antidepressanttrial")
+@require_POST
+def trial_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    consultation = _consultation(consultation_id)
+    form = TrialForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.trial_record(
+                actor=Actor.from_request(request),
+                patient=consultation.patient,
+                drug=data["drug"],
+                daily_dose_mg=data["daily_dose_mg"],
+                started_on=data["started_on"],
+                stopped_on=data["stopped_on"],
+                outcome=data["outcome"],
+                adherence=data["adherence"],
+                current_episode=data["current_episode"],
+                notes=data["notes"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "Trial recorded.")
+            return _back(consultation, "trials")
+    return _page(request, consultation.pk, {"trial": form}, UNPROCESSABLE)
+
+
+@requires("screening.change_antidepressanttrial")
+@require_POST
+def trial_strike_out(request: HttpRequest, consultation_id: int, trial_id: int) -> HttpResponse:
+    consultation = _consultation(consultation_id)
+    trial = get_object_or_404(AntidepressantTrial, pk=trial_id, patient_id=consultation.patient_id)
+    form = StrikeOutForm(request.POST)
+    if form.is_valid():
+        try:
+            services.trial_strike_out(
+                actor=Actor.from_request(request), trial=trial, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"{trial} struck out.")
+            return _back(consultation, "trials")
+    messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
+    return _page(request, consultation.pk, {"strike": form}, UNPROCESSABLE)
+
+
+@requires("screening.add_priortreatment")
+@require_POST
+def prior_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    consultation = _consultation(consultation_id)
+    form = PriorTreatmentForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.prior_treatment_record(
+                actor=Actor.from_request(request),
+                patient=consultation.patient,
+                kind=data["kind"],
+                outcome=data["outcome"],
+                description=data["description"],
+                started_on=data["started_on"],
+                sessions=data["sessions"],
+                current_episode=data["current_episode"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "Treatment recorded.")
+            return _back(consultation, "prior")
+    return _page(request, consultation.pk, {"prior": form}, UNPROCESSABLE)
+
+
+@requires("screening.add_candidacydecision")
+@require_POST
+def decision_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
+    consultation = _consultation(consultation_id)
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            decision = services.decision_sign(
+                actor=Actor.from_request(request),
+                consultation=consultation,
+                decision=data["decision"],
+                routes=data["routes"],
+                reasons=data["reasons"],
+                precautions=data["precautions"],
+                plan=data["plan"],
+                password=data["password"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Decision signed: {decision.get_decision_display()}.")
+            return _back(consultation, "decision")
+    return _page(request, consultation.pk, {"decision": form}, UNPROCESSABLE)
+
+
+@requires("screening.view_candidacydecision")
+def letter(request: HttpRequest, decision_id: int) -> HttpResponse:
+    decision = get_object_or_404(
+        CandidacyDecision.objects.select_related("patient", "patient__referring_provider", "signed_by"),
+        pk=decision_id,
+    )
+    pdf = letters.letter_pdf(decision)
+    audit_record(
+        actor=Actor.from_request(request), action=Action.VIEW, obj=decision, detail={"letter": "pdf"}
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"consultation-letter-{decision.patient.mrn}-{decision.signed_at:%Y%m%d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -1,0 +1,208 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from ketacare.audit.context import Actor
+from ketacare.audit.models import AuditEvent
+from ketacare.screening import selectors, services
+from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, DecisionImmutableError, Referral
+from tests.conftest import PASSWORD
+from tests.screening.conftest import no_findings
+
+pytestmark = pytest.mark.django_db
+
+
+def sign(actor, consultation, **kw):
+    args = dict(
+        decision="eligible", routes=["iv_ketamine"], reasons="TRD, no contraindication.", password=PASSWORD
+    )
+    args.update(kw)
+    return services.decision_sign(actor=actor, consultation=consultation, **args)
+
+
+class TestReferral:
+    def test_records_the_referral_and_links_the_referrer(self, actor, patient):
+        from ketacare.patients.services import referring_provider_create
+
+        provider = referring_provider_create(
+            actor=actor, details={"name": "Dr Lee", "practice": "Elm Street"}
+        )
+        r = services.referral_record(
+            actor=actor,
+            patient=patient,
+            referring_provider=provider,
+            received_on=datetime.date(2026, 9, 1),
+            reason=" Severe anxiety ",
+            presenting_conditions=["severe_anxiety", "depression", "depression"],
+            consent_to_treatment=True,
+            consent_to_share=True,
+        )
+        patient.refresh_from_db()
+        assert patient.referring_provider == provider
+        assert (r.reason, r.presenting_conditions) == ("Severe anxiety", ["severe_anxiety", "depression"])
+        assert AuditEvent.objects.filter(object_type="screening.referral", object_id=str(r.pk)).count() == 1
+
+    def test_bad_referrals_name_every_field_and_write_nothing(self, actor, patient):
+        with pytest.raises(ValidationError) as err:
+            services.referral_record(
+                actor=actor,
+                patient=patient,
+                referring_provider=None,
+                received_on=datetime.date(2026, 9, 1),
+                reason=" ",
+                presenting_conditions=["flu"],
+                consent_to_treatment=True,
+                consent_to_share=True,
+            )
+        assert set(err.value.message_dict) == {"presenting_conditions", "reason", "consent_to_share"}
+        assert not Referral.objects.exists()
+
+
+class TestHistory:
+    def test_an_unanswered_checklist_question_is_not_a_no(self, doctor, consultation):
+        answers = no_findings()
+        del answers["pregnancy"]
+        with pytest.raises(ValidationError) as err:
+            services.checklist_record(actor=doctor, consultation=consultation, answers=answers)
+        assert err.value.message_dict == {"pregnancy": ["Answer yes or no."]}
+
+    def test_staging_comes_from_the_stored_history(self, consultation):
+        staging = selectors.consultation_staging(consultation)
+        assert (staging.failed_adequate_trials, staging.treatment_resistant) == (2, True)
+        assert staging.maudsley.total == 2 + 3 + 1
+        assert staging.weeks_on_trials == Decimal("17.4")  # 61 + 61 days
+
+    def test_a_struck_out_trial_stops_counting_but_stays_on_record(self, doctor, consultation):
+        trial = AntidepressantTrial.objects.get(drug="venlafaxine")
+        services.trial_strike_out(actor=doctor, trial=trial, reason="entered twice")
+        assert selectors.consultation_staging(consultation).treatment_resistant is False
+        trial.refresh_from_db()
+        assert trial.struck_out_reason == "entered twice" and trial.struck_out_by == doctor.user
+        with pytest.raises(ValidationError, match="already struck out"):
+            services.trial_strike_out(actor=doctor, trial=trial, reason="again")
+
+    def test_trial_dates_are_checked(self, doctor, patient):
+        with pytest.raises(ValidationError) as err:
+            services.trial_record(
+                actor=doctor,
+                patient=patient,
+                drug="sertraline",
+                daily_dose_mg=Decimal(50),
+                started_on=datetime.date(2025, 5, 1),
+                stopped_on=datetime.date(2025, 4, 1),
+                outcome="no_response",
+            )
+        assert err.value.message_dict == {"stopped_on": ["A trial cannot stop before it starts."]}
+
+    def test_ect_in_this_episode_scores_on_maudsley(self, doctor, patient, consultation):
+        services.prior_treatment_record(
+            actor=doctor, patient=patient, kind="ect", outcome="no_response", sessions=12
+        )
+        assert selectors.consultation_staging(consultation).maudsley.ect == 1
+
+
+class TestDecision:
+    def test_a_physician_signs_and_the_signature_covers_the_content(self, doctor, consultation):
+        d = sign(doctor, consultation)
+        assert d.signed_by == doctor.user and d.supersedes is None
+        assert services.signature_valid(d)
+        assert d.snapshot["staging"]["treatment_resistant"] is True
+        d.reasons = "something else"
+        assert not services.signature_valid(d)
+        event = AuditEvent.objects.get(object_type="screening.candidacydecision")
+        assert event.detail == {"decision": "eligible", "supersedes": None}
+
+    def test_a_nurse_cannot_sign(self, nurse, consultation):
+        with pytest.raises(ValidationError, match="Only a physician"):
+            sign(Actor(user=nurse), consultation)
+        assert not CandidacyDecision.objects.exists()
+
+    def test_the_wrong_password_is_refused(self, doctor, consultation):
+        with pytest.raises(ValidationError) as err:
+            sign(doctor, consultation, password="guess")
+        assert "password" in err.value.message_dict
+        assert not CandidacyDecision.objects.exists()
+
+    def test_an_absolute_contraindication_blocks_eligibility_for_that_route(self, doctor, consultation):
+        services.checklist_record(
+            actor=doctor, consultation=consultation, answers=no_findings(uncontrolled_hypertension=True)
+        )
+        with pytest.raises(ValidationError) as err:
+            sign(doctor, consultation, decision="eligible_with_precautions", precautions="BP")
+        assert "absolute contraindication" in err.value.message_dict["routes"][0]
+        d = sign(
+            doctor,
+            consultation,
+            decision="eligible_with_precautions",
+            routes=["esketamine_nasal"],
+            precautions="Blood pressure before dosing and at 40 minutes.",
+        )
+        assert d.routes == ["esketamine_nasal"]
+
+    def test_the_checklist_and_episode_come_first(self, doctor, patient, referral):
+        c = services.consultation_start(actor=doctor, patient=patient)
+        with pytest.raises(ValidationError) as err:
+            sign(doctor, c)
+        assert set(err.value.message_dict) == {"checklist", "episode"}
+
+    def test_a_new_decision_supersedes_and_keeps_the_history(self, doctor, consultation):
+        first = sign(doctor, consultation)
+        second = sign(doctor, consultation, decision="not_eligible", routes=[], reasons="Now pregnant.")
+        assert second.supersedes == first
+        assert list(CandidacyDecision.objects.current()) == [second]
+        assert CandidacyDecision.objects.count() == 2
+        assert selectors.current_decision(patient_id=consultation.patient_id) == second
+
+    def test_a_signed_decision_cannot_be_changed_or_deleted(self, doctor, consultation):
+        d = sign(doctor, consultation)
+        with pytest.raises(DecisionImmutableError):
+            d.save()
+        with pytest.raises(DecisionImmutableError):
+            CandidacyDecision.objects.filter(pk=d.pk).update(reasons="x")
+        with pytest.raises(DecisionImmutableError):
+            d.delete()
+
+    def test_the_database_refuses_an_update_too(self, doctor, consultation):
+        d = sign(doctor, consultation)
+        with (
+            pytest.raises(Exception, match="cannot be changed"),
+            transaction.atomic(),
+            connection.cursor() as cur,
+        ):
+            cur.execute("UPDATE screening_candidacydecision SET reasons = 'x' WHERE id = %s", [d.pk])
+        assert CandidacyDecision.objects.get(pk=d.pk).reasons == "TRD, no contraindication."
+
+    def test_two_first_decisions_for_one_patient_are_impossible(self, doctor, consultation):
+        first = sign(doctor, consultation)
+        clone = CandidacyDecision(
+            patient_id=first.patient_id,
+            consultation=consultation,
+            decision="eligible",
+            routes=[],
+            reasons="x",
+            snapshot={},
+            signed_by=first.signed_by,
+            signed_at=first.signed_at,
+            signature="0" * 64,
+        )
+        with pytest.raises(IntegrityError), transaction.atomic():
+            clone.save()
+
+
+class TestRequireEligible:
+    def test_no_decision_means_no_treatment(self, patient):
+        with pytest.raises(ValidationError, match="No candidacy decision"):
+            services.require_eligible(patient=patient, route="iv_ketamine")
+
+    def test_only_the_routes_the_current_decision_covers(self, doctor, consultation):
+        sign(doctor, consultation)
+        patient = consultation.patient
+        assert services.require_eligible(patient=patient, route="iv_ketamine").decision == "eligible"
+        with pytest.raises(ValidationError, match="does not cover esketamine_nasal"):
+            services.require_eligible(patient=patient, route="esketamine_nasal")
+        sign(doctor, consultation, decision="not_eligible", routes=[], reasons="Changed")
+        with pytest.raises(ValidationError, match="not eligible"):
+            services.require_eligible(patient=patient, route="iv_ketamine")

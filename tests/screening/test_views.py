@@ -1,0 +1,197 @@
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from ketacare.clinical.contraindications import RULES
+from ketacare.screening import services
+from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Consultation, Referral
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def checklist_post(**present):
+    return {r.code: str(present.get(r.code, False)) for r in RULES}
+
+
+def test_front_desk_records_a_referral_with_a_new_referrer(client_as, front_desk, patient):
+    client = client_as(front_desk)
+    response = client.post(
+        f"/patients/{patient.pk}/referrals/new/",
+        {
+            "new_provider_name": "Dr Ada Osei",
+            "new_provider_practice": "Riverside Family Practice",
+            "received_on": "2026-11-01",
+            "reason": "Two antidepressants without benefit.",
+            "presenting_conditions": ["treatment_resistant_depression", "ptsd"],
+            "consent_to_treatment": "on",
+            "consent_to_share": "on",
+        },
+    )
+    assert response.status_code == 302
+    referral = Referral.objects.get()
+    assert referral.referring_provider.name == "Dr Ada Osei"
+    chart = client.get(f"/patients/{patient.pk}/").content.decode()
+    assert "Dr Ada Osei, Riverside Family Practice" in chart
+    assert "Treatment-resistant depression, Post-traumatic stress disorder" in chart
+    assert "Candidacy" not in chart  # the front desk sees the referral, not the clinical decision
+
+
+def test_a_bad_referral_answers_422_with_every_error_beside_its_field(client_as, front_desk, patient):
+    response = client_as(front_desk).post(
+        f"/patients/{patient.pk}/referrals/new/",
+        {"received_on": "2026-11-01", "new_provider_phone": "555 0101"},
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    for message in (
+        "Choose at least one presenting condition.",
+        "This field is required.",
+        "Enter the new referring clinician&#x27;s name.",
+    ):
+        assert message in html
+    assert not Referral.objects.exists()
+
+
+def test_the_consultation_page_shows_staging_findings_and_baseline_prompts(
+    client_as, physician, consultation, django_assert_max_num_queries
+):
+    client = client_as(physician)
+    with django_assert_max_num_queries(22):
+        html = client.get(f"/consultations/{consultation.pk}/").content.decode()
+    assert (
+        "failed adequate antidepressant trials in this episode: <strong>treatment-resistant</strong>" in html
+    )
+    assert "6 <small>/ 15, mild</small>" in html
+    assert "Adequate: 150 mg/day for 8.7 weeks; no response: failed." in html
+    assert html.count("not yet rated") == 2  # PHQ-9 and GAD-7 prompt; MADRS is optional
+    assert "no contraindication found" in html
+
+
+def test_query_count_does_not_grow_with_the_history(
+    client_as, physician, consultation, doctor, django_assert_max_num_queries
+):
+    import datetime
+    from decimal import Decimal
+
+    for i in range(30):
+        services.trial_record(
+            actor=doctor,
+            patient=consultation.patient,
+            drug="mirtazapine",
+            daily_dose_mg=Decimal(30),
+            started_on=datetime.date(2020, 1, 1) + datetime.timedelta(days=60 * i),
+            stopped_on=None if i == 29 else datetime.date(2020, 2, 1) + datetime.timedelta(days=60 * i),
+            outcome="no_response",
+        )
+    client = client_as(physician)
+    with django_assert_max_num_queries(22):
+        assert client.get(f"/consultations/{consultation.pk}/").status_code == 200
+
+
+def test_the_checklist_form_marks_each_unanswered_question(client_as, nurse, consultation):
+    data = checklist_post(maoi=True)
+    del data["pregnancy"], data["breastfeeding"]
+    response = client_as(nurse).post(f"/consultations/{consultation.pk}/checklist/", data)
+    assert response.status_code == 422
+    assert response.content.decode().count("Answer yes or no.") == 2
+    consultation.refresh_from_db()
+    assert consultation.checklist["maoi"] is False  # nothing half-written
+
+
+def test_a_positive_finding_is_explained_on_the_page(client_as, nurse, consultation):
+    client = client_as(nurse)
+    assert (
+        client.post(f"/consultations/{consultation.pk}/checklist/", checklist_post(maoi=True)).status_code
+        == 302
+    )
+    html = client.get(f"/consultations/{consultation.pk}/").content.decode()
+    assert (
+        "Relative:</strong> Taking a monoamine oxidase inhibitor. "
+        "MAOIs can add to the rise in blood pressure." in html
+    )
+    assert "precautions apply" in html
+
+
+def test_a_nurse_adds_and_strikes_out_a_trial(client_as, nurse, consultation):
+    client = client_as(nurse)
+    response = client.post(
+        f"/consultations/{consultation.pk}/trials/",
+        {
+            "drug": "bupropion",
+            "daily_dose_mg": "150",
+            "started_on": "2026-01-05",
+            "stopped_on": "2026-03-01",
+            "adherence": "good",
+            "outcome": "no_response",
+            "current_episode": "on",
+        },
+    )
+    assert response.status_code == 302
+    trial = AntidepressantTrial.objects.get(drug="bupropion")
+    html = client.get(f"/consultations/{consultation.pk}/").content.decode()
+    assert "150 mg/day is below the minimum adequate 300 mg/day" in html
+    assert (
+        client.post(
+            f"/consultations/{consultation.pk}/trials/{trial.pk}/strike-out/", {"reason": "wrong patient"}
+        ).status_code
+        == 302
+    )
+    trial.refresh_from_db()
+    assert trial.struck_out_reason == "wrong patient"
+
+
+def test_a_nurse_cannot_sign_a_decision(client_as, nurse, consultation):
+    response = client_as(nurse).post(f"/consultations/{consultation.pk}/decision/", {"decision": "eligible"})
+    assert response.status_code == 403
+    assert not CandidacyDecision.objects.exists()
+
+
+def test_the_physician_signs_and_downloads_the_letter(client_as, physician, consultation):
+    client = client_as(physician)
+    response = client.post(
+        f"/consultations/{consultation.pk}/decision/",
+        {
+            "decision": "eligible",
+            "routes": ["iv_ketamine"],
+            "reasons": "Treatment-resistant, no contraindication.",
+            "plan": "Six infusions over two to three weeks.",
+            "password": PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    decision = CandidacyDecision.objects.get()
+    chart = client.get(f"/patients/{consultation.patient_id}/").content.decode()
+    assert "<strong>Eligible</strong> for IV ketamine" in chart
+    pdf = client.get(f"/decisions/{decision.pk}/letter.pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    text = " ".join(text.split())
+    assert "Anna Smith" in text and consultation.patient.mrn in text
+    assert "Eligible for IV ketamine" in text
+    assert "Maudsley Staging Method: 6 of 15 (mild)" in text
+    assert "Six infusions over two to three weeks." in text
+
+
+def test_a_refused_decision_keeps_what_was_typed(client_as, physician, consultation):
+    response = client_as(physician).post(
+        f"/consultations/{consultation.pk}/decision/",
+        {
+            "decision": "eligible",
+            "routes": ["iv_ketamine"],
+            "reasons": "My careful reasons",
+            "password": "wrong",
+        },
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "The password is not right" in html and "My careful reasons" in html
+    assert not CandidacyDecision.objects.exists()
+
+
+def test_starting_a_consultation_links_the_latest_referral(client_as, physician, patient, referral):
+    response = client_as(physician).post(f"/patients/{patient.pk}/consultations/new/")
+    c = Consultation.objects.get()
+    assert response["Location"] == f"/consultations/{c.pk}/"
+    assert c.referral == referral and c.clinician == physician
