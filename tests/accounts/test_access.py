@@ -45,6 +45,21 @@ PAGES = {
     "screening:prior-new": ("/consultations/{cid}/treatments/", CLINICAL),
     "screening:decision": ("/consultations/{cid}/decision/", {Role.PHYSICIAN}),
     "screening:letter": ("/decisions/{did}/letter.pdf", CLINICAL),
+    "treatment:plan-new": ("/patients/{pid}/plans/new/", {Role.PHYSICIAN}),
+    "treatment:plan": ("/plans/{plid}/", CLINICAL | {Role.FRONT_DESK}),
+    "treatment:book": ("/plans/{plid}/book/", CLINICAL | {Role.FRONT_DESK}),
+    "treatment:maintenance": ("/plans/{plid}/maintenance/", {Role.PHYSICIAN}),
+    "treatment:stop": ("/plans/{plid}/stop/", {Role.PHYSICIAN}),
+    "treatment:calendar": ("/calendar/", CLINICAL | {Role.FRONT_DESK}),
+    "treatment:upcoming": ("/appointments/", CLINICAL | {Role.FRONT_DESK}),
+    "treatment:appointment-change": ("/appointments/{apid}/change/", CLINICAL | {Role.FRONT_DESK}),
+    "treatment:chairs": ("/chairs/", set(Role)),
+    "sessions:check-in": ("/appointments/{apid}/check-in/", CLINICAL),
+    "sessions:session": ("/sessions/{sid}/", CLINICAL),
+    "sessions:scale": ("/sessions/{sid}/scale/?purpose=pre&instrument=phq9", CLINICAL),
+    "sessions:rems-form": ("/sessions/{sid}/rems/", CLINICAL),
+    "sessions:action": ("/sessions/{sid}/vitals/", CLINICAL),
+    "sessions:rems-pending": ("/rems/", CLINICAL),
 }
 
 
@@ -92,7 +107,25 @@ def ids(register, actor, make_user):
         reasons="r",
         password=PASSWORD,
     )
+    from ketacare.clinical.monitoring import Vitals
+    from ketacare.sessions.services import session_check_in
+    from tests.treatment_helpers import make_chair, make_eligible, start_plan
+
+    treated = register(given_name="Tess")
+    make_eligible(doctor, treated)
+    plan = start_plan(doctor, treated, make_chair(), protocol="esketamine_nasal")
+    today, later = plan.appointments.order_by("starts_at")[:2]
+    session = session_check_in(
+        actor=doctor,
+        appointment=today,
+        weight_kg=None,
+        fasting_confirmed=True,
+        vitals=Vitals(120, 80, 70, 98, 14),
+    )
     return {
+        "plid": plan.pk,
+        "apid": later.pk,
+        "sid": session.pk,
         "pid": patient.pk,
         "rid": response.pk,
         "aid": response.alert.pk,

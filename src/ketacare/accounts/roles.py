@@ -48,10 +48,58 @@ _SCREENING_CLINICAL = _REFERRAL + (
 )
 _SIGN_DECISION = ("screening.add_candidacydecision",)
 
+# Scheduling is shared with the front desk; starting, changing and stopping a course is a
+# physician's order.
+_SCHEDULE = (
+    "treatment.view_appointment",
+    "treatment.add_appointment",
+    "treatment.change_appointment",
+    "treatment.view_treatmentplan",
+    "treatment.view_chair",
+)
+_PLAN_ORDERS = ("treatment.add_treatmentplan", "treatment.change_treatmentplan")
+# The session at the chair: nurses and physicians record it; only a physician orders the dose,
+# overrides the blood-pressure gate and signs as the physician. Either may verify a dose that
+# someone else ordered.
+_SESSIONS_CLINICAL = (
+    "treatment_sessions.view_treatmentsession",
+    "treatment_sessions.add_treatmentsession",
+    "treatment_sessions.change_treatmentsession",
+    "treatment_sessions.add_vitalsign",
+    "treatment_sessions.add_sedationrating",
+    "treatment_sessions.add_adverseevent",
+    "treatment_sessions.add_sessionamendment",
+    "treatment_sessions.verify_dose",
+    "treatment_sessions.view_remsrecord",
+    "treatment_sessions.change_remsrecord",
+)
+_SESSIONS_PHYSICIAN = (
+    "treatment_sessions.add_doseorder",
+    "treatment_sessions.override_bp_gate",
+    "treatment_sessions.sign_medical",
+)
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    Role.PHYSICIAN: _PATIENT_RECORD + _MEASURES_CLINICAL + _SCREENING_CLINICAL + _SIGN_DECISION,
-    Role.NURSE: _PATIENT_RECORD + _MEASURES_CLINICAL + _SCREENING_CLINICAL,
-    Role.FRONT_DESK: _PATIENT_RECORD + ("measures.add_selfreportlink",) + _REFERRAL,
-    # Clinic admins run the clinic (staff, audit) but do not read patient charts.
-    Role.CLINIC_ADMIN: ("audit.view_auditevent", "accounts.view_user"),
+    Role.PHYSICIAN: _PATIENT_RECORD
+    + _MEASURES_CLINICAL
+    + _SCREENING_CLINICAL
+    + _SIGN_DECISION
+    + _SCHEDULE
+    + _PLAN_ORDERS
+    + _SESSIONS_CLINICAL
+    + _SESSIONS_PHYSICIAN,
+    Role.NURSE: _PATIENT_RECORD
+    + _MEASURES_CLINICAL
+    + _SCREENING_CLINICAL
+    + _SCHEDULE
+    + _SESSIONS_CLINICAL
+    + ("treatment_sessions.sign_nursing",),
+    Role.FRONT_DESK: _PATIENT_RECORD + ("measures.add_selfreportlink",) + _REFERRAL + _SCHEDULE,
+    # Clinic admins run the clinic (staff, chairs, audit) but do not read patient charts.
+    Role.CLINIC_ADMIN: (
+        "audit.view_auditevent",
+        "accounts.view_user",
+        "treatment.view_chair",
+        "treatment.add_chair",
+    ),
 }

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "ketacare.patients",
     "ketacare.measures",
     "ketacare.screening",
+    "ketacare.treatment",
+    "ketacare.sessions",
     "ketacare.web",
 ]
 
@@ -222,7 +224,14 @@ CACHES = {
 PATIENTS_PER_PAGE = 25
 # Sections other apps add to the patient chart, in order: each a function (request, patient) -> HTML.
 # The chart lives in `patients`, below the apps that add to it, so it finds them here.
-CHART_PANELS = ["ketacare.screening.views.chart_panel", "ketacare.measures.views.chart_panel"]
+# When each treatment was given, for the score plots' session markers (measures reads it through
+# this hook so that it does not depend on the sessions app).
+TREATMENT_TIMES = "ketacare.sessions.selectors.dose_times"
+CHART_PANELS = [
+    "ketacare.screening.views.chart_panel",
+    "ketacare.treatment.views.chart_panel",
+    "ketacare.measures.views.chart_panel",
+]
 
 # Patient self-report links: how long a link stays valid (hours), and what a patient who answers a
 # suicide item positively is shown at once. US default: the 988 Suicide & Crisis Lifeline.
@@ -240,6 +249,8 @@ CRISIS_TEXT = os.environ.get(
 # A clinic's own minimum adequate antidepressant doses and contraindication classes (format:
 # screening/rules.py); without it, the published defaults in clinical/ apply.
 SCREENING_RULES_FILE = os.environ.get("KETACARE_SCREENING_RULES") or None
+# Clinic settings for the treatment protocols (doses, limits, schedules): docs/protocols.md.
+PROTOCOLS_FILE = os.environ.get("KETACARE_PROTOCOLS") or None
 
 # The clinic as its letters name it.
 CLINIC_NAME = os.environ.get("KETACARE_CLINIC_NAME", "KetaCare Clinic")

@@ -9,6 +9,8 @@ urlpatterns = [
     path("audit/", include("ketacare.audit.urls")),
     path("", include("ketacare.measures.urls")),
     path("", include("ketacare.screening.urls")),
+    path("", include("ketacare.treatment.urls")),
+    path("", include("ketacare.sessions.urls")),
     path("api/v1/", include("ketacare.patients.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
 ]

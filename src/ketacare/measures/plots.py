@@ -23,7 +23,7 @@ from ketacare.measures.selectors import Trajectory  # noqa: E402
 BAND_COLOURS = ("#e8f5e9", "#fffde7", "#fff3e0", "#fbe9e7", "#fde0dc")
 
 
-PLOT_VERSION = "2"  # change when the drawing changes, so cached plots are redrawn
+PLOT_VERSION = "3"  # change when the drawing changes, so cached plots are redrawn
 MARKERS_UP_TO = 60  # points per scale; denser series are drawn as a line only
 
 
@@ -32,6 +32,7 @@ def fingerprint(patient_id: int, trajectories: Sequence[Trajectory]) -> str:
     digest = hashlib.sha256(f"{PLOT_VERSION}:{patient_id}".encode())
     for t in trajectories:
         digest.update(f"|{t.instrument}:{t.first_treatment_at}:{t.remission_max}".encode())
+        digest.update(",".join(str(at.timestamp()) for at in t.session_times).encode())
         for p in t.points:
             digest.update(f"{p.at.timestamp()}={p.total};".encode())
     return digest.hexdigest()
@@ -86,6 +87,20 @@ def _panel(ax: Axes, t: Trajectory) -> None:
     ys = [p.total for p in t.points]
     marker = "o" if len(ys) <= MARKERS_UP_TO else None
     ax.plot(xs, ys, color="#0b6e75", marker=marker, markersize=3.5, linewidth=1.4, zorder=3, label="total")
+    if t.session_times:
+        # Each treatment session as a short tick along the bottom of the panel.
+        ticks = mdates.date2num(list(t.session_times))  # type: ignore[no-untyped-call]
+        ax.plot(
+            ticks,
+            [0.02] * len(ticks),
+            transform=ax.get_xaxis_transform(),
+            linestyle="none",
+            marker="^",
+            markersize=5,
+            color="#7b1fa2",
+            zorder=4,
+            label="session",
+        )
     if t.first_treatment_at is not None:
         x = mdates.date2num(t.first_treatment_at)  # type: ignore[no-untyped-call]
         ax.axvline(x, color="#7b1fa2", linewidth=1.0, zorder=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -79,6 +80,7 @@ class Trajectory:
     remission_max: int | None
     course: outcomes.Course
     first_treatment_at: datetime | None
+    session_times: tuple[datetime, ...] = ()
 
 
 def first_treatment_from_ratings(
@@ -96,8 +98,14 @@ def first_treatment_from_ratings(
     return min(candidates) if candidates else None
 
 
-def trajectories(*, patient_id: int, first_treatment_at: datetime | None = None) -> list[Trajectory]:
-    """Each scale's scored totals over time, with baseline, response and remission. One query."""
+def trajectories(
+    *, patient_id: int, first_treatment_at: datetime | None = None, session_times: Sequence[datetime] = ()
+) -> list[Trajectory]:
+    """Each scale's scored totals over time, with baseline, response and remission. One query.
+    With recorded sessions the first dose names the first treatment; without them it is inferred
+    from the ratings around it."""
+    if first_treatment_at is None and session_times:
+        first_treatment_at = min(session_times)
     rows = list(
         QuestionnaireResponse.objects.filter(patient_id=patient_id, total__isnull=False)
         .order_by("administered_at", "id")
@@ -127,6 +135,7 @@ def trajectories(*, patient_id: int, first_treatment_at: datetime | None = None)
                     points, first_treatment_at=first_treatment_at, remission_max=scale.remission_max
                 ),
                 first_treatment_at=first_treatment_at,
+                session_times=tuple(session_times),
             )
         )
     return result

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketacare.accounts.permissions import requires
@@ -34,7 +35,7 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
     user: Any = request.user
     if not user.has_perm("measures.view_questionnaireresponse"):
         return ""
-    trajectories = selectors.trajectories(patient_id=patient.pk)
+    trajectories = selectors.trajectories(patient_id=patient.pk, session_times=_session_times(patient.pk))
     responses = selectors.responses_page(patient_id=patient.pk, size=RESPONSES_SHOWN + 1)
     return render_to_string(
         "measures/_chart_panel.html",
@@ -54,6 +55,13 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
 
 
 RESPONSES_SHOWN = 25
+
+
+def _session_times(patient_id: int) -> list[Any]:
+    """When the patient's treatments were given, from the app that records them
+    (settings.TREATMENT_TIMES: measures does not depend on the sessions app)."""
+    path = getattr(settings, "TREATMENT_TIMES", "")
+    return list(import_string(path)(patient_id=patient_id)) if path else []
 
 
 def _patient(patient_id: int) -> Patient:

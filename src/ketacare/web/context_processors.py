@@ -17,6 +17,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append(("Patients", reverse("patients:list")))
         if user.has_perm("patients.add_patient"):
             items.append(("Register patient", reverse("patients:create")))
+        if user.has_perm("treatment.view_appointment"):
+            items.append(("Calendar", reverse("treatment:calendar")))
+            items.append(("Appointments", reverse("treatment:upcoming")))
+        if user.has_perm("treatment_sessions.view_remsrecord"):
+            items.append(("REMS", reverse("sessions:rems-pending")))
+        if user.has_perm("treatment.add_chair"):
+            items.append(("Chairs", reverse("treatment:chairs")))
         if user.has_perm("audit.view_auditevent"):
             items.append(("Audit trail", reverse("audit:event-list")))
     return {"nav_items": items, "idle_timeout_minutes": settings.IDLE_TIMEOUT_MINUTES}

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class SessionsConfig(AppConfig):
+    name = "ketacare.sessions"
+    # "sessions" is Django's own session store's label.
+    label = "treatment_sessions"
+    verbose_name = "Treatment sessions"

@@ -1,0 +1,374 @@
+"""The session page: one page at the chair. Each action posts a small form; an htmx request gets
+the session's body back (the fragment), a plain request is redirected to the page. A refused
+action comes back with 422 and the error beside its field, with what was typed kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import BaseForm, Form
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from ketacare.accounts.permissions import requires
+from ketacare.audit.context import Actor
+from ketacare.audit.services import Action, audit_list_view, audit_record, audit_view
+from ketacare.clinical import instruments
+from ketacare.clinical.monitoring import ADVERSE_EVENT_LABELS, ALARM_LABELS
+from ketacare.measures import wording
+from ketacare.measures.forms import AnswersForm
+from ketacare.sessions import selectors, services
+from ketacare.sessions.forms import (
+    AdverseEventForm,
+    AmendForm,
+    CheckInForm,
+    DischargeForm,
+    OrderForm,
+    ReasonForm,
+    RemsSubmitForm,
+    SedationForm,
+    SignForm,
+    VerifyForm,
+    VitalsForm,
+)
+from ketacare.sessions.models import SessionScale, TreatmentSession
+from ketacare.treatment.models import Appointment
+from ketacare.web.forms import UNPROCESSABLE, apply_errors
+
+PRE_SCALES = ("phq9", "gad7", "epds", "pcl5", "qids_sr16", "madrs")
+
+
+@requires("treatment_sessions.add_treatmentsession")
+@require_http_methods(["GET", "POST"])
+def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    appointment = get_object_or_404(
+        Appointment.objects.select_related("patient", "plan", "chair"), pk=appointment_id
+    )
+    existing = TreatmentSession.objects.filter(appointment=appointment).first()
+    if existing is not None:
+        return redirect("sessions:session", session_id=existing.pk)
+    latest = appointment.patient.measurements.exclude(height_cm=None).order_by("-measured_at").first()
+    form = CheckInForm(
+        request.POST if request.method == "POST" else None,
+        initial={"height_cm": latest.height_cm if latest else None},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            session = services.session_check_in(
+                actor=Actor.from_request(request),
+                appointment=appointment,
+                weight_kg=data["weight_kg"],
+                height_cm=data["height_cm"],
+                concomitant=data["concomitant"],
+                fasting_confirmed=data["fasting_confirmed"],
+                vitals=form.vitals(),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "Checked in.")
+            return redirect("sessions:session", session_id=session.pk)
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render(
+        request,
+        "sessions/check_in.html",
+        {"appointment": appointment, "patient": appointment.patient, "form": form},
+        status=status,
+    )
+
+
+def _forms(page: selectors.Flowsheet, bound: dict[str, BaseForm]) -> dict[str, BaseForm]:
+    order = page.order
+    plan = page.session.plan
+    forms: dict[str, BaseForm] = {
+        "vitals": VitalsForm(),
+        "override": ReasonForm(),
+        "order": OrderForm(
+            initial={
+                "dose_mg_per_kg": plan.dose_mg_per_kg if plan else None,
+                "concentration_mg_per_ml": page.protocol.concentration_mg_per_ml,
+                "bag_ml": page.protocol.bag_ml,
+                "duration_min": page.protocol.duration_min,
+                "dose_mg": plan.dose_mg if plan else None,
+            }
+            if order is None
+            else {
+                "dose_mg_per_kg": order.dose_mg_per_kg,
+                "concentration_mg_per_ml": order.concentration_mg_per_ml,
+                "bag_ml": order.bag_ml,
+                "duration_min": order.duration_min,
+                "dose_mg": order.dose_mg,
+                "lot_number": order.lot_number,
+            }
+        ),
+        "verify": VerifyForm(),
+        "sedation": SedationForm(),
+        "event": AdverseEventForm(),
+        "discharge": DischargeForm(),
+        "sign": SignForm(),
+        "amend": AmendForm(),
+    }
+    forms.update(bound)
+    return forms
+
+
+def _render(
+    request: HttpRequest, session_id: int, bound: dict[str, BaseForm] | None = None, status: int = 200
+) -> HttpResponse:
+    try:
+        page = selectors.session_page(session_id=session_id)
+    except TreatmentSession.DoesNotExist:
+        raise Http404("No such session.") from None
+    audit_view(actor=Actor.from_request(request), obj=page.session)
+    context = {
+        "page": page,
+        "s": page.session,
+        "patient": page.session.patient,
+        "forms": _forms(page, bound or {}),
+        "pre_scales": [instruments.get(c) for c in PRE_SCALES],
+        "alarm_labels": ALARM_LABELS,
+        "event_labels": ADVERSE_EVENT_LABELS,
+        "signature_valid": services.signature_valid(page.session) if page.session.locked else None,
+    }
+    template = "sessions/_session.html" if request.headers.get("HX-Request") else "sessions/session.html"
+    return render(request, template, context, status=status)
+
+
+@requires("treatment_sessions.view_treatmentsession")
+def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
+    return _render(request, session_id)
+
+
+@dataclass(frozen=True)
+class _Action:
+    form: type[Form]
+    perm: str
+    run: Callable[[Actor, TreatmentSession, Any], Any]
+    done: str
+
+
+def _order(actor: Actor, s: TreatmentSession, f: Any) -> Any:
+    d = f.cleaned_data
+    return services.dose_order(
+        actor=actor,
+        session=s,
+        dose_mg_per_kg=d["dose_mg_per_kg"],
+        dose_mg=d["dose_mg"],
+        weight_basis=d["weight_basis"] or None,
+        concentration_mg_per_ml=d["concentration_mg_per_ml"],
+        bag_ml=d["bag_ml"],
+        duration_min=d["duration_min"],
+        lot_number=d["lot_number"],
+    )
+
+
+def _amend(actor: Actor, s: TreatmentSession, f: Any) -> Any:
+    d = f.cleaned_data
+    event = None
+    if d["add_event"]:
+        event = {
+            "kind": d["kind"],
+            "severity": d["severity"],
+            "action_taken": d["action_taken"],
+            "description": d["text"][:300] if d["kind"] == "other" else "",
+            "serious": False,
+            "onset_at": d["onset_at"],
+        }
+    return services.session_amend(
+        actor=actor, session=s, reason=d["reason"], text=d["text"], adverse_event=event
+    )
+
+
+_CHANGE = "treatment_sessions.change_treatmentsession"
+ACTIONS: dict[str, _Action] = {
+    "vitals": _Action(
+        VitalsForm,
+        "treatment_sessions.add_vitalsign",
+        lambda a, s, f: services.vitals_record(actor=a, session=s, vitals=f.vitals()),
+        "Reading recorded.",
+    ),
+    "override": _Action(
+        ReasonForm,
+        "treatment_sessions.override_bp_gate",
+        lambda a, s, f: services.gate_override(actor=a, session=s, reason=f.cleaned_data["reason"]),
+        "Gate overridden.",
+    ),
+    "order": _Action(OrderForm, "treatment_sessions.add_doseorder", _order, "Dose ordered."),
+    "verify": _Action(
+        VerifyForm,
+        _CHANGE,
+        lambda a, s, f: services.dose_verify(actor=a, session=s, **f.cleaned_data),
+        "Dose verified.",
+    ),
+    "start": _Action(Form, _CHANGE, lambda a, s, f: services.dose_start(actor=a, session=s), "Dose started."),
+    "stop": _Action(Form, _CHANGE, lambda a, s, f: services.dose_stop(actor=a, session=s), "Dose stopped."),
+    "sedation": _Action(
+        SedationForm,
+        "treatment_sessions.add_sedationrating",
+        lambda a, s, f: services.sedation_record(actor=a, session=s, moaas=f.cleaned_data["moaas"]),
+        "Sedation rated.",
+    ),
+    "event": _Action(
+        AdverseEventForm,
+        "treatment_sessions.add_adverseevent",
+        lambda a, s, f: services.adverse_event_record(actor=a, session=s, **f.data_for_service()),
+        "Adverse event recorded.",
+    ),
+    "discharge": _Action(
+        DischargeForm,
+        _CHANGE,
+        lambda a, s, f: services.discharge(
+            actor=a, session=s, criteria=f.criteria(), ready_to_leave_at=f.cleaned_data["ready_to_leave_at"]
+        ),
+        "Discharged.",
+    ),
+    "sign": _Action(
+        SignForm,
+        _CHANGE,
+        lambda a, s, f: services.session_sign(actor=a, session=s, password=f.cleaned_data["password"]),
+        "Signed.",
+    ),
+    "amend": _Action(AmendForm, "treatment_sessions.add_sessionamendment", _amend, "Amendment recorded."),
+}
+
+
+def session_action(request: HttpRequest, session_id: int, action: str) -> HttpResponse:
+    """POST only; each action checks its own permission (a front-desk user cannot order a dose)."""
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise Http404("No such action.")
+    user: Any = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not user.has_perm(spec.perm):
+        raise PermissionDenied
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    session = get_object_or_404(TreatmentSession, pk=session_id)
+    form = spec.form(request.POST)
+    if form.is_valid():
+        try:
+            spec.run(Actor.from_request(request), session, form)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            if request.headers.get("HX-Request"):
+                return _render(request, session.pk)
+            messages.success(request, spec.done)
+            return redirect(reverse("sessions:session", args=[session.pk]) + f"#{action}")
+    return _render(request, session.pk, {action: form}, UNPROCESSABLE)
+
+
+@requires("treatment_sessions.change_treatmentsession", "measures.add_questionnaireresponse")
+@require_http_methods(["GET", "POST"])
+def scale_entry(request: HttpRequest, session_id: int) -> HttpResponse:
+    """A scale given in the session: ?purpose=pre|post|dissociation&instrument=phq9."""
+    session = get_object_or_404(TreatmentSession.objects.select_related("patient"), pk=session_id)
+    purpose = request.GET.get("purpose", "")
+    code = "cadss" if purpose == SessionScale.Purpose.DISSOCIATION else request.GET.get("instrument", "")
+    if purpose not in SessionScale.Purpose.values or code not in instruments.CODES:
+        raise Http404("Choose the purpose and the scale.")
+    scale = instruments.get(code)
+    form = AnswersForm(request.POST if request.method == "POST" else None, instrument=scale)
+    if request.method == "POST" and form.is_valid():
+        try:
+            link = services.scale_record(
+                actor=Actor.from_request(request),
+                session=session,
+                purpose=purpose,
+                instrument_code=code,
+                answers=form.answers(),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            r = link.response
+            messages.success(
+                request,
+                f"{scale.name}: {r.total if r.total is not None else 'not scored (too many blanks)'}.",
+            )
+            if r.flags:
+                messages.error(request, "Safety flag raised on this scale: see the alert on the chart.")
+            return redirect(reverse("sessions:session", args=[session.pk]) + "#scales")
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render(
+        request,
+        "sessions/scale_form.html",
+        {
+            "s": session,
+            "patient": session.patient,
+            "scale": scale,
+            "form": form,
+            "purpose": SessionScale.Purpose(purpose).label,
+            "stem": wording.stem(scale),
+        },
+        status=status,
+    )
+
+
+@requires("treatment_sessions.view_remsrecord")
+def rems_pending(request: HttpRequest) -> HttpResponse:
+    records = selectors.rems_pending()
+    audit_list_view(
+        actor=Actor.from_request(request),
+        object_type="treatment_sessions.remsrecord",
+        ids=[r.pk for r in records],
+    )
+    from django.utils import timezone
+
+    return render(request, "sessions/rems_pending.html", {"records": records, "today": timezone.localdate()})
+
+
+@requires("treatment_sessions.view_remsrecord")
+@require_http_methods(["GET", "POST"])
+def rems_form(request: HttpRequest, session_id: int) -> HttpResponse:
+    """The printable REMS patient monitoring record; marking it submitted is a POST."""
+    try:
+        form_data = selectors.rems_form(session_id=session_id)
+    except TreatmentSession.DoesNotExist:
+        raise Http404("No such session.") from None
+    if form_data.page.rems is None:
+        raise Http404("Only esketamine sessions have a REMS form.")
+    form = RemsSubmitForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if not request.user.has_perm("treatment_sessions.change_remsrecord"):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.rems_submit(
+                    actor=Actor.from_request(request),
+                    session=form_data.page.session,
+                    confirmation=form.cleaned_data["confirmation"],
+                    setting=form.cleaned_data["setting"],
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, "REMS form marked submitted.")
+                return redirect("sessions:rems-pending")
+    else:
+        audit_record(
+            actor=Actor.from_request(request),
+            action=Action.VIEW,
+            obj=form_data.page.rems,
+            detail={"form": "rems"},
+        )
+    return render(
+        request,
+        "sessions/rems_form.html",
+        {
+            "f": form_data,
+            "s": form_data.page.session,
+            "patient": form_data.page.session.patient,
+            "form": form,
+        },
+        status=UNPROCESSABLE if request.method == "POST" else 200,
+    )

@@ -1,0 +1,391 @@
+"""Treatment-plan and appointment writes. One transaction per action, each audited. A chair is
+never double-booked: booking locks the chair's row, so concurrent bookings queue, and then
+checks for an overlapping appointment."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ketacare.audit.context import Actor
+from ketacare.audit.services import Action, audit_record, audit_record_many, spec_for
+from ketacare.clinical.protocols import Protocol, WeightBasis, session_dates
+from ketacare.patients.models import Patient
+from ketacare.screening.services import require_eligible
+from ketacare.treatment import rules
+from ketacare.treatment.models import Appointment, Chair, MaintenanceDecision, TreatmentPlan
+
+PLAN_PERMISSION = "treatment.add_treatmentplan"
+MAX_BOOSTER_INTERVAL_DAYS = 182  # clinic limit on the form: about six months between boosters
+
+
+def _user(actor: Actor) -> Any:
+    if actor.user is None:
+        raise ValidationError("This is recorded by a signed-in member of staff.")
+    return actor.user
+
+
+def _reason(reason: str, field: str = "reason") -> str:
+    text = reason.strip()
+    if not text:
+        raise ValidationError({field: "Give a reason."})
+    return text[:300]
+
+
+def _local(day: datetime.date, at: datetime.time) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, at))
+
+
+@transaction.atomic
+def chair_create(*, actor: Actor, name: str, room: str = "") -> Chair:
+    """Add a treatment chair to the calendar."""
+    chair = Chair(name=name.strip(), room=room.strip())
+    chair.full_clean()
+    chair.save()
+    audit_record(actor=actor, action=Action.CREATE, obj=chair)
+    return chair
+
+
+def _clash(
+    *,
+    chair: Chair,
+    patient_id: int,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    exclude_id: int | None = None,
+) -> str | None:
+    """Why the slot cannot be booked, or None. Call with the chair row locked."""
+    overlapping = Appointment.objects.holding_time().filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+    if exclude_id is not None:
+        overlapping = overlapping.exclude(pk=exclude_id)
+    local = timezone.localtime(starts_at)
+    if overlapping.filter(chair=chair).exists():
+        return f"{chair.name} is already booked at {local:%a %d %b %Y %H:%M}."
+    if overlapping.filter(patient_id=patient_id).exists():
+        return f"The patient already has an appointment at {local:%a %d %b %Y %H:%M}."
+    return None
+
+
+def _lock_chair(chair: Chair) -> Chair:
+    locked = Chair.objects.select_for_update().get(pk=chair.pk)
+    if not locked.active:
+        raise ValidationError({"chair": f"{locked.name} is out of use."})
+    return locked
+
+
+def _book(
+    *,
+    plan: TreatmentPlan,
+    chair: Chair,
+    clinician: Any,
+    kind: str,
+    starts_at: datetime.datetime,
+    minutes: int,
+    created_by: Any,
+) -> Appointment:
+    ends_at = starts_at + datetime.timedelta(minutes=minutes)
+    problem = _clash(chair=chair, patient_id=plan.patient_id, starts_at=starts_at, ends_at=ends_at)
+    if problem:
+        raise ValidationError({"starts_at": problem})
+    appointment = Appointment(
+        patient_id=plan.patient_id,
+        plan=plan,
+        chair=chair,
+        clinician=clinician,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=created_by,
+    )
+    appointment.full_clean()
+    appointment.save()
+    return appointment
+
+
+def _protocol(code: str) -> Protocol:
+    try:
+        protocol = rules.get(code)
+    except rules.ProtocolsError as exc:
+        raise ValidationError({"protocol": str(exc)}) from None
+    if not protocol.enabled:
+        raise ValidationError({"protocol": f"The {protocol.name} protocol is not enabled at this clinic."})
+    return protocol
+
+
+@transaction.atomic
+def plan_start(
+    *,
+    actor: Actor,
+    patient: Patient,
+    protocol: str,
+    start_on: datetime.date,
+    start_time: datetime.time,
+    chair: Chair,
+    clinician: Any | None = None,
+    weekdays: Sequence[int] = (),
+    dose_mg_per_kg: Decimal | None = None,
+    dose_mg: Decimal | None = None,
+    weight_basis: str | None = None,
+    booster_interval_days: int | None = None,
+    goals: str = "",
+) -> TreatmentPlan:
+    """A physician starts a course: the plan and its induction appointments, all or none. The
+    patient's signed candidacy decision must cover the protocol's route, and every appointment
+    must fit its chair."""
+    user = _user(actor)
+    if not user.has_perm(PLAN_PERMISSION):
+        raise ValidationError("Only a physician can start a treatment plan.")
+    chosen = _protocol(protocol)
+    Patient.objects.select_for_update().only("id").get(pk=patient.pk)
+    decision = require_eligible(patient=patient, route=chosen.candidacy_route)
+    errors: dict[str, str] = {}
+    if TreatmentPlan.objects.active().filter(patient=patient).exists():
+        errors["protocol"] = "This patient already has an active treatment plan: stop it first."
+    if start_on < timezone.localdate():
+        errors["start_on"] = "A course cannot start in the past."
+    if chosen.weight_based:
+        low, high, standard = chosen.mg_per_kg_limits()
+        per_kg = standard if dose_mg_per_kg is None else dose_mg_per_kg
+        if not low <= per_kg <= high:
+            errors["dose_mg_per_kg"] = f"The planned dose must be within {low}-{high} mg/kg."
+        dose_mg = None
+    else:
+        per_kg = None
+        dose_mg = chosen.fixed_doses_mg[0] if dose_mg is None else dose_mg
+        if dose_mg not in chosen.fixed_doses_mg:
+            errors["dose_mg"] = "Choose " + " or ".join(f"{d} mg" for d in chosen.fixed_doses_mg) + "."
+    try:
+        basis = WeightBasis(weight_basis or chosen.weight_basis)
+    except ValueError:
+        errors["weight_basis"] = f"Choose {', '.join(WeightBasis)}."
+        basis = chosen.weight_basis
+    interval = chosen.booster_interval_days if booster_interval_days is None else booster_interval_days
+    if not 1 <= interval <= MAX_BOOSTER_INTERVAL_DAYS:
+        errors["booster_interval_days"] = f"Give 1-{MAX_BOOSTER_INTERVAL_DAYS} days."
+    if any(not 0 <= d <= 6 for d in weekdays):
+        errors["weekdays"] = "Weekdays are 0 (Monday) to 6 (Sunday)."
+    if errors:
+        raise ValidationError(errors)
+    plan = TreatmentPlan(
+        patient=patient,
+        decision=decision,
+        protocol=chosen.code.value,
+        route=chosen.route.value,
+        dose_mg_per_kg=per_kg,
+        dose_mg=dose_mg,
+        weight_basis=basis.value if chosen.weight_based else "",
+        induction_sessions=chosen.induction_sessions(),
+        booster_interval_days=interval,
+        started_on=start_on,
+        goals=goals.strip(),
+        created_by=user,
+    )
+    plan.full_clean()
+    plan.save()
+    locked = _lock_chair(chair)
+    appointments = [
+        _book(
+            plan=plan,
+            chair=locked,
+            clinician=clinician,
+            kind=Appointment.Kind.INDUCTION if phase == "induction" else Appointment.Kind.MAINTENANCE,
+            starts_at=_local(day, start_time),
+            minutes=chosen.appointment_min,
+            created_by=user,
+        )
+        for phase, day in session_dates(chosen.induction, start=start_on, weekdays=weekdays)
+    ]
+    audit_record_many(
+        actor=actor,
+        specs=[spec_for(plan, Action.CREATE, {"protocol": plan.protocol, "decision": decision.pk})]
+        + [spec_for(a, Action.CREATE) for a in appointments],
+    )
+    return plan
+
+
+@transaction.atomic
+def appointment_book(
+    *,
+    actor: Actor,
+    plan: TreatmentPlan,
+    chair: Chair,
+    starts_at: datetime.datetime,
+    kind: str = Appointment.Kind.BOOSTER,
+    clinician: Any | None = None,
+) -> Appointment:
+    """Book one more treatment on an active plan (a booster, or a replacement session)."""
+    user = _user(actor)
+    plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status != TreatmentPlan.Status.ACTIVE:
+        raise ValidationError("The plan is stopped: start a new plan to book treatments.")
+    if kind not in Appointment.Kind.values:
+        raise ValidationError({"kind": f"Choose {', '.join(Appointment.Kind.values)}."})
+    if starts_at < timezone.now():
+        raise ValidationError({"starts_at": "An appointment cannot be booked in the past."})
+    protocol = rules.get(plan.protocol)
+    appointment = _book(
+        plan=plan,
+        chair=_lock_chair(chair),
+        clinician=clinician,
+        kind=kind,
+        starts_at=starts_at,
+        minutes=protocol.appointment_min,
+        created_by=user,
+    )
+    audit_record(actor=actor, action=Action.CREATE, obj=appointment)
+    return appointment
+
+
+@transaction.atomic
+def appointment_reschedule(
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    starts_at: datetime.datetime,
+    chair: Chair,
+    clinician: Any | None,
+    reason: str,
+) -> Appointment:
+    """Move a booked appointment (time, chair or staff member), with the reason."""
+    _user(actor)
+    why = _reason(reason)
+    locked_chair = _lock_chair(chair)
+    current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if current.status != Appointment.Status.BOOKED:
+        raise ValidationError(
+            f"Only a booked appointment can be moved; this one is {current.get_status_display().lower()}."
+        )
+    if starts_at < timezone.now():
+        raise ValidationError({"starts_at": "An appointment cannot be moved into the past."})
+    ends_at = starts_at + (current.ends_at - current.starts_at)
+    problem = _clash(
+        chair=locked_chair,
+        patient_id=current.patient_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        exclude_id=current.pk,
+    )
+    if problem:
+        raise ValidationError({"starts_at": problem})
+    before = {
+        "starts_at": current.starts_at.isoformat(),
+        "chair": current.chair_id,
+        "clinician": current.clinician_id,
+    }
+    current.starts_at, current.ends_at = starts_at, ends_at
+    current.chair = locked_chair
+    current.clinician = clinician
+    current.times_rescheduled += 1
+    current.last_change_reason = why
+    current.full_clean()
+    current.save()
+    audit_record(
+        actor=actor,
+        action=Action.UPDATE,
+        obj=current,
+        detail={
+            "rescheduled": True,
+            "before": before,
+            "after": {
+                "starts_at": starts_at.isoformat(),
+                "chair": locked_chair.pk,
+                "clinician": current.clinician_id,
+            },
+            "reason": why,
+        },
+    )
+    return current
+
+
+@transaction.atomic
+def appointment_cancel(*, actor: Actor, appointment: Appointment, reason: str) -> Appointment:
+    """Cancel a booked appointment, with the reason; it stays on the record, struck out."""
+    user = _user(actor)
+    why = _reason(reason)
+    current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if current.status != Appointment.Status.BOOKED:
+        raise ValidationError(
+            f"Only a booked appointment can be cancelled; this one is {current.get_status_display().lower()}."
+        )
+    current.status = Appointment.Status.CANCELLED
+    current.cancelled_at = timezone.now()
+    current.cancelled_by = user
+    current.last_change_reason = why
+    current.save(update_fields=["status", "cancelled_at", "cancelled_by", "last_change_reason"])
+    audit_record(actor=actor, action=Action.UPDATE, obj=current, detail={"cancelled": True, "reason": why})
+    return current
+
+
+@transaction.atomic
+def maintenance_decide(
+    *, actor: Actor, plan: TreatmentPlan, phase: str, booster_interval_days: int, reason: str
+) -> MaintenanceDecision:
+    """A physician sets the course's phase and booster interval, with the reason (for example:
+    responded to induction, boosters every 4 weeks)."""
+    user = _user(actor)
+    if not user.has_perm(PLAN_PERMISSION):
+        raise ValidationError("Only a physician can make a maintenance decision.")
+    locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+    if locked.status != TreatmentPlan.Status.ACTIVE:
+        raise ValidationError("The plan is stopped.")
+    if phase not in TreatmentPlan.Phase.values:
+        raise ValidationError({"phase": "Choose induction or maintenance."})
+    if not 1 <= booster_interval_days <= MAX_BOOSTER_INTERVAL_DAYS:
+        raise ValidationError({"booster_interval_days": f"Give 1-{MAX_BOOSTER_INTERVAL_DAYS} days."})
+    why = _reason(reason)
+    decision = MaintenanceDecision.objects.create(
+        plan=locked,
+        patient_id=locked.patient_id,
+        phase=phase,
+        booster_interval_days=booster_interval_days,
+        reason=why,
+        decided_by=user,
+        decided_at=timezone.now(),
+    )
+    locked.phase = phase
+    locked.booster_interval_days = booster_interval_days
+    locked.save(update_fields=["phase", "booster_interval_days"])
+    audit_record_many(
+        actor=actor,
+        specs=[
+            spec_for(decision, Action.CREATE),
+            spec_for(locked, Action.UPDATE, {"fields": ["phase", "booster_interval_days"]}),
+        ],
+    )
+    return decision
+
+
+@transaction.atomic
+def plan_stop(*, actor: Actor, plan: TreatmentPlan, reason: str) -> TreatmentPlan:
+    """Stop a course: its future booked appointments are cancelled with the same reason."""
+    user = _user(actor)
+    if not user.has_perm(PLAN_PERMISSION):
+        raise ValidationError("Only a physician can stop a treatment plan.")
+    why = _reason(reason)
+    locked = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+    if locked.status != TreatmentPlan.Status.ACTIVE:
+        raise ValidationError("The plan is already stopped.")
+    now = timezone.now()
+    future = list(
+        Appointment.objects.filter(
+            plan=locked, status=Appointment.Status.BOOKED, starts_at__gte=now
+        ).order_by("pk")
+    )
+    Appointment.objects.filter(pk__in=[a.pk for a in future]).update(
+        status=Appointment.Status.CANCELLED, cancelled_at=now, cancelled_by=user, last_change_reason=why
+    )
+    locked.status = TreatmentPlan.Status.STOPPED
+    locked.stopped_at, locked.stopped_by, locked.stop_reason = now, user, why
+    locked.save(update_fields=["status", "stopped_at", "stopped_by", "stop_reason"])
+    audit_record_many(
+        actor=actor,
+        specs=[spec_for(locked, Action.UPDATE, {"stopped": True, "reason": why})]
+        + [spec_for(a, Action.UPDATE, {"cancelled": True, "reason": why}) for a in future],
+    )
+    return locked

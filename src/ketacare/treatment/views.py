@@ -1,0 +1,297 @@
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import BaseForm
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ketacare.accounts.permissions import requires
+from ketacare.audit.context import Actor
+from ketacare.audit.services import audit_list_view, audit_view
+from ketacare.patients.models import Patient
+from ketacare.screening.selectors import current_decision
+from ketacare.treatment import selectors, services
+from ketacare.treatment.forms import (
+    BookForm,
+    ChairForm,
+    MaintenanceForm,
+    PlanForm,
+    ReasonForm,
+    RescheduleForm,
+)
+from ketacare.treatment.models import Appointment, Chair, TreatmentPlan
+from ketacare.web.forms import UNPROCESSABLE, apply_errors
+
+
+def chart_panel(request: HttpRequest, patient: Patient) -> str:
+    """The treatment section of the chart: the plan, the next appointment and the sessions."""
+    user: Any = request.user
+    if not user.has_perm("treatment.view_treatmentplan"):
+        return ""
+    from ketacare.sessions.selectors import chart_sessions
+
+    sessions = (
+        chart_sessions(patient_id=patient.pk)
+        if user.has_perm("treatment_sessions.view_treatmentsession")
+        else None
+    )
+    return render_to_string(
+        "treatment/_chart_panel.html",
+        {"patient": patient, "summary": selectors.chart_plans(patient_id=patient.pk), "sessions": sessions},
+        request=request,
+    )
+
+
+@requires("treatment.add_treatmentplan")
+@require_http_methods(["GET", "POST"])
+def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    decision = current_decision(patient_id=patient.pk)
+    routes = list(decision.routes) if decision is not None and decision.is_eligible else []
+    form = PlanForm(request.POST if request.method == "POST" else None, routes=routes)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = services.plan_start(
+                actor=Actor.from_request(request),
+                patient=patient,
+                protocol=data["protocol"],
+                start_on=data["start_on"],
+                start_time=data["start_time"],
+                chair=data["chair"],
+                clinician=data["clinician"],
+                weekdays=data["weekdays"],
+                dose_mg_per_kg=data["dose_mg_per_kg"],
+                dose_mg=data["dose_mg"],
+                weight_basis=data["weight_basis"] or None,
+                booster_interval_days=data["booster_interval_days"],
+                goals=data["goals"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Plan started: {plan.induction_sessions} treatments booked.")
+            return redirect("treatment:plan", plan_id=plan.pk)
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render(
+        request,
+        "treatment/plan_form.html",
+        {"patient": patient, "form": form, "decision": decision, "routes": routes},
+        status=status,
+    )
+
+
+def _plan_page(
+    request: HttpRequest, plan_id: int, bound: dict[str, BaseForm] | None = None, status: int = 200
+) -> HttpResponse:
+    try:
+        page = selectors.plan_page(plan_id=plan_id)
+    except TreatmentPlan.DoesNotExist:
+        raise Http404("No such plan.") from None
+    audit_view(actor=Actor.from_request(request), obj=page.plan)
+    due = page.next_booster_due
+    initial = (
+        {"starts_at": timezone.make_aware(datetime.datetime.combine(due, datetime.time(9, 0)))} if due else {}
+    )
+    forms: dict[str, BaseForm] = {
+        "book": BookForm(initial=initial),
+        "maintenance": MaintenanceForm(
+            initial={"booster_interval_days": page.plan.booster_interval_days, "phase": "maintenance"}
+        ),
+        "stop": ReasonForm(),
+    }
+    forms.update(bound or {})
+    return render(
+        request,
+        "treatment/plan.html",
+        {"page": page, "plan": page.plan, "patient": page.plan.patient, "forms": forms},
+        status=status,
+    )
+
+
+@requires("treatment.view_treatmentplan")
+def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
+    return _plan_page(request, plan_id)
+
+
+def _plan(plan_id: int) -> TreatmentPlan:
+    return get_object_or_404(TreatmentPlan.objects.select_related("patient"), pk=plan_id)
+
+
+@requires("treatment.add_appointment")
+@require_POST
+def booster_book(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(plan_id)
+    form = BookForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            appointment = services.appointment_book(
+                actor=Actor.from_request(request),
+                plan=plan,
+                chair=data["chair"],
+                starts_at=data["starts_at"],
+                kind=data["kind"],
+                clinician=data["clinician"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Booked: {appointment}.")
+            return redirect(reverse("treatment:plan", args=[plan.pk]) + "#appointments")
+    return _plan_page(request, plan.pk, {"book": form}, UNPROCESSABLE)
+
+
+@requires("treatment.change_treatmentplan")
+@require_POST
+def maintenance_new(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(plan_id)
+    form = MaintenanceForm(request.POST)
+    if form.is_valid():
+        try:
+            services.maintenance_decide(actor=Actor.from_request(request), plan=plan, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "Maintenance decision recorded.")
+            return redirect(reverse("treatment:plan", args=[plan.pk]) + "#maintenance")
+    return _plan_page(request, plan.pk, {"maintenance": form}, UNPROCESSABLE)
+
+
+@requires("treatment.change_treatmentplan")
+@require_POST
+def plan_stop(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan(plan_id)
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.plan_stop(
+                actor=Actor.from_request(request), plan=plan, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "Plan stopped; its future appointments are cancelled.")
+            return redirect("treatment:plan", plan_id=plan.pk)
+    return _plan_page(request, plan.pk, {"stop": form}, UNPROCESSABLE)
+
+
+def _day(value: str | None) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value) if value else timezone.localdate()
+    except ValueError:
+        raise Http404("Give the date as YYYY-MM-DD.") from None
+
+
+@requires("treatment.view_appointment")
+def calendar(request: HttpRequest) -> HttpResponse:
+    """Day or week view, by chair or by staff member; the choice is kept in the URL."""
+    view = "day" if request.GET.get("view") == "day" else "week"
+    by = "staff" if request.GET.get("by") == "staff" else "chair"
+    day = _day(request.GET.get("date"))
+    start = day if view == "day" else day - datetime.timedelta(days=day.weekday())
+    length = 1 if view == "day" else 7
+    grid = selectors.calendar(start=start, days=length, by=by)
+    step = datetime.timedelta(days=length)
+    return render(
+        request,
+        "treatment/calendar.html",
+        {
+            "grid": grid,
+            "view": view,
+            "by": by,
+            "day": day,
+            "previous": (start - step).isoformat(),
+            "next": (start + step).isoformat(),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@requires("treatment.view_appointment")
+def upcoming(request: HttpRequest) -> HttpResponse:
+    slots = selectors.upcoming()
+    audit_list_view(
+        actor=Actor.from_request(request), object_type="treatment.appointment", ids=[s.id for s in slots]
+    )
+    return render(request, "treatment/upcoming.html", {"slots": slots})
+
+
+def _appointment(appointment_id: int) -> Appointment:
+    return get_object_or_404(
+        Appointment.objects.select_related("patient", "chair", "plan"), pk=appointment_id
+    )
+
+
+@requires("treatment.change_appointment")
+@require_http_methods(["GET", "POST"])
+def appointment_change(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """Reschedule (the form) or cancel (the second form) an appointment, each with a reason."""
+    appointment = _appointment(appointment_id)
+    move = RescheduleForm(
+        request.POST if request.method == "POST" and "reschedule" in request.POST else None,
+        initial={
+            "starts_at": appointment.starts_at,
+            "chair": appointment.chair_id,
+            "clinician": appointment.clinician_id,
+        },
+    )
+    cancel = ReasonForm(request.POST if request.method == "POST" and "cancel" in request.POST else None)
+    if request.method == "POST":
+        actor = Actor.from_request(request)
+        try:
+            if "cancel" in request.POST:
+                if cancel.is_valid():
+                    services.appointment_cancel(
+                        actor=actor, appointment=appointment, reason=cancel.cleaned_data["reason"]
+                    )
+                    messages.success(request, "Appointment cancelled.")
+                    return redirect("treatment:plan", plan_id=appointment.plan_id)
+            elif move.is_valid():
+                moved = services.appointment_reschedule(
+                    actor=actor, appointment=appointment, **move.cleaned_data
+                )
+                messages.success(
+                    request,
+                    f"Moved to {timezone.localtime(moved.starts_at):%a %d %b %H:%M} in {moved.chair.name}.",
+                )
+                return redirect("treatment:plan", plan_id=appointment.plan_id)
+        except ValidationError as exc:
+            apply_errors(cancel if "cancel" in request.POST else move, exc)
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render(
+        request,
+        "treatment/appointment_change.html",
+        {"appointment": appointment, "patient": appointment.patient, "move": move, "cancel": cancel},
+        status=status,
+    )
+
+
+@requires("treatment.view_chair")
+@require_http_methods(["GET", "POST"])
+def chairs(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    form = ChairForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if not user.has_perm("treatment.add_chair"):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                chair = services.chair_create(actor=Actor.from_request(request), **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, f"{chair} added.")
+                return redirect("treatment:chairs")
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render(
+        request, "treatment/chairs.html", {"chairs": Chair.objects.all(), "form": form}, status=status
+    )

@@ -1,0 +1,131 @@
+"""Building blocks for plan and session tests: an eligible patient, chairs, a plan, a session
+at each step of the chair-side workflow."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from ketacare.audit.context import Actor
+from ketacare.clinical.contraindications import RULES
+from ketacare.clinical.monitoring import DISCHARGE_CRITERIA, Vitals
+from ketacare.screening import services as screening
+from ketacare.sessions import services as sessions
+from ketacare.sessions.models import TreatmentSession
+from ketacare.treatment import services as treatment
+from ketacare.treatment.models import Chair
+from tests.conftest import PASSWORD
+
+ALL_MET = {code: True for code, _ in DISCHARGE_CRITERIA}
+NORMAL = Vitals(systolic=122, diastolic=78, heart_rate=72, spo2=98, resp_rate=14)
+
+
+def make_eligible(
+    doctor: Actor, patient: Any, routes: tuple[str, ...] = ("iv_ketamine", "esketamine_nasal")
+) -> Any:
+    """A signed 'eligible' candidacy decision for the routes."""
+    consultation = screening.consultation_start(actor=doctor, patient=patient)
+    screening.episode_record(
+        actor=doctor,
+        consultation=consultation,
+        episode_duration_months=14,
+        severity="moderate",
+        augmentation_used=False,
+    )
+    screening.checklist_record(
+        actor=doctor, consultation=consultation, answers={r.code: False for r in RULES}
+    )
+    return screening.decision_sign(
+        actor=doctor,
+        consultation=consultation,
+        decision="eligible",
+        routes=list(routes),
+        reasons="Two failed adequate trials; no contraindication.",
+        password=PASSWORD,
+    )
+
+
+def make_chair(name: str = "Chair 1", room: str = "Room A") -> Chair:
+    return Chair.objects.create(name=name, room=room)
+
+
+def start_plan(
+    doctor: Actor, patient: Any, chair: Chair, protocol: str = "iv_ketamine_standard", **kw: Any
+) -> Any:
+    """A plan whose first treatment is today at 00:00 (so it can be checked in today)."""
+    kw.setdefault("start_on", timezone.localdate())
+    kw.setdefault("start_time", datetime.time(0, 0))
+    return treatment.plan_start(actor=doctor, patient=patient, protocol=protocol, chair=chair, **kw)
+
+
+def check_in(
+    nurse: Actor, plan: Any, vitals: Vitals = NORMAL, minutes_ago: int = 0, **kw: Any
+) -> TreatmentSession:
+    appointment = plan.appointments.order_by("starts_at").first()
+    kw.setdefault("weight_kg", Decimal(80))
+    kw.setdefault("height_cm", Decimal(175))
+    if plan.route == "esketamine":
+        kw.setdefault("fasting_confirmed", True)
+    session = sessions.session_check_in(actor=nurse, appointment=appointment, vitals=vitals, **kw)
+    if minutes_ago:
+        backdate(session, minutes_ago)
+    return session
+
+
+def backdate(session: TreatmentSession, minutes: int) -> None:
+    """Move the check-in (and its first reading) back, as if the session began `minutes` ago."""
+    delta = datetime.timedelta(minutes=minutes)
+    TreatmentSession.objects.filter(pk=session.pk).update(checked_in_at=session.checked_in_at - delta)
+    session.vitals.update(taken_at=session.checked_in_at - delta)
+    session.refresh_from_db()
+
+
+def ago(minutes: int) -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(minutes=minutes)
+
+
+def phq9(
+    session: TreatmentSession, nurse: Actor, purpose: str, answers: list[int] | None = None, at: Any = None
+) -> Any:
+    return sessions.scale_record(
+        actor=nurse,
+        session=session,
+        purpose=purpose,
+        instrument_code="phq9",
+        answers=answers or [2] * 8 + [0],
+        at=at,
+    )
+
+
+def ready_to_start(doctor: Actor, nurse: Actor, session: TreatmentSession, **order: Any) -> TreatmentSession:
+    """Pre-session scale recorded and the dose ordered (within the gate)."""
+    phq9(session, nurse, "pre")
+    sessions.dose_order(actor=doctor, session=session, **order)
+    return session
+
+
+def run_to_discharge(
+    doctor: Actor, nurse: Actor, session: TreatmentSession, minutes: int = 130
+) -> TreatmentSession:
+    """Give the dose `minutes` ago, chart vitals through it and discharge now."""
+    ready_to_start(doctor, nurse, session, **({"dose_mg": Decimal(56)} if session.is_esketamine else {}))
+    start = ago(minutes)
+    sessions.dose_start(actor=nurse, session=session, at=start)
+    sessions.vitals_record(
+        actor=nurse,
+        session=session,
+        vitals=Vitals(130, 84, 80, 97, 14),
+        taken_at=start + datetime.timedelta(minutes=40),
+    )
+    sessions.dose_stop(actor=nurse, session=session, at=start + datetime.timedelta(minutes=41))
+    sessions.vitals_record(actor=nurse, session=session, vitals=NORMAL)
+    phq9(session, nurse, "post", [1] * 8 + [0])
+    return sessions.discharge(actor=nurse, session=session, criteria=ALL_MET)
+
+
+def sign_both(doctor: Actor, nurse: Actor, session: TreatmentSession) -> TreatmentSession:
+    sessions.session_sign(actor=nurse, session=session, password=PASSWORD)
+    return sessions.session_sign(actor=doctor, session=session, password=PASSWORD)
