@@ -79,8 +79,9 @@ def test_ketacare_command_end_to_end_with_exit_codes(tmp_path: Path):
     assert (seeded.returncode, seeded.stdout.startswith("Seeded 5 synthetic patients")) == (0, True)
     assert run("seed-demo", "--patients", "0").returncode == 2
     ok = run("audit-verify")
-    # 5 patients + 5 providers (min 5) created, and one event per patient for their score history
-    assert (ok.returncode, ok.stdout.strip()) == (0, "Audit chain intact: 15 events verified.")
+    # 5 patients + 5 providers (min 5) created, one event per patient for their score history and
+    # one per patient for their treatment plan and sessions
+    assert (ok.returncode, ok.stdout.strip()) == (0, "Audit chain intact: 20 events verified.")
     import sqlite3
 
     db = sqlite3.connect(tmp_path / "cli.sqlite3")

@@ -1,11 +1,15 @@
 import time
+from io import StringIO
+from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from ketacare.measures.demo import seed_histories
 from ketacare.patients.demo import seed_cohort
 from ketacare.patients.models import Patient
+from ketacare.sessions.demo import seed_treatment
 
 ANALYZED = (
     "patients_patient",
@@ -13,7 +17,21 @@ ANALYZED = (
     "patients_bodymeasurement",
     "measures_questionnaireresponse",
     "measures_safetyalert",
+    "treatment_appointment",
+    "treatment_sessions_treatmentsession",
+    "treatment_sessions_vitalsign",
 )
+
+
+def _demo_user(username: str) -> Any:
+    """The demo physician and nurse sign the demo's decisions and sessions (made if missing)."""
+    from ketacare.accounts.models import User
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        call_command("demo_users", stdout=StringIO())
+        user = User.objects.get(username=username)
+    return user
 
 
 class Command(BaseCommand):
@@ -40,6 +58,13 @@ class Command(BaseCommand):
             ids = list(Patient.objects.filter(id__gt=before).order_by("id").values_list("id", flat=True))
             responses = seed_histories(patient_ids=ids, seed=opts["seed"])
             line += f" with {responses} rating-scale responses"
+            plans, sessions = seed_treatment(
+                patient_ids=ids,
+                seed=opts["seed"],
+                physician=_demo_user("physician"),
+                nurse=_demo_user("nurse"),
+            )
+            line += f", {plans} treatment plans and {sessions} sessions"
         if connection.vendor == "postgresql":
             # Fresh statistics after a bulk load, so the planner uses the indexes at once.
             with connection.cursor() as cursor:
