@@ -3,7 +3,7 @@
 Each suite runs in a fresh process against a fresh SQLite file and a fresh PostgreSQL 15 (started
 by scripts/postgres.sh). Prints a table, writes var/bench/results.json, and exits non-zero when a
 page misses its target. BENCH_SUITES=web_pages limits the suites; BENCH_PATIENTS, BENCH_RESPONSES
-and BENCH_REQUESTS shrink the data for a quick look.
+BENCH_TREATED_PATIENTS and BENCH_REQUESTS shrink the data for a quick look.
 """
 
 from __future__ import annotations
@@ -20,10 +20,15 @@ OUT = Path(os.environ.get("KETACARE_VAR_DIR", ROOT / "var")) / "bench"
 PATIENTS = os.environ.get("BENCH_PATIENTS", "100000")
 RESPONSES = os.environ.get("BENCH_RESPONSES", "2000000")
 REQUESTS = os.environ.get("BENCH_REQUESTS", "200")
+TREATED = os.environ.get("BENCH_TREATED_PATIENTS", "5000")
 SUITES = {
     # suite: (arguments, {page: target p95 in ms})
     "web_pages": ([f"--patients={PATIENTS}"], {"search": 50, "list_unfiltered": 50, "chart": 50}),
     "measures_pages": ([f"--responses={RESPONSES}"], {"chart_500_responses": 100, "dashboard": 50}),
+    "session_pages": (
+        [f"--patients={TREATED}"],
+        {"session_full_flowsheet": 50, "calendar_week_50_chairs": 100, "calendar_day_by_staff": 100},
+    ),
 }
 
 
@@ -70,7 +75,16 @@ def main() -> None:
     for r in results:
         _, targets = SUITES[str(r["suite"])]
         data = ", ".join(
-            f"{k}={r[k]}" for k in ("patients", "responses", "seed_seconds", "seed_peak_rss_mb") if k in r
+            f"{k}={r[k]}"
+            for k in (
+                "patients",
+                "responses",
+                "sessions",
+                "calendar_week_appointments",
+                "seed_seconds",
+                "seed_peak_rss_mb",
+            )
+            if k in r
         )
         for page, target in targets.items():
             s = r[page]

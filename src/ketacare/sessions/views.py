@@ -136,7 +136,11 @@ def _render(
         "pre_scales": [instruments.get(c) for c in PRE_SCALES],
         "alarm_labels": ALARM_LABELS,
         "event_labels": ADVERSE_EVENT_LABELS,
-        "signature_valid": services.signature_valid(page.session) if page.session.locked else None,
+        "signature_valid": (
+            services.signature_of(selectors.snapshot_of(page)) == page.session.signature
+            if page.session.locked
+            else None
+        ),
     }
     template = "sessions/_session.html" if request.headers.get("HX-Request") else "sessions/session.html"
     return render(request, template, context, status=status)
