@@ -31,16 +31,15 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
+    from ketacare.accounts.management.commands.demo_users import DEMO_PASSWORD
     from ketacare.accounts.models import User
     from ketacare.audit.context import Actor
-    from ketacare.clinical.monitoring import Vitals
+    from ketacare.clinical.contraindications import RULES
+    from ketacare.clinical.monitoring import DISCHARGE_CRITERIA, Vitals
+    from ketacare.screening import services as screening
     from ketacare.sessions import services
     from ketacare.sessions.models import TreatmentSession, VitalSign
     from ketacare.treatment.models import Appointment, Chair, TreatmentPlan
-    from ketacare.accounts.management.commands.demo_users import DEMO_PASSWORD
-    from ketacare.clinical.contraindications import RULES
-    from ketacare.clinical.monitoring import DISCHARGE_CRITERIA
-    from ketacare.screening import services as screening
     from ketacare.treatment.services import plan_start
 
     result: dict[str, object] = {"database": connection.vendor}

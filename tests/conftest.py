@@ -127,3 +127,33 @@ def register(actor: Actor) -> Callable[..., Patient]:
         )
 
     return make
+
+
+@pytest.fixture
+def doctor(physician: User) -> Actor:
+    return Actor(user=physician, ip="127.0.0.1", user_agent="pytest")
+
+
+@pytest.fixture
+def nurse_actor(nurse: User) -> Actor:
+    return Actor(user=nurse, ip="127.0.0.1", user_agent="pytest")
+
+
+@pytest.fixture
+def patient(register: Callable[..., Patient]) -> Patient:
+    return register()
+
+
+@pytest.fixture
+def eligible(doctor: Actor, patient: Patient) -> Any:
+    """A signed "eligible" candidacy decision for both routes."""
+    from tests.treatment_helpers import make_eligible
+
+    return make_eligible(doctor, patient)
+
+
+@pytest.fixture
+def chair(db: Any) -> Any:
+    from tests.treatment_helpers import make_chair
+
+    return make_chair()

@@ -127,3 +127,15 @@ def test_the_installed_command_exits_2_on_bad_input(tmp_path: Path):
         check=False,
     )
     assert good.returncode == 0 and json.loads(good.stdout)["rate_ml_per_h"] == 156.0
+
+
+def test_ketacare_check_refuses_a_bad_protocols_file_naming_the_field(tmp_path, settings):
+    from django.core.management.base import SystemCheckError
+
+    path = tmp_path / "protocols.json"
+    path.write_text(json.dumps({"iv_ketamine_standard": {"max_mg_per_kg": 0.3}}))
+    settings.PROTOCOLS_FILE = str(path)
+    with pytest.raises(SystemCheckError, match="iv_ketamine_standard: the standard dose must lie within"):
+        call_command("check")
+    path.write_text(json.dumps({"im_ketamine": {"enabled": True}}))
+    call_command("check")

@@ -3,19 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from ketacare.audit.context import Actor
 from ketacare.clinical.contraindications import RULES
 from ketacare.screening import services
-
-
-@pytest.fixture
-def doctor(physician):
-    return Actor(user=physician, ip="127.0.0.1", user_agent="pytest")
-
-
-@pytest.fixture
-def patient(register):
-    return register()
 
 
 @pytest.fixture

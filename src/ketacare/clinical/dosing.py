@@ -214,42 +214,12 @@ def _weight_based(
         raise DoseError("concentration_mg_per_ml", "give the concentration of the ketamine used")
     _check_range("concentration_mg_per_ml", concentration, *CONCENTRATION_RANGE, "mg/mL")
     draw = _round(dose / concentration, protocol.volume_step_ml)
-    if not protocol.infusion:
-        if duration_min is not None or bag_ml is not None:
-            raise DoseError("duration_min", f"the {protocol.code} protocol is not an infusion")
-        return Dose(
-            protocol=protocol.code,
-            weight_basis=basis,
-            basis_weight_kg=basis_kg,
-            dose_mg_per_kg=per_kg,
-            dose_mg=dose,
-            capped=capped,
-            needs_verification=verify,
-            concentration_mg_per_ml=concentration,
-            draw_volume_ml=draw,
-            bag_ml=None,
-            infused_volume_ml=None,
-            duration_min=None,
-            rate_ml_per_h=None,
-            devices=None,
-            warnings=tuple(warnings),
-        )
-    minutes = protocol.duration_min if duration_min is None else duration_min
-    if minutes is None:
-        raise DoseError("duration_min", "give the infusion's duration")
-    if not DURATION_MIN_RANGE[0] <= minutes <= DURATION_MIN_RANGE[1]:
-        raise DoseError(
-            "duration_min", f"{minutes} min is outside {DURATION_MIN_RANGE[0]}-{DURATION_MIN_RANGE[1]} min"
-        )
-    if minutes != protocol.duration_min:
-        warnings.append(f"Duration {minutes} min differs from the protocol's {protocol.duration_min} min.")
-    bag = protocol.bag_ml if bag_ml is None else bag_ml
-    if bag is None:
-        raise DoseError("bag_ml", "give the bag's volume")
-    _check_range("bag_ml", bag, *BAG_ML_RANGE, "mL")
-    # Infused volume = bag + drawn volume (clinical reference section 5, decision).
-    infused = bag + draw
-    rate = _round(infused * 60 / minutes, protocol.rate_step_ml_per_h)
+    infusion: tuple[Decimal, Decimal, int, Decimal] | None = None
+    if protocol.infusion:
+        infusion = _infusion(protocol, draw, duration_min=duration_min, bag_ml=bag_ml, warnings=warnings)
+    elif duration_min is not None or bag_ml is not None:
+        raise DoseError("duration_min", f"the {protocol.code} protocol is not an infusion")
+    bag, infused, minutes, rate = infusion if infusion else (None, None, None, None)
     return Dose(
         protocol=protocol.code,
         weight_basis=basis,
@@ -267,6 +237,33 @@ def _weight_based(
         devices=None,
         warnings=tuple(warnings),
     )
+
+
+def _infusion(
+    protocol: Protocol,
+    draw: Decimal,
+    *,
+    duration_min: int | None,
+    bag_ml: Decimal | None,
+    warnings: list[str],
+) -> tuple[Decimal, Decimal, int, Decimal]:
+    """(bag, infused volume, minutes, rate in mL/h) of an infusion."""
+    minutes = protocol.duration_min if duration_min is None else duration_min
+    if minutes is None:
+        raise DoseError("duration_min", "give the infusion's duration")
+    if not DURATION_MIN_RANGE[0] <= minutes <= DURATION_MIN_RANGE[1]:
+        raise DoseError(
+            "duration_min", f"{minutes} min is outside {DURATION_MIN_RANGE[0]}-{DURATION_MIN_RANGE[1]} min"
+        )
+    if minutes != protocol.duration_min:
+        warnings.append(f"Duration {minutes} min differs from the protocol's {protocol.duration_min} min.")
+    bag = protocol.bag_ml if bag_ml is None else bag_ml
+    if bag is None:
+        raise DoseError("bag_ml", "give the bag's volume")
+    _check_range("bag_ml", bag, *BAG_ML_RANGE, "mL")
+    # Infused volume = bag + drawn volume (clinical reference section 5, decision).
+    infused = bag + draw
+    return bag, infused, minutes, _round(infused * 60 / minutes, protocol.rate_step_ml_per_h)
 
 
 def _fixed(
