@@ -68,6 +68,25 @@ def _chairs_for(slots: list[tuple[int, datetime.datetime]]) -> dict[tuple[int, d
     return {key: existing[n] for key, n in taken.items()}
 
 
+# A course whose last infusion is this long ago is shown as finished (plan stopped), so the demo
+# also has patients whose chart offers "Start a treatment plan".
+FINISHED_AFTER = datetime.timedelta(days=120)
+
+
+def _finished(
+    times: list[tuple[datetime.datetime, bool]], now: datetime.datetime, physician: Any
+) -> dict[str, Any]:
+    given = [t for t, done in times if done]
+    if len(given) < INDUCTION or now - given[-1] < FINISHED_AFTER:
+        return {}
+    return {
+        "status": "stopped",
+        "stopped_at": given[-1] + datetime.timedelta(days=IV_KETAMINE_STANDARD.booster_interval_days),
+        "stopped_by": physician,
+        "stop_reason": "Course complete: in remission, no booster needed for now.",
+    }
+
+
 def seed_treatment(
     *,
     patient_ids: list[int],
@@ -189,6 +208,7 @@ def _seed(
                 phase="maintenance" if len(pre[d.patient_id]) >= INDUCTION else "induction",
                 started_on=timezone.localtime(times[d.patient_id][0][0]).date(),
                 created_by=physician,
+                **_finished(times[d.patient_id], now, physician),
             )
             for d in decisions
         ]
