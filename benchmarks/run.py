@@ -27,7 +27,12 @@ SUITES = {
     "measures_pages": ([f"--responses={RESPONSES}"], {"chart_500_responses": 100, "dashboard": 50}),
     "session_pages": (
         [f"--patients={TREATED}"],
-        {"session_full_flowsheet": 50, "calendar_week_50_chairs": 100, "calendar_day_by_staff": 100},
+        {
+            "session_full_flowsheet": 50,
+            "session_signed": 50,
+            "calendar_week_50_chairs": 100,
+            "calendar_day_by_staff": 100,
+        },
     ),
 }
 

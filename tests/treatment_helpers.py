@@ -111,7 +111,12 @@ def run_to_discharge(
     doctor: Actor, nurse: Actor, session: TreatmentSession, minutes: int = 130
 ) -> TreatmentSession:
     """Give the dose `minutes` ago, chart vitals through it and discharge now."""
-    ready_to_start(doctor, nurse, session, **({"dose_mg": Decimal(56)} if session.is_esketamine else {}))
+    ready_to_start(
+        doctor,
+        nurse,
+        session,
+        **({"dose_mg": Decimal(56), "lot_number": "SP1234"} if session.is_esketamine else {}),
+    )
     start = ago(minutes)
     sessions.dose_start(actor=nurse, session=session, at=start)
     sessions.vitals_record(

@@ -191,15 +191,18 @@ def test_the_dose_cannot_start_without_the_pre_session_scale(doctor, nurse_actor
 def test_first_esketamine_dose_is_56_mg(doctor, nurse_actor, esk_plan):
     session = check_in(nurse_actor, esk_plan)
     with pytest.raises(ValidationError) as err:
-        services.dose_order(actor=doctor, session=session, dose_mg=Decimal(84))
+        services.dose_order(actor=doctor, session=session, dose_mg=Decimal(84), lot_number="SP1")
     assert "first dose is 56 mg" in err.value.message_dict["dose_mg"][0]
-    order = services.dose_order(actor=doctor, session=session, dose_mg=Decimal(56))
+    with pytest.raises(ValidationError) as err:
+        services.dose_order(actor=doctor, session=session, dose_mg=Decimal(56))
+    assert err.value.message_dict == {"lot_number": ["Give the lot number: the REMS form records it."]}
+    order = services.dose_order(actor=doctor, session=session, dose_mg=Decimal(56), lot_number="SP1")
     assert order.devices == 2
 
 
 def test_esketamine_discharge_before_two_hours_is_refused(doctor, nurse_actor, esk_plan):
     session = check_in(nurse_actor, esk_plan, minutes_ago=100)
-    ready_to_start(doctor, nurse_actor, session, dose_mg=Decimal(56))
+    ready_to_start(doctor, nurse_actor, session, dose_mg=Decimal(56), lot_number="SP1")
     start = ago(90)
     services.dose_start(actor=nurse_actor, session=session, at=start)
     services.dose_stop(actor=nurse_actor, session=session, at=start + datetime.timedelta(minutes=10))

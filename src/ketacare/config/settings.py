@@ -89,6 +89,11 @@ MIDDLEWARE = [
 ROOT_URLCONF = "ketacare.config.urls"
 WSGI_APPLICATION = "ketacare.config.wsgi.application"
 
+# Form widgets are drawn with Jinja2 (Django's own widget templates, in their Jinja2 form): the
+# chair-side session page draws a few dozen widgets per request, and the Django template engine
+# took twice as long for the same HTML.
+FORM_RENDERER = "django.forms.renderers.Jinja2"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

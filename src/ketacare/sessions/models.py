@@ -139,6 +139,11 @@ class TreatmentSession(models.Model):
     def locked(self) -> bool:
         return self.locked_at is not None
 
+    @property
+    def concomitant_labels(self) -> list[str]:
+        labels = dict(CONCOMITANT)
+        return [labels.get(code, code) for code in self.concomitant]
+
 
 class DoseOrder(models.Model):
     """The physician's dose order, as calculated under the protocol. A later order before the

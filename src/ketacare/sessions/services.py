@@ -318,6 +318,8 @@ def _dose_order(
     current = _open(session)
     if current.dose_started_at is not None:
         raise ValidationError("The dose has started: the order cannot change now.")
+    if current.is_esketamine and not lot_number.strip():
+        raise ValidationError({"lot_number": "Give the lot number: the REMS form records it."})
     protocol = protocol_of(current)
     plan_basis = current.plan.weight_basis if current.plan is not None else ""
     first = (

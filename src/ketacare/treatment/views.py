@@ -112,7 +112,13 @@ def _plan_page(
     return render(
         request,
         "treatment/plan.html",
-        {"page": page, "plan": page.plan, "patient": page.plan.patient, "forms": forms},
+        {
+            "page": page,
+            "plan": page.plan,
+            "patient": page.plan.patient,
+            "forms": forms,
+            "today": timezone.localdate().isoformat(),
+        },
         status=status,
     )
 
@@ -222,7 +228,9 @@ def upcoming(request: HttpRequest) -> HttpResponse:
     audit_list_view(
         actor=Actor.from_request(request), object_type="treatment.appointment", ids=[s.id for s in slots]
     )
-    return render(request, "treatment/upcoming.html", {"slots": slots})
+    return render(
+        request, "treatment/upcoming.html", {"slots": slots, "today": timezone.localdate().isoformat()}
+    )
 
 
 def _appointment(appointment_id: int) -> Appointment:
