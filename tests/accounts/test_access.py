@@ -231,3 +231,22 @@ def test_sign_in_page_says_why_after_an_idle_sign_out(client):
     html = client.get("/accounts/login/", {"idle": "1"}).content.decode()
     assert "You were signed out after 15 minutes without activity." in html
     assert "signed out after" not in client.get("/accounts/login/").content.decode()
+
+
+def test_permissions_are_cached_between_requests_and_a_role_change_applies_at_once(client, make_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ketacare.accounts.services import user_set_role
+
+    user = make_user(Role.FRONT_DESK, "movingdesk")
+    client.force_login(user)
+    assert client.get("/patients/").status_code == 200
+    with CaptureQueriesContext(connection) as cached:
+        client.get("/patients/")
+    assert not any("auth_permission" in q["sql"] for q in cached.captured_queries)
+    assert client.get("/alerts/").status_code == 403
+    user_set_role(user=user, role=Role.NURSE)
+    assert client.get("/alerts/").status_code == 200
+    user_set_role(user=user, role=Role.CLINIC_ADMIN)
+    assert client.get("/patients/").status_code == 403

@@ -161,3 +161,17 @@ def test_maintenance_and_booster_from_the_plan_page(client_as, physician, doctor
     )
     assert response.status_code == 302
     assert plan.appointments.filter(kind="booster").count() == 1
+
+
+def test_chart_shows_the_plan_and_the_next_appointment_in_one_query(
+    client_as, nurse, doctor, patient, eligible, chair
+):
+    from ketacare.treatment.selectors import chart_plans
+
+    start_plan(doctor, patient, chair, start_on=NEXT_MONDAY, start_time=datetime.time(9, 0))
+    html = client_as(nurse).get(reverse("patients:chart", args=[patient.pk])).content.decode()
+    assert "0 treatments attended, 6 booked." in html
+    assert f"Next: {NEXT_MONDAY:%a} {NEXT_MONDAY.day} {NEXT_MONDAY:%b} 09:00 in Chair 1." in html
+    with CaptureQueriesContext(connection) as queries:
+        summary = chart_plans(patient_id=patient.pk)
+    assert len(queries.captured_queries) == 1 and (summary.plans, summary.booked) == (1, 6)

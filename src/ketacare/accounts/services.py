@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ketacare.accounts.backends import roles_changed
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import ROLE_PERMISSIONS, Role
 
@@ -26,6 +27,7 @@ def roles_sync() -> None:
     for role, perms in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         group.permissions.set([by_name[p] for p in perms])
+    transaction.on_commit(roles_changed)
 
 
 def roles_sync_after_migrate(
@@ -61,3 +63,5 @@ def user_set_role(*, user: User, role: Role) -> None:
     if role not in Role:
         raise ValidationError({"role": f"unknown role {role!r}"})
     user.groups.set([Group.objects.get(name=role)])
+    roles_changed(user.pk)
+    transaction.on_commit(lambda: roles_changed(user.pk))

@@ -215,6 +215,9 @@ LOGGING = {
 # A cache for derived, rebuildable output (rendered plots), keyed by a fingerprint of the data it
 # shows: a stale entry can never be served. Files under var/ by default; any Django cache backend
 # (e.g. a shared one across app servers) can be named instead.
+# Permissions are cached per user between requests and forgotten when a role changes.
+AUTHENTICATION_BACKENDS = ["ketacare.accounts.backends.RolePermissionBackend"]
+
 CACHES = {
     "default": {
         "BACKEND": os.environ.get(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -247,32 +247,34 @@ def plan_page(*, plan_id: int) -> PlanPage:
 @dataclass(frozen=True, slots=True)
 class ChartPlans:
     active: TreatmentPlan | None
-    next_appointment: Appointment | None
+    next_at: datetime.datetime | None
+    next_chair: str
     plans: int
     attended: int
     booked: int
 
 
 def chart_plans(*, patient_id: int) -> ChartPlans:
-    """The chart's treatment summary: the active plan, the next appointment, counts. Two queries."""
+    """The chart's treatment summary: the active plan, the next appointment, counts. One query."""
+    booked = Appointment.objects.filter(
+        plan=OuterRef("pk"), status=Appointment.Status.BOOKED, ends_at__gte=timezone.now()
+    ).order_by("starts_at")
     plans = list(
         TreatmentPlan.objects.filter(patient_id=patient_id).annotate(
             n_attended=Count("appointments", filter=Q(appointments__status=Appointment.Status.ATTENDED)),
             n_booked=Count("appointments", filter=Q(appointments__status=Appointment.Status.BOOKED)),
+            next_id=Subquery(booked.values("pk")[:1]),
+            next_at=Subquery(booked.values("starts_at")[:1]),
+            next_chair=Subquery(booked.values("chair__name")[:1]),
         )
     )
     active = next((p for p in plans if p.status == TreatmentPlan.Status.ACTIVE), None)
-    next_appointment = (
-        Appointment.objects.filter(
-            patient_id=patient_id, status=Appointment.Status.BOOKED, ends_at__gte=timezone.now()
-        )
-        .select_related("chair")
-        .order_by("starts_at")
-        .first()
-    )
+    upcoming = [p for p in plans if getattr(p, "next_at", None) is not None]
+    soonest = min(upcoming, key=lambda p: p.next_at, default=None)  # type: ignore[attr-defined]
     return ChartPlans(
         active=active,
-        next_appointment=next_appointment,
+        next_at=soonest.next_at if soonest else None,  # type: ignore[attr-defined]
+        next_chair=soonest.next_chair if soonest else "",  # type: ignore[attr-defined]
         plans=len(plans),
         attended=sum(p.n_attended for p in plans),  # type: ignore[attr-defined]
         booked=sum(p.n_booked for p in plans),  # type: ignore[attr-defined]
