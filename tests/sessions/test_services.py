@@ -338,6 +338,8 @@ def test_signing_locks_the_session_and_later_changes_are_amendments(doctor, nurs
     assert session.vitals.get(amendment=amendment).systolic == 118
     assert AdverseEvent.objects.get(amendment=amendment).kind == "nausea"
     assert amendment.signature_at_amendment == signed.signature
+    # the signed original still matches its signature after the amendment
+    assert services.signature_valid(TreatmentSession.objects.get(pk=session.pk))
 
 
 def test_amending_needs_a_signed_session_and_a_reason(doctor, nurse_actor, plan):

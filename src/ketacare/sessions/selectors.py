@@ -269,15 +269,19 @@ def snapshot_of(page: Flowsheet) -> dict[str, Any]:
             ]
             for o in page.superseded_orders + ([page.order] if page.order else [])
         ],
+        # What was signed: rows added later by an amendment, and the striking through of a signed
+        # reading, are the amendment's, so an amendment never breaks the original signature.
         "vitals": [
-            [v.pk, ts(v.taken_at), v.systolic, v.diastolic, v.heart_rate, v.spo2, v.resp_rate, v.amendment_id]
+            [v.pk, ts(v.taken_at), v.systolic, v.diastolic, v.heart_rate, v.spo2, v.resp_rate]
             for v in page.vitals
+            if v.amendment_id is None
         ],
         "sedation": [[r.pk, ts(r.rated_at), r.moaas] for r in page.sedation],
         "scales": [[sc.response_id, sc.purpose, sc.response.total] for sc in page.scales],
         "adverse_events": [
-            [e.pk, e.kind, e.severity, e.serious, e.action_taken, e.description, e.amendment_id]
+            [e.pk, e.kind, e.severity, e.serious, e.action_taken, e.description]
             for e in page.adverse_events
+            if e.amendment_id is None
         ],
         "discharge": [ts(s.discharged_at), s.discharged_by_id, s.discharge_criteria],
         "signed": [
