@@ -185,3 +185,12 @@ def test_plot_draws_a_marker_per_session():
         )
 
     assert svg([t0, t0 + datetime.timedelta(days=2)]).count("<use") == svg([]).count("<use") + 2
+
+
+def test_overdue_vitals_are_shown_loudly(client_as, nurse, doctor, nurse_actor, session):
+    ready_to_start(doctor, nurse_actor, session)
+    services.dose_start(actor=nurse_actor, session=session, at=ago(30))
+    url = reverse("sessions:session", args=[session.pk])
+    assert "Vital signs are overdue" in client_as(nurse).get(url).content.decode()
+    services.vitals_record(actor=nurse_actor, session=session, vitals=NORMAL)
+    assert "Vital signs are overdue" not in client_as(nurse).get(url).content.decode()

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q
+from django.utils import timezone
 
 from ketacare.clinical import monitoring
 from ketacare.clinical.protocols import ESKETAMINE_POST_BP_MIN, Protocol
@@ -89,6 +90,7 @@ class Flowsheet:
     post_dose_bp: bool
     schedule: list[Due]
     next_vitals_at: datetime.datetime | None
+    vitals_overdue: bool
     earliest_discharge_at: datetime.datetime | None
     oversedated: bool
 
@@ -226,6 +228,8 @@ def _flowsheet(s: TreatmentSession) -> Flowsheet:
         post_dose_bp=post_bp,
         schedule=schedule,
         next_vitals_at=next_at,
+        # More than 5 minutes past the protocol's interval with the patient still in the chair.
+        vitals_overdue=next_at is not None and timezone.now() > next_at + datetime.timedelta(minutes=5),
         earliest_discharge_at=earliest,
         oversedated=any(monitoring.oversedated(r.moaas) for r in sedation),
     )
