@@ -228,9 +228,11 @@ def main() -> None:
     result["patients"] = Patient.objects.count()
     result["sessions"] = TreatmentSession.objects.count()
     result["appointments"] = Appointment.objects.count()
-    result["calendar_week_appointments"] = Appointment.objects.filter(
-        starts_at__date__gte=monday, starts_at__date__lt=monday + datetime.timedelta(days=7)
-    ).count()
+    result["calendar_week_appointments"] = (
+        Appointment.objects.holding_time()
+        .filter(starts_at__date__gte=monday, starts_at__date__lt=monday + datetime.timedelta(days=7))
+        .count()
+    )
 
     result["session_full_flowsheet"] = live_page
     pages = {

@@ -9,13 +9,14 @@ Rows are validated by the caller before they get here.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from datetime import UTC
 from typing import Any, cast
 
 from django.db import connection, models
 
 _PREPARED = (models.DecimalField, models.DateTimeField, models.JSONField)
+COPY_FROM_ROWS = 50
 
 
 def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
@@ -50,7 +51,9 @@ def bulk_insert(
     )
     preparers = [_preparer(f) for f in columns]
     needs_prep = any(preparers)
-    if connection.vendor == "postgresql":
+    # COPY costs a few round trips to set up: worth it for a load, not for a handful of rows
+    # (an audit event on every page view).
+    if connection.vendor == "postgresql" and not (isinstance(rows, Sized) and len(rows) < COPY_FROM_ROWS):
         return _copy(meta.db_table, [str(f.column) for f in columns], rows, preparers if needs_prep else None)
     count = 0
     batch: list[Sequence[Any]] = []

@@ -120,39 +120,57 @@ def flowsheet_rows(page: selectors.Flowsheet) -> str:
     return mark_safe("".join(rows))  # noqa: S308  (numbers and escaped names only)
 
 
-def _forms(page: selectors.Flowsheet, bound: dict[str, BaseForm]) -> dict[str, BaseForm]:
-    order = page.order
-    plan = page.session.plan
-    forms: dict[str, BaseForm] = {
-        "vitals": VitalsForm(),
-        "override": ReasonForm(),
-        "order": OrderForm(
-            initial={
-                "dose_mg_per_kg": plan.dose_mg_per_kg if plan else None,
-                "concentration_mg_per_ml": page.protocol.concentration_mg_per_ml,
-                "bag_ml": page.protocol.bag_ml,
-                "duration_min": page.protocol.duration_min,
-                "dose_mg": plan.dose_mg if plan else None,
-            }
-            if order is None
-            else {
-                "dose_mg_per_kg": order.dose_mg_per_kg,
-                "concentration_mg_per_ml": order.concentration_mg_per_ml,
-                "bag_ml": order.bag_ml,
-                "duration_min": order.duration_min,
-                "dose_mg": order.dose_mg,
-                "lot_number": order.lot_number,
-            }
-        ),
-        "verify": VerifyForm(),
-        "sedation": SedationForm(),
-        "event": AdverseEventForm(),
-        "discharge": DischargeForm(),
-        "sign": SignForm(),
-        "amend": AmendForm(),
+class _Forms(dict[str, BaseForm]):
+    """The page's forms, each built only when the template shows it: at any step of the session
+    most are hidden, and building a form copies all its fields."""
+
+    def __init__(self, factories: dict[str, Callable[[], BaseForm]], bound: dict[str, BaseForm]) -> None:
+        super().__init__(bound)
+        self.factories = factories
+
+    def __missing__(self, name: str) -> BaseForm:
+        form = self.factories[name]()
+        self[name] = form
+        return form
+
+
+def _order_initial(page: selectors.Flowsheet) -> dict[str, Any]:
+    order, plan = page.order, page.session.plan
+    if order is not None:
+        return {
+            "dose_mg_per_kg": order.dose_mg_per_kg,
+            "concentration_mg_per_ml": order.concentration_mg_per_ml,
+            "bag_ml": order.bag_ml,
+            "duration_min": order.duration_min,
+            "dose_mg": order.dose_mg,
+            "lot_number": order.lot_number,
+        }
+    return {
+        "dose_mg_per_kg": plan.dose_mg_per_kg if plan else None,
+        "concentration_mg_per_ml": page.protocol.concentration_mg_per_ml,
+        "bag_ml": page.protocol.bag_ml,
+        "duration_min": page.protocol.duration_min,
+        "dose_mg": plan.dose_mg if plan else None,
     }
-    forms.update(bound)
-    return forms
+
+
+def _forms(page: selectors.Flowsheet, bound: dict[str, BaseForm]) -> _Forms:
+    return _Forms(
+        {
+            "vitals": VitalsForm,
+            "override": ReasonForm,
+            "order": lambda: OrderForm(initial=_order_initial(page)),
+            "verify": VerifyForm,
+            "sedation": SedationForm,
+            "event": AdverseEventForm,
+            "discharge": DischargeForm,
+            "sign": SignForm,
+            "amend": AmendForm,
+            "start": Form,
+            "stop": Form,
+        },
+        bound,
+    )
 
 
 def _render(
