@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from ketacare.audit.chain import GENESIS_HASH, canonical, link
@@ -41,12 +41,26 @@ def spec_for(obj: models.Model, action: str, detail: dict[str, Any] | None = Non
     )
 
 
-def _lock_head() -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
+# The head is read and written with plain SQL: every audited page does both, and building the
+# ORM queries cost more than running them. SQLite has no FOR UPDATE; its IMMEDIATE transactions
+# already serialise writers.
+_HEAD_TABLE = AuditChainHead._meta.db_table
+
+
+def _lock_head() -> tuple[int, str]:
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT seq, hash FROM {_HEAD_TABLE} WHERE id = 1{lock}")  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:
         AuditChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
-    return head
+        return _lock_head()
+    return int(row[0]), str(row[1])
+
+
+def _move_head(seq: int, digest: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_HEAD_TABLE} SET seq = %s, hash = %s WHERE id = 1", [seq, digest])  # noqa: S608
 
 
 EVENT_FIELDS = (
@@ -72,8 +86,7 @@ def audit_record_many(*, actor: Actor, specs: Sequence[EventSpec]) -> int:
     (so concurrent writers queue and the chain never forks). Returns the seq of the last event."""
     if not specs:
         return 0
-    head = _lock_head()
-    seq, prev = head.seq, head.hash
+    seq, prev = _lock_head()
     now = timezone.now()
     actor_id = actor.user.pk if actor.user is not None else None
     rows: list[tuple[Any, ...]] = []
@@ -112,7 +125,7 @@ def audit_record_many(*, actor: Actor, specs: Sequence[EventSpec]) -> int:
         )
         prev = digest
     bulk_insert(AuditEvent, EVENT_FIELDS, rows)
-    AuditChainHead.objects.filter(pk=1).update(seq=seq, hash=prev)
+    _move_head(seq, prev)
     return seq
 
 

@@ -117,9 +117,10 @@ def _session_queryset() -> Any:
         Prefetch("sedation", queryset=SedationRating.objects.order_by("rated_at", "id")),
         Prefetch(
             "scales",
-            queryset=SessionScale.objects.select_related("response").order_by(
-                "response__administered_at", "id"
-            ),
+            # The page shows totals, bands and flags; the item answers stay in the database.
+            queryset=SessionScale.objects.select_related("response")
+            .defer("response__answers", "response__item_scores")
+            .order_by("response__administered_at", "id"),
         ),
         Prefetch("adverse_events", queryset=AdverseEvent.objects.order_by("onset_at", "id")),
     )
