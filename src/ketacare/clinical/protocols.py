@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -131,16 +131,6 @@ class Protocol:
     induction: tuple[Phase, ...]
     booster_interval_days: int
     source: str
-
-    @property
-    def label(self) -> str:
-        return self.name
-
-    def dose_summary(self) -> str:
-        if self.weight_based:
-            text = f"{self.dose_mg_per_kg} mg/kg ({self.weight_basis} weight)"
-            return f"{text} over {self.duration_min} min" if self.infusion else text
-        return " or ".join(f"{d} mg" for d in self.fixed_doses_mg)
 
     def mg_per_kg_limits(self) -> tuple[Decimal, Decimal, Decimal]:
         """(minimum, maximum, standard) mg/kg of a weight-based protocol."""
@@ -339,10 +329,6 @@ def protocol_problem(p: Protocol) -> str | None:
     if p.infusion and (p.duration_min is None or p.bag_ml is None):
         return "an infusion needs a duration and a bag volume"
     return None
-
-
-def protocol_field_names() -> list[str]:
-    return [f.name for f in fields(Protocol)]
 
 
 def session_dates(

@@ -235,6 +235,8 @@ PATIENTS_PER_PAGE = 25
 # When each treatment was given, for the score plots' session markers (measures reads it through
 # this hook so that it does not depend on the sessions app).
 TREATMENT_TIMES = "ketacare.sessions.selectors.dose_times"
+# The chart's session rows, for the treatment panel (treatment does not import sessions).
+CHART_SESSIONS = "ketacare.sessions.selectors.chart_sessions"
 CHART_PANELS = [
     "ketacare.screening.views.chart_panel",
     "ketacare.treatment.views.chart_panel",

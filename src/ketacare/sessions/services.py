@@ -21,7 +21,7 @@ from ketacare.audit.services import Action, audit_record, audit_record_many, spe
 from ketacare.clinical import dosing, monitoring
 from ketacare.clinical.protocols import DISCHARGE_SPO2_ABOVE, REMS_FORM_DUE_DAYS, Protocol
 from ketacare.measures.models import Context
-from ketacare.measures.services import response_record
+from ketacare.measures.services import FUTURE_TOLERANCE, response_record
 from ketacare.patients.models import BodyMeasurement
 from ketacare.sessions import selectors
 from ketacare.sessions.models import (
@@ -43,7 +43,6 @@ OVERRIDE_PERMISSION = "treatment_sessions.override_bp_gate"
 VERIFY_PERMISSION = "treatment_sessions.verify_dose"
 SIGN_NURSING = "treatment_sessions.sign_nursing"
 SIGN_MEDICAL = "treatment_sessions.sign_medical"
-FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
 
 
 def _user(actor: Actor) -> Any:

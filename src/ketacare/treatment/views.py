@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import BaseForm
@@ -11,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketacare.accounts.permissions import requires
@@ -36,10 +38,10 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
     user: Any = request.user
     if not user.has_perm("treatment.view_treatmentplan"):
         return ""
-    from ketacare.sessions.selectors import chart_sessions
-
+    # The session rows come from the sessions app through settings.CHART_SESSIONS: sessions
+    # depends on treatment, not the other way round.
     sessions = (
-        chart_sessions(patient_id=patient.pk)
+        import_string(settings.CHART_SESSIONS)(patient_id=patient.pk)
         if user.has_perm("treatment_sessions.view_treatmentsession")
         else None
     )
