@@ -60,6 +60,9 @@ PAGES = {
     "sessions:rems-form": ("/sessions/{sid}/rems/", CLINICAL),
     "sessions:action": ("/sessions/{sid}/vitals/", CLINICAL),
     "sessions:rems-pending": ("/rems/", CLINICAL),
+    "outcomes:dashboard": ("/outcomes/", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
+    "outcomes:csv": ("/outcomes/rates.csv", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
+    "outcomes:report": ("/outcomes/patients/{pid}/report.pdf", {Role.PHYSICIAN}),
 }
 
 

@@ -79,6 +79,10 @@ _SESSIONS_PHYSICIAN = (
     "treatment_sessions.sign_medical",
 )
 
+# The clinic's outcome figures: physicians and clinic admins (admins see MRNs in the lists, not
+# names, and cannot open a chart or a report).
+_OUTCOMES = ("outcomes.view_outcomes",)
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.PHYSICIAN: _PATIENT_RECORD
     + _MEASURES_CLINICAL
@@ -87,7 +91,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     + _SCHEDULE
     + _PLAN_ORDERS
     + _SESSIONS_CLINICAL
-    + _SESSIONS_PHYSICIAN,
+    + _SESSIONS_PHYSICIAN
+    + _OUTCOMES,
     Role.NURSE: _PATIENT_RECORD
     + _MEASURES_CLINICAL
     + _SCREENING_CLINICAL
@@ -101,5 +106,6 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.view_user",
         "treatment.view_chair",
         "treatment.add_chair",
-    ),
+    )
+    + _OUTCOMES,
 }

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "ketacare.screening",
     "ketacare.treatment",
     "ketacare.sessions",
+    "ketacare.outcomes",
+    "ketacare.interop",
     "ketacare.web",
 ]
 
@@ -240,6 +242,7 @@ CHART_SESSIONS = "ketacare.sessions.selectors.chart_sessions"
 CHART_PANELS = [
     "ketacare.screening.views.chart_panel",
     "ketacare.treatment.views.chart_panel",
+    "ketacare.outcomes.views.chart_panel",
     "ketacare.measures.views.chart_panel",
 ]
 
@@ -261,6 +264,8 @@ CRISIS_TEXT = os.environ.get(
 SCREENING_RULES_FILE = os.environ.get("KETACARE_SCREENING_RULES") or None
 # Clinic settings for the treatment protocols (doses, limits, schedules): docs/protocols.md.
 PROTOCOLS_FILE = os.environ.get("KETACARE_PROTOCOLS") or None
+# The clinic's outcome settings (time points, relapse rule) as JSON: docs/outcomes.md.
+OUTCOME_RULES = os.environ.get("KETACARE_OUTCOMES") or None
 
 # The clinic as its letters name it.
 CLINIC_NAME = os.environ.get("KETACARE_CLINIC_NAME", "KetaCare Clinic")

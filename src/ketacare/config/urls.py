@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("ketacare.screening.urls")),
     path("", include("ketacare.treatment.urls")),
     path("", include("ketacare.sessions.urls")),
+    path("outcomes/", include("ketacare.outcomes.urls")),
     path("api/v1/", include("ketacare.patients.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
 ]

@@ -121,7 +121,7 @@ def _fraction(kind: str, phase: str, rng: random.Random, relapse_day: int | None
     else:
         n = 7
     target = {"rapid": 0.3, "partial": 0.62, "none": 0.9}[kind]
-    progress = min(1.0, n / (2 if kind == "rapid" else 5))
+    progress = min(1.0, n / (1.25 if kind == "rapid" else 5))
     fraction = 1 - (1 - target) * progress
     if phase.startswith("day") and relapse_day is not None and int(phase[3:]) >= relapse_day:
         fraction = min(1.0, fraction + 0.45)

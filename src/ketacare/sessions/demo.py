@@ -25,7 +25,7 @@ from ketacare.clinical.protocols import IV_KETAMINE_STANDARD
 from ketacare.measures.models import Context, QuestionnaireResponse
 from ketacare.patients.models import BodyMeasurement
 from ketacare.screening import rules as screening_rules
-from ketacare.screening.models import CandidacyDecision, Consultation
+from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Consultation
 from ketacare.sessions import selectors
 from ketacare.sessions.models import (
     AdverseEvent,
@@ -85,6 +85,45 @@ def _finished(
         "stopped_by": physician,
         "stop_reason": "Course complete: in remission, no booster needed for now.",
     }
+
+
+# Adequate antidepressant trials that failed, before ketamine (drug, daily dose in mg).
+DEMO_TRIALS = (
+    ("sertraline", 150),
+    ("escitalopram", 20),
+    ("venlafaxine", 225),
+    ("bupropion", 300),
+    ("duloxetine", 60),
+    ("mirtazapine", 30),
+)
+
+
+def _trials(
+    treated: list[int], times: dict[int, list[tuple[datetime.datetime, bool]]], rng: random.Random, by: Any
+) -> list[AntidepressantTrial]:
+    """Two to four failed trials for each treated patient, one after another (sometimes with a
+    cross-taper), ending a few weeks before the first infusion: the history that makes a patient
+    treatment-resistant, and the weeks the speed-of-relief figure compares with."""
+    out = []
+    for pid in treated:
+        end = times[pid][0][0].date() - datetime.timedelta(days=rng.randint(20, 60))
+        for drug, dose in rng.sample(DEMO_TRIALS, rng.randint(2, 4)):
+            weeks = rng.randint(6, 16)
+            start = end - datetime.timedelta(weeks=weeks)
+            out.append(
+                AntidepressantTrial(
+                    patient_id=pid,
+                    drug=drug,
+                    daily_dose_mg=dose,
+                    started_on=start,
+                    stopped_on=end,
+                    adherence="good",
+                    outcome=rng.choice(("no_response", "no_response", "partial_response")),
+                    recorded_by=by,
+                )
+            )
+            end = start + datetime.timedelta(days=rng.choice((0, 0, 7, 14)))
+    return out
 
 
 def seed_treatment(
@@ -177,6 +216,7 @@ def _seed(
             for pid in treated
         ]
     )
+    AntidepressantTrial.objects.bulk_create(_trials(treated, times, rng, physician))
     decisions = CandidacyDecision.objects.bulk_create(
         [
             CandidacyDecision(

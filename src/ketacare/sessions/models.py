@@ -151,7 +151,8 @@ class DoseOrder(models.Model):
 
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="orders")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
-    ordered_by = models.ForeignKey(_USER, on_delete=models.PROTECT, related_name="+")
+    # Empty only on imported history, which records the dose but not who ordered it.
+    ordered_by = models.ForeignKey(_USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     ordered_at = models.DateTimeField()
     weight_basis = models.CharField(max_length=10, choices=WEIGHT_BASIS_CHOICES, blank=True)
     basis_weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)

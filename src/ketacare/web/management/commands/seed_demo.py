@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from ketacare.measures.demo import seed_histories
+from ketacare.outcomes.services import refresh as refresh_outcomes
 from ketacare.patients.demo import seed_cohort
 from ketacare.patients.models import Patient
 from ketacare.sessions.demo import seed_treatment
@@ -20,6 +21,7 @@ ANALYZED = (
     "treatment_appointment",
     "treatment_sessions_treatmentsession",
     "treatment_sessions_vitalsign",
+    "outcomes_patientoutcome",
 )
 
 
@@ -65,6 +67,7 @@ class Command(BaseCommand):
                 nurse=_demo_user("nurse"),
             )
             line += f", {plans} treatment plans and {sessions} sessions"
+            refresh_outcomes()
         if connection.vendor == "postgresql":
             # Fresh statistics after a bulk load, so the planner uses the indexes at once.
             with connection.cursor() as cursor:

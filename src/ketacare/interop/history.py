@@ -1,0 +1,534 @@
+"""Bringing a clinic's history in: patients, treatments and scores from three CSV files.
+
+Every row is checked before anything is written; one bad row rejects the whole import, and every
+bad row is named with its file, line and reason. Then everything is written in one transaction:
+new patients get the MRN their file gives (a valid KetaCare MRN), existing MRNs are matched (and
+must agree on name and date of birth, so history is never attached to the wrong patient), scores
+are scored by the rules of live entry, and no safety alert is raised for history.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ketacare.audit.context import Actor
+from ketacare.audit.services import Action, EventSpec, audit_record_many
+from ketacare.bulk import bulk_insert
+from ketacare.clinical import instruments
+from ketacare.clinical.mrn import MRN_PATTERN, is_valid_mrn, normalise_mrn
+from ketacare.clinical.protocols import (
+    ESKETAMINE_DEVICE_MG,
+    ESKETAMINE_DOSES_MG,
+    ProtocolCode,
+    TreatmentRoute,
+)
+from ketacare.measures.models import Context, QuestionnaireResponse, Source
+from ketacare.measures.services import FUTURE_TOLERANCE
+from ketacare.outcomes.services import refresh as refresh_outcomes
+from ketacare.patients.models import MrnSequence, Patient, Sex
+from ketacare.patients.names import name_key
+from ketacare.patients.validators import validate_date_of_birth
+from ketacare.sessions.models import DoseOrder, TreatmentSession
+from ketacare.treatment import rules as protocol_rules
+
+PATIENT_COLUMNS = ("mrn", "given_name", "family_name", "birth_date", "sex")
+SESSION_COLUMNS = ("mrn", "datetime", "route", "dose_mg")
+SCORE_COLUMNS = ("mrn", "datetime", "instrument")
+ROUTE_PROTOCOL = {
+    TreatmentRoute.IV_KETAMINE: ProtocolCode.IV_KETAMINE_STANDARD,
+    TreatmentRoute.IM_KETAMINE: ProtocolCode.IM_KETAMINE,
+    TreatmentRoute.ESKETAMINE: ProtocolCode.ESKETAMINE_NASAL,
+}
+# The heaviest weight KetaCare accepts (patients.models: 25-350 kg) at the protocol's highest
+# mg/kg: no IV or IM dose on record can be larger than this.
+MAX_WEIGHT_KG = Decimal(350)
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file} line {self.line}: {self.reason}"
+
+
+class ImportRejected(Exception):
+    def __init__(self, errors: Sequence[RowError]) -> None:
+        super().__init__(f"{len(errors)} problem(s); nothing was imported")
+        self.errors = list(errors)
+
+
+@dataclass
+class Summary:
+    patients_created: int = 0
+    patients_matched: int = 0
+    sessions: int = 0
+    scores: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"Imported {self.patients_created} new patient(s) ({self.patients_matched} matched by MRN), "
+            f"{self.sessions} session(s) and {self.scores} score(s). No alerts were raised for history."
+        )
+
+
+@dataclass
+class _Plan:
+    errors: list[RowError] = field(default_factory=list)
+    patients: dict[str, dict[str, Any]] = field(default_factory=dict)  # new patients by MRN
+    matched: dict[str, int] = field(default_factory=dict)  # MRN -> existing patient id
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _rows(name: str, text: str, required: Sequence[str], plan: _Plan) -> Iterator[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in required if c not in header]
+    if missing:
+        plan.errors.append(RowError(name, 1, f"missing column(s): {', '.join(missing)}"))
+        return
+    reader.fieldnames = header
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            plan.errors.append(RowError(name, line, "more values than columns"))
+            continue
+        values = {k: (v or "").strip() for k, v in row.items()}
+        if not any(values.values()):
+            continue  # a blank line
+        yield line, values
+
+
+def _when(value: str, column: str, now: datetime.datetime) -> datetime.datetime:
+    try:
+        at = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{column}: {value!r} is not an ISO 8601 date and time") from None
+    if timezone.is_naive(at):
+        at = timezone.make_aware(at)  # the clinic's time zone
+    if at > now + FUTURE_TOLERANCE:
+        raise ValueError(f"{column}: {value} is in the future")
+    return at
+
+
+def _parse_patients(name: str, text: str, plan: _Plan) -> None:
+    mrns = [normalise_mrn(values["mrn"]) for _, values in _rows(name, text, PATIENT_COLUMNS, _Plan())]
+    existing = {
+        p.mrn: p
+        for p in Patient.objects.filter(mrn__in=mrns).only("id", "mrn", "family_name_key", "date_of_birth")
+    }
+    for line, values in _rows(name, text, PATIENT_COLUMNS, plan):
+        problems = []
+        mrn = normalise_mrn(values["mrn"])
+        if not is_valid_mrn(mrn):
+            problems.append(f"mrn: {values['mrn']!r} is not a valid KetaCare MRN (KC, 7 digits, check digit)")
+        elif mrn in plan.patients or mrn in plan.matched:
+            problems.append(f"mrn: {mrn} appears twice in the file")
+        for column in ("given_name", "family_name"):
+            if not values[column]:
+                problems.append(f"{column}: empty")
+            elif len(values[column]) > 100:
+                problems.append(f"{column}: longer than 100 characters")
+        born = None
+        try:
+            born = datetime.date.fromisoformat(values["birth_date"])
+            validate_date_of_birth(born)
+        except ValueError:
+            problems.append(f"birth_date: {values['birth_date']!r} is not an ISO 8601 date (YYYY-MM-DD)")
+        except ValidationError as exc:
+            problems.append(f"birth_date: {' '.join(exc.messages)}")
+        sex = values["sex"].lower()
+        if sex not in Sex.values:
+            problems.append(f"sex: {values['sex']!r} is not one of {', '.join(Sex.values)}")
+        record = existing.get(mrn)
+        if record is not None and not problems:
+            differs = []
+            if record.family_name_key != name_key(values["family_name"]):
+                differs.append("family_name")
+            if record.date_of_birth != born:
+                differs.append("birth_date")
+            if differs:
+                problems.append(
+                    f"mrn: {mrn} is on record with another {' and '.join(differs)}: "
+                    "check the MRN before importing"
+                )
+        if problems:
+            plan.errors += [RowError(name, line, p) for p in problems]
+        elif record is not None:
+            plan.matched[mrn] = record.pk
+        else:
+            plan.patients[mrn] = {
+                "given_name": values["given_name"],
+                "family_name": values["family_name"],
+                "date_of_birth": born,
+                "sex": sex,
+            }
+
+
+def _known(mrn: str, plan: _Plan, others: Mapping[str, int]) -> str | None:
+    if mrn in plan.patients or mrn in plan.matched or mrn in others:
+        return None
+    return f"mrn: {mrn} is neither in the patients file nor on record"
+
+
+def _parse_sessions(
+    name: str, text: str, plan: _Plan, others: Mapping[str, int], now: datetime.datetime
+) -> None:
+    protocols = protocol_rules.current()
+    seen: set[tuple[str, datetime.datetime]] = set()
+    for line, values in _rows(name, text, SESSION_COLUMNS, plan):
+        problems = []
+        mrn = normalise_mrn(values["mrn"])
+        if unknown := _known(mrn, plan, others):
+            problems.append(unknown)
+        at = None
+        try:
+            at = _when(values["datetime"], "datetime", now)
+        except ValueError as exc:
+            problems.append(str(exc))
+        route = values["route"]
+        if route not in TreatmentRoute.__members__.values():
+            problems.append(f"route: {route!r} is not one of {', '.join(r.value for r in TreatmentRoute)}")
+        dose = None
+        try:
+            dose = Decimal(values["dose_mg"])
+            if not dose.is_finite() or dose <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            problems.append(f"dose_mg: {values['dose_mg']!r} is not a dose in mg above 0")
+        if dose is not None and route in TreatmentRoute.__members__.values():
+            protocol = protocols[ROUTE_PROTOCOL[TreatmentRoute(route)]]
+            if route == TreatmentRoute.ESKETAMINE:
+                if dose not in ESKETAMINE_DOSES_MG and dose != ESKETAMINE_DEVICE_MG:
+                    problems.append(f"dose_mg: {dose} mg is not an esketamine dose (28, 56 or 84 mg)")
+            elif protocol.max_mg_per_kg is not None and dose > protocol.max_mg_per_kg * MAX_WEIGHT_KG:
+                problems.append(
+                    f"dose_mg: {dose} mg is more than {protocol.max_mg_per_kg} mg/kg at {MAX_WEIGHT_KG} kg"
+                )
+        if at is not None and (mrn, at) in seen:
+            problems.append(f"datetime: a second session for {mrn} at {values['datetime']}")
+        if problems or at is None or dose is None:
+            plan.errors += [RowError(name, line, p) for p in problems]
+            continue
+        seen.add((mrn, at))
+        plan.sessions.append({"line": line, "mrn": mrn, "at": at, "route": route, "dose_mg": dose})
+
+
+def _parse_scores(
+    name: str, text: str, plan: _Plan, others: Mapping[str, int], now: datetime.datetime
+) -> None:
+    seen: set[tuple[str, str, datetime.datetime]] = set()
+    for line, values in _rows(name, text, SCORE_COLUMNS, plan):
+        problems = []
+        mrn = normalise_mrn(values["mrn"])
+        if unknown := _known(mrn, plan, others):
+            problems.append(unknown)
+        at = None
+        try:
+            at = _when(values["datetime"], "datetime", now)
+        except ValueError as exc:
+            problems.append(str(exc))
+        code = values["instrument"].lower()
+        context = values.get("context") or Context.FOLLOW_UP
+        if context not in Context.values:
+            problems.append(f"context: {context!r} is not one of {', '.join(Context.values)}")
+        scored = None
+        if code not in instruments.CODES:
+            problems.append(
+                f"instrument: {values['instrument']!r} is not one of {', '.join(instruments.CODES)}"
+            )
+        else:
+            try:
+                scored = _score(code, values)
+            except ValueError as exc:
+                problems.append(str(exc))
+        if at is not None and (mrn, code, at) in seen:
+            problems.append(f"datetime: a second {code} for {mrn} at {values['datetime']}")
+        if problems or at is None or scored is None:
+            plan.errors += [RowError(name, line, p) for p in problems]
+            continue
+        seen.add((mrn, code, at))
+        plan.scores.append({"line": line, "mrn": mrn, "at": at, "code": code, "context": context, **scored})
+
+
+def _score(code: str, values: Mapping[str, str]) -> dict[str, Any]:
+    """Scored as at live entry: item answers (option positions, as `ketacare score` takes them)
+    through the scale's own scoring; a total alone is checked against the scale's range."""
+    scale = instruments.get(code)
+    item_columns = [f"item{n}" for n in range(1, len(scale.items) + 1)]
+    given = [values.get(c, "") for c in item_columns]
+    total_text = values.get("total", "")
+    if any(given):
+        answers: list[int | None] = []
+        for column, text in zip(item_columns, given, strict=True):
+            if text == "":
+                answers.append(None)
+            elif text.isdigit():
+                answers.append(int(text))
+            else:
+                raise ValueError(f"{column}: {text!r} is not an answer (an option position 0, 1, 2 ...)")
+        try:
+            score = scale.score(answers)
+        except instruments.ScoringError as exc:
+            raise ValueError(f"items: {exc}") from None
+        if score.total is None:
+            raise ValueError(f"items: {code} cannot be scored: {score.note}")
+        if total_text and total_text != str(score.total):
+            raise ValueError(f"total: {total_text} differs from the items' total of {score.total}")
+        return {
+            "answers": answers,
+            "item_scores": list(score.item_scores),
+            "total": score.total,
+            "band": score.band or "",
+            "flags": list(score.flags),
+            "complete": score.complete,
+            "prorated": score.prorated,
+        }
+    if not total_text:
+        raise ValueError(f"total: empty, and no item answers ({item_columns[0]}..{item_columns[-1]})")
+    if not total_text.isdigit() or int(total_text) > scale.max_total:
+        raise ValueError(
+            f"total: {total_text!r} is not a whole number from 0 to {scale.max_total} ({scale.name})"
+        )
+    total = int(total_text)
+    return {
+        "answers": [],
+        "item_scores": [],
+        "total": total,
+        "band": scale.band_for(total) or "",
+        "flags": [],
+        "complete": True,
+        "prorated": False,
+    }
+
+
+def _read(path: Path, plan: _Plan) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        plan.errors.append(RowError(path.name, 0, f"cannot read the file: {exc.strerror}"))
+    except UnicodeDecodeError:
+        plan.errors.append(RowError(path.name, 0, "not UTF-8 text"))
+    return ""
+
+
+def check(patients: Path, sessions: Path, scores: Path, *, now: datetime.datetime | None = None) -> _Plan:
+    """Read and check every row; nothing is written."""
+    now = now or timezone.now()
+    plan = _Plan()
+    texts = [_read(p, plan) for p in (patients, sessions, scores)]
+    if plan.errors:
+        return plan
+    _parse_patients(patients.name, texts[0], plan)
+    mentioned = {
+        normalise_mrn(values["mrn"])
+        for name, text, columns in (
+            (sessions.name, texts[1], SESSION_COLUMNS),
+            (scores.name, texts[2], SCORE_COLUMNS),
+        )
+        for _, values in _rows(name, text, columns, _Plan())
+    }
+    others = dict(
+        Patient.objects.filter(mrn__in=[m for m in mentioned if MRN_PATTERN.match(m)]).values_list(
+            "mrn", "id"
+        )
+    )
+    _parse_sessions(sessions.name, texts[1], plan, others, now)
+    _parse_scores(scores.name, texts[2], plan, others, now)
+    if not plan.errors:
+        _check_against_record(plan, others, sessions.name, scores.name)
+    return plan
+
+
+def _check_against_record(
+    plan: _Plan, others: Mapping[str, int], sessions_name: str, scores_name: str
+) -> None:
+    """A session or score already on record is not imported twice."""
+    ids = {**others, **plan.matched}
+    known = set(ids.values())
+    if not known:
+        return
+    on_record = set(
+        TreatmentSession.objects.filter(patient_id__in=known, dose_started_at__isnull=False).values_list(
+            "patient_id", "dose_started_at"
+        )
+    )
+    for s in plan.sessions:
+        if (ids.get(s["mrn"]), s["at"]) in on_record:
+            plan.errors.append(
+                RowError(
+                    sessions_name, s["line"], f"datetime: this session of {s['mrn']} is already on record"
+                )
+            )
+    scored = set(
+        QuestionnaireResponse.objects.filter(patient_id__in=known).values_list(
+            "patient_id", "instrument", "administered_at"
+        )
+    )
+    for c in plan.scores:
+        if (ids.get(c["mrn"]), c["code"], c["at"]) in scored:
+            plan.errors.append(
+                RowError(
+                    scores_name, c["line"], f"datetime: this {c['code']} of {c['mrn']} is already on record"
+                )
+            )
+
+
+@transaction.atomic
+def history_import(*, actor: Actor, patients: Path, sessions: Path, scores: Path) -> Summary:
+    """Check everything, then write everything in this one transaction; raises ImportRejected
+    listing every bad row (nothing written) when any row is bad."""
+    plan = check(patients, sessions, scores)
+    if plan.errors:
+        raise ImportRejected(plan.errors)
+    summary = Summary(patients_matched=len(plan.matched))
+    ids = dict(plan.matched)
+    created = _create_patients(plan.patients)
+    ids.update(created)
+    ids.update(
+        Patient.objects.filter(
+            mrn__in=[s["mrn"] for s in plan.sessions + plan.scores if s["mrn"] not in ids]
+        ).values_list("mrn", "id")
+    )
+    summary.patients_created = len(created)
+    summary.sessions = _create_sessions(plan.sessions, ids)
+    summary.scores = _create_scores(plan.scores, ids)
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: {"sessions": 0, "scores": 0})
+    for s in plan.sessions:
+        counts[ids[s["mrn"]]]["sessions"] += 1
+    for c in plan.scores:
+        counts[ids[c["mrn"]]]["scores"] += 1
+    specs = [
+        EventSpec(Action.CREATE, "patients.patient", str(pid), pid, {"source": "import-history"})
+        for pid in created.values()
+    ]
+    specs += [
+        EventSpec(Action.CREATE, "history", "", pid, {"source": "import-history", **n})
+        for pid, n in sorted(counts.items())
+    ]
+    audit_record_many(actor=actor, specs=specs)
+    refresh_outcomes(sorted(counts))
+    return summary
+
+
+def _create_patients(new: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    if not new:
+        return {}
+    Patient.objects.bulk_create(
+        [
+            Patient(
+                mrn=mrn,
+                given_name_key=name_key(p["given_name"]),
+                family_name_key=name_key(p["family_name"]),
+                **p,
+            )
+            for mrn, p in new.items()
+        ]
+    )
+    # Later MRNs are handed out after the highest one imported, so none is given twice.
+    highest = max(int(MRN_PATTERN.match(mrn).group(1)) for mrn in new)  # type: ignore[union-attr]
+    MrnSequence.objects.get_or_create(pk=1)
+    sequence = MrnSequence.objects.select_for_update().get(pk=1)
+    if sequence.last_serial < highest:
+        MrnSequence.objects.filter(pk=1).update(last_serial=highest)
+    return dict(Patient.objects.filter(mrn__in=list(new)).values_list("mrn", "id"))
+
+
+def _create_sessions(rows: Sequence[Mapping[str, Any]], ids: Mapping[str, int]) -> int:
+    if not rows:
+        return 0
+    patient_ids = {ids[r["mrn"]] for r in rows}
+    numbers: dict[tuple[int, str], int] = defaultdict(int)
+    for pid, route in TreatmentSession.objects.filter(patient_id__in=patient_ids).values_list(
+        "patient_id", "route"
+    ):
+        numbers[(pid, route)] += 1
+    sessions = []
+    for r in sorted(rows, key=lambda r: (r["mrn"], r["at"])):
+        pid = ids[r["mrn"]]
+        numbers[(pid, r["route"])] += 1
+        sessions.append(
+            TreatmentSession(
+                patient_id=pid,
+                source=TreatmentSession.Source.IMPORT,
+                protocol=ROUTE_PROTOCOL[TreatmentRoute(r["route"])].value,
+                route=r["route"],
+                number=numbers[(pid, r["route"])],
+                checked_in_at=r["at"],
+                dose_started_at=r["at"],
+                notes="Imported history.",
+            )
+        )
+    made = TreatmentSession.objects.bulk_create(sessions, batch_size=2000)
+    dose = {(ids[r["mrn"]], r["at"]): r["dose_mg"] for r in rows}
+    DoseOrder.objects.bulk_create(
+        [
+            DoseOrder(
+                session=s,
+                patient_id=s.patient_id,
+                ordered_at=s.checked_in_at,
+                dose_mg=dose[(s.patient_id, s.checked_in_at)],
+            )
+            for s in made
+        ],
+        batch_size=2000,
+    )
+    return len(made)
+
+
+RESPONSE_FIELDS = (
+    "patient",
+    "instrument",
+    "answers",
+    "item_scores",
+    "total",
+    "band",
+    "flags",
+    "complete",
+    "prorated",
+    "context",
+    "administered_at",
+    "source",
+    "created_at",
+)
+
+
+def _create_scores(rows: Sequence[Mapping[str, Any]], ids: Mapping[str, int]) -> int:
+    now = timezone.now()
+    padded = []
+    for r in rows:
+        n = len(instruments.get(r["code"]).items)
+        answers = r["answers"] + [None] * (n - len(r["answers"])) if r["answers"] else []
+        padded.append(
+            (
+                ids[r["mrn"]],
+                r["code"],
+                answers,
+                r["item_scores"],
+                r["total"],
+                r["band"],
+                r["flags"],
+                r["complete"],
+                r["prorated"],
+                r["context"],
+                r["at"],
+                Source.IMPORT,
+                now,
+            )
+        )
+    return bulk_insert(QuestionnaireResponse, RESPONSE_FIELDS, padded)

@@ -1,0 +1,42 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ketacare.audit.context import Actor
+from ketacare.interop.history import ImportRejected, history_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a clinic's history from three CSV files (patients, sessions, scores) in one "
+        "transaction: every row is checked first, and any bad row rejects the whole import, "
+        "listing each bad row with its file, line and reason. See docs/import.md."
+    )
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument(
+            "--patients", required=True, type=Path, help="mrn,given_name,family_name,birth_date,sex"
+        )
+        parser.add_argument("--sessions", required=True, type=Path, help="mrn,datetime,route,dose_mg")
+        parser.add_argument(
+            "--scores",
+            required=True,
+            type=Path,
+            help="mrn,datetime,instrument,total (or item1..itemN)[,context]",
+        )
+
+    def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        try:
+            summary = history_import(
+                actor=Actor.command("import-history"),
+                patients=opts["patients"],
+                sessions=opts["sessions"],
+                scores=opts["scores"],
+            )
+        except ImportRejected as exc:
+            for error in exc.errors:
+                self.stderr.write(str(error))
+            raise CommandError(
+                f"{len(exc.errors)} problem(s) found; nothing was imported.", returncode=2
+            ) from None
+        self.stdout.write(str(summary))

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class OutcomesConfig(AppConfig):
+    name = "ketacare.outcomes"
+    label = "outcomes"
+    verbose_name = "Outcomes"
+
+    def ready(self) -> None:
+        from ketacare.outcomes import checks, signals  # noqa: F401  (registers the check and hooks)

@@ -1,0 +1,41 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ketacare.outcomes import selectors, services
+from ketacare.outcomes.forms import FiltersForm
+
+OPTION = {
+    "instrument": "--instrument",
+    "start": "--from",
+    "end": "--to",
+    "route": "--route",
+    "condition": "--condition",
+}
+
+
+class Command(BaseCommand):
+    help = (
+        "Print the clinic's outcome figures (the dashboard's) as JSON: response and remission after "
+        "the first treatment and after the course with Wilson 95% intervals, durability and the "
+        "excluded patients. --refresh recomputes every stored outcome first."
+    )
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--json", action="store_true", help="print JSON (the only format)")
+        parser.add_argument("--instrument", default="phq9")
+        parser.add_argument("--from", dest="start", help="first treatment on or after (YYYY-MM-DD)")
+        parser.add_argument("--to", dest="end", help="first treatment on or before (YYYY-MM-DD)")
+        parser.add_argument("--route", default="")
+        parser.add_argument("--condition", default="", help="primary diagnosis, ICD-10-CM")
+        parser.add_argument("--refresh", action="store_true", help="recompute the stored outcomes first")
+
+    def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        form = FiltersForm({k: opts[k] or "" for k in OPTION})
+        if not form.is_valid():
+            problems = [f"{OPTION.get(k, k)}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()]
+            raise CommandError("; ".join(problems), returncode=2)
+        if opts["refresh"]:
+            services.refresh()
+        figures = selectors.dashboard(form.filters())
+        self.stdout.write(json.dumps(figures.as_json(), indent=2))

@@ -1,0 +1,357 @@
+"""Clinic outcome figures: SQL aggregates over the stored per-patient outcomes (one row per treated
+patient per scale), a handful of queries whatever the size of the clinic."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import ExtractQuarter, ExtractYear
+from django.utils import timezone
+
+from ketacare.clinical import instruments
+from ketacare.clinical.codes import DIAGNOSES_BY_CODE
+from ketacare.clinical.outcomes import EXCLUDED_TEXT, OUTCOME_SCALES, Excluded, OutcomeRules, Trend
+from ketacare.clinical.protocols import ROUTE_LABELS, TreatmentRoute
+from ketacare.clinical.statistics import Proportion, Survival, kaplan_meier, wilson
+from ketacare.measures.models import SafetyAlert
+from ketacare.outcomes import rules
+from ketacare.outcomes.models import PatientOutcome
+from ketacare.outcomes.services import refresh, refresh_stale
+from ketacare.sessions.models import TreatmentSession
+from ketacare.treatment.models import Appointment, TreatmentPlan
+
+POINTS = ("first", "week", "course")
+LIST_LIMIT = 100  # patients listed on the page per list; the CSV has them all
+
+
+@dataclass(frozen=True)
+class Filters:
+    instrument: str = OUTCOME_SCALES[0]
+    start: datetime.date | None = None  # first treatment on or after
+    end: datetime.date | None = None  # first treatment on or before
+    condition: str = ""  # primary diagnosis (ICD-10-CM)
+    route: str = ""
+
+    def query(self) -> Q:
+        q = Q(instrument=self.instrument)
+        if self.start:
+            q &= Q(first_treatment_at__gte=_day_start(self.start))
+        if self.end:
+            q &= Q(first_treatment_at__lt=_day_start(self.end + datetime.timedelta(days=1)))
+        if self.condition:
+            q &= Q(condition=self.condition)
+        if self.route:
+            q &= Q(route=self.route)
+        return q
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Response and remission at one time point, with the patients behind them."""
+
+    response: Proportion
+    remission: Proportion
+
+    def as_json(self) -> dict[str, Any]:
+        r, m = self.response, self.remission
+        return {
+            "n": r.n,
+            "responders": r.events,
+            "response_rate": r.as_json()["rate"],
+            "response_ci95": r.as_json()["ci95"],
+            "remitters": m.events,
+            "remission_rate": m.as_json()["rate"],
+            "remission_ci95": m.as_json()["ci95"],
+        }
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    by: str
+    label: str
+    rows: list[tuple[str, Rates, Rates]]  # (group, after the first treatment, after the course)
+
+
+@dataclass
+class Figures:
+    filters: Filters
+    rules: OutcomeRules
+    scale_name: str
+    remission_max: int | None
+    patients: int
+    sessions: int
+    open_alerts: int
+    points: dict[str, Rates]
+    breakdowns: list[Breakdown]
+    excluded: dict[str, dict[str, int]]  # time point -> reason -> count
+    durability: list[Survival]
+    durability_overall: Survival
+    speed: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        overall = self.durability_overall
+        # The reasons shared by every time point (never scored, no baseline) are the same patients
+        # at each; the course adds its own.
+        reasons = dict(self.excluded["first"])
+        for reason in (Excluded.COURSE_NOT_COMPLETED, Excluded.NO_COURSE_SCORE):
+            if reason.value in self.excluded["course"]:
+                reasons[reason.value] = self.excluded["course"][reason.value]
+        return {
+            "instrument": self.filters.instrument,
+            "filters": {
+                "from": self.filters.start.isoformat() if self.filters.start else None,
+                "to": self.filters.end.isoformat() if self.filters.end else None,
+                "route": self.filters.route or None,
+                "condition": self.filters.condition or None,
+            },
+            "time_points": {
+                "first_treatment": self.rules.first_treatment_text(),
+                "one_week": f"score nearest day {self.rules.one_week_days:g} "
+                f"(within {self.rules.one_week_tolerance_days:g} day)",
+                "course": f"first score within {self.rules.course_window_days:g} days of the last "
+                "induction treatment",
+                "relapse": self.rules.relapse_text(),
+            },
+            "patients_treated": self.patients,
+            "sessions": self.sessions,
+            "first_treatment": self.points["first"].as_json(),
+            "one_week": self.points["week"].as_json(),
+            "course": self.points["course"].as_json(),
+            "durability": {
+                "responders": overall.n,
+                "relapses": overall.events,
+                "median_days_to_relapse": _r(overall.median),
+                "median_ci95": [_r(overall.median_ci95[0]), _r(overall.median_ci95[1])],
+                "by_route": {
+                    s.label: {
+                        "responders": s.n,
+                        "relapses": s.events,
+                        "median_days_to_relapse": _r(s.median),
+                        "median_ci95": [_r(s.median_ci95[0]), _r(s.median_ci95[1])],
+                    }
+                    for s in self.durability
+                },
+            },
+            "speed_of_relief": self.speed,
+            "excluded": reasons,
+            "excluded_by_time_point": self.excluded,
+        }
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _rates(response: int, remission: int, n: int) -> Rates:
+    return Rates(wilson(response, n), wilson(remission, n))
+
+
+def _point_aggregates(prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for point in POINTS:
+        counted = Q(**{f"{point}_response__isnull": False})
+        out[f"{prefix}{point}_n"] = Count("id", filter=counted)
+        out[f"{prefix}{point}_resp"] = Count("id", filter=Q(**{f"{point}_response": True}))
+        out[f"{prefix}{point}_rem"] = Count("id", filter=Q(**{f"{point}_remission": True}))
+    return out
+
+
+def _rates_of(row: dict[str, Any], point: str) -> Rates:
+    return _rates(row[f"{point}_resp"], row[f"{point}_rem"], row[f"{point}_n"])
+
+
+def cohort(filters: Filters) -> QuerySet[PatientOutcome]:
+    refresh_stale()
+    return PatientOutcome.objects.filter(filters.query())
+
+
+ROUTE_NAMES = {str(code): label for code, label in ROUTE_LABELS.items()}
+
+
+def _group_label(by: str, value: Any) -> str:
+    if by == "route":
+        return ROUTE_NAMES.get(value, str(value))
+    if by == "condition":
+        code = DIAGNOSES_BY_CODE.get(value)
+        return code.label if code else "no primary diagnosis"
+    return str(value)
+
+
+def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
+    """Everything the outcome dashboard and `ketacare outcomes --json` show."""
+    qs = cohort(filters)
+    scale = instruments.get(filters.instrument)
+    totals = qs.aggregate(patients=Count("id"), **_point_aggregates())
+    excluded: dict[str, dict[str, int]] = {}
+    for point in POINTS:
+        rows = (
+            qs.exclude(**{f"excluded_{point}": ""}).values_list(f"excluded_{point}").annotate(n=Count("id"))
+        )
+        excluded[point] = {reason: n for reason, n in rows.order_by(f"excluded_{point}")}
+    breakdowns = []
+    period = {"year": ExtractYear("first_treatment_at"), "quarter": ExtractQuarter("first_treatment_at")}
+    for by, label, keys in (
+        ("condition", "Primary diagnosis", {"g": F("condition")}),
+        ("route", "Route", {"g": F("route")}),
+        ("protocol", "Protocol", {"g": F("protocol")}),
+        ("period", "First treatment in", period),
+    ):
+        grouped = qs.annotate(**keys).values(*keys).annotate(**_point_aggregates()).order_by(*keys)
+        groups: list[tuple[str, Rates, Rates]] = []
+        for row in grouped:
+            name = f"{row['year']} Q{row['quarter']}" if by == "period" else _group_label(by, row["g"])
+            groups.append((name, _rates_of(row, "first"), _rates_of(row, "course")))
+        breakdowns.append(Breakdown(by, label, groups))
+    cohort_ids = qs.values("patient_id")
+    sessions = TreatmentSession.objects.filter(dose_started_at__isnull=False, patient_id__in=cohort_ids)
+    durability = _durability(qs)
+    return Figures(
+        filters=filters,
+        rules=rules.current(),
+        scale_name=scale.name,
+        remission_max=scale.remission_max,
+        patients=totals["patients"],
+        sessions=sessions.count(),
+        open_alerts=SafetyAlert.objects.filter(
+            acknowledged_at__isnull=True, patient_id__in=cohort_ids
+        ).count(),
+        points={p: _rates_of(totals, p) for p in POINTS},
+        breakdowns=breakdowns,
+        excluded=excluded,
+        durability=durability[1:],
+        durability_overall=durability[0],
+        speed=speed_of_relief(qs) if with_speed else {},
+    )
+
+
+def _durability(qs: QuerySet[PatientOutcome]) -> list[Survival]:
+    """Kaplan-Meier of days from the first response to relapse: all responders, then by route."""
+    rows = list(qs.filter(days_responding__isnull=False).values_list("route", "days_responding", "relapsed"))
+    route = np.array([r[0] for r in rows], dtype=object)
+    days = np.array([r[1] for r in rows], dtype=np.float64)
+    relapsed = np.array([bool(r[2]) for r in rows], dtype=bool)
+    curves = [kaplan_meier(days, relapsed, label="All routes")]
+    for code in TreatmentRoute:
+        mask = route == code.value
+        if mask.any():
+            curves.append(kaplan_meier(days[mask], relapsed[mask], label=ROUTE_NAMES[code.value]))
+    return curves
+
+
+def speed_rows(qs: QuerySet[PatientOutcome]) -> list[tuple[int, float, float]]:
+    """(patient, weeks on antidepressant trials before ketamine, days to the first response on
+    ketamine) for responders with a trial history."""
+    rows = (
+        qs.filter(weeks_on_trials__gt=0, days_to_response__isnull=False)
+        .order_by("patient_id")
+        .values_list("patient_id", "weeks_on_trials", "days_to_response")
+    )
+    return [(pid, float(weeks or 0), float(days or 0)) for pid, weeks, days in rows]
+
+
+def speed_of_relief(qs: QuerySet[PatientOutcome]) -> dict[str, Any]:
+    rows = speed_rows(qs)
+    with_trials = qs.filter(weeks_on_trials__gt=0).count()
+    if not rows:
+        return {"patients_with_trials": with_trials, "responders": 0}
+    weeks = np.array([r[1] for r in rows])
+    days = np.array([r[2] for r in rows])
+    return {
+        "patients_with_trials": with_trials,
+        "responders": len(rows),
+        "median_weeks_on_trials": round(float(np.median(weeks)), 1),
+        "median_days_to_response": round(float(np.median(days)), 1),
+        "weeks_on_trials_iqr": [round(float(v), 1) for v in np.percentile(weeks, [25, 75])],
+        "days_to_response_iqr": [round(float(v), 1) for v in np.percentile(days, [25, 75])],
+    }
+
+
+def excluded_patients(
+    filters: Filters, point: str, *, limit: int | None = LIST_LIMIT
+) -> list[dict[str, Any]]:
+    qs = (
+        cohort(filters)
+        .exclude(**{f"excluded_{point}": ""})
+        .select_related("patient")
+        .order_by(f"excluded_{point}", "patient__family_name", "patient_id")
+    )
+    rows = qs[:limit] if limit else qs
+    return [
+        {
+            "patient": o.patient,
+            "reason": EXCLUDED_TEXT[Excluded(getattr(o, f"excluded_{point}"))],
+            "first_treatment_at": o.first_treatment_at,
+            "treatments": o.treatments,
+        }
+        for o in rows
+    ]
+
+
+def maintenance_prompts(filters: Filters, *, limit: int | None = LIST_LIMIT) -> list[PatientOutcome]:
+    """Responders whose latest scores have lost the response, worst first, each with the next
+    booked appointment (if any): the patients to offer a booster."""
+    qs = (
+        cohort(filters)
+        .filter(trend__in=[Trend.RISING, Trend.RELAPSED])
+        .select_related("patient")
+        .order_by("-trend", "latest_at")
+    )
+    prompts = list(qs[:limit] if limit else qs)
+    _attach_next_appointments(prompts)
+    return prompts
+
+
+def _attach_next_appointments(outcomes: Sequence[PatientOutcome]) -> None:
+    booked: dict[int, datetime.datetime] = {}
+    rows = (
+        Appointment.objects.filter(
+            patient_id__in=[o.patient_id for o in outcomes],
+            status=Appointment.Status.BOOKED,
+            starts_at__gte=timezone.now(),
+        )
+        .order_by("patient_id", "-starts_at")
+        .values_list("patient_id", "starts_at")
+    )
+    for pid, at in rows:
+        booked[pid] = at
+    for o in outcomes:
+        o.next_appointment = booked.get(o.patient_id)  # type: ignore[attr-defined]
+
+
+def patient_outcomes(patient_id: int) -> list[PatientOutcome]:
+    """The chart's outcome summary: one row per scale the patient was scored on, each with the
+    next booked appointment and the active plan (to book a booster from). One query; rows computed
+    under other outcome settings are recomputed first."""
+    next_booked = Appointment.objects.filter(
+        patient_id=OuterRef("patient_id"), status=Appointment.Status.BOOKED, starts_at__gte=timezone.now()
+    ).order_by("starts_at")
+    active = TreatmentPlan.objects.filter(
+        patient_id=OuterRef("patient_id"), status=TreatmentPlan.Status.ACTIVE
+    )
+    qs = PatientOutcome.objects.filter(patient_id=patient_id).annotate(
+        next_appointment=Subquery(next_booked.values("starts_at")[:1]),
+        active_plan=Subquery(active.values("pk")[:1]),
+    )
+    rows = list(qs)
+    if any(o.rules_version != rules.version() for o in rows):
+        refresh([patient_id])
+        rows = list(qs.all())
+    order = {code: n for n, code in enumerate(OUTCOME_SCALES)}
+    rows = [o for o in rows if o.excluded_first != Excluded.NOT_MEASURED]
+    rows.sort(key=lambda o: order[o.instrument])
+    for o in rows:
+        o.scale_name = instruments.get(o.instrument).name  # type: ignore[attr-defined]
+    return rows
+
+
+def ids(rows: Iterable[Any]) -> list[int]:
+    return [r["patient"].pk if isinstance(r, dict) else r.patient_id for r in rows]

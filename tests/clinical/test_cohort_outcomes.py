@@ -1,0 +1,239 @@
+"""The outcome rules on small hand-worked cohorts (clinical reference section 2)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ketacare.clinical import outcomes
+from ketacare.clinical.outcomes import Excluded, OutcomeRules, RelapseRule, Trend
+
+H = 3600.0
+D = 86_400.0
+
+
+def cohort(scores, treatments, *, rules=None, remission_max=4):
+    """scores: (patient, day, total); treatments: (patient, day, route, course size)."""
+    scores = sorted(scores)
+    treatments = sorted(treatments)
+    return outcomes.evaluate(
+        outcomes.ScoreColumns(
+            patient=np.array([s[0] for s in scores], dtype=np.int64),
+            at=np.array([s[1] * D for s in scores], dtype=np.float64),
+            total=np.array([s[2] for s in scores], dtype=np.int64),
+        ),
+        outcomes.TreatmentColumns(
+            patient=np.array([t[0] for t in treatments], dtype=np.int64),
+            at=np.array([t[1] * D for t in treatments], dtype=np.float64),
+            route=np.array([t[2] for t in treatments], dtype=object),
+            protocol=np.array([t[2] + "_p" for t in treatments], dtype=object),
+            course_size=np.array([t[3] for t in treatments], dtype=np.int64),
+        ),
+        remission_max=remission_max,
+        rules=rules or OutcomeRules(),
+    )
+
+
+COURSE = (0, 2, 4, 7, 9, 11)
+
+
+def iv(patient, days=COURSE):
+    return [(patient, d, "iv_ketamine", 6) for d in days]
+
+
+def row(result, patient):
+    i = int(np.flatnonzero(result.patient == patient)[0])
+    return {f: getattr(result, f)[i] for f in result.__dataclass_fields__}
+
+
+def days(value):
+    return None if math.isnan(value) else round(value / D, 4)
+
+
+class TestFirstTreatment:
+    def test_exactly_half_the_baseline_is_a_response_and_one_point_more_is_not(self):
+        result = cohort(
+            [(1, -3, 20), (1, 4 / 24, 10), (2, -3, 20), (2, 4 / 24, 11)],
+            iv(1) + iv(2),
+        )
+        one, two = row(result, 1), row(result, 2)
+        assert (one["baseline_total"], one["first_total"]) == (20, 10)
+        assert outcomes.is_response(result.baseline_total, result.first_total).tolist() == [True, False]
+        assert days(one["first_response_at"]) == round(4 / 24, 4)
+        assert math.isnan(two["first_response_at"])
+        assert one["excluded_first"] == two["excluded_first"] == ""
+
+    def test_baseline_is_the_last_score_before_the_first_treatment(self):
+        result = cohort([(1, -10, 25), (1, -2, 18), (1, 0.5, 9)], iv(1))
+        assert row(result, 1)["baseline_total"] == 18
+        assert days(row(result, 1)["baseline_at"]) == -2
+
+    def test_a_score_after_the_time_point_is_missing_follow_up_not_a_non_response(self):
+        result = cohort([(1, -3, 20), (1, 25 / 24, 5)], iv(1))
+        assert row(result, 1)["first_total"] == -1
+        assert row(result, 1)["excluded_first"] == Excluded.NO_FIRST_TREATMENT_SCORE
+        # ... but it still counts as the first response, 25 hours in.
+        assert days(row(result, 1)["first_response_at"]) == round(25 / 24, 4)
+
+    def test_the_clinic_can_choose_a_later_time_point(self):
+        result = cohort([(1, -3, 20), (1, 25 / 24, 5)], iv(1), rules=OutcomeRules(first_treatment_hours=48))
+        assert row(result, 1)["first_total"] == 5
+
+    def test_no_baseline_and_zero_baseline_are_excluded_with_their_reason(self):
+        result = cohort([(1, 0.2, 10), (2, -1, 0), (2, 0.2, 0)], iv(1) + iv(2))
+        assert row(result, 1)["excluded_first"] == Excluded.NO_BASELINE
+        assert row(result, 1)["excluded_course"] == Excluded.NO_BASELINE
+        assert row(result, 2)["excluded_first"] == Excluded.BASELINE_ZERO
+        assert not outcomes.is_response(result.baseline_total, result.first_total).any()
+
+    def test_untreated_patients_are_not_in_the_cohort_and_unscored_ones_are_excluded(self):
+        result = cohort([(1, -3, 20), (9, -3, 20), (9, 1, 2)], iv(1) + iv(2))
+        assert result.patient.tolist() == [1, 2]
+        assert row(result, 2)["excluded_first"] == Excluded.NOT_MEASURED
+        assert row(result, 2)["excluded_course"] == Excluded.NOT_MEASURED
+
+
+class TestOneWeekAndCourse:
+    def test_one_week_takes_the_score_nearest_day_7_within_a_day(self):
+        result = cohort([(1, -3, 20), (1, 6.2, 12), (1, 7.1, 9), (1, 8.5, 2)], iv(1))
+        assert row(result, 1)["week_total"] == 9
+        late = cohort([(1, -3, 20), (1, 8.5, 2)], iv(1))
+        assert row(late, 1)["excluded_week"] == Excluded.NO_ONE_WEEK_SCORE
+
+    def test_course_is_read_after_the_last_induction_treatment(self):
+        result = cohort([(1, -3, 20), (1, 10, 15), (1, 11 + 4 / 24, 4), (1, 12, 3)], iv(1))
+        one = row(result, 1)
+        assert days(one["course_end_at"]) == 11
+        assert one["course_total"] == 4
+        assert outcomes.is_remission(result.course_total, 4).tolist() == [True]
+
+    def test_an_incomplete_course_is_excluded_not_counted_as_failure(self):
+        result = cohort([(1, -3, 20), (1, 5, 18)], iv(1, days=(0, 2, 4)))
+        one = row(result, 1)
+        assert math.isnan(one["course_end_at"])
+        assert one["excluded_course"] == Excluded.COURSE_NOT_COMPLETED
+        assert one["treatments"] == 3
+
+    def test_no_score_within_the_course_window(self):
+        result = cohort([(1, -3, 20), (1, 19, 3)], iv(1))
+        assert row(result, 1)["excluded_course"] == Excluded.NO_COURSE_SCORE
+
+
+class TestRelapse:
+    SCORES = [
+        (1, -3, 20),
+        (1, 0.2, 10),  # response (exactly 50%)
+        (1, 20, 11),  # lost once
+        (1, 27, 9),  # response again: the run is broken
+        (1, 34, 11),  # lost ...
+        (1, 41, 12),  # ... and again: relapse, dated at day 34
+        (1, 48, 14),
+    ]
+
+    def test_relapse_needs_the_second_consecutive_score_and_is_dated_at_the_first(self):
+        one = row(cohort(self.SCORES, iv(1)), 1)
+        assert days(one["relapse_at"]) == 34
+        assert days(one["followed_to"]) == 34
+        assert one["trend"] == Trend.RELAPSED
+
+    def test_one_lost_score_is_rising_toward_relapse_not_a_relapse(self):
+        one = row(cohort(self.SCORES[:5], iv(1)), 1)
+        assert math.isnan(one["relapse_at"])
+        assert one["trend"] == Trend.RISING
+        assert days(one["followed_to"]) == 34  # censored at the last score
+
+    def test_a_responder_still_responding_is_censored_at_the_last_score(self):
+        one = row(cohort(self.SCORES[:4], iv(1)), 1)
+        assert one["trend"] == Trend.RESPONDING
+        assert days(one["followed_to"]) == 27
+
+    def test_above_remission_rule_is_configurable(self):
+        scores = [(1, -3, 20), (1, 0.2, 3), (1, 10, 6), (1, 17, 7)]  # still responses, not remission
+        default = row(cohort(scores, iv(1)), 1)
+        assert math.isnan(default["relapse_at"])
+        rule = OutcomeRules(relapse_rule=RelapseRule.ABOVE_REMISSION)
+        assert days(row(cohort(scores, iv(1), rules=rule), 1)["relapse_at"]) == 10
+
+    def test_one_consecutive_score_can_be_chosen(self):
+        one = row(cohort(self.SCORES, iv(1), rules=OutcomeRules(relapse_consecutive=1)), 1)
+        assert days(one["relapse_at"]) == 20
+
+    def test_non_responders_have_no_trend(self):
+        one = row(cohort([(1, -3, 20), (1, 1, 18), (1, 5, 19)], iv(1)), 1)
+        assert one["trend"] == Trend.NONE
+        assert math.isnan(one["followed_to"])
+
+
+class TestRules:
+    def test_settings_parse_and_name_the_bad_field(self):
+        rules = outcomes.rules_from_json({"first_treatment_hours": 48, "relapse_rule": "above_remission"})
+        assert rules.first_treatment_hours == 48.0
+        assert rules.relapse_rule is RelapseRule.ABOVE_REMISSION
+        with pytest.raises(ValueError, match="relapse_consecutive: must be 1 to 5"):
+            outcomes.rules_from_json({"relapse_consecutive": 0})
+        with pytest.raises(ValueError, match="unknown field"):
+            outcomes.rules_from_json({"relapse": 2})
+        with pytest.raises(ValueError, match="relapse_rule: must be one of"):
+            outcomes.rules_from_json({"relapse_rule": "sometimes"})
+
+    def test_the_first_treatment_is_the_earliest_and_the_route_is_its_route(self):
+        result = cohort(
+            [(1, -3, 20)], [(1, 5, "esketamine", 8), (1, 0, "iv_ketamine", 6), (1, 2, "iv_ketamine", 6)]
+        )
+        one = row(result, 1)
+        assert days(one["first_treatment_at"]) == 0
+        assert one["route"] == "iv_ketamine"
+        assert one["treatments"] == 3
+
+
+class TestWeeksOnTrials:
+    def test_overlaps_count_once_and_time_after_ketamine_is_cut(self):
+        from datetime import date
+
+        d = date(2026, 1, 1).toordinal()
+        patients, weeks = outcomes.weeks_on_trials_before(
+            np.array([1, 1, 1, 2], dtype=np.int64),
+            np.array([d, d + 35, d + 49, d + 100], dtype=np.int64),
+            np.array([d + 42, d + 70, d + 200, d + 130], dtype=np.int64),
+            np.array([d + 84, d + 84, d + 84, d + 90], dtype=np.int64),  # patient 2 began later
+        )
+        assert patients.tolist() == [1]
+        assert weeks.tolist() == [12.0]  # days 0-84, the overlaps once, cut at ketamine
+
+    @given(
+        st.lists(st.tuples(st.integers(0, 300), st.integers(0, 200)), min_size=1, max_size=6),
+        st.integers(50, 600),
+    )
+    def test_agrees_with_the_staging_rule(self, spans, cutoff):
+        from datetime import date, timedelta
+        from decimal import Decimal
+
+        from ketacare.clinical import staging
+
+        day0 = date(2025, 1, 1)
+        trials = []
+        for start, length in spans:
+            stop = min(start + length, cutoff)
+            if start < stop:
+                trials.append(
+                    staging.Trial(
+                        drug="sertraline",
+                        daily_dose_mg=Decimal(100),
+                        weeks=Decimal(0),
+                        outcome=staging.Outcome.NO_RESPONSE,
+                        started_on=day0 + timedelta(days=start),
+                        stopped_on=day0 + timedelta(days=stop),
+                    )
+                )
+        _, weeks = outcomes.weeks_on_trials_before(
+            np.zeros(len(spans), dtype=np.int64),
+            np.array([day0.toordinal() + s for s, _ in spans], dtype=np.int64),
+            np.array([day0.toordinal() + s + n for s, n in spans], dtype=np.int64),
+            np.full(len(spans), day0.toordinal() + cutoff, dtype=np.int64),
+        )
+        expected = float(staging.weeks_on_trials(trials)) if trials else None
+        assert (float(weeks[0]) if len(weeks) else None) == expected
