@@ -341,7 +341,7 @@ def patient_outcomes(patient_id: int) -> list[PatientOutcome]:
         next_appointment=Subquery(next_booked.values("starts_at")[:1]),
         active_plan=Subquery(active.values("pk")[:1]),
     )
-    rows = list(qs)
+    rows: list[PatientOutcome] = list(qs)
     if any(o.rules_version != rules.version() for o in rows):
         refresh([patient_id])
         rows = list(qs.all())
