@@ -21,6 +21,7 @@ PATIENTS = os.environ.get("BENCH_PATIENTS", "100000")
 RESPONSES = os.environ.get("BENCH_RESPONSES", "2000000")
 REQUESTS = os.environ.get("BENCH_REQUESTS", "200")
 TREATED = os.environ.get("BENCH_TREATED_PATIENTS", "5000")
+OUTCOME_REQUESTS = os.environ.get("BENCH_OUTCOME_REQUESTS", "20")
 SUITES = {
     # suite: (arguments, {page: target p95 in ms})
     "web_pages": ([f"--patients={PATIENTS}"], {"search": 50, "list_unfiltered": 50, "chart": 50}),
@@ -33,6 +34,10 @@ SUITES = {
             "calendar_week_50_chairs": 100,
             "calendar_day_by_staff": 100,
         },
+    ),
+    "outcome_pages": (
+        [f"--patients={PATIENTS}", f"--requests={OUTCOME_REQUESTS}"],
+        {"dashboard": 2000, "dashboard_filtered": 2000, "outcomes_json": 2000},
     ),
 }
 
@@ -47,7 +52,9 @@ def run(suite: str, database_url: str, label: str) -> dict[str, object]:
         "KETACARE_ALLOWED_HOSTS": "testserver",
     }
     args, _ = SUITES[suite]
-    cmd = [sys.executable, str(ROOT / "benchmarks" / f"{suite}.py"), *args, f"--requests={REQUESTS}"]
+    if not any(a.startswith("--requests=") for a in args):
+        args = [*args, f"--requests={REQUESTS}"]
+    cmd = [sys.executable, str(ROOT / "benchmarks" / f"{suite}.py"), *args]
     print(f"[{label}] {suite} ...", flush=True)
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -86,6 +93,8 @@ def main() -> None:
                 "responses",
                 "sessions",
                 "calendar_week_appointments",
+                "trials",
+                "refresh_all_seconds",
                 "seed_seconds",
                 "seed_peak_rss_mb",
             )

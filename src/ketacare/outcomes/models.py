@@ -19,6 +19,7 @@ class PatientOutcome(models.Model):
     rules_version = models.CharField(max_length=16)
     condition = models.CharField(max_length=10, blank=True, help_text="primary diagnosis (ICD-10-CM)")
     first_treatment_at = models.DateTimeField()
+    period = models.CharField(max_length=7, help_text="quarter of the first treatment, clinic time: 2026 Q3")
     route = models.CharField(max_length=20)
     protocol = models.CharField(max_length=30)
     treatments = models.PositiveIntegerField()

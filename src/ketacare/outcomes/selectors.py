@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import ExtractQuarter, ExtractYear
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from ketacare.clinical import instruments
@@ -22,7 +21,6 @@ from ketacare.measures.models import SafetyAlert
 from ketacare.outcomes import rules
 from ketacare.outcomes.models import PatientOutcome
 from ketacare.outcomes.services import refresh, refresh_stale
-from ketacare.sessions.models import TreatmentSession
 from ketacare.treatment.models import Appointment, TreatmentPlan
 
 POINTS = ("first", "week", "course")
@@ -96,6 +94,7 @@ class Figures:
     durability: list[Survival]
     durability_overall: Survival
     speed: dict[str, Any] = field(default_factory=dict)
+    speed_rows: list[tuple[int, float, float]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         overall = self.durability_overall
@@ -190,7 +189,7 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
     """Everything the outcome dashboard and `ketacare outcomes --json` show."""
     qs = cohort(filters)
     scale = instruments.get(filters.instrument)
-    totals = qs.aggregate(patients=Count("id"), **_point_aggregates())
+    totals = qs.aggregate(patients=Count("id"), sessions=Sum("treatments"), **_point_aggregates())
     excluded: dict[str, dict[str, int]] = {}
     for point in POINTS:
         rows = (
@@ -198,29 +197,27 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
         )
         excluded[point] = {reason: n for reason, n in rows.order_by(f"excluded_{point}")}
     breakdowns = []
-    period = {"year": ExtractYear("first_treatment_at"), "quarter": ExtractQuarter("first_treatment_at")}
     for by, label, keys in (
         ("condition", "Primary diagnosis", {"g": F("condition")}),
         ("route", "Route", {"g": F("route")}),
         ("protocol", "Protocol", {"g": F("protocol")}),
-        ("period", "First treatment in", period),
+        ("period", "First treatment in", {"g": F("period")}),
     ):
         grouped = qs.annotate(**keys).values(*keys).annotate(**_point_aggregates()).order_by(*keys)
         groups: list[tuple[str, Rates, Rates]] = []
         for row in grouped:
-            name = f"{row['year']} Q{row['quarter']}" if by == "period" else _group_label(by, row["g"])
-            groups.append((name, _rates_of(row, "first"), _rates_of(row, "course")))
+            groups.append((_group_label(by, row["g"]), _rates_of(row, "first"), _rates_of(row, "course")))
         breakdowns.append(Breakdown(by, label, groups))
     cohort_ids = qs.values("patient_id")
-    sessions = TreatmentSession.objects.filter(dose_started_at__isnull=False, patient_id__in=cohort_ids)
     durability = _durability(qs)
+    paired = speed_rows(qs) if with_speed else []
     return Figures(
         filters=filters,
         rules=rules.current(),
         scale_name=scale.name,
         remission_max=scale.remission_max,
         patients=totals["patients"],
-        sessions=sessions.count(),
+        sessions=totals["sessions"] or 0,
         open_alerts=SafetyAlert.objects.filter(
             acknowledged_at__isnull=True, patient_id__in=cohort_ids
         ).count(),
@@ -229,7 +226,8 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
         excluded=excluded,
         durability=durability[1:],
         durability_overall=durability[0],
-        speed=speed_of_relief(qs) if with_speed else {},
+        speed=speed_of_relief(qs, paired) if with_speed else {},
+        speed_rows=paired,
     )
 
 
@@ -258,8 +256,7 @@ def speed_rows(qs: QuerySet[PatientOutcome]) -> list[tuple[int, float, float]]:
     return [(pid, float(weeks or 0), float(days or 0)) for pid, weeks, days in rows]
 
 
-def speed_of_relief(qs: QuerySet[PatientOutcome]) -> dict[str, Any]:
-    rows = speed_rows(qs)
+def speed_of_relief(qs: QuerySet[PatientOutcome], rows: list[tuple[int, float, float]]) -> dict[str, Any]:
     with_trials = qs.filter(weeks_on_trials__gt=0).count()
     if not rows:
         return {"patients_with_trials": with_trials, "responders": 0}

@@ -125,6 +125,7 @@ FIELDS = (
     "rules_version",
     "condition",
     "first_treatment_at",
+    "period",
     "route",
     "protocol",
     "treatments",
@@ -159,6 +160,11 @@ def _when(seconds: float) -> datetime.datetime | None:
     return None if np.isnan(seconds) else datetime.datetime.fromtimestamp(seconds, datetime.UTC)
 
 
+def _quarter(at: datetime.datetime) -> str:
+    local = timezone.localtime(at)
+    return f"{local.year} Q{(local.month - 1) // 3 + 1}"
+
+
 def _total(value: int) -> int | None:
     return None if value < 0 else int(value)
 
@@ -191,12 +197,14 @@ def _table_rows(
         pid = int(result.patient[i])
         counted = {p: bool(c[2][i]) for p, c in columns.items()}
         has_response = not np.isnan(result.first_response_at[i])
+        first = datetime.datetime.fromtimestamp(result.first_treatment_at[i], datetime.UTC)
         yield (
             pid,
             code,
             version,
             conditions.get(pid, ""),
-            _when(result.first_treatment_at[i]),
+            first,
+            _quarter(first),
             result.route[i],
             result.protocol[i],
             int(result.treatments[i]),

@@ -84,9 +84,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "prompts": prompts,
             "names": request.user.has_perm("patients.view_patient"),
             "durability_svg": plots.durability_svg(_curves(figures)) if figures.durability_overall.n else "",
-            "speed_svg": plots.speed_svg(speed)
-            if (speed := selectors.speed_rows(selectors.cohort(filters)))
-            else "",
+            "speed_svg": plots.speed_svg(figures.speed_rows) if figures.speed_rows else "",
         },
     )
 

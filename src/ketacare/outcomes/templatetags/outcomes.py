@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from ketacare.clinical.statistics import Proportion
 
 register = template.Library()
 
@@ -21,3 +25,18 @@ def days(value: float | None) -> str:
 @register.filter
 def get(mapping: dict[str, int], key: str) -> int | None:
     return mapping.get(key)
+
+
+@register.filter
+def rate(p: Proportion) -> str:
+    """A proportion with its count and Wilson interval: 36.1% (62 of 172; 95% CI 29.3-43.5%)."""
+    if not p.n or p.rate is None or p.ci95 is None:
+        return mark_safe('<span class="muted">no patients</span>')  # noqa: S308  (a constant)
+    return format_html(
+        '<strong>{}</strong> <span class="muted">({} of {}; 95% CI {}–{})</span>',
+        pct(p.rate),
+        p.events,
+        p.n,
+        pct(p.ci95[0]),
+        pct(p.ci95[1]),
+    )

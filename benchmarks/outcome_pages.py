@@ -1,0 +1,212 @@
+"""Clinic outcome figures at scale: the outcome dashboard and `ketacare outcomes --json` on a clinic
+of 100,000 treated patients with about 2,000,000 responses and 600,000 sessions; how long a full
+recomputation of the stored outcomes takes; and the memory each uses.
+
+The treatments are loaded as imported history (the figures treat imported and live sessions
+alike): six infusions per patient at the times of the synthetic score history, two more for the
+esketamine patients; about 60% of the patients have antidepressant trials on record.
+
+Server time through the whole Django stack, in this process. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from io import StringIO
+from pathlib import Path
+
+from stats import summary
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=20)
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ketacare.config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.test import Client
+
+    from ketacare.accounts.roles import Role
+    from ketacare.accounts.services import user_create
+    from ketacare.bulk import bulk_insert
+    from ketacare.measures.demo import seed_histories
+    from ketacare.measures.models import Context, QuestionnaireResponse
+    from ketacare.outcomes.models import PatientOutcome
+    from ketacare.outcomes.services import refresh
+    from ketacare.patients.demo import seed_cohort
+    from ketacare.patients.models import Patient
+    from ketacare.screening.models import AntidepressantTrial
+    from ketacare.sessions.models import TreatmentSession
+
+    result: dict[str, object] = {"database": connection.vendor}
+    call_command("migrate", verbosity=0)
+    rng = random.Random(7)
+    started = time.perf_counter()
+    seed = 0
+    session_columns = (
+        "patient",
+        "source",
+        "protocol",
+        "route",
+        "number",
+        "checked_in_at",
+        "dose_started_at",
+        "concomitant",
+        "discharge_criteria",
+        "safety_log",
+        "notes",
+        "fasting_confirmed",
+        "gate_override_reason",
+        "signature",
+    )
+    trial_columns = (
+        "patient",
+        "drug",
+        "daily_dose_mg",
+        "started_on",
+        "stopped_on",
+        "adherence",
+        "outcome",
+        "current_episode",
+        "recorded_at",
+        "notes",
+        "struck_out_reason",
+    )
+    while Patient.objects.count() < args.patients:
+        seed += 1
+        before = Patient.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        seed_cohort(patients=min(10_000, args.patients - Patient.objects.count()), seed=seed)
+        ids = list(Patient.objects.filter(id__gt=before).values_list("id", flat=True))
+        seed_histories(patient_ids=ids, seed=seed)
+        # A treatment at each pre-session rating of the patient's first scale (10 minutes later).
+        pre = QuestionnaireResponse.objects.filter(patient_id__in=ids, context=Context.PRE_SESSION).order_by(
+            "patient_id", "administered_at"
+        )
+        times: dict[int, list[datetime.datetime]] = {}
+        first_scale: dict[int, str] = {}
+        for pid, code, at in pre.values_list("patient_id", "instrument", "administered_at"):
+            if first_scale.setdefault(pid, code) == code:
+                times.setdefault(pid, []).append(at + datetime.timedelta(minutes=10))
+        sessions, trials = [], []
+        for pid, ts in times.items():
+            esketamine = rng.random() < 0.15
+            if esketamine:
+                ts = ts + [ts[-1] + datetime.timedelta(days=3), ts[-1] + datetime.timedelta(days=7)]
+            route, protocol = (
+                ("esketamine", "esketamine_nasal") if esketamine else ("iv_ketamine", "iv_ketamine_standard")
+            )
+            for n, at in enumerate(ts, start=1):
+                sessions.append((pid, "import", protocol, route, n, at, at, [], {}, [], "", False, "", ""))
+            if rng.random() < 0.6:
+                end = ts[0].date() - datetime.timedelta(days=rng.randint(14, 60))
+                for drug, dose in rng.sample(
+                    (("sertraline", 150), ("venlafaxine", 225), ("bupropion", 300)), 2
+                ):
+                    start = end - datetime.timedelta(weeks=rng.randint(6, 14))
+                    trials.append((pid, drug, dose, start, end, "good", "no_response", True, ts[0], "", ""))
+                    end = start
+        with transaction.atomic():
+            bulk_insert(TreatmentSession, session_columns, sessions)
+            bulk_insert(AntidepressantTrial, trial_columns, trials)
+    result["seed_seconds"] = round(time.perf_counter() - started, 1)
+    result["patients"] = Patient.objects.count()
+    result["responses"] = QuestionnaireResponse.objects.count()
+    result["sessions"] = TreatmentSession.objects.count()
+    result["trials"] = AntidepressantTrial.objects.count()
+
+    # A full recomputation of every stored outcome (what a change of the clinic's settings costs).
+    tracemalloc.start()
+    started = time.perf_counter()
+    refresh()
+    result["refresh_all_seconds"] = round(time.perf_counter() - started, 1)
+    result["refresh_all_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
+    tracemalloc.stop()
+    result["stored_outcomes"] = PatientOutcome.objects.count()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for table in (
+                "patients_patient",
+                "measures_questionnaireresponse",
+                "treatment_sessions_treatmentsession",
+                "outcomes_patientoutcome",
+                "measures_safetyalert",
+            ):
+                cursor.execute(f"VACUUM ANALYZE {table}")
+    gc.collect()
+    gc.freeze()
+
+    physician = user_create(username="bench-physician", password="bench-password-long", role=Role.PHYSICIAN)  # noqa: S106
+    client = Client()
+    client.force_login(physician)
+
+    def timed(path: str) -> float:
+        t = time.perf_counter()
+        response = client.get(path)
+        elapsed = (time.perf_counter() - t) * 1000
+        if response.status_code != 200:
+            sys.exit(f"{path} answered {response.status_code}")
+        return elapsed
+
+    dashboard = "/outcomes/?instrument=phq9"
+    result["dashboard_first_request_ms"] = round(timed(dashboard), 1)  # imports lifelines, draws the plots
+    tracemalloc.start()
+    timed(dashboard)
+    result["dashboard_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
+    tracemalloc.stop()
+    result["dashboard"] = summary([timed(dashboard) for _ in range(args.requests)])
+    filtered = "/outcomes/?instrument=phq9&route=iv_ketamine&start=2026-01-01&condition=F33.1"
+    timed(filtered)
+    result["dashboard_filtered"] = summary([timed(filtered) for _ in range(args.requests)])
+
+    def command() -> float:
+        out = StringIO()
+        t = time.perf_counter()
+        call_command("outcomes", "--json", stdout=out)
+        elapsed = (time.perf_counter() - t) * 1000
+        json.loads(out.getvalue())
+        return elapsed
+
+    command()
+    tracemalloc.start()
+    command()
+    result["outcomes_json_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
+    tracemalloc.stop()
+    result["outcomes_json"] = summary([command() for _ in range(args.requests)])
+    # The command as a user runs it: a fresh process (Python, Django, lifelines start-up included).
+    t = time.perf_counter()
+    child = subprocess.run(
+        [str(Path(sys.executable).parent / "ketacare"), "outcomes", "--json"],
+        env=os.environ,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    result["outcomes_json_process_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    result["outcomes_json_process_peak_rss_mb"] = round(
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+    )
+    figures = json.loads(child.stdout)
+    result["first_treatment"] = figures["first_treatment"]
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
