@@ -132,12 +132,12 @@ def main() -> None:
     result["trials"] = AntidepressantTrial.objects.count()
 
     # A full recomputation of every stored outcome (what a change of the clinic's settings costs).
-    tracemalloc.start()
     started = time.perf_counter()
     refresh()
     result["refresh_all_seconds"] = round(time.perf_counter() - started, 1)
-    result["refresh_all_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
-    tracemalloc.stop()
+    result["seed_and_refresh_peak_rss_mb"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+    )
     result["stored_outcomes"] = PatientOutcome.objects.count()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -237,3 +237,10 @@ class TestWeeksOnTrials:
         )
         expected = float(staging.weeks_on_trials(trials)) if trials else None
         assert (float(weeks[0]) if len(weeks) else None) == expected
+
+
+def test_a_responder_without_a_later_score_is_counted_with_no_time_followed():
+    one = row(cohort([(1, -3, 20), (1, 0.2, 9)], iv(1)), 1)
+    assert days(one["first_response_at"]) == 0.2
+    assert days(one["followed_to"]) == 0.2
+    assert math.isnan(one["relapse_at"])

@@ -67,3 +67,12 @@ def test_each_protocol_covers_a_candidacy_route_and_is_consistent():
         assert protocols.protocol_problem(protocol) is None
         assert protocol.source
     assert DEFAULTS[ProtocolCode.IM_KETAMINE].enabled is False
+
+
+def test_the_course_outcomes_are_read_after_is_the_induction_phase_proper():
+    from ketacare.clinical.protocols import DEFAULTS, ProtocolCode
+
+    assert DEFAULTS[ProtocolCode.IV_KETAMINE_STANDARD].course_sessions() == 6
+    # Esketamine: twice weekly for weeks 1-4 (8 sessions); the weekly weeks 5-8 follow.
+    assert DEFAULTS[ProtocolCode.ESKETAMINE_NASAL].course_sessions() == 8
+    assert DEFAULTS[ProtocolCode.ESKETAMINE_NASAL].induction_sessions() == 12

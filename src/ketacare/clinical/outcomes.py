@@ -393,9 +393,10 @@ def evaluate(
     relapse_rows = first(run_start)
     relapse_at = _put(n, group[relapse_rows], at[relapse_rows], np.nan, np.float64)
     last_since = last(since)
-    followed_to = np.where(
-        np.isnan(relapse_at), _put(n, group[last_since], at[last_since], np.nan, np.float64), relapse_at
-    )
+    # Censored at the last score after the first response (at the response itself when it is
+    # the latest score: a responder with no follow-up yet counts, contributing no time).
+    last_seen = np.fmax(_put(n, group[last_since], at[last_since], np.nan, np.float64), first_response_at)
+    followed_to = np.where(np.isnan(relapse_at), last_seen, relapse_at)
 
     # The trend: how many of the latest scores in a row meet the relapse rule.
     latest_rows = last(after)

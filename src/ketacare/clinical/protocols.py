@@ -141,6 +141,12 @@ class Protocol:
     def induction_sessions(self) -> int:
         return sum(p.sessions for p in self.induction)
 
+    def course_sessions(self) -> int:
+        """Treatments in the induction phase proper, where outcomes "after the course" are read:
+        six infusions (Murrough 2013, Biol Psychiatry); esketamine's twice-weekly weeks 1-4, the
+        TRANSFORM-2 end point at week 4 (its weekly weeks 5-8 come after)."""
+        return sum(p.sessions for p in self.induction if p.name == "induction") or self.induction_sessions()
+
 
 _IV_SOURCE = (
     "0.5 mg/kg over 40 minutes: Zarate 2006, Murrough 2013; range 0.1-1.0 mg/kg with verification "

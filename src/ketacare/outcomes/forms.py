@@ -23,7 +23,9 @@ class FiltersForm(forms.Form):
     start = forms.DateField(
         label="First treatment from", required=False, widget=forms.DateInput({"type": "date"})
     )
-    end = forms.DateField(label="to", required=False, widget=forms.DateInput({"type": "date"}))
+    end = forms.DateField(
+        label="First treatment to", required=False, widget=forms.DateInput({"type": "date"})
+    )
     condition = forms.ChoiceField(
         label="Primary diagnosis",
         choices=[("", "Any")] + [(d.code, d.label) for d in DIAGNOSES],

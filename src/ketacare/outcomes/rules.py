@@ -32,7 +32,7 @@ def current() -> OutcomeRules:
 
 def course_sizes() -> dict[str, int]:
     """Treatments in each protocol's induction course (the clinic's protocols)."""
-    return {str(code): p.induction_sessions() for code, p in protocol_rules.current().items()}
+    return {str(code): p.course_sessions() for code, p in protocol_rules.current().items()}
 
 
 def version() -> str:

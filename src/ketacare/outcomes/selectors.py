@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from ketacare.clinical import instruments
@@ -154,18 +154,13 @@ def _rates(response: int, remission: int, n: int) -> Rates:
     return Rates(wilson(response, n), wilson(remission, n))
 
 
-def _point_aggregates(prefix: str = "") -> dict[str, Any]:
+def _point_aggregates() -> dict[str, Any]:
     out = {}
     for point in POINTS:
-        counted = Q(**{f"{point}_response__isnull": False})
-        out[f"{prefix}{point}_n"] = Count("id", filter=counted)
-        out[f"{prefix}{point}_resp"] = Count("id", filter=Q(**{f"{point}_response": True}))
-        out[f"{prefix}{point}_rem"] = Count("id", filter=Q(**{f"{point}_remission": True}))
+        out[f"{point}_n"] = Count("id", filter=Q(**{f"{point}_response__isnull": False}))
+        out[f"{point}_resp"] = Count("id", filter=Q(**{f"{point}_response": True}))
+        out[f"{point}_rem"] = Count("id", filter=Q(**{f"{point}_remission": True}))
     return out
-
-
-def _rates_of(row: dict[str, Any], point: str) -> Rates:
-    return _rates(row[f"{point}_resp"], row[f"{point}_rem"], row[f"{point}_n"])
 
 
 def cohort(filters: Filters) -> QuerySet[PatientOutcome]:
@@ -185,58 +180,103 @@ def _group_label(by: str, value: Any) -> str:
     return str(value)
 
 
+GROUP_KEYS = (
+    "condition",
+    "route",
+    "protocol",
+    "period",
+    "excluded_first",
+    "excluded_week",
+    "excluded_course",
+)
+BREAKDOWNS = (
+    ("condition", "Primary diagnosis"),
+    ("route", "Route"),
+    ("protocol", "Protocol"),
+    ("period", "First treatment in"),
+)
+
+
+def _sum(rows: Iterable[dict[str, Any]], key: str) -> int:
+    return sum(int(r[key] or 0) for r in rows)
+
+
+def _rates_over(rows: list[dict[str, Any]], point: str) -> Rates:
+    return _rates(_sum(rows, f"{point}_resp"), _sum(rows, f"{point}_rem"), _sum(rows, f"{point}_n"))
+
+
 def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
-    """Everything the outcome dashboard and `ketacare outcomes --json` show."""
+    """Everything the outcome dashboard and `ketacare outcomes --json` show, from two scans of
+    the stored outcomes: the counts grouped by every breakdown and exclusion at once (rolled up
+    here), and the responders' durations."""
     qs = cohort(filters)
     scale = instruments.get(filters.instrument)
-    totals = qs.aggregate(patients=Count("id"), sessions=Sum("treatments"), **_point_aggregates())
+    grouped = list(
+        qs.values(*GROUP_KEYS)
+        .annotate(
+            patients=Count("id"),
+            sessions=Sum("treatments"),
+            with_trials=Count("id", filter=Q(weeks_on_trials__gt=0)),
+            **_point_aggregates(),
+        )
+        .order_by()
+    )
     excluded: dict[str, dict[str, int]] = {}
     for point in POINTS:
-        rows = (
-            qs.exclude(**{f"excluded_{point}": ""}).values_list(f"excluded_{point}").annotate(n=Count("id"))
-        )
-        excluded[point] = {reason: n for reason, n in rows.order_by(f"excluded_{point}")}
-    breakdowns = []
-    for by, label, keys in (
-        ("condition", "Primary diagnosis", {"g": F("condition")}),
-        ("route", "Route", {"g": F("route")}),
-        ("protocol", "Protocol", {"g": F("protocol")}),
-        ("period", "First treatment in", {"g": F("period")}),
-    ):
-        grouped = qs.annotate(**keys).values(*keys).annotate(**_point_aggregates()).order_by(*keys)
-        groups: list[tuple[str, Rates, Rates]] = []
+        counts: dict[str, int] = {}
         for row in grouped:
-            groups.append((_group_label(by, row["g"]), _rates_of(row, "first"), _rates_of(row, "course")))
+            if reason := row[f"excluded_{point}"]:
+                counts[reason] = counts.get(reason, 0) + row["patients"]
+        excluded[point] = dict(sorted(counts.items()))
+    breakdowns = []
+    for by, label in BREAKDOWNS:
+        by_group: dict[str, list[dict[str, Any]]] = {}
+        for row in grouped:
+            by_group.setdefault(row[by], []).append(row)
+        groups = [
+            (_group_label(by, key), _rates_over(rows, "first"), _rates_over(rows, "course"))
+            for key, rows in sorted(by_group.items(), key=lambda item: str(item[0]))
+        ]
         breakdowns.append(Breakdown(by, label, groups))
-    cohort_ids = qs.values("patient_id")
-    durability = _durability(qs)
-    paired = speed_rows(qs) if with_speed else []
+    responders = list(
+        qs.filter(days_to_response__isnull=False)
+        .order_by("patient_id")
+        .values_list(
+            "patient_id", "route", "days_responding", "relapsed", "weeks_on_trials", "days_to_response"
+        )
+    )
+    durability = _durability(responders)
+    paired = [(r[0], float(r[4]), float(r[5] or 0)) for r in responders if r[4]] if with_speed else []
     return Figures(
         filters=filters,
         rules=rules.current(),
         scale_name=scale.name,
         remission_max=scale.remission_max,
-        patients=totals["patients"],
-        sessions=totals["sessions"] or 0,
-        open_alerts=SafetyAlert.objects.filter(
-            acknowledged_at__isnull=True, patient_id__in=cohort_ids
-        ).count(),
-        points={p: _rates_of(totals, p) for p in POINTS},
+        patients=_sum(grouped, "patients"),
+        sessions=_sum(grouped, "sessions"),
+        open_alerts=_open_alerts(qs),
+        points={p: _rates_over(grouped, p) for p in POINTS},
         breakdowns=breakdowns,
         excluded=excluded,
         durability=durability[1:],
         durability_overall=durability[0],
-        speed=speed_of_relief(qs, paired) if with_speed else {},
+        speed=speed_of_relief(_sum(grouped, "with_trials"), paired) if with_speed else {},
         speed_rows=paired,
     )
 
 
-def _durability(qs: QuerySet[PatientOutcome]) -> list[Survival]:
+def _open_alerts(qs: QuerySet[PatientOutcome]) -> int:
+    """Open safety alerts of the patients in the figures: few alerts, each looked up in the
+    cohort by its (patient, scale) key."""
+    in_cohort = qs.filter(patient_id=OuterRef("patient_id"))
+    return SafetyAlert.objects.filter(acknowledged_at__isnull=True).filter(Exists(in_cohort)).count()
+
+
+def _durability(responders: list[tuple[Any, ...]]) -> list[Survival]:
     """Kaplan-Meier of days from the first response to relapse: all responders, then by route."""
-    rows = list(qs.filter(days_responding__isnull=False).values_list("route", "days_responding", "relapsed"))
-    route = np.array([r[0] for r in rows], dtype=object)
-    days = np.array([r[1] for r in rows], dtype=np.float64)
-    relapsed = np.array([bool(r[2]) for r in rows], dtype=bool)
+    route = np.array([r[1] for r in responders], dtype=object)
+    days = np.array([r[2] for r in responders], dtype=np.float64)
+    relapsed = np.array([bool(r[3]) for r in responders], dtype=bool)
     curves = [kaplan_meier(days, relapsed, label="All routes")]
     for code in TreatmentRoute:
         mask = route == code.value
@@ -247,7 +287,7 @@ def _durability(qs: QuerySet[PatientOutcome]) -> list[Survival]:
 
 def speed_rows(qs: QuerySet[PatientOutcome]) -> list[tuple[int, float, float]]:
     """(patient, weeks on antidepressant trials before ketamine, days to the first response on
-    ketamine) for responders with a trial history."""
+    ketamine) for responders with a trial history (the paired figure's CSV)."""
     rows = (
         qs.filter(weeks_on_trials__gt=0, days_to_response__isnull=False)
         .order_by("patient_id")
@@ -256,8 +296,9 @@ def speed_rows(qs: QuerySet[PatientOutcome]) -> list[tuple[int, float, float]]:
     return [(pid, float(weeks or 0), float(days or 0)) for pid, weeks, days in rows]
 
 
-def speed_of_relief(qs: QuerySet[PatientOutcome], rows: list[tuple[int, float, float]]) -> dict[str, Any]:
-    with_trials = qs.filter(weeks_on_trials__gt=0).count()
+def speed_of_relief(with_trials: int, rows: list[tuple[int, float, float]]) -> dict[str, Any]:
+    """Weeks on antidepressant trials before ketamine against days to a response on ketamine,
+    for the responders with a trial history: medians and interquartile ranges."""
     if not rows:
         return {"patients_with_trials": with_trials, "responders": 0}
     weeks = np.array([r[1] for r in rows])
@@ -290,6 +331,29 @@ def excluded_patients(
             "treatments": o.treatments,
         }
         for o in rows
+    ]
+
+
+COURSE_ONLY = (Excluded.COURSE_NOT_COMPLETED.value, Excluded.NO_COURSE_SCORE.value)
+
+
+def left_out(filters: Filters, *, limit: int = LIST_LIMIT) -> list[dict[str, Any]]:
+    """The dashboard's list of patients left out of the first-treatment or the course figures
+    (one query), each with the first reason that applies."""
+    qs = (
+        cohort(filters)
+        .filter(~Q(excluded_first="") | Q(excluded_course__in=COURSE_ONLY))
+        .select_related("patient")
+        .order_by("excluded_first", "excluded_course", "patient__family_name", "patient_id")
+    )
+    return [
+        {
+            "patient": o.patient,
+            "reason": EXCLUDED_TEXT[Excluded(o.excluded_first or o.excluded_course)],
+            "first_treatment_at": o.first_treatment_at,
+            "treatments": o.treatments,
+        }
+        for o in qs[:limit]
     ]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from django.db import connection, transaction
 from django.db.models import FloatField, Func
 from django.utils import timezone
@@ -80,7 +81,7 @@ def _scores(patient_ids: Sequence[int]) -> dict[str, ScoreColumns]:
         QuestionnaireResponse.objects.filter(
             patient_id__in=patient_ids, instrument__in=OUTCOME_SCALES, total__isnull=False
         )
-        .order_by("instrument", "patient_id", "administered_at", "id")
+        .order_by("patient_id", "instrument", "administered_at", "id")
         .values_list("instrument", "patient_id", Epoch("administered_at"), "total")
     )
     out: dict[str, ScoreColumns] = {}
@@ -156,21 +157,31 @@ FIELDS = (
 )
 
 
-def _when(seconds: float) -> datetime.datetime | None:
-    return None if np.isnan(seconds) else datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+def _times(seconds: npt.NDArray[np.float64]) -> list[datetime.datetime | None]:
+    utc = datetime.UTC
+    return [None if x != x else datetime.datetime.fromtimestamp(x, utc) for x in seconds.tolist()]
 
 
-def _quarter(at: datetime.datetime) -> str:
-    local = timezone.localtime(at)
-    return f"{local.year} Q{(local.month - 1) // 3 + 1}"
+def _totals(values: npt.NDArray[np.int64]) -> list[int | None]:
+    return [None if x < 0 else x for x in values.tolist()]
 
 
-def _total(value: int) -> int | None:
-    return None if value < 0 else int(value)
+def _days(seconds: npt.NDArray[np.float64]) -> list[float | None]:
+    return [None if x != x else round(x / SECONDS_PER_DAY, 4) for x in seconds.tolist()]
 
 
-def _days(value: float) -> float | None:
-    return None if np.isnan(value) else round(float(value) / SECONDS_PER_DAY, 4)
+def _flags(values: npt.NDArray[np.bool_], counted: npt.NDArray[np.bool_]) -> list[bool | None]:
+    return [v if c else None for v, c in zip(values.tolist(), counted.tolist(), strict=True)]
+
+
+def _quarters(times: list[datetime.datetime | None]) -> list[str]:
+    """The quarter of each time in the clinic's time zone: "2026 Q3"."""
+    zone = timezone.get_current_timezone()
+    out = []
+    for at in times:
+        local = at.astimezone(zone) if at else None
+        out.append(f"{local.year} Q{(local.month - 1) // 3 + 1}" if local else "")
+    return out
 
 
 def _table_rows(
@@ -180,59 +191,53 @@ def _table_rows(
     version: str,
     conditions: dict[int, str],
     weeks: dict[int, float],
-) -> Iterator[tuple[Any, ...]]:
+) -> list[tuple[Any, ...]]:
+    """The rows to store, built column by column (no per-row numpy indexing)."""
     remission_max = instruments.get(code).remission_max
-    columns = {}
+    n = len(result)
+    patients = result.patient.tolist()
+    first = _times(result.first_treatment_at)
+    points: list[list[Any]] = []
     for point in ("first", "week", "course"):
         totals = getattr(result, f"{point}_total")
-        columns[point] = (
-            rules_of.is_response(result.baseline_total, totals),
-            rules_of.is_remission(totals, remission_max),
-            (getattr(result, f"excluded_{point}") == "") & (totals >= 0),
-        )
-    to_response = result.first_response_at - result.first_treatment_at
-    responding = result.followed_to - result.first_response_at
-    relapsed = ~np.isnan(result.relapse_at)
-    for i in range(len(result)):
-        pid = int(result.patient[i])
-        counted = {p: bool(c[2][i]) for p, c in columns.items()}
-        has_response = not np.isnan(result.first_response_at[i])
-        first = datetime.datetime.fromtimestamp(result.first_treatment_at[i], datetime.UTC)
-        yield (
-            pid,
-            code,
-            version,
-            conditions.get(pid, ""),
-            first,
-            _quarter(first),
-            result.route[i],
-            result.protocol[i],
-            int(result.treatments[i]),
-            _total(result.baseline_total[i]),
-            _when(result.baseline_at[i]),
-            _total(result.first_total[i]),
-            bool(columns["first"][0][i]) if counted["first"] else None,
-            bool(columns["first"][1][i]) if counted["first"] and remission_max is not None else None,
-            _total(result.week_total[i]),
-            bool(columns["week"][0][i]) if counted["week"] else None,
-            bool(columns["week"][1][i]) if counted["week"] and remission_max is not None else None,
-            _when(result.course_end_at[i]),
-            _total(result.course_total[i]),
-            bool(columns["course"][0][i]) if counted["course"] else None,
-            bool(columns["course"][1][i]) if counted["course"] and remission_max is not None else None,
-            result.excluded_first[i],
-            result.excluded_week[i],
-            result.excluded_course[i],
-            _days(to_response[i]),
-            _when(result.first_response_at[i]),
-            _when(result.relapse_at[i]),
-            _days(responding[i]) if has_response else None,
-            bool(relapsed[i]) if has_response else None,
-            _total(result.latest_total[i]),
-            _when(result.latest_at[i]),
-            result.trend[i],
-            weeks.get(pid),
-        )
+        counted = (getattr(result, f"excluded_{point}") == "") & (totals >= 0)
+        remission = rules_of.is_remission(totals, remission_max)
+        points += [
+            _totals(totals),
+            _flags(rules_of.is_response(result.baseline_total, totals), counted),
+            _flags(remission, counted & (remission_max is not None)),
+        ]
+    responded = ~np.isnan(result.first_response_at)
+    columns: list[list[Any]] = [
+        patients,
+        [code] * n,
+        [version] * n,
+        [conditions.get(pid, "") for pid in patients],
+        first,
+        _quarters(first),
+        result.route.tolist(),
+        result.protocol.tolist(),
+        result.treatments.tolist(),
+        _totals(result.baseline_total),
+        _times(result.baseline_at),
+        *points[0:3],
+        *points[3:6],
+        _times(result.course_end_at),
+        *points[6:9],
+        result.excluded_first.tolist(),
+        result.excluded_week.tolist(),
+        result.excluded_course.tolist(),
+        _days(result.first_response_at - result.first_treatment_at),
+        _times(result.first_response_at),
+        _times(result.relapse_at),
+        _days(result.followed_to - result.first_response_at),
+        _flags(~np.isnan(result.relapse_at), responded),
+        _totals(result.latest_total),
+        _times(result.latest_at),
+        result.trend.tolist(),
+        [weeks.get(pid) for pid in patients],
+    ]
+    return list(zip(*columns, strict=True))
 
 
 def _batches(patient_ids: Iterable[int] | None) -> Iterator[list[int]]:
@@ -283,7 +288,7 @@ def refresh(patient_ids: Iterable[int] | None = None) -> int:
             written += bulk_insert(
                 PatientOutcome,
                 FIELDS,
-                list(_table_rows(code, result, version=version, conditions=conditions, weeks=weeks)),
+                _table_rows(code, result, version=version, conditions=conditions, weeks=weeks),
             )
     if patient_ids is None:
         OutcomeState.objects.update_or_create(

@@ -59,9 +59,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "outcomes/dashboard.html", {"form": form}, status=BAD_FILTER)
     filters = form.filters()
     figures = selectors.dashboard(filters)
-    excluded = selectors.excluded_patients(filters, "first") + [
-        row for row in selectors.excluded_patients(filters, "course") if row["reason"] in _COURSE_ONLY
-    ]
+    excluded = selectors.left_out(filters)
     prompts = selectors.maintenance_prompts(filters)
     for p in prompts:
         p.trend_text = TREND_TEXT[Trend(p.trend)]  # type: ignore[attr-defined]
@@ -93,9 +91,6 @@ def _curves(figures: selectors.Figures) -> list[Any]:
     """One curve per route, with all routes together only when there is more than one."""
     by_route = list(figures.durability)
     return by_route if len(by_route) == 1 else [figures.durability_overall, *by_route]
-
-
-_COURSE_ONLY = {EXCLUDED_TEXT[Excluded.COURSE_NOT_COMPLETED], EXCLUDED_TEXT[Excluded.NO_COURSE_SCORE]}
 
 
 def _claim_verdict(ci95: tuple[float, float] | None) -> str:
