@@ -250,3 +250,21 @@ def test_csv_downloads(cohort, client_as, physician):
     bad = client.get("/outcomes/rates.csv?start=yesterday")
     assert bad.status_code == 400
     assert "start" in bad.content.decode()
+
+
+def test_ketacare_check_names_a_bad_outcome_setting(settings):
+    from django.core.management.base import SystemCheckError
+
+    settings.OUTCOME_RULES = '{"relapse_consecutive": 9}'
+    with pytest.raises(SystemCheckError, match="relapse_consecutive: must be 1 to 5 scores"):
+        call_command("check")
+    settings.OUTCOME_RULES = "{not json"
+    with pytest.raises(SystemCheckError, match="KETACARE_OUTCOMES is not JSON"):
+        call_command("check")
+
+
+def test_the_json_command_refuses_bad_outcome_settings(settings, db):
+    settings.OUTCOME_RULES = '{"first_treatment_hours": 0}'
+    with pytest.raises(CommandError, match="first_treatment_hours: must be more than 0") as failure:
+        call_command("outcomes", "--json")
+    assert failure.value.returncode == 2

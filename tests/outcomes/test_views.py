@@ -113,3 +113,13 @@ def test_a_booked_booster_quiets_the_prompt(cohort, client_as, physician, doctor
     html = client_as(physician).get(f"/patients/{cohort['G'].pk}/").content.decode()
     assert "Next appointment" in html
     assert "consider a booster" not in html
+
+
+def test_the_home_dashboard_lists_booster_prompts_for_clinicians(cohort, client_as, nurse, front_desk):  # noqa: F811
+    html = client_as(nurse).get("/").content.decode()
+    assert "Consider a booster" in html
+    for key in "AFG":
+        assert cohort[key].mrn in html
+    assert cohort["C"].mrn not in html.split("booster-prompts")[1].split("</section>")[0]
+    assert "Scores rising toward relapse</strong> on PHQ-9" in html
+    assert "Consider a booster" not in client_as(front_desk).get("/").content.decode()

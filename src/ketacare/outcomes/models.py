@@ -57,7 +57,7 @@ class PatientOutcome(models.Model):
         indexes = [
             models.Index(fields=["instrument", "first_treatment_at"], name="outcome_scale_time"),
             # The dashboard's lists: the maintenance prompts and the patients left out.
-            models.Index(fields=["instrument", "trend", "latest_at"], name="outcome_scale_trend"),
+            models.Index(fields=["trend", "latest_at"], name="outcome_trend"),
             models.Index(fields=["instrument", "excluded_first"], name="outcome_scale_excluded"),
         ]
         permissions = [("view_outcomes", "See the clinic's outcome figures and reports")]

@@ -14,7 +14,14 @@ from django.utils import timezone
 
 from ketacare.clinical import instruments
 from ketacare.clinical.codes import DIAGNOSES_BY_CODE
-from ketacare.clinical.outcomes import EXCLUDED_TEXT, OUTCOME_SCALES, Excluded, OutcomeRules, Trend
+from ketacare.clinical.outcomes import (
+    EXCLUDED_TEXT,
+    OUTCOME_SCALES,
+    TREND_TEXT,
+    Excluded,
+    OutcomeRules,
+    Trend,
+)
 from ketacare.clinical.protocols import ROUTE_LABELS, TreatmentRoute
 from ketacare.clinical.statistics import Proportion, Survival, kaplan_meier, wilson
 from ketacare.measures.models import SafetyAlert
@@ -369,6 +376,36 @@ def maintenance_prompts(filters: Filters, *, limit: int | None = LIST_LIMIT) -> 
     prompts = list(qs[:limit] if limit else qs)
     _attach_next_appointments(prompts)
     return prompts
+
+
+def booster_prompts(*, limit: int = 10) -> list[PatientOutcome]:
+    """For the clinicians' home dashboard: responders whose scores are rising toward relapse or
+    have relapsed, with nothing booked, the most recent first. One query."""
+    booked = Appointment.objects.filter(
+        patient_id=OuterRef("patient_id"), status=Appointment.Status.BOOKED, starts_at__gte=timezone.now()
+    )
+    rows = list(
+        PatientOutcome.objects.filter(trend__in=[Trend.RISING, Trend.RELAPSED])
+        .filter(~Exists(booked))
+        .select_related("patient")
+        .only(
+            "id",
+            "instrument",
+            "trend",
+            "latest_total",
+            "latest_at",
+            "baseline_total",
+            "patient__id",
+            "patient__mrn",
+            "patient__given_name",
+            "patient__family_name",
+        )
+        .order_by("-latest_at", "id")[:limit]
+    )
+    for o in rows:
+        o.scale_name = instruments.get(o.instrument).name  # type: ignore[attr-defined]
+        o.trend_text = TREND_TEXT[Trend(o.trend)]  # type: ignore[attr-defined]
+    return rows
 
 
 def _attach_next_appointments(outcomes: Sequence[PatientOutcome]) -> None:

@@ -11,6 +11,7 @@ from ketacare.audit.models import AuditChainHead
 from ketacare.audit.services import EventSpec, audit_record_many, list_view_spec
 from ketacare.measures.forms import AcknowledgeForm
 from ketacare.measures.selectors import open_alerts
+from ketacare.outcomes.selectors import booster_prompts
 from ketacare.patients.models import Patient
 
 DASHBOARD_ALERTS = 20
@@ -26,6 +27,10 @@ def home(request: HttpRequest) -> HttpResponse:
         alerts, open_count = open_alerts(limit=DASHBOARD_ALERTS)
         shown.append(list_view_spec("measures.safetyalert", [a.pk for a in alerts]))
         context.update(alerts=alerts, open_alert_count=open_count, ack_form=AcknowledgeForm())
+    if user.has_perm("measures.view_questionnaireresponse"):
+        prompts = booster_prompts()
+        shown.append(list_view_spec("patients.patient", [o.patient_id for o in prompts]))
+        context["booster_prompts"] = prompts
     if user.has_perm("patients.view_patient"):
         recent = list(Patient.objects.only("id", "mrn", "given_name", "family_name").order_by("-id")[:8])
         shown.append(list_view_spec("patients.patient", [p.pk for p in recent]))
