@@ -27,6 +27,7 @@ from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, EventSpec, audit_record_many
 from ketacare.bulk import bulk_insert
 from ketacare.clinical import instruments
+from ketacare.clinical.instruments.parse import parse_answers
 from ketacare.clinical.mrn import MRN_PATTERN, is_valid_mrn, normalise_mrn
 from ketacare.clinical.protocols import (
     ESKETAMINE_DEVICE_MG,
@@ -34,7 +35,7 @@ from ketacare.clinical.protocols import (
     ProtocolCode,
     TreatmentRoute,
 )
-from ketacare.measures.models import Context, QuestionnaireResponse, Source
+from ketacare.measures.models import RESPONSE_BULK_COLUMNS, Context, QuestionnaireResponse, Source
 from ketacare.measures.services import FUTURE_TOLERANCE
 from ketacare.outcomes.services import refresh as refresh_outcomes
 from ketacare.patients.models import MrnSequence, Patient, Sex
@@ -186,21 +187,32 @@ def _known(mrn: str, plan: _Plan, others: Mapping[str, int]) -> str | None:
     return f"mrn: {mrn} is neither in the patients file nor on record"
 
 
+def _who_and_when(
+    values: Mapping[str, str],
+    plan: _Plan,
+    others: Mapping[str, int],
+    now: datetime.datetime,
+    problems: list[str],
+) -> tuple[str, datetime.datetime | None]:
+    """The row's patient (in the file or on record) and time, noting what is wrong with them."""
+    mrn = normalise_mrn(values["mrn"])
+    if unknown := _known(mrn, plan, others):
+        problems.append(unknown)
+    try:
+        return mrn, _when(values["datetime"], "datetime", now)
+    except ValueError as exc:
+        problems.append(str(exc))
+        return mrn, None
+
+
 def _parse_sessions(
     name: str, text: str, plan: _Plan, others: Mapping[str, int], now: datetime.datetime
 ) -> None:
     protocols = protocol_rules.current()
     seen: set[tuple[str, datetime.datetime]] = set()
     for line, values in _rows(name, text, SESSION_COLUMNS, plan):
-        problems = []
-        mrn = normalise_mrn(values["mrn"])
-        if unknown := _known(mrn, plan, others):
-            problems.append(unknown)
-        at = None
-        try:
-            at = _when(values["datetime"], "datetime", now)
-        except ValueError as exc:
-            problems.append(str(exc))
+        problems: list[str] = []
+        mrn, at = _who_and_when(values, plan, others, now, problems)
         route = values["route"]
         if route not in TreatmentRoute.__members__.values():
             problems.append(f"route: {route!r} is not one of {', '.join(r.value for r in TreatmentRoute)}")
@@ -234,15 +246,8 @@ def _parse_scores(
 ) -> None:
     seen: set[tuple[str, str, datetime.datetime]] = set()
     for line, values in _rows(name, text, SCORE_COLUMNS, plan):
-        problems = []
-        mrn = normalise_mrn(values["mrn"])
-        if unknown := _known(mrn, plan, others):
-            problems.append(unknown)
-        at = None
-        try:
-            at = _when(values["datetime"], "datetime", now)
-        except ValueError as exc:
-            problems.append(str(exc))
+        problems: list[str] = []
+        mrn, at = _who_and_when(values, plan, others, now, problems)
         code = values["instrument"].lower()
         context = values.get("context") or Context.FOLLOW_UP
         if context not in Context.values:
@@ -274,15 +279,8 @@ def _score(code: str, values: Mapping[str, str]) -> dict[str, Any]:
     given = [values.get(c, "") for c in item_columns]
     total_text = values.get("total", "")
     if any(given):
-        answers: list[int | None] = []
-        for column, text in zip(item_columns, given, strict=True):
-            if text == "":
-                answers.append(None)
-            elif text.isdigit():
-                answers.append(int(text))
-            else:
-                raise ValueError(f"{column}: {text!r} is not an answer (an option position 0, 1, 2 ...)")
         try:
+            answers = parse_answers(",".join(given))
             score = scale.score(answers)
         except instruments.ScoringError as exc:
             raise ValueError(f"items: {exc}") from None
@@ -491,23 +489,6 @@ def _create_sessions(rows: Sequence[Mapping[str, Any]], ids: Mapping[str, int]) 
     return len(made)
 
 
-RESPONSE_FIELDS = (
-    "patient",
-    "instrument",
-    "answers",
-    "item_scores",
-    "total",
-    "band",
-    "flags",
-    "complete",
-    "prorated",
-    "context",
-    "administered_at",
-    "source",
-    "created_at",
-)
-
-
 def _create_scores(rows: Sequence[Mapping[str, Any]], ids: Mapping[str, int]) -> int:
     now = timezone.now()
     padded = []
@@ -526,9 +507,10 @@ def _create_scores(rows: Sequence[Mapping[str, Any]], ids: Mapping[str, int]) ->
                 r["complete"],
                 r["prorated"],
                 r["context"],
+                None,  # minutes after the dose: not in the history files
                 r["at"],
                 Source.IMPORT,
                 now,
             )
         )
-    return bulk_insert(QuestionnaireResponse, RESPONSE_FIELDS, padded)
+    return bulk_insert(QuestionnaireResponse, RESPONSE_BULK_COLUMNS, padded)

@@ -23,7 +23,13 @@ from ketacare.audit.services import Action, EventSpec, audit_record_many
 from ketacare.bulk import bulk_insert
 from ketacare.clinical import instruments
 from ketacare.clinical.instruments.base import Instrument
-from ketacare.measures.models import Context, QuestionnaireResponse, SafetyAlert, Source
+from ketacare.measures.models import (
+    RESPONSE_BULK_COLUMNS,
+    Context,
+    QuestionnaireResponse,
+    SafetyAlert,
+    Source,
+)
 from ketacare.measures.services import alert_priority
 from ketacare.patients.models import Diagnosis
 
@@ -40,23 +46,6 @@ SCALES_BY_PRIMARY = {
     "F41.1": ("gad7",),
 }
 DEFAULT_SCALES = ("phq9",)
-
-RESPONSE_COLUMNS = (
-    "patient",
-    "instrument",
-    "answers",
-    "item_scores",
-    "total",
-    "band",
-    "flags",
-    "complete",
-    "prorated",
-    "context",
-    "minutes_after_dose",
-    "administered_at",
-    "source",
-    "created_at",
-)
 
 
 class _Shape:
@@ -203,7 +192,7 @@ def _seed_batch(
                 if recent and priority is not None:
                     live.append((pid, code, when, list(score.flags), priority))
                 counts[pid] = counts.get(pid, 0) + 1
-    bulk_insert(QuestionnaireResponse, RESPONSE_COLUMNS, rows)
+    bulk_insert(QuestionnaireResponse, RESPONSE_BULK_COLUMNS, rows)
     if live:
         just_made = QuestionnaireResponse.objects.filter(
             patient_id__in={pid for pid, *_ in live}, administered_at__gte=now - LIVE_WINDOW

@@ -64,6 +64,25 @@ class QuestionnaireResponse(models.Model):
         return f"{self.instrument} {self.total} ({self.administered_at:%Y-%m-%d})"
 
 
+# The columns bulk loads of responses write (the demo, the history import), in this order.
+RESPONSE_BULK_COLUMNS = (
+    "patient",
+    "instrument",
+    "answers",
+    "item_scores",
+    "total",
+    "band",
+    "flags",
+    "complete",
+    "prorated",
+    "context",
+    "minutes_after_dose",
+    "administered_at",
+    "source",
+    "created_at",
+)
+
+
 class SafetyAlert(models.Model):
     """Raised in the same transaction as the response that caused it; shown on every physician's
     and nurse's dashboard and on the chart until a clinician acknowledges it with a note."""

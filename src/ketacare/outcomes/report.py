@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -17,6 +16,7 @@ from ketacare.outcomes.selectors import patient_outcomes
 from ketacare.patients.models import Patient
 from ketacare.sessions.selectors import chart_sessions, dose_times
 from ketacare.treatment.selectors import chart_plans
+from ketacare.web.documents import letterhead
 
 
 def report_context(patient: Patient) -> dict[str, Any]:
@@ -24,11 +24,7 @@ def report_context(patient: Patient) -> dict[str, Any]:
     series = trajectories(patient_id=patient.pk, session_times=times)
     sessions = chart_sessions(patient_id=patient.pk, limit=500)
     return {
-        "clinic": {
-            "name": settings.CLINIC_NAME,
-            "address": settings.CLINIC_ADDRESS,
-            "phone": settings.CLINIC_PHONE,
-        },
+        "clinic": letterhead(),
         "today": timezone.localdate(),
         "patient": patient,
         "provider": patient.referring_provider,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -17,6 +16,7 @@ from ketacare.clinical.candidacy import DECISION_LABELS, PRESENTING_LABELS, Deci
 from ketacare.clinical.contraindications import ROUTE_LABELS, Route
 from ketacare.clinical.staging import OUTCOME_LABELS, SEVERITY_LABELS, Outcome, Severity
 from ketacare.screening.models import CandidacyDecision
+from ketacare.web.documents import letterhead
 
 
 def letter_context(decision: CandidacyDecision) -> dict[str, Any]:
@@ -32,11 +32,7 @@ def letter_context(decision: CandidacyDecision) -> dict[str, Any]:
         for t in staging["trials"]
     ]
     return {
-        "clinic": {
-            "name": settings.CLINIC_NAME,
-            "address": settings.CLINIC_ADDRESS,
-            "phone": settings.CLINIC_PHONE,
-        },
+        "clinic": letterhead(),
         "today": timezone.localdate(),
         "patient": patient,
         "provider": patient.referring_provider,
