@@ -107,3 +107,17 @@ def test_demo_users_are_one_per_role_and_idempotent(capsys):
         "admin": "clinic_admin",
     }
     assert User.objects.get(username="nurse").check_password("ketacare-demo")
+
+
+def test_the_demo_cohort_has_outcome_figures_and_trial_histories(capsys):
+    from ketacare.outcomes.models import PatientOutcome
+    from ketacare.outcomes.selectors import Filters, dashboard
+
+    call_command("seed_demo", patients=40, seed=2)
+    treated = set(PatientOutcome.objects.values_list("patient_id", flat=True))
+    assert len(treated) >= 30
+    figures = dashboard(Filters()).as_json()
+    assert figures["first_treatment"]["n"] > 0
+    assert figures["course"]["n"] > 0
+    assert 0 <= figures["first_treatment"]["response_rate"] <= 1
+    assert figures["speed_of_relief"]["patients_with_trials"] > 0
