@@ -163,7 +163,7 @@ def test_chart_page_query_count_is_flat_as_history_grows(client_as, nurse, regis
     # panel's three reads (latest referral, latest consultation, current decision), the measures
     # panel's three (trajectories, latest responses, open alerts), the treatment panel's two
     # (plans with their next appointment, sessions), the plot's session times and the outcome
-    # panel's one (each scale's outcome with the next appointment and the active plan)
+    # panel's one (each scale's outcome; two more only when a scale prompts a booster)
     assert len(large.captured_queries) == len(small.captured_queries) <= 21
 
 

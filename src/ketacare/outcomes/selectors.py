@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from ketacare.clinical import instruments
@@ -426,28 +426,38 @@ def _attach_next_appointments(outcomes: Sequence[PatientOutcome]) -> None:
 
 
 def patient_outcomes(patient_id: int) -> list[PatientOutcome]:
-    """The chart's outcome summary: one row per scale the patient was scored on, each with the
-    next booked appointment and the active plan (to book a booster from). One query; rows computed
-    under other outcome settings are recomputed first."""
-    next_booked = Appointment.objects.filter(
-        patient_id=OuterRef("patient_id"), status=Appointment.Status.BOOKED, starts_at__gte=timezone.now()
-    ).order_by("starts_at")
-    active = TreatmentPlan.objects.filter(
-        patient_id=OuterRef("patient_id"), status=TreatmentPlan.Status.ACTIVE
-    )
-    qs = PatientOutcome.objects.filter(patient_id=patient_id).annotate(
-        next_appointment=Subquery(next_booked.values("starts_at")[:1]),
-        active_plan=Subquery(active.values("pk")[:1]),
-    )
+    """The chart's outcome summary: one row per scale the patient was scored on. One plain query
+    for most charts; when a scale prompts a booster, two more find the next booked appointment and
+    the active plan to book it from. Rows computed under other outcome settings are recomputed
+    first."""
+    qs = PatientOutcome.objects.filter(patient_id=patient_id)
     rows: list[PatientOutcome] = list(qs)
     if any(o.rules_version != rules.version() for o in rows):
         refresh([patient_id])
         rows = list(qs.all())
     order = {code: n for n, code in enumerate(OUTCOME_SCALES)}
-    rows = [o for o in rows if o.excluded_first != Excluded.NOT_MEASURED]
-    rows.sort(key=lambda o: order[o.instrument])
+    rows = sorted(
+        (o for o in rows if o.excluded_first != Excluded.NOT_MEASURED), key=lambda o: order[o.instrument]
+    )
+    next_at = plan = None
+    if any(o.trend in (Trend.RISING, Trend.RELAPSED) for o in rows):
+        next_at = (
+            Appointment.objects.filter(
+                patient_id=patient_id, status=Appointment.Status.BOOKED, starts_at__gte=timezone.now()
+            )
+            .order_by("starts_at")
+            .values_list("starts_at", flat=True)
+            .first()
+        )
+        plan = (
+            TreatmentPlan.objects.filter(patient_id=patient_id, status=TreatmentPlan.Status.ACTIVE)
+            .values_list("pk", flat=True)
+            .first()
+        )
     for o in rows:
         o.scale_name = instruments.get(o.instrument).name  # type: ignore[attr-defined]
+        o.next_appointment = next_at  # type: ignore[attr-defined]
+        o.active_plan = plan  # type: ignore[attr-defined]
     return rows
 
 
