@@ -76,3 +76,81 @@ def test_the_course_outcomes_are_read_after_is_the_induction_phase_proper():
     # Esketamine: twice weekly for weeks 1-4 (8 sessions); the weekly weeks 5-8 follow.
     assert DEFAULTS[ProtocolCode.ESKETAMINE_NASAL].course_sessions() == 8
     assert DEFAULTS[ProtocolCode.ESKETAMINE_NASAL].induction_sessions() == 12
+
+
+def test_preparation_and_interval_settings_default_to_the_reference():
+    iv = DEFAULTS[ProtocolCode.IV_KETAMINE_STANDARD]
+    im = DEFAULTS[ProtocolCode.IM_KETAMINE]
+    esk = DEFAULTS[ProtocolCode.ESKETAMINE_NASAL]
+    for p in (iv, im):
+        assert (p.volume_step_ml, p.min_duration_min, p.max_bag_mg_per_ml) == (D("0.01"), 20, D(2))
+        assert (p.im_max_ml_per_site, p.im_max_sites, p.older_adult_start_mg) == (D(5), 2, None)
+        assert (p.post_infusion_min, p.min_dose_interval_hours, p.no_consecutive_days) == (30, 20, False)
+    assert (esk.post_infusion_min, esk.min_dose_interval_hours, esk.no_consecutive_days) == (None, None, True)
+    assert esk.older_adult_start_mg is None  # US label: 56 mg for everyone
+    # Settings the sessions code reads are unchanged.
+    assert (iv.min_monitoring_min, iv.bp_gate_systolic, iv.vitals_interval_min, iv.appointment_min) == (
+        40,
+        140,
+        10,
+        120,
+    )
+    assert (esk.min_monitoring_min, esk.cadss_at_min, esk.sedation_at_min) == (120, (40, 90), (15, 40, 60))
+
+
+def test_clinic_may_tighten_the_new_settings():
+    changed = with_overrides(
+        {
+            "iv_ketamine_standard": {
+                "min_duration_min": 30,
+                "max_bag_mg_per_ml": 1,
+                "post_infusion_min": 45,
+                "min_dose_interval_hours": 24,
+                "no_consecutive_days": True,
+            },
+            "im_ketamine": {"im_max_ml_per_site": "2.5", "im_max_sites": 3},
+            "esketamine_nasal": {"older_adult_start_mg": 28},
+        }
+    )
+    iv = changed[ProtocolCode.IV_KETAMINE_STANDARD]
+    assert (iv.min_duration_min, iv.max_bag_mg_per_ml, iv.post_infusion_min) == (30, D(1), 45)
+    assert (iv.min_dose_interval_hours, iv.no_consecutive_days) == (24, True)
+    im = changed[ProtocolCode.IM_KETAMINE]
+    assert (im.im_max_ml_per_site, im.im_max_sites) == (D("2.5"), 3)
+    assert changed[ProtocolCode.ESKETAMINE_NASAL].older_adult_start_mg == D(28)
+    back = with_overrides({"esketamine_nasal": {"older_adult_start_mg": None}})
+    assert back[ProtocolCode.ESKETAMINE_NASAL].older_adult_start_mg is None
+    assert {
+        "min_duration_min", "max_bag_mg_per_ml", "im_max_ml_per_site", "im_max_sites", "older_adult_start_mg",
+        "post_infusion_min", "min_dose_interval_hours", "no_consecutive_days",
+    } <= protocols.CONFIGURABLE  # fmt: skip
+    assert "max_drawn_difference_fraction" not in protocols.CONFIGURABLE
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"iv_ketamine_standard": {"min_duration_min": 15}}, "min_duration_min may not be under 20 minutes"),
+        ({"iv_ketamine_standard": {"min_duration_min": 45}}, r"duration_min \(40\) may not be under"),
+        ({"iv_ketamine_standard": {"duration_min": 19}}, r"duration_min \(19\) may not be under"),
+        ({"iv_ketamine_standard": {"max_bag_mg_per_ml": 3}}, "may not be over 2 mg/mL"),
+        ({"im_ketamine": {"im_max_ml_per_site": 6}}, "may not be over 5 mL"),
+        ({"im_ketamine": {"im_max_sites": 0}}, "positive"),
+        ({"im_ketamine": {"im_max_sites": 1.5}}, "whole number"),
+        ({"iv_ketamine_standard": {"older_adult_start_mg": 28}}, "applies only to esketamine"),
+        ({"esketamine_nasal": {"older_adult_start_mg": 42}}, "must be 28 mg or 56 mg"),
+        ({"iv_ketamine_standard": {"post_infusion_min": 15}}, "post_infusion_min may not be under 20"),
+        ({"esketamine_nasal": {"post_infusion_min": 30}}, "does not apply to esketamine"),
+        ({"iv_ketamine_standard": {"min_dose_interval_hours": 12}}, "may not be under 20 hours"),
+        ({"im_ketamine": {"min_dose_interval_hours": None}}, "may not be under 20 hours"),
+        (
+            {"esketamine_nasal": {"no_consecutive_days": False}},
+            "needs min_dose_interval_hours or no_consecutive",
+        ),
+        ({"esketamine_nasal": {"no_consecutive_days": "yes"}}, "true or false"),
+        ({"iv_ketamine_standard": {"max_drawn_difference_fraction": 0.05}}, "cannot set"),
+    ],
+)
+def test_settings_that_loosen_a_safety_limit_or_contradict_are_refused(overrides, words):
+    with pytest.raises(ValueError, match=words):
+        with_overrides(overrides)

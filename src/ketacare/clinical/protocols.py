@@ -77,6 +77,41 @@ ESKETAMINE_MONITORING_MIN = 120
 ESKETAMINE_POST_BP_MIN = 40
 # REMS Patient Monitoring Form: due within 7 days of the session (clinical reference section 5).
 REMS_FORM_DUE_DAYS = 7
+# Esketamine is not approved under 18 years (Spravato prescribing information 8.4; clinical
+# reference section 5, "Every session"). The label allows 84 mg from the first dose for depressive
+# symptoms with acute suicidal ideation or behaviour: 84 mg twice weekly for 4 weeks (Spravato
+# prescribing information 2.3). The EU SmPC (4.2) starts patients 65 and older at 28 mg; the US
+# label has no separate starting dose for them (clinic setting `older_adult_start_mg`).
+ESKETAMINE_MIN_AGE_YEARS = 18
+ESKETAMINE_OLDER_ADULT_AGE_YEARS = 65
+ESKETAMINE_SUICIDAL_IDEATION_DOSE_MG = Decimal(84)
+ESKETAMINE_EU_OLDER_ADULT_START_MG = Decimal(28)
+ESKETAMINE_OLDER_ADULT_STARTS_MG = (ESKETAMINE_EU_OLDER_ADULT_START_MG, ESKETAMINE_FIRST_DOSE_MG)
+
+# IV ketamine is always diluted and never given fast (Ketalar prescribing information: the
+# 100 mg/mL strength must not be injected IV without proper dilution; infusions are made up at
+# 1 mg/mL or, where fluid is restricted, 2 mg/mL; rapid administration may cause respiratory
+# depression and an enhanced pressor response). Clinical reference section 5, "Dose preparation":
+# the bag's final concentration may not exceed 2 mg/mL, and an infusion under 20 minutes is
+# refused. A clinic may be stricter (a weaker bag, a longer minimum), never looser.
+MAX_BAG_MG_PER_ML = Decimal(2)
+MIN_INFUSION_DURATION_MIN = 20
+# Intramuscular: at most 5 mL per injection site, a larger volume split across sites (clinical
+# reference section 5, decision; clinic setting, may be lowered, e.g. 2 mL for the deltoid). Two
+# sites at most is KetaCare's conservative default (clinic setting).
+IM_MAX_ML_PER_SITE = Decimal(5)
+IM_MAX_SITES = 2
+# IV and IM: discharge not before 30 minutes after the infusion (or injection) ended; a clinic
+# may set a longer time but not under 20 minutes (clinical reference section 5, "Alarms during the
+# session and discharge", decision).
+POST_INFUSION_MIN = 30
+POST_INFUSION_MIN_FLOOR = 20
+# Minimum interval between doses (clinical reference section 5, "Every session", decision): not
+# two IV or IM doses within 20 hours; esketamine not on consecutive calendar days (its label
+# schedule is twice weekly). "Not on consecutive days" is a calendar rule, not a number of hours
+# (a dose at 08:00 and one at 18:00 the next day are 34 hours apart and still on consecutive
+# days), so it is a flag of its own, `no_consecutive_days`, rather than min_dose_interval_hours=24.
+MIN_DOSE_INTERVAL_HOURS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +166,20 @@ class Protocol:
     induction: tuple[Phase, ...]
     booster_interval_days: int
     source: str
+    # Preparation limits (clinical reference section 5, "Dose preparation"; constants above).
+    min_duration_min: int = MIN_INFUSION_DURATION_MIN  # an infusion shorter than this is refused
+    max_bag_mg_per_ml: Decimal = MAX_BAG_MG_PER_ML  # final concentration in the infusion bag
+    im_max_ml_per_site: Decimal = IM_MAX_ML_PER_SITE
+    im_max_sites: int = IM_MAX_SITES
+    # Esketamine: the first dose for patients 65 and older; None follows the US label (56 mg),
+    # 28 the EU SmPC (28 mg is then also allowed for them).
+    older_adult_start_mg: Decimal | None = None
+    # Discharge not before this many minutes after the infusion ended (None: not an infusion or
+    # injection; esketamine is watched for min_monitoring_min from the first device).
+    post_infusion_min: int | None = POST_INFUSION_MIN
+    # Minimum interval between two doses: hours, and/or no doses on consecutive calendar days.
+    min_dose_interval_hours: int | None = MIN_DOSE_INTERVAL_HOURS
+    no_consecutive_days: bool = False
 
     def mg_per_kg_limits(self) -> tuple[Decimal, Decimal, Decimal]:
         """(minimum, maximum, standard) mg/kg of a weight-based protocol."""
@@ -175,7 +224,9 @@ IV_KETAMINE_STANDARD = Protocol(
     concentration_mg_per_ml=Decimal(10),  # clinic setting: the clinic's stock strength
     bag_ml=Decimal(100),  # clinic setting: the diluent bag in use
     dose_step_mg=Decimal("0.1"),
-    volume_step_ml=Decimal("0.1"),
+    # Clinic setting: the graduation of the syringe used to draw the dose (1 mL syringes are
+    # marked every 0.01 mL). The prepared dose is computed from the volume rounded to it.
+    volume_step_ml=Decimal("0.01"),
     rate_step_ml_per_h=Decimal(1),
     bp_gate_systolic=BP_GATE_SYSTOLIC,
     bp_gate_diastolic=BP_GATE_DIASTOLIC,
@@ -191,6 +242,14 @@ IV_KETAMINE_STANDARD = Protocol(
     induction=(Phase("induction", sessions=6, per_week=3),),
     booster_interval_days=28,
     source=_IV_SOURCE,
+    min_duration_min=MIN_INFUSION_DURATION_MIN,
+    max_bag_mg_per_ml=MAX_BAG_MG_PER_ML,
+    im_max_ml_per_site=IM_MAX_ML_PER_SITE,
+    im_max_sites=IM_MAX_SITES,
+    older_adult_start_mg=None,
+    post_infusion_min=POST_INFUSION_MIN,
+    min_dose_interval_hours=MIN_DOSE_INTERVAL_HOURS,
+    no_consecutive_days=False,
 )
 
 IM_KETAMINE = replace(
@@ -243,6 +302,10 @@ ESKETAMINE_NASAL = Protocol(
     induction=(Phase("induction", sessions=8, per_week=2), Phase("maintenance", sessions=4, per_week=1)),
     booster_interval_days=14,
     source="Spravato (esketamine) prescribing information, sections 2 and 5; REMS",
+    older_adult_start_mg=None,  # US label: 56 mg for everyone; 28 follows the EU SmPC
+    post_infusion_min=None,  # watched for min_monitoring_min from the first device instead
+    min_dose_interval_hours=None,
+    no_consecutive_days=True,  # twice weekly in induction; never on consecutive days
 )
 
 DEFAULTS: dict[ProtocolCode, Protocol] = {
@@ -260,6 +323,9 @@ _DECIMAL_FIELDS = {
     "dose_step_mg",
     "volume_step_ml",
     "rate_step_ml_per_h",
+    "max_bag_mg_per_ml",
+    "im_max_ml_per_site",
+    "older_adult_start_mg",
 }
 _INT_FIELDS = {
     "duration_min",
@@ -269,13 +335,25 @@ _INT_FIELDS = {
     "appointment_min",
     "bp_gate_systolic",
     "bp_gate_diastolic",
+    "min_duration_min",
+    "im_max_sites",
+    "post_infusion_min",
+    "min_dose_interval_hours",
 }
-CONFIGURABLE = _DECIMAL_FIELDS | _INT_FIELDS | {"enabled", "weight_basis"}
+_BOOL_FIELDS = {"enabled", "no_consecutive_days"}
+# Settings a clinic may clear with null (the rule then does not apply or the label default does).
+_NULLABLE_FIELDS = {
+    "max_dose_mg",
+    "verify_above_mg_per_kg",
+    "older_adult_start_mg",
+    "min_dose_interval_hours",
+}
+CONFIGURABLE = _DECIMAL_FIELDS | _INT_FIELDS | _BOOL_FIELDS | {"weight_basis"}
 
 
 def _override_value(code: str, name: str, value: Any) -> Any:
     where = f"{code}.{name}"
-    if name == "enabled":
+    if name in _BOOL_FIELDS:
         if not isinstance(value, bool):
             raise ValueError(f"{where}: give true or false")
         return value
@@ -284,7 +362,7 @@ def _override_value(code: str, name: str, value: Any) -> Any:
             return WeightBasis(value)
         except ValueError:
             raise ValueError(f"{where}: {value!r} is not one of {', '.join(WeightBasis)}") from None
-    if value is None and name in {"max_dose_mg", "verify_above_mg_per_kg"}:
+    if value is None and name in _NULLABLE_FIELDS:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"{where}: give a number")
@@ -327,13 +405,49 @@ def with_overrides(overrides: Mapping[str, Any]) -> dict[ProtocolCode, Protocol]
 
 
 def protocol_problem(p: Protocol) -> str | None:
-    """A protocol whose limits contradict each other, in words; None when it is consistent."""
+    """A protocol whose settings contradict each other or loosen a safety limit of the clinical
+    reference, in words; None when it is consistent."""
     if p.weight_based:
         low, high, standard = p.mg_per_kg_limits()
         if not low <= standard <= high:
             return "the standard dose must lie within min_mg_per_kg and max_mg_per_kg"
     if p.infusion and (p.duration_min is None or p.bag_ml is None):
         return "an infusion needs a duration and a bag volume"
+    if p.min_duration_min < MIN_INFUSION_DURATION_MIN:
+        return (
+            f"min_duration_min may not be under {MIN_INFUSION_DURATION_MIN} minutes (Ketalar prescribing "
+            "information: rapid administration risks respiratory depression and a pressor response)"
+        )
+    if p.infusion and p.duration_min is not None and p.duration_min < p.min_duration_min:
+        return f"duration_min ({p.duration_min}) may not be under min_duration_min ({p.min_duration_min})"
+    if p.max_bag_mg_per_ml > MAX_BAG_MG_PER_ML:
+        return (
+            f"max_bag_mg_per_ml may not be over {MAX_BAG_MG_PER_ML} mg/mL (Ketalar prescribing "
+            "information: infusions are made up at 1-2 mg/mL)"
+        )
+    if p.im_max_ml_per_site > IM_MAX_ML_PER_SITE:
+        return f"im_max_ml_per_site may not be over {IM_MAX_ML_PER_SITE} mL (clinical reference section 5)"
+    if p.route is TreatmentRoute.ESKETAMINE:
+        if p.post_infusion_min is not None:
+            return "post_infusion_min does not apply to esketamine (min_monitoring_min does)"
+    else:
+        if p.older_adult_start_mg is not None:
+            return "older_adult_start_mg applies only to esketamine"
+        if p.post_infusion_min is None or p.post_infusion_min < POST_INFUSION_MIN_FLOOR:
+            return (
+                f"post_infusion_min may not be under {POST_INFUSION_MIN_FLOOR} minutes "
+                "(clinical reference section 5)"
+            )
+        if p.min_dose_interval_hours is None or p.min_dose_interval_hours < MIN_DOSE_INTERVAL_HOURS:
+            return (
+                f"min_dose_interval_hours may not be under {MIN_DOSE_INTERVAL_HOURS} hours for IV or IM "
+                "ketamine (clinical reference section 5)"
+            )
+    if p.older_adult_start_mg is not None and p.older_adult_start_mg not in ESKETAMINE_OLDER_ADULT_STARTS_MG:
+        allowed = " or ".join(f"{d} mg" for d in ESKETAMINE_OLDER_ADULT_STARTS_MG)
+        return f"older_adult_start_mg must be {allowed} (EU SmPC: 28 mg; US label: 56 mg) or null"
+    if p.min_dose_interval_hours is None and not p.no_consecutive_days:
+        return "a protocol needs min_dose_interval_hours or no_consecutive_days"
     return None
 
 

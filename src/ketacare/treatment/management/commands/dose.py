@@ -22,8 +22,10 @@ def _decimal(name: str, value: str | None) -> Decimal | None:
 
 class Command(BaseCommand):
     help = (
-        "Calculate a dose under a protocol and print JSON: basis_weight_kg, dose_mg, draw_volume_ml, "
-        "rate_ml_per_h and warnings. Input out of range exits 2 with the field named."
+        "Calculate a dose under a protocol and print JSON: basis_weight_kg, dose_mg (the order) beside "
+        "prepared_dose_mg (what the drawn volume holds), draw_volume_ml (rounded to the syringe "
+        "graduation), rate_ml_per_h, warnings and notes. A refusal (input out of range, a dose that "
+        "cannot be prepared safely) exits 2 naming the option and what to do instead."
     )
     requires_system_checks: list[str] = []
 
@@ -39,6 +41,20 @@ class Command(BaseCommand):
         parser.add_argument("--duration-min", dest="duration_min")
         parser.add_argument("--concentration-mg-per-ml", dest="concentration_mg_per_ml")
         parser.add_argument("--bag-ml", dest="bag_ml")
+        parser.add_argument(
+            "--duration-reason",
+            dest="duration_reason",
+            default="",
+            help="IV: the physician's reason for an infusion shorter than the protocol's duration",
+        )
+        parser.add_argument(
+            "--suicidal-ideation",
+            dest="suicidal_ideation",
+            action="store_true",
+            help="esketamine: depressive symptoms with acute suicidal ideation or behaviour "
+            "(84 mg allowed as the first dose)",
+        )
+        parser.add_argument("--age-years", dest="age_years", help="the patient's age in completed years")
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         try:
@@ -52,6 +68,14 @@ class Command(BaseCommand):
             except ValueError:
                 raise CommandError(
                     f"--duration-min: {opts['duration_min']!r} is not a whole number", returncode=2
+                ) from None
+        age = None
+        if opts["age_years"] is not None:
+            try:
+                age = int(opts["age_years"])
+            except ValueError:
+                raise CommandError(
+                    f"--age-years: {opts['age_years']!r} is not a whole number", returncode=2
                 ) from None
         if protocol.weight_based and opts["weight_kg"] is None:
             raise CommandError("--weight-kg: required for a weight-based protocol", returncode=2)
@@ -68,6 +92,9 @@ class Command(BaseCommand):
                 concentration_mg_per_ml=_decimal("concentration-mg-per-ml", opts["concentration_mg_per_ml"]),
                 bag_ml=_decimal("bag-ml", opts["bag_ml"]),
                 first_dose=opts["first_dose"],
+                duration_reason=opts["duration_reason"],
+                suicidal_ideation=opts["suicidal_ideation"],
+                age_years=age,
             )
         except DoseError as exc:
             raise CommandError(f"--{exc.field.replace('_', '-')}: {exc.message}", returncode=2) from None
