@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from ketacare.accounts.roles import Role
-from ketacare.clinical.contraindications import RULES
+from ketacare.clinical.contraindications import checklist
 from ketacare.screening.models import CandidacyDecision
 from tests.conftest import PASSWORD
 
@@ -54,7 +54,7 @@ def test_physician_completes_a_consultation_and_downloads_the_letter(live_server
         page.get_by_label("Outcome").select_option("no_response")
         page.get_by_role("button", name="Add the trial").click()
         expect(page.get_by_text("Trial recorded.")).to_be_visible()
-    for rule in RULES:
+    for rule in checklist():  # every question on the page; age comes from the date of birth
         page.locator(f"input[name={rule.code}][value={'True' if rule.code == 'maoi' else 'False'}]").check()
     page.get_by_role("button", name="Save the history").click()
     expect(page.locator("#staging")).to_contain_text("treatment-resistant")

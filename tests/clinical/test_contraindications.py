@@ -1,13 +1,18 @@
 """Contraindication rules per route (clinical/contraindications.py) and the candidacy rules
 (clinical/candidacy.py)."""
 
+import datetime
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ketacare.clinical import contraindications as ci
 from ketacare.clinical.candidacy import Decision, baseline_scales, decision_problems
 from ketacare.clinical.contraindications import Kind, Route, RouteStatus
 
-A, R, IV, ES = Kind.ABSOLUTE, Kind.RELATIVE, Route.IV_KETAMINE, Route.ESKETAMINE_NASAL
+A, R, N = Kind.ABSOLUTE, Kind.RELATIVE, Kind.NOTE
+IV, ES = Route.IV_KETAMINE, Route.ESKETAMINE_NASAL
 
 # Every rule with its expected class per route: the table a clinical reviewer signs off.
 EXPECTED = {
@@ -17,6 +22,8 @@ EXPECTED = {
     "hypersensitivity": (A, A),
     "uncontrolled_hypertension": (A, R),
     "cardiovascular_disease": (R, R),
+    "hypertensive_encephalopathy": (R, R),
+    "recent_stroke_or_tia": (R, R),
     "raised_intracranial_pressure": (A, R),
     "raised_intraocular_pressure": (A, R),
     "recent_seizures": (A, R),
@@ -29,10 +36,42 @@ EXPECTED = {
     "prior_ketamine_misuse": (A, R),
     "cannot_abstain_from_alcohol": (A, R),
     "severe_liver_disease": (R, R),
+    "ulcerative_or_interstitial_cystitis": (R, R),
+    "respiratory_disease_or_sleep_apnoea": (R, R),
+    "thyrotoxicosis": (R, R),
+    "acute_porphyria": (R, R),
     "high_dose_benzodiazepines": (R, R),
     "maoi": (R, R),
     "psychostimulants": (R, R),
+    "opioids_or_cns_depressants": (R, R),
+    "any_benzodiazepine": (N, N),
+    "lamotrigine": (N, N),
+    "naltrexone": (N, N),
     "suicidal_intent_needing_higher_care": (A, A),
+    "age_under_18": (A, A),
+    "age_65_or_over": (R, R),
+}
+AGE_RULES = ("age_under_18", "age_65_or_over")
+NOTES = ("any_benzodiazepine", "lamotrigine", "naltrexone")
+
+# Where each added rule's class comes from (clinical reference section 5), per route: a phrase
+# its source must contain.
+EXPECTED_SOURCES = {
+    "ulcerative_or_interstitial_cystitis": (
+        "Shahani",
+        "Spravato (esketamine) prescribing information, section 5",
+    ),
+    "hypertensive_encephalopathy": ("Ketalar", "hypertensive encephalopathy"),
+    "recent_stroke_or_tia": ("Ketalar", "cerebrovascular"),
+    "respiratory_disease_or_sleep_apnoea": ("respiratory depression", "respiratory depression"),
+    "opioids_or_cns_depressants": ("respiratory depression", "CNS depressants"),
+    "thyrotoxicosis": ("BNF", "BNF"),
+    "acute_porphyria": ("BNF", "BNF"),
+    "age_under_18": ("clinical reference section 5", "pediatric use"),
+    "age_65_or_over": ("falls", "28 mg"),
+    "any_benzodiazepine": ("Frye", "Andrashko"),
+    "lamotrigine": ("Anand", "Anand"),
+    "naltrexone": ("Williams", "Yoon"),
 }
 
 
@@ -48,6 +87,105 @@ def test_each_rule_gives_one_explained_finding_per_route(code):
         assert f.code == code
         assert f.reason and f.source and f.question
         assert f.as_json()["reason"].startswith(f.question)
+
+
+@pytest.mark.parametrize("code", list(EXPECTED_SOURCES))
+def test_each_added_rule_names_its_source_per_route(code):
+    rule = ci.RULES_BY_CODE[code]
+    iv, es = EXPECTED_SOURCES[code]
+    assert iv in rule.sources[IV] and es in rule.sources[ES]
+
+
+def test_the_naltrexone_note_says_the_finding_is_disputed():
+    source = ci.RULES_BY_CODE["naltrexone"].sources[IV]
+    assert "Williams" in source and "disputed by Yoon" in source and "Marton" in source
+
+
+def test_age_is_never_a_checklist_question():
+    assert [r.code for r in ci.checklist()] == [c for c in EXPECTED if c not in AGE_RULES]
+    assert all(not ci.RULES_BY_CODE[c].asked for c in AGE_RULES)
+
+
+@pytest.mark.parametrize(
+    ("born", "expected"),
+    [
+        (datetime.date(2007, 6, 16), ["age_under_18"]),  # 17, the day before the 18th birthday
+        (datetime.date(2007, 6, 15), []),  # 18 on the day
+        (datetime.date(1960, 6, 16), []),  # 64, the day before the 65th birthday
+        (datetime.date(1960, 6, 15), ["age_65_or_over"]),  # 65 on the day
+        (datetime.date(1930, 1, 1), ["age_65_or_over"]),
+        (datetime.date(2025, 7, 1), ["age_under_18"]),  # born after the day: a data error, not an adult
+    ],
+)
+def test_age_rules_come_from_the_date_of_birth_on_the_day(born, expected):
+    assert ci.age_conditions(born=born, on=datetime.date(2025, 6, 15)) == expected
+
+
+def test_a_29_february_birthday_counts_from_1_march_in_common_years():
+    born = datetime.date(2008, 2, 29)
+    assert ci.age_conditions(born=born, on=datetime.date(2026, 2, 28)) == ["age_under_18"]
+    assert ci.age_conditions(born=born, on=datetime.date(2026, 3, 1)) == []
+
+
+def test_under_18_rules_out_both_routes_and_65_asks_for_precautions():
+    young, old = ci.screen(["age_under_18"]), ci.screen(["age_65_or_over"])
+    assert [ci.route_status(young, r) for r in Route] == [RouteStatus.CONTRAINDICATED] * 2
+    assert [ci.route_status(old, r) for r in Route] == [RouteStatus.PRECAUTIONS] * 2
+
+
+def test_a_clinic_may_enable_iv_ketamine_under_18_but_not_esketamine_by_default():
+    rules = ci.with_overrides({"age_under_18": {"iv_ketamine": "none"}})
+    findings = ci.screen(["age_under_18"], rules=rules)
+    assert ci.route_status(findings, IV) == RouteStatus.CLEAR
+    assert ci.route_status(findings, ES) == RouteStatus.CONTRAINDICATED
+    relative = ci.screen(
+        ["age_under_18"], rules=ci.with_overrides({"age_under_18": {"iv_ketamine": "relative"}})
+    )
+    assert ci.route_status(relative, IV) == RouteStatus.PRECAUTIONS
+
+
+class TestEfficacyNotes:
+    def test_notes_alone_leave_both_routes_clear_and_plainly_eligible(self):
+        findings = ci.screen(list(NOTES))
+        assert {f.kind for f in findings} == {N} and len(findings) == 6
+        assert [ci.route_status(findings, r) for r in Route] == [RouteStatus.CLEAR] * 2
+        assert (
+            decision_problems(decision=Decision.ELIGIBLE, routes=[IV, ES], findings=findings, precautions="")
+            == {}
+        )
+
+    def test_any_benzodiazepine_is_a_note_beside_the_high_dose_precaution(self):
+        findings = ci.screen(["any_benzodiazepine", "high_dose_benzodiazepines"])
+        assert [(f.code, f.kind) for f in findings if f.route == IV] == [
+            ("high_dose_benzodiazepines", R),
+            ("any_benzodiazepine", N),
+        ]
+        assert ci.route_status(findings, IV) == RouteStatus.PRECAUTIONS
+
+    def test_notes_come_after_absolute_and_relative_findings(self):
+        findings = ci.screen(["naltrexone", "maoi", "active_psychosis"])
+        assert [f.kind for f in findings if f.route == IV] == [A, R, N]
+
+    def test_a_note_reads_as_not_a_contraindication(self):
+        sentence = ci.screen(["lamotrigine"])[0].sentence
+        assert sentence.startswith(
+            "Efficacy note for iv ketamine (not a contraindication): taking lamotrigine."
+        )
+
+    def test_a_clinic_cannot_turn_a_contraindication_into_a_note(self):
+        with pytest.raises(ValueError, match="maoi.iv_ketamine: 'note' is not absolute, relative or none"):
+            ci.with_overrides({"maoi": {"iv_ketamine": "note"}})
+
+    @given(st.sets(st.sampled_from([c for c in EXPECTED if c not in NOTES])), st.sets(st.sampled_from(NOTES)))
+    def test_adding_notes_never_changes_a_route_or_a_decision(self, present, notes):
+        without, with_notes = ci.screen(sorted(present)), ci.screen(sorted(present | notes))
+        for route in Route:
+            assert ci.route_status(with_notes, route) == ci.route_status(without, route)
+        for decision in Decision:
+            routes = [] if decision == Decision.NOT_ELIGIBLE else [IV, ES]
+            assert decision_problems(
+                decision=decision, routes=routes, findings=with_notes, precautions=""
+            ) == decision_problems(decision=decision, routes=routes, findings=without, precautions="")
 
 
 def test_the_esketamine_label_contraindications_are_its_only_label_absolutes():

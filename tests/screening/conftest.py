@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from ketacare.clinical.contraindications import RULES
+from ketacare.clinical.contraindications import checklist
 from ketacare.screening import services
 
 
@@ -22,7 +22,8 @@ def referral(actor, patient):
 
 
 def no_findings(**present):
-    answers = {r.code: False for r in RULES}
+    """Every checklist question answered "no", except those given."""
+    answers = {r.code: False for r in checklist()}
     answers.update(present)
     return answers
 

@@ -8,7 +8,13 @@ from django.db import IntegrityError, connection, transaction
 from ketacare.audit.context import Actor
 from ketacare.audit.models import AuditEvent
 from ketacare.screening import selectors, services
-from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, DecisionImmutableError, Referral
+from ketacare.screening.models import (
+    AntidepressantTrial,
+    CandidacyDecision,
+    Consultation,
+    DecisionImmutableError,
+    Referral,
+)
 from tests.conftest import PASSWORD
 from tests.screening.conftest import no_findings
 
@@ -206,3 +212,163 @@ class TestRequireEligible:
         sign(doctor, consultation, decision="not_eligible", routes=[], reasons="Changed")
         with pytest.raises(ValidationError, match="not eligible"):
             services.require_eligible(patient=patient, route="iv_ketamine")
+
+
+HELD_ON = datetime.date(2025, 6, 15)
+# The history checklist as it was before the clinical reference's section 5 additions.
+OLD_QUESTIONS = (
+    "aneurysmal_vascular_disease",
+    "arteriovenous_malformation",
+    "intracerebral_haemorrhage",
+    "hypersensitivity",
+    "uncontrolled_hypertension",
+    "cardiovascular_disease",
+    "raised_intracranial_pressure",
+    "raised_intraocular_pressure",
+    "recent_seizures",
+    "active_psychosis",
+    "active_mania",
+    "mania_without_mood_stabiliser",
+    "pregnancy",
+    "breastfeeding",
+    "substance_use_disorder",
+    "prior_ketamine_misuse",
+    "cannot_abstain_from_alcohol",
+    "severe_liver_disease",
+    "high_dose_benzodiazepines",
+    "maoi",
+    "psychostimulants",
+    "suicidal_intent_needing_higher_care",
+)
+
+
+def consultation_of(doctor, patient, held_on=HELD_ON, **present):
+    """A consultation with the episode recorded and the checklist answered "no" except `present`."""
+    c = services.consultation_start(actor=doctor, patient=patient, held_on=held_on)
+    services.episode_record(
+        actor=doctor, consultation=c, episode_duration_months=18, severity="moderate", augmentation_used=False
+    )
+    services.checklist_record(actor=doctor, consultation=c, answers=no_findings(**present))
+    return c
+
+
+def iv_findings(consultation):
+    staging = selectors.consultation_staging(consultation)
+    return [(f.code, f.kind.value) for f in staging.contraindications if f.route == "iv_ketamine"]
+
+
+class TestAge:
+    @pytest.mark.parametrize(
+        ("born", "expected"),
+        [
+            (datetime.date(2007, 6, 16), [("age_under_18", "absolute")]),  # 17 on the day
+            (datetime.date(2007, 6, 15), []),  # 18 on the day
+            (datetime.date(1960, 6, 16), []),  # 64 on the day
+            (datetime.date(1960, 6, 15), [("age_65_or_over", "relative")]),  # 65 on the day
+        ],
+    )
+    def test_age_comes_from_the_date_of_birth_on_the_day_of_the_consultation(
+        self, doctor, register, born, expected
+    ):
+        c = consultation_of(doctor, register(date_of_birth=born))
+        assert iv_findings(c) == expected
+
+    def test_a_65_year_old_is_eligible_only_with_precautions(self, doctor, register):
+        c = consultation_of(doctor, register(date_of_birth=datetime.date(1950, 1, 1)))
+        with pytest.raises(ValidationError) as err:
+            sign(doctor, c, routes=["esketamine_nasal"])
+        assert err.value.message_dict["decision"] == [
+            "Precautions apply (aged 65 or over on the day of the consultation): "
+            "choose eligible with precautions."
+        ]
+        d = sign(
+            doctor, c, decision="eligible_with_precautions", routes=["esketamine_nasal"], precautions="Falls."
+        )
+        assert [f["code"] for f in d.snapshot["staging"]["contraindications"]] == ["age_65_or_over"] * 2
+
+    def test_under_18_rules_out_both_routes_and_nothing_is_signed(self, doctor, register):
+        c = consultation_of(doctor, register(date_of_birth=datetime.date(2008, 1, 1)))
+        for route in ("iv_ketamine", "esketamine_nasal"):
+            with pytest.raises(ValidationError, match="under 18 years old"):
+                sign(doctor, c, decision="eligible_with_precautions", routes=[route], precautions="x")
+        assert not CandidacyDecision.objects.exists()
+
+    def test_a_clinic_that_enables_iv_under_18_can_sign_iv_but_not_esketamine(
+        self, doctor, register, settings, tmp_path
+    ):
+        path = tmp_path / "rules.json"
+        path.write_text('{"contraindications": {"age_under_18": {"iv_ketamine": "none"}}}')
+        settings.SCREENING_RULES_FILE = str(path)
+        c = consultation_of(doctor, register(date_of_birth=datetime.date(2008, 1, 1)))
+        with pytest.raises(ValidationError, match="Esketamine nasal spray: under 18"):
+            sign(doctor, c, routes=["esketamine_nasal"])
+        assert sign(doctor, c).routes == ["iv_ketamine"]
+
+    def test_age_is_not_answered_on_the_checklist(self, doctor, consultation):
+        answers = {**no_findings(), "age_under_18": False, "age_65_or_over": False}
+        services.checklist_record(actor=doctor, consultation=consultation, answers=answers)
+        consultation.refresh_from_db()
+        assert "age_under_18" not in consultation.checklist  # a "no" is ignored, never stored
+        before = dict(consultation.checklist)
+        with pytest.raises(ValidationError) as err:
+            services.checklist_record(
+                actor=doctor, consultation=consultation, answers={**no_findings(), "age_65_or_over": True}
+            )
+        assert err.value.message_dict == {
+            "checklist": ["Worked out from the date of birth, not answered: age_65_or_over."]
+        }
+        consultation.refresh_from_db()
+        assert consultation.checklist == before
+
+
+class TestAddedRules:
+    def test_a_new_relative_item_needs_precautions_and_reaches_the_letter(self, doctor, consultation):
+        from ketacare.screening.letters import letter_html
+
+        services.checklist_record(
+            actor=doctor, consultation=consultation, answers=no_findings(recent_stroke_or_tia=True)
+        )
+        assert iv_findings(consultation) == [("recent_stroke_or_tia", "relative")]
+        with pytest.raises(ValidationError, match="Precautions apply"):
+            sign(doctor, consultation)
+        assert not CandidacyDecision.objects.exists()
+        d = sign(doctor, consultation, decision="eligible_with_precautions", precautions="Neurology review.")
+        html = letter_html(d)
+        assert (
+            '<span class="relative">Relative</span> for IV ketamine: '
+            "Stroke or transient ischaemic attack (TIA) in the last 6 months:" in html
+        )
+
+    def test_efficacy_notes_never_block_a_plain_eligible_decision(self, doctor, consultation):
+        from ketacare.screening.letters import letter_context
+
+        services.checklist_record(
+            actor=doctor,
+            consultation=consultation,
+            answers=no_findings(any_benzodiazepine=True, lamotrigine=True, naltrexone=True),
+        )
+        d = sign(doctor, consultation, routes=["iv_ketamine", "esketamine_nasal"])
+        assert d.decision == "eligible"
+        context = letter_context(d)
+        assert context["findings"] == []
+        assert [(n["code"], n["route_labels"]) for n in context["notes"]] == [
+            (code, ["IV ketamine", "Esketamine nasal spray"])
+            for code in ("any_benzodiazepine", "lamotrigine", "naltrexone")
+        ]
+
+    def test_a_checklist_answered_before_the_new_questions_must_be_completed_before_signing(
+        self, doctor, consultation
+    ):
+        Consultation.objects.filter(pk=consultation.pk).update(checklist=dict.fromkeys(OLD_QUESTIONS, False))
+        page = selectors.consultation_page(consultation_id=consultation.pk)
+        assert page.unanswered[0] == "History of hypertensive encephalopathy"
+        assert len(page.unanswered) == 10
+        with pytest.raises(ValidationError) as err:
+            sign(doctor, consultation)
+        assert err.value.message_dict["checklist"][0].startswith(
+            "Answer the history checklist's new questions before signing: History of hypertensive"
+        )
+        assert not CandidacyDecision.objects.exists()
+        services.checklist_record(actor=doctor, consultation=consultation, answers=no_findings())
+        assert selectors.consultation_page(consultation_id=consultation.pk).unanswered == []
+        assert sign(doctor, consultation).decision == "eligible"

@@ -3,7 +3,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from ketacare.clinical.contraindications import RULES
+from ketacare.clinical.contraindications import checklist
 from ketacare.screening import services
 from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Consultation, Referral
 from tests.conftest import PASSWORD
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def checklist_post(**present):
-    return {r.code: str(present.get(r.code, False)) for r in RULES}
+    return {r.code: str(present.get(r.code, False)) for r in checklist()}
 
 
 def test_front_desk_records_a_referral_with_a_new_referrer(client_as, front_desk, patient):
@@ -195,3 +195,94 @@ def test_starting_a_consultation_links_the_latest_referral(client_as, physician,
     c = Consultation.objects.get()
     assert response["Location"] == f"/consultations/{c.pk}/"
     assert c.referral == referral and c.clinician == physician
+
+
+def letter_text(client, decision):
+    pdf = client.get(f"/decisions/{decision.pk}/letter.pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    return " ".join(
+        " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).split()
+    )
+
+
+def sign_post(client, consultation, **fields):
+    data = {"decision": "eligible", "routes": ["iv_ketamine"], "reasons": "TRD.", "password": PASSWORD}
+    data.update(fields)
+    return client.post(f"/consultations/{consultation.pk}/decision/", data)
+
+
+def test_a_new_relative_item_is_shown_on_the_page_and_listed_in_the_letter(
+    client_as, physician, consultation
+):
+    client = client_as(physician)
+    assert (
+        client.post(
+            f"/consultations/{consultation.pk}/checklist/",
+            checklist_post(ulcerative_or_interstitial_cystitis=True),
+        ).status_code
+        == 302
+    )
+    html = client.get(f"/consultations/{consultation.pk}/").content.decode()
+    assert html.count("Relative:</strong> Ulcerative or interstitial cystitis.") == 2  # one per route
+    assert html.count("precautions apply") == 2
+    assert sign_post(client, consultation).status_code == 422  # plain "eligible" is refused
+    response = sign_post(
+        client, consultation, decision="eligible_with_precautions", precautions="Ask about urinary symptoms."
+    )
+    assert response.status_code == 302
+    text = letter_text(client, CandidacyDecision.objects.get())
+    assert "Relative for IV ketamine: Ulcerative or interstitial cystitis: Ketamine can cause" in text
+    assert "Relative for Esketamine nasal spray: Ulcerative or interstitial cystitis" in text
+
+
+def test_efficacy_notes_are_shown_as_notes_and_do_not_stop_a_plain_eligible(
+    client_as, physician, consultation
+):
+    client = client_as(physician)
+    client.post(f"/consultations/{consultation.pk}/checklist/", checklist_post(naltrexone=True))
+    html = client.get(f"/consultations/{consultation.pk}/").content.decode()
+    assert html.count("Efficacy note:</strong> Taking naltrexone.") == 2
+    assert html.count("no contraindication found") == 2
+    assert sign_post(client, consultation, routes=["iv_ketamine", "esketamine_nasal"]).status_code == 302
+    text = letter_text(client, CandidacyDecision.objects.get())
+    assert "Eligible for IV ketamine and Esketamine nasal spray" in text
+    assert "None found on the clinic's history checklist." in text
+    assert "Notes on the expected benefit" in text
+    assert (
+        "Taking naltrexone: Naltrexone may attenuate the antidepressant effect (one small trial; later "
+        "reports found no loss). (IV ketamine and Esketamine nasal spray; Williams et al." in text
+    )
+
+
+def test_an_old_checklist_still_shows_and_asks_only_the_new_questions(client_as, physician, consultation):
+    from tests.screening.test_services import OLD_QUESTIONS
+
+    Consultation.objects.filter(pk=consultation.pk).update(
+        checklist={**dict.fromkeys(OLD_QUESTIONS, False), "maoi": True}
+    )
+    client = client_as(physician)
+    response = client.get(f"/consultations/{consultation.pk}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Relative:</strong> Taking a monoamine oxidase inhibitor." in html
+    assert "10 questions added since: answer them before the decision is signed." in html
+    assert 'name="maoi" value="True" id="id_maoi_0" required checked>' in html
+    assert 'name="lamotrigine" value="True" id="id_lamotrigine_0" required>' in html  # not answered
+    assert 'name="lamotrigine" value="False" id="id_lamotrigine_1" required>' in html
+    response = sign_post(client, consultation, decision="eligible_with_precautions", precautions="MAOI.")
+    assert response.status_code == 422
+    assert "Answer the history checklist&#x27;s new questions before signing" in response.content.decode()
+    assert not CandidacyDecision.objects.exists()
+
+
+def test_the_age_at_the_consultation_shows_without_a_question(client_as, physician, doctor, register):
+    import datetime
+
+    patient = register(date_of_birth=datetime.date(1950, 3, 1))
+    c = services.consultation_start(actor=doctor, patient=patient)
+    services.episode_record(
+        actor=doctor, consultation=c, episode_duration_months=6, severity="moderate", augmentation_used=False
+    )
+    html = client_as(physician).get(f"/consultations/{c.pk}/").content.decode()
+    assert html.count("Relative:</strong> Aged 65 or over on the day of the consultation.") == 2
+    assert 'name="age_65_or_over"' not in html

@@ -68,7 +68,8 @@ def decision_problems(
     *, decision: Decision, routes: Sequence[Route], findings: Sequence[Finding], precautions: str
 ) -> dict[str, str]:
     """What stops a decision from being signed, by field. An absolute contraindication rules its
-    route out; a relative one means the decision must name its precautions."""
+    route out; a relative one means the decision must name its precautions. An efficacy note
+    (Kind.NOTE) is for the physician and the letter only: it never stops a decision."""
     problems: dict[str, str] = {}
     if decision == Decision.NOT_ELIGIBLE:
         if routes:

@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from ketacare.clinical.candidacy import DECISION_LABELS, PRESENTING_LABELS
-from ketacare.clinical.contraindications import ROUTE_LABELS, Rule
+from ketacare.clinical.contraindications import ROUTE_LABELS, Rule, checklist
 from ketacare.patients.forms import DateInput
 from ketacare.patients.models import ReferringProvider
 from ketacare.screening import rules
@@ -82,11 +82,12 @@ class EpisodeForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class ChecklistForm(forms.Form):
-    """Every condition on the clinic's checklist, each answered Yes or No."""
+    """Every condition on the clinic's checklist, each answered Yes or No (age is not asked: it
+    comes from the date of birth)."""
 
     def __init__(self, *args: Any, answers: dict[str, bool] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.rules: tuple[Rule, ...] = rules.current().contraindications
+        self.rules: tuple[Rule, ...] = checklist(rules.current().contraindications)
         for rule in self.rules:
             self.fields[rule.code] = forms.TypedChoiceField(
                 label=rule.question,

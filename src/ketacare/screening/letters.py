@@ -13,10 +13,21 @@ from django.utils import timezone
 
 from ketacare.clinical.antidepressants import DRUGS_BY_NAME
 from ketacare.clinical.candidacy import DECISION_LABELS, PRESENTING_LABELS, Decision, PresentingCondition
-from ketacare.clinical.contraindications import ROUTE_LABELS, Route
+from ketacare.clinical.contraindications import ROUTE_LABELS, Kind, Route
 from ketacare.clinical.staging import OUTCOME_LABELS, SEVERITY_LABELS, Outcome, Severity
 from ketacare.screening.models import CandidacyDecision
 from ketacare.web.documents import letterhead
+
+
+def _notes(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The efficacy notes, one per condition with the routes it concerns (a note is the same for
+    both routes, so the letter says it once)."""
+    notes: dict[str, dict[str, Any]] = {}
+    for f in found:
+        if f["kind"] == Kind.NOTE:
+            note = notes.setdefault(f["code"], {**f, "route_labels": []})
+            note["route_labels"].append(ROUTE_LABELS[Route(f["route"])])
+    return list(notes.values())
 
 
 def letter_context(decision: CandidacyDecision) -> dict[str, Any]:
@@ -45,8 +56,11 @@ def letter_context(decision: CandidacyDecision) -> dict[str, Any]:
         "staging": staging,
         "trials": trials,
         "findings": [
-            {**f, "route_label": ROUTE_LABELS[Route(f["route"])]} for f in staging["contraindications"]
+            {**f, "route_label": ROUTE_LABELS[Route(f["route"])]}
+            for f in staging["contraindications"]
+            if f["kind"] != Kind.NOTE
         ],
+        "notes": _notes(staging["contraindications"]),
         "baseline": [b for b in snapshot["baseline"] if b["total"] is not None],
         "prior": snapshot.get("prior_treatments", []),
         "signed_local": timezone.localtime(decision.signed_at),

@@ -4,7 +4,8 @@ current decision and what the letter shows. Query counts do not grow with the hi
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,15 @@ from django.utils import timezone
 
 from ketacare.clinical import instruments
 from ketacare.clinical.candidacy import BaselineScale, baseline_scales
-from ketacare.clinical.contraindications import ROUTE_LABELS, Route, RouteStatus, route_status
+from ketacare.clinical.contraindications import (
+    ROUTE_LABELS,
+    Route,
+    RouteStatus,
+    Rule,
+    age_conditions,
+    checklist,
+    route_status,
+)
 from ketacare.clinical.staging import (
     Adherence,
     History,
@@ -57,6 +66,29 @@ def active_trials(patient_id: int) -> list[AntidepressantTrial]:
     return list(AntidepressantTrial.objects.filter(patient_id=patient_id, struck_out_at__isnull=True))
 
 
+def consultation_conditions(
+    consultation: Consultation, *, in_force: Sequence[Rule] | None = None
+) -> list[str]:
+    """The conditions present at a consultation: the checklist's "yes" answers, then the age rules
+    from the patient's date of birth on the day it was held (age is never taken from an answer)."""
+    in_force = rules.current().contraindications if in_force is None else in_force
+    derived = {r.code for r in in_force if not r.asked}
+    answered = [c for c in consultation.present_conditions if c not in derived]
+    return answered + age_conditions(born=consultation.patient.date_of_birth, on=consultation.held_on)
+
+
+def checklist_unanswered(consultation: Consultation) -> list[str]:
+    """The checklist questions an answered checklist lacks: those the clinic added after it was
+    answered. Empty while the checklist is not answered at all."""
+    if not consultation.checklist:
+        return []
+    return [
+        r.question
+        for r in checklist(rules.current().contraindications)
+        if r.code not in consultation.checklist
+    ]
+
+
 def consultation_staging(
     consultation: Consultation,
     *,
@@ -64,7 +96,8 @@ def consultation_staging(
     prior: list[PriorTreatment] | None = None,
 ) -> Staging | None:
     """Adequacy, resistance, Maudsley score and contraindication findings from what is on record;
-    None until the episode's length and severity are recorded."""
+    None until the episode's length and severity are recorded. The findings are the checklist's
+    "yes" answers plus the age rules, from the date of birth on the day of the consultation."""
     if consultation.episode_duration_months is None or not consultation.severity:
         return None
     today = consultation.held_on
@@ -78,7 +111,7 @@ def consultation_staging(
         severity=Severity(consultation.severity),
         augmentation=consultation.augmentation_used,
         ect=any(p.kind == PriorTreatment.Kind.ECT and p.current_episode for p in prior),
-        findings=tuple(consultation.present_conditions),
+        findings=tuple(consultation_conditions(consultation, in_force=in_force.contraindications)),
     )
     return stage(history, table=in_force.drugs, rules=in_force.contraindications)
 
@@ -159,6 +192,8 @@ class ConsultationPage:
     routes: list[RouteRow]
     baseline: list[BaselineRow]
     decisions: list[CandidacyDecision]
+    # Checklist questions added since the checklist was answered (asked before signing again).
+    unanswered: list[str] = field(default_factory=list)
 
 
 def consultation_page(*, consultation_id: int) -> ConsultationPage:
@@ -188,6 +223,7 @@ def consultation_page(*, consultation_id: int) -> ConsultationPage:
         routes=[RouteRow(r, ROUTE_LABELS[r], route_status(findings, r)) for r in Route],
         baseline=baseline_rows(consultation.patient_id, conditions),
         decisions=decisions,
+        unanswered=checklist_unanswered(consultation),
     )
 
 

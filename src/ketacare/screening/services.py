@@ -17,7 +17,7 @@ from django.utils import timezone
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record
 from ketacare.clinical.candidacy import Decision, PresentingCondition, decision_problems
-from ketacare.clinical.contraindications import Route
+from ketacare.clinical.contraindications import Route, checklist
 from ketacare.patients.models import Patient, ReferringProvider
 from ketacare.screening import rules, selectors
 from ketacare.screening.models import (
@@ -143,11 +143,19 @@ def checklist_record(
     *, actor: Actor, consultation: Consultation, answers: Mapping[str, bool]
 ) -> Consultation:
     """Record the history checklist. Every question must be answered yes or no: an unanswered
-    question is not a "no", so a partial checklist is refused, naming what is missing."""
-    codes = [r.code for r in rules.current().contraindications]
-    unknown = sorted(set(answers) - set(codes))
+    question is not a "no", so a partial checklist is refused, naming what is missing. Age is not
+    a question (it comes from the date of birth): a "no" for an age rule is ignored, a "yes" refused."""
+    in_force = rules.current().contraindications
+    codes = [r.code for r in checklist(in_force)]
+    derived = {r.code for r in in_force if not r.asked}
+    unknown = sorted(set(answers) - set(codes) - derived)
     if unknown:
         raise ValidationError({"checklist": f"Not on the checklist: {', '.join(unknown)}."})
+    claimed = sorted(c for c in derived if answers.get(c))
+    if claimed:
+        raise ValidationError(
+            {"checklist": f"Worked out from the date of birth, not answered: {', '.join(claimed)}."}
+        )
     missing = [c for c in codes if answers.get(c) is None]
     if missing:
         raise ValidationError({code: "Answer yes or no." for code in missing})
@@ -295,8 +303,14 @@ def decision_sign(
     Patient.objects.select_for_update().only("id").get(pk=consultation.patient_id)
     consultation = Consultation.objects.select_related("patient").get(pk=consultation.pk)
     errors: dict[str, str] = {}
+    unanswered = selectors.checklist_unanswered(consultation)
     if not consultation.checklist:
         errors["checklist"] = "Complete the history checklist before signing."
+    elif unanswered:
+        # A checklist answered before the clinic added questions: the new ones are not a "no".
+        errors["checklist"] = (
+            "Answer the history checklist's new questions before signing: " + "; ".join(unanswered) + "."
+        )
     if consultation.episode_duration_months is None or not consultation.severity:
         errors["episode"] = "Record the length and severity of the current episode before signing."
     try:
