@@ -14,19 +14,36 @@ from ketacare.clinical.contraindications import RULES
 from ketacare.clinical.monitoring import DISCHARGE_CRITERIA, Vitals
 from ketacare.screening import services as screening
 from ketacare.sessions import services as sessions
-from ketacare.sessions.models import TreatmentSession
+from ketacare.sessions.models import RemsEnrolment, TreatmentSession
 from ketacare.treatment import services as treatment
 from ketacare.treatment.models import Chair
 from tests.conftest import PASSWORD
 
 ALL_MET = {code: True for code, _ in DISCHARGE_CRITERIA}
+# A pre-dose checklist with nothing that stops or warns.
+ALL_CLEAR = {
+    "identity_confirmed": True,
+    "pregnancy_possible": False,
+    "alcohol_24h": False,
+    "new_benzodiazepine": False,
+    "new_cns_depressant": False,
+    "new_stimulant": False,
+    "new_maoi": False,
+    "new_lamotrigine": False,
+    "fasting": True,
+    "escort": True,
+}
+ESCORT = {"escort_name": "Tom Smith", "escort_phone": "(555) 201-9999"}
 NORMAL = Vitals(systolic=122, diastolic=78, heart_rate=72, spo2=98, resp_rate=14)
 
 
 def make_eligible(
-    doctor: Actor, patient: Any, routes: tuple[str, ...] = ("iv_ketamine", "esketamine_nasal")
+    doctor: Actor,
+    patient: Any,
+    routes: tuple[str, ...] = ("iv_ketamine", "esketamine_nasal"),
+    decision: str = "eligible",
 ) -> Any:
-    """A signed 'eligible' candidacy decision for the routes."""
+    """A signed candidacy decision ('eligible' for the routes by default)."""
     consultation = screening.consultation_start(actor=doctor, patient=patient)
     screening.episode_record(
         actor=doctor,
@@ -41,9 +58,11 @@ def make_eligible(
     return screening.decision_sign(
         actor=doctor,
         consultation=consultation,
-        decision="eligible",
-        routes=list(routes),
-        reasons="Two failed adequate trials; no contraindication.",
+        decision=decision,
+        routes=list(routes) if decision != "not_eligible" else [],
+        reasons="Two failed adequate trials; no contraindication."
+        if decision != "not_eligible"
+        else "New information: uncontrolled hypertension.",
         password=PASSWORD,
     )
 
@@ -67,8 +86,12 @@ def check_in(
     appointment = plan.appointments.order_by("starts_at").first()
     kw.setdefault("weight_kg", Decimal(80))
     kw.setdefault("height_cm", Decimal(175))
-    if plan.route == "esketamine":
-        kw.setdefault("fasting_confirmed", True)
+    # The registered weight is 72.5 kg: 80 kg is a change of more than 10%, confirmed here so that
+    # the dose tests keep their round numbers (tests/sessions/test_checks.py drives the refusal).
+    kw.setdefault("confirm_weight", True)
+    kw.setdefault("checklist", ALL_CLEAR)
+    for key, value in ESCORT.items():
+        kw.setdefault(key, value)
     session = sessions.session_check_in(actor=nurse, appointment=appointment, vitals=vitals, **kw)
     if minutes_ago:
         backdate(session, minutes_ago)
@@ -100,11 +123,57 @@ def phq9(
     )
 
 
+def enrol(nurse: Actor, session: TreatmentSession) -> None:
+    """The patient's esketamine REMS enrolment (needed before the first esketamine dose)."""
+    if not RemsEnrolment.objects.filter(patient_id=session.patient_id).exists():
+        sessions.rems_enrolment_record(
+            actor=nurse,
+            patient_id=session.patient_id,
+            reference="REMS-0001",
+            enrolled_on=timezone.localdate(),
+        )
+
+
 def ready_to_start(doctor: Actor, nurse: Actor, session: TreatmentSession, **order: Any) -> TreatmentSession:
-    """Pre-session scale recorded and the dose ordered (within the gate)."""
+    """Pre-session scale recorded and the dose ordered (within the gate); an esketamine patient
+    enrolled in the REMS."""
     phq9(session, nurse, "pre")
     sessions.dose_order(actor=doctor, session=session, **order)
+    if session.is_esketamine:
+        enrol(nurse, session)
     return session
+
+
+def rate_on_schedule(nurse: Actor, session: TreatmentSession, start: datetime.datetime) -> None:
+    """Every scheduled MOAA/S (5, alert) and CADSS (0) at its minute after `start`."""
+    protocol = sessions.protocol_of(session)
+    for minute in protocol.sedation_at_min:
+        sessions.sedation_record(
+            actor=nurse, session=session, moaas=5, at=start + datetime.timedelta(minutes=minute)
+        )
+    for minute in protocol.cadss_at_min:
+        sessions.scale_record(
+            actor=nurse,
+            session=session,
+            purpose="dissociation",
+            instrument_code="cadss",
+            answers=[0] * 23,
+            at=start + datetime.timedelta(minutes=minute),
+        )
+
+
+def give_dose(nurse: Actor, session: TreatmentSession, start: datetime.datetime, minutes: int = 41) -> None:
+    """Start the dose at `start` and end it `minutes` later (esketamine: one device every 5
+    minutes until the order's last)."""
+    sessions.dose_start(actor=nurse, session=session, at=start)
+    if session.is_esketamine:
+        order = session.orders.get(superseded_at__isnull=True)
+        for n in range(2, (order.devices or 1) + 1):
+            sessions.device_record(
+                actor=nurse, session=session, at=start + datetime.timedelta(minutes=5 * (n - 1))
+            )
+    else:
+        sessions.dose_stop(actor=nurse, session=session, at=start + datetime.timedelta(minutes=minutes))
 
 
 def run_to_discharge(
@@ -118,14 +187,14 @@ def run_to_discharge(
         **({"dose_mg": Decimal(56), "lot_number": "SP1234"} if session.is_esketamine else {}),
     )
     start = ago(minutes)
-    sessions.dose_start(actor=nurse, session=session, at=start)
+    give_dose(nurse, session, start)
     sessions.vitals_record(
         actor=nurse,
         session=session,
         vitals=Vitals(130, 84, 80, 97, 14),
         taken_at=start + datetime.timedelta(minutes=40),
     )
-    sessions.dose_stop(actor=nurse, session=session, at=start + datetime.timedelta(minutes=41))
+    rate_on_schedule(nurse, session, start)
     sessions.vitals_record(actor=nurse, session=session, vitals=NORMAL)
     phq9(session, nurse, "post", [1] * 8 + [0])
     return sessions.discharge(actor=nurse, session=session, criteria=ALL_MET)

@@ -58,6 +58,7 @@ PAGES = {
     "sessions:session": ("/sessions/{sid}/", CLINICAL),
     "sessions:scale": ("/sessions/{sid}/scale/?purpose=pre&instrument=phq9", CLINICAL),
     "sessions:rems-form": ("/sessions/{sid}/rems/", CLINICAL),
+    "sessions:alerts": ("/sessions/{sid}/alerts/", CLINICAL),
     "sessions:action": ("/sessions/{sid}/vitals/", CLINICAL),
     "sessions:rems-pending": ("/rems/", CLINICAL),
     "outcomes:dashboard": ("/outcomes/", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
@@ -112,7 +113,7 @@ def ids(register, actor, make_user):
     )
     from ketacare.clinical.monitoring import Vitals
     from ketacare.sessions.services import session_check_in
-    from tests.treatment_helpers import make_chair, make_eligible, start_plan
+    from tests.treatment_helpers import ALL_CLEAR, ESCORT, make_chair, make_eligible, start_plan
 
     treated = register(given_name="Tess")
     make_eligible(doctor, treated)
@@ -122,7 +123,8 @@ def ids(register, actor, make_user):
         actor=doctor,
         appointment=today,
         weight_kg=None,
-        fasting_confirmed=True,
+        checklist=ALL_CLEAR,
+        **ESCORT,
         vitals=Vitals(120, 80, 70, 98, 14),
     )
     return {

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from ketacare.clinical.monitoring import Vitals
 from ketacare.patients.models import BodyMeasurement
@@ -17,28 +18,19 @@ from ketacare.sessions.models import (
 )
 from tests.conftest import PASSWORD
 from tests.treatment_helpers import (
+    ALL_CLEAR,
     ALL_MET,
     NORMAL,
     ago,
     check_in,
     phq9,
+    rate_on_schedule,
     ready_to_start,
     run_to_discharge,
     sign_both,
-    start_plan,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def plan(doctor, patient, eligible, chair):
-    return start_plan(doctor, patient, chair)
-
-
-@pytest.fixture
-def esk_plan(doctor, patient, eligible, chair):
-    return start_plan(doctor, patient, chair, protocol="esketamine_nasal")
 
 
 def test_check_in_records_weight_vitals_and_attendance(nurse_actor, plan):
@@ -68,11 +60,13 @@ def test_check_in_refuses_a_weight_based_dose_without_weight_and_writes_nothing(
     assert plan.appointments.filter(status="booked").count() == 6
 
 
-def test_esketamine_check_in_needs_fasting_and_opens_a_rems_record_due_in_7_days(nurse_actor, esk_plan):
+def test_esketamine_check_in_asks_fasting_and_opens_a_rems_record_due_in_7_days(nurse_actor, esk_plan):
     with pytest.raises(ValidationError) as err:
-        check_in(nurse_actor, esk_plan, fasting_confirmed=False)
-    assert "fasting_confirmed" in err.value.message_dict
+        check_in(nurse_actor, esk_plan, checklist={k: v for k, v in ALL_CLEAR.items() if k != "fasting"})
+    assert err.value.message_dict == {"check_fasting": ["Answer yes or no."]}
+    assert not TreatmentSession.objects.exists()
     session = check_in(nurse_actor, esk_plan, concomitant=["benzodiazepines"])
+    assert session.fasting_confirmed is True
     rems = RemsRecord.objects.get(session=session)
     assert rems.due_on == session.checked_in_at.date() + datetime.timedelta(days=7)
     assert session.concomitant == ["benzodiazepines"]
@@ -205,14 +199,15 @@ def test_esketamine_discharge_before_two_hours_is_refused(doctor, nurse_actor, e
     ready_to_start(doctor, nurse_actor, session, dose_mg=Decimal(56), lot_number="SP1")
     start = ago(90)
     services.dose_start(actor=nurse_actor, session=session, at=start)
-    services.dose_stop(actor=nurse_actor, session=session, at=start + datetime.timedelta(minutes=10))
+    services.device_record(actor=nurse_actor, session=session, at=start + datetime.timedelta(minutes=5))
     services.vitals_record(actor=nurse_actor, session=session, vitals=NORMAL)
     phq9(session, nurse_actor, "post")
     with pytest.raises(ValidationError) as err:
         services.discharge(actor=nurse_actor, session=session, criteria=ALL_MET)
-    assert err.value.message_dict["at"][0].startswith(
-        "Monitoring lasts at least 120 minutes after the dose: not before "
-    )
+    earliest = timezone.localtime(start + datetime.timedelta(minutes=120))
+    assert err.value.message_dict["monitoring_time"] == [
+        f"Not met: Monitored at least 120 minutes after the dose started. Not before {earliest:%H:%M}."
+    ]
     assert err.value.message_dict["post_bp"] == [
         "Take the blood pressure about 40 minutes after the dose (Spravato label)."
     ]
@@ -228,25 +223,31 @@ def test_esketamine_discharge_after_two_hours_with_the_40_minute_bp(doctor, nurs
 
 
 def test_discharge_names_each_unmet_criterion_and_low_spo2(doctor, nurse_actor, plan):
-    session = check_in(nurse_actor, plan, minutes_ago=70)
+    session = check_in(nurse_actor, plan, minutes_ago=110)
     ready_to_start(doctor, nurse_actor, session)
-    services.dose_start(actor=nurse_actor, session=session, at=ago(60))
-    services.dose_stop(actor=nurse_actor, session=session, at=ago(20))
-    services.vitals_record(actor=nurse_actor, session=session, vitals=Vitals(124, 80, 70, 92, 14))
+    start = ago(100)
+    services.dose_start(actor=nurse_actor, session=session, at=start)
+    services.dose_stop(actor=nurse_actor, session=session, at=start + datetime.timedelta(minutes=40))
+    rate_on_schedule(nurse_actor, session, start)
+    taken = services.vitals_record(actor=nurse_actor, session=session, vitals=Vitals(124, 80, 70, 92, 14))
     phq9(session, nurse_actor, "post")
     with pytest.raises(ValidationError) as err:
         services.discharge(actor=nurse_actor, session=session, criteria={**ALL_MET, "escort_present": False})
     assert err.value.message_dict["escort_present"] == ["Not met: the patient cannot leave until it is."]
-    assert err.value.message_dict["spo2_ok"] == ["The last SpO2 is 92%: it must be above 92%."]
+    assert err.value.message_dict["spo2_ok"] == [
+        "Not met: SpO2 above 92% in the last 15 minutes. "
+        f"Last SpO2 92% at {timezone.localtime(taken.taken_at):%H:%M}: it must be above 92%."
+    ]
     services.vitals_record(actor=nurse_actor, session=session, vitals=Vitals(124, 80, 70, 96, 14))
     assert services.discharge(actor=nurse_actor, session=session, criteria=ALL_MET).discharged_at is not None
 
 
 def test_sustained_hypertension_alarms_and_discharge_waits_for_its_adverse_event(doctor, nurse_actor, plan):
-    session = check_in(nurse_actor, plan, minutes_ago=70)
+    session = check_in(nurse_actor, plan, minutes_ago=110)
     ready_to_start(doctor, nurse_actor, session)
-    start = ago(60)
+    start = ago(100)
     services.dose_start(actor=nurse_actor, session=session, at=start)
+    rate_on_schedule(nurse_actor, session, start)
     services.vitals_record(
         actor=nurse_actor,
         session=session,
@@ -267,7 +268,10 @@ def test_sustained_hypertension_alarms_and_discharge_waits_for_its_adverse_event
     phq9(session, nurse_actor, "post")
     with pytest.raises(ValidationError) as err:
         services.discharge(actor=nurse_actor, session=session, criteria=ALL_MET)
-    assert "Record the adverse event for each alarm" in err.value.message_dict["alarms"][0]
+    assert err.value.message_dict["alarms"] == [
+        "Record the adverse event, or acknowledge with a note, for each alarm: "
+        "Blood pressure 180/110 mmHg or more on readings 5 minutes apart."
+    ]
     services.adverse_event_record(
         actor=nurse_actor,
         session=session,
@@ -293,10 +297,10 @@ def test_other_adverse_event_needs_a_description_and_an_action(nurse_actor, plan
 
 
 def test_signing_locks_the_session_and_later_changes_are_amendments(doctor, nurse_actor, plan):
-    session = check_in(nurse_actor, plan, minutes_ago=70)
+    session = check_in(nurse_actor, plan, minutes_ago=110)
     with pytest.raises(ValidationError, match="Discharge the patient before signing"):
         services.session_sign(actor=nurse_actor, session=session, password=PASSWORD)
-    run_to_discharge(doctor, nurse_actor, session, minutes=60)
+    run_to_discharge(doctor, nurse_actor, session, minutes=100)
     with pytest.raises(ValidationError) as err:
         services.session_sign(actor=nurse_actor, session=session, password="wrong")
     assert "password" in err.value.message_dict
@@ -343,10 +347,10 @@ def test_signing_locks_the_session_and_later_changes_are_amendments(doctor, nurs
 
 
 def test_amending_needs_a_signed_session_and_a_reason(doctor, nurse_actor, plan):
-    session = check_in(nurse_actor, plan, minutes_ago=70)
+    session = check_in(nurse_actor, plan, minutes_ago=110)
     with pytest.raises(ValidationError, match="not signed yet"):
         services.session_amend(actor=nurse_actor, session=session, reason="x", text="y")
-    run_to_discharge(doctor, nurse_actor, session, minutes=60)
+    run_to_discharge(doctor, nurse_actor, session, minutes=100)
     sign_both(doctor, nurse_actor, session)
     with pytest.raises(ValidationError) as err:
         services.session_amend(actor=nurse_actor, session=session, reason=" ", text="y")
@@ -355,8 +359,8 @@ def test_amending_needs_a_signed_session_and_a_reason(doctor, nurse_actor, plan)
 
 
 def test_a_changed_signed_record_no_longer_matches_its_signature(doctor, nurse_actor, plan):
-    session = check_in(nurse_actor, plan, minutes_ago=70)
-    run_to_discharge(doctor, nurse_actor, session, minutes=60)
+    session = check_in(nurse_actor, plan, minutes_ago=110)
+    run_to_discharge(doctor, nurse_actor, session, minutes=100)
     signed = sign_both(doctor, nurse_actor, session)
     assert services.signature_valid(signed)
     VitalSign.objects.filter(session=session).update(systolic=199)
@@ -368,7 +372,25 @@ def test_rems_submit_needs_discharge_then_marks_the_form(doctor, nurse_actor, es
     with pytest.raises(ValidationError, match="discharge the patient first"):
         services.rems_submit(actor=nurse_actor, session=session)
     run_to_discharge(doctor, nurse_actor, session, minutes=125)
-    record = services.rems_submit(actor=nurse_actor, session=session, confirmation="R-1")
+    with pytest.raises(ValidationError) as err:
+        services.rems_submit(actor=nurse_actor, session=session, confirmation="R-1")
+    assert set(err.value.message_dict) == {"monitored_by", "prescriber_on_site"}
+    with pytest.raises(ValidationError) as err:  # a nurse is not a prescriber
+        services.rems_submit(
+            actor=nurse_actor,
+            session=session,
+            monitored_by=nurse_actor.user,
+            prescriber_on_site=nurse_actor.user,
+        )
+    assert set(err.value.message_dict) == {"prescriber_on_site"}
+    record = services.rems_submit(
+        actor=nurse_actor,
+        session=session,
+        confirmation="R-1",
+        monitored_by=nurse_actor.user,
+        prescriber_on_site=doctor.user,
+    )
     assert record.submitted_at is not None and record.confirmation == "R-1"
+    assert (record.monitored_by, record.prescriber_on_site) == (nurse_actor.user, doctor.user)
     with pytest.raises(ValidationError, match="already marked"):
         services.rems_submit(actor=nurse_actor, session=session)

@@ -72,10 +72,15 @@ _SESSIONS_CLINICAL = (
     "treatment_sessions.verify_dose",
     "treatment_sessions.view_remsrecord",
     "treatment_sessions.change_remsrecord",
+    "treatment_sessions.add_devicedose",
+    "treatment_sessions.add_alarmacknowledgement",
+    "treatment_sessions.add_remsenrolment",
 )
 _SESSIONS_PHYSICIAN = (
     "treatment_sessions.add_doseorder",
     "treatment_sessions.override_bp_gate",
+    "treatment_sessions.assess_risk",
+    "treatment_sessions.override_discharge",
     "treatment_sessions.sign_medical",
 )
 

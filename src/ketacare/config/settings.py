@@ -264,6 +264,8 @@ CRISIS_TEXT = os.environ.get(
 SCREENING_RULES_FILE = os.environ.get("KETACARE_SCREENING_RULES") or None
 # Clinic settings for the treatment protocols (doses, limits, schedules): docs/protocols.md.
 PROTOCOLS_FILE = os.environ.get("KETACARE_PROTOCOLS") or None
+# The clinic's pre-dose checklist table (which answers stop the dose and which warn), JSON.
+CHECKLIST_FILE = os.environ.get("KETACARE_CHECKLIST") or None
 # The clinic's outcome settings (time points, relapse rule) as JSON: docs/outcomes.md.
 OUTCOME_RULES = os.environ.get("KETACARE_OUTCOMES") or None
 

@@ -8,6 +8,7 @@ from django import forms
 from ketacare.clinical import monitoring
 from ketacare.clinical.monitoring import ADVERSE_EVENT_LABELS, DISCHARGE_CRITERIA, MOAAS_LEVELS, Severity
 from ketacare.clinical.protocols import ESKETAMINE_DOSES_MG, WeightBasis
+from ketacare.clinical.session_checks import ChecklistItem
 from ketacare.sessions.models import CONCOMITANT
 from ketacare.treatment.forms import DateTimeInput
 
@@ -34,8 +35,54 @@ class VitalsForm(forms.Form):
         )
 
 
-class CheckInForm(VitalsForm):
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class ChecklistMixin(forms.Form):
+    """The pre-dose checklist: one yes/no question per item the route asks, named check_<code>."""
+
+    escort_name = forms.CharField(label="Escort's name", required=False, max_length=100)
+    escort_phone = forms.CharField(
+        label="Escort's phone",
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+
+    def add_checklist(self, items: list[ChecklistItem], answers: dict[str, bool] | None = None) -> None:
+        self.checklist_items = items
+        for item in items:
+            initial = (
+                None
+                if answers is None or item.code not in answers
+                else ("yes" if answers[item.code] else "no")
+            )
+            self.fields[f"check_{item.code}"] = forms.ChoiceField(
+                label=item.question
+                + (" (only if pregnancy is possible)" if item.only_if == "pregnancy_possible" else ""),
+                choices=YES_NO,
+                required=False,
+                initial=initial,
+                widget=forms.RadioSelect(attrs={"class": "yes-no"}),
+            )
+
+    def checklist(self) -> dict[str, bool | None]:
+        out: dict[str, bool | None] = {}
+        for item in self.checklist_items:
+            value = self.cleaned_data.get(f"check_{item.code}")
+            out[item.code] = None if not value else value == "yes"
+        return out
+
+    def checklist_fields(self) -> list[forms.BoundField]:
+        return [self[f"check_{item.code}"] for item in self.checklist_items]
+
+
+class CheckInForm(VitalsForm, ChecklistMixin):
     weight_kg = forms.DecimalField(label="Weight today (kg)", required=False, max_digits=5, decimal_places=1)
+    confirm_weight = forms.BooleanField(
+        label="The weight is right (re-weighed in kg), although it differs from the last by more than 10%",
+        required=False,
+    )
     height_cm = forms.DecimalField(label="Height (cm)", required=False, max_digits=5, decimal_places=1)
     concomitant = forms.MultipleChoiceField(
         choices=CONCOMITANT,
@@ -43,9 +90,18 @@ class CheckInForm(VitalsForm):
         widget=forms.CheckboxSelectMultiple,
         label="Taking now (for the REMS form)",
     )
-    fasting_confirmed = forms.BooleanField(
-        required=False, label="No food for 2 hours and no drink for 30 minutes (esketamine)"
-    )
+
+    def __init__(self, *args: Any, items: list[ChecklistItem], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_checklist(items)
+
+
+class ChecklistForm(ChecklistMixin):
+    def __init__(
+        self, *args: Any, items: list[ChecklistItem], answers: dict[str, bool], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_checklist(items, answers)
 
 
 class ReasonForm(forms.Form):
@@ -57,14 +113,14 @@ class OrderForm(forms.Form):
     weight_basis = forms.ChoiceField(
         label="Dose on",
         required=False,
-        choices=[("", "The plan's weight basis")]
-        + [(b.value, f"{b.value} body weight") for b in WeightBasis],
+        choices=[("", "Plan's basis")] + [(b.value, f"{b.value} body weight") for b in WeightBasis],
     )
     concentration_mg_per_ml = forms.DecimalField(
         label="Concentration (mg/mL)", required=False, max_digits=6, decimal_places=2
     )
     bag_ml = forms.DecimalField(label="Bag (mL)", required=False, max_digits=6, decimal_places=1)
     duration_min = forms.IntegerField(label="Duration (min)", required=False)
+    duration_reason = forms.CharField(label="Reason for a shorter infusion", required=False, max_length=300)
     dose_mg = forms.TypedChoiceField(
         label="Esketamine dose",
         required=False,
@@ -103,17 +159,60 @@ class DischargeForm(forms.Form):
         label="Would have been ready to leave at (esketamine REMS)", required=False, widget=DateTimeInput()
     )
 
+    override_reason = forms.CharField(
+        label="Physician's reason to discharge past a failed criterion", required=False, max_length=300
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for code, label in DISCHARGE_CRITERIA:
             self.fields[code] = forms.BooleanField(label=label, required=False)
-        self.order_fields([c for c, _ in DISCHARGE_CRITERIA] + ["ready_to_leave_at"])
+        self.order_fields([c for c, _ in DISCHARGE_CRITERIA] + ["ready_to_leave_at", "override_reason"])
 
     def criteria(self) -> dict[str, bool]:
         return {code: bool(self.cleaned_data.get(code)) for code, _ in DISCHARGE_CRITERIA}
 
     def criteria_fields(self) -> list[forms.BoundField]:
         return [self[c] for c, _ in DISCHARGE_CRITERIA]
+
+
+class StopForm(forms.Form):
+    infused_volume_ml = forms.DecimalField(
+        label="Volume infused (mL, from the pump)",
+        required=False,
+        max_digits=7,
+        decimal_places=2,
+        min_value=0,
+    )
+    reason = forms.CharField(label="Reason for stopping early", required=False, max_length=300)
+
+
+class AlarmAckForm(forms.Form):
+    alarm = forms.ChoiceField(choices=[(a.value, label) for a, label in monitoring.ALARM_LABELS.items()])
+    note = forms.CharField(label="Why no adverse event", max_length=300)
+
+
+class SkipForm(forms.Form):
+    what = forms.ChoiceField(choices=[("CADSS", "CADSS"), ("MOAA/S", "MOAA/S")])
+    minutes = forms.IntegerField(min_value=0)
+    reason = forms.CharField(label="Reason not done", max_length=300)
+
+
+class RiskForm(forms.Form):
+    assessment = forms.CharField(
+        label="Risk assessment (ideation, intent, plan, protective factors, decision)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class StrikeForm(forms.Form):
+    vital = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(label="Why strike it out", max_length=300)
+
+
+class EnrolmentForm(forms.Form):
+    reference = forms.CharField(label="REMS patient enrolment number", max_length=60)
+    enrolled_on = forms.DateField(label="Enrolled on", widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class SignForm(forms.Form):
@@ -132,7 +231,31 @@ class AmendForm(forms.Form):
     onset_at = forms.DateTimeField(label="Onset", required=False, widget=DateTimeInput())
 
 
+def _clinicians(perm: str) -> Any:
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    app, codename = perm.split(".")
+    q = Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app) | Q(
+        user_permissions__codename=codename, user_permissions__content_type__app_label=app
+    )
+    return get_user_model().objects.filter(q, is_active=True).distinct().order_by("last_name", "username")
+
+
+class _StaffChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_full_name() or obj.get_username())
+
+
 class RemsSubmitForm(forms.Form):
+    monitored_by = _StaffChoice(queryset=None, label="Clinician who monitored the patient")
+    prescriber_on_site = _StaffChoice(queryset=None, label="Prescriber on site")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["monitored_by"].queryset = _clinicians("treatment_sessions.add_vitalsign")  # type: ignore[attr-defined]
+        self.fields["prescriber_on_site"].queryset = _clinicians("treatment_sessions.add_doseorder")  # type: ignore[attr-defined]
+
     confirmation = forms.CharField(label="REMS confirmation number", required=False, max_length=60)
     setting = forms.CharField(
         label="Monitoring setting", required=False, max_length=100, initial="Outpatient clinic"

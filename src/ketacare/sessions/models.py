@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from ketacare.clinical.monitoring import ADVERSE_EVENT_LABELS, MOAAS_LEVELS, Severity
+from ketacare.clinical.monitoring import ADVERSE_EVENT_LABELS, ALARM_LABELS, MOAAS_LEVELS, Alarm, Severity
 from ketacare.measures.models import QuestionnaireResponse
 from ketacare.patients.models import Patient
 from ketacare.treatment.models import (
@@ -67,6 +67,21 @@ class TreatmentSession(models.Model):
     height_cm = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     concomitant = models.JSONField(default=list, blank=True)
     fasting_confirmed = models.BooleanField(default=False)
+    # A weight more than 10% from the last recorded one, confirmed by the nurse at check-in.
+    weight_confirmed = models.BooleanField(default=False)
+    # The pre-dose checklist: {item code: true/false} as answered, and what the answers meant under
+    # the clinic's table when they were given: [{"code", "effect", "message"}].
+    checklist = models.JSONField(default=dict, blank=True)
+    checklist_findings = models.JSONField(default=list, blank=True)
+    escort_name = models.CharField(max_length=100, blank=True)
+    escort_phone = models.CharField(max_length=40, blank=True)
+    # The suicide-risk gate: a physician's written risk assessment lets the dose start after an
+    # urgent safety alert.
+    risk_assessment = models.TextField(blank=True)
+    risk_assessment_by = models.ForeignKey(
+        _USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    risk_assessment_at = models.DateTimeField(null=True, blank=True)
     # Blood-pressure gate: a physician may let the session start over the gate, with a reason.
     gate_override_by = models.ForeignKey(
         _USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -75,7 +90,24 @@ class TreatmentSession(models.Model):
     gate_override_reason = models.CharField(max_length=300, blank=True)
     dose_started_at = models.DateTimeField(null=True, blank=True)
     dose_stopped_at = models.DateTimeField(null=True, blank=True)
+    # What was given: the prepared dose, or for an infusion stopped early the part the pump infused
+    # (the rest is waste, to be witnessed); for esketamine 28 mg per device given.
+    given_dose_mg = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
+    infused_volume_ml = models.DecimalField(
+        "Volume infused (mL, from the pump)", max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    stop_reason = models.CharField(max_length=300, blank=True)
+    waste_mg = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
+    # Scheduled ratings not done, each with the reason: [{"what", "minutes", "reason", "by", "at"}].
+    skipped_ratings = models.JSONField(default=list, blank=True)
     discharge_criteria = models.JSONField(default=dict, blank=True)
+    # The computed discharge criteria as they stood at discharge, and a physician's sign-off past a
+    # failed one: [{"code", "label", "met", "detail"}].
+    discharge_assessment = models.JSONField(default=list, blank=True)
+    discharge_override_by = models.ForeignKey(
+        _USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    discharge_override_reason = models.CharField(max_length=300, blank=True)
     discharged_at = models.DateTimeField(null=True, blank=True)
     discharged_by = models.ForeignKey(
         _USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -105,6 +137,8 @@ class TreatmentSession(models.Model):
         ]
         permissions = [
             ("override_bp_gate", "Start a session over the blood-pressure gate"),
+            ("assess_risk", "Write the risk assessment that lets a dose start after an urgent alert"),
+            ("override_discharge", "Discharge past a failed criterion, with a reason"),
             ("verify_dose", "Verify another clinician's dose order"),
             ("sign_nursing", "Sign a session as the nurse"),
             ("sign_medical", "Sign a session as the physician"),
@@ -158,6 +192,13 @@ class DoseOrder(models.Model):
     basis_weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     dose_mg_per_kg = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
     dose_mg = models.DecimalField(max_digits=6, decimal_places=1)
+    # The dose in the syringe: the drawn volume (rounded to the syringe graduation) x the
+    # concentration. What is given and what the ledger records.
+    prepared_dose_mg = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
+    final_concentration_mg_per_ml = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    injection_sites = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_reason = models.CharField(max_length=300, blank=True)
+    notes = models.JSONField(default=list, blank=True)
     capped = models.BooleanField(default=False)
     concentration_mg_per_ml = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     draw_volume_ml = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
@@ -190,6 +231,11 @@ class DoseOrder(models.Model):
     @property
     def verified(self) -> bool:
         return self.verified_at is not None
+
+    @property
+    def dose_given_mg(self) -> Any:
+        """The prepared dose where one was computed (imported history has the ordered dose only)."""
+        return self.prepared_dose_mg if self.prepared_dose_mg is not None else self.dose_mg
 
 
 class SessionAmendment(models.Model):
@@ -256,6 +302,7 @@ class SedationRating(models.Model):
         choices=[(score, f"{score}: {label}") for score, label in MOAAS_LEVELS],
         validators=[MinValueValidator(0), MaxValueValidator(5)],
     )
+    alarm = models.CharField(max_length=20, blank=True)
     entered_by = models.ForeignKey(_USER, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -263,6 +310,10 @@ class SedationRating(models.Model):
 
     def __str__(self) -> str:
         return f"MOAA/S {self.moaas} at {self.rated_at:%H:%M}"
+
+    @property
+    def alarm_label(self) -> str:
+        return ALARM_LABELS[Alarm(self.alarm)] if self.alarm else ""
 
 
 class SessionScale(models.Model):
@@ -296,7 +347,7 @@ class AdverseEvent(models.Model):
 
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="adverse_events")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
     description = models.CharField(max_length=300, blank=True)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     serious = models.BooleanField("Serious adverse event", default=False)
@@ -323,6 +374,67 @@ class AdverseEvent(models.Model):
         return f"{label} ({self.severity})"
 
 
+class DeviceDose(models.Model):
+    """One esketamine nasal device given: its time, 5 minutes after the one before."""
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="devices")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveSmallIntegerField()
+    given_at = models.DateTimeField()
+    entered_by = models.ForeignKey(_USER, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ("number",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "number"],
+                name="one_device_number_per_session",
+                violation_error_message="This device is already recorded.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Device {self.number} at {self.given_at:%H:%M}"
+
+
+class AlarmAcknowledgement(models.Model):
+    """A clinician answers an alarm that was not an adverse event (a probe off the finger, a
+    reading repeated and normal), with a note. It answers that alarm as raised up to now."""
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="alarm_acks")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    alarm = models.CharField(max_length=20)
+    note = models.CharField(max_length=300)
+    acknowledged_by = models.ForeignKey(_USER, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("acknowledged_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(note=""),
+                name="alarm_ack_has_note",
+                violation_error_message="Say why the alarm needs no adverse event.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alarm} acknowledged {self.acknowledged_at:%H:%M}"
+
+
+class RemsEnrolment(models.Model):
+    """The patient's enrolment in the esketamine REMS, needed before the first esketamine dose."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="rems_enrolment")
+    enrolled_on = models.DateField()
+    reference = models.CharField("REMS patient enrolment number", max_length=60)
+    recorded_by = models.ForeignKey(_USER, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"REMS enrolment {self.reference}"
+
+
 class RemsRecord(models.Model):
     """What the esketamine REMS patient monitoring form needs beyond the session record, and
     whether the form has been submitted (due within 7 days)."""
@@ -336,6 +448,13 @@ class RemsRecord(models.Model):
         help_text="When the patient would have been ready to leave without the 2-hour rule",
     )
     monitoring_setting = models.CharField(max_length=100, blank=True)
+    # Chosen on the form (REMS corrections, clinical reference section 5): the clinician who
+    # monitored, not necessarily the one who checked the patient in; the prescriber on site
+    # during administration and monitoring.
+    monitored_by = models.ForeignKey(_USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    prescriber_on_site = models.ForeignKey(
+        _USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
     submitted_by = models.ForeignKey(_USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     confirmation = models.CharField("REMS confirmation number", max_length=60, blank=True)

@@ -12,10 +12,14 @@ from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 
 from ketacare.clinical import monitoring
-from ketacare.clinical.protocols import ESKETAMINE_POST_BP_MIN, Protocol
+from ketacare.clinical.protocols import DISCHARGE_SPO2_ABOVE, ESKETAMINE_POST_BP_MIN, Protocol
+from ketacare.measures.models import SafetyAlert
 from ketacare.sessions.models import (
     AdverseEvent,
+    AlarmAcknowledgement,
+    DeviceDose,
     DoseOrder,
+    RemsEnrolment,
     RemsRecord,
     SedationRating,
     SessionAmendment,
@@ -69,6 +73,16 @@ class Due:
     what: str
     minutes: int
     done: bool
+    skipped: str = ""  # the reason, when skipped
+
+
+@dataclass(frozen=True, slots=True)
+class RaisedAlarm:
+    at: datetime.datetime
+    code: str
+    label: str
+    urgent: bool
+    answered: str  # how it was answered, in words; empty while unanswered
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +98,12 @@ class Flowsheet:
     amendments: list[SessionAmendment]
     rems: RemsRecord | None
     gate: Gate
-    alarms: list[tuple[VitalSign, str]]
+    alarms: list[RaisedAlarm]
     unanswered_alarms: list[str]
+    unanswered_codes: list[str]
+    devices: list[DeviceDose]
+    session_alerts: list[SafetyAlert]
+    rems_enrolment: RemsEnrolment | None
     last_spo2: int | None
     post_dose_bp: bool
     schedule: list[Due]
@@ -123,20 +141,18 @@ def _session_queryset() -> Any:
             .order_by("response__administered_at", "id"),
         ),
         Prefetch("adverse_events", queryset=AdverseEvent.objects.order_by("onset_at", "id")),
+        Prefetch("devices", queryset=DeviceDose.objects.order_by("number")),
+        Prefetch("alarm_acks", queryset=AlarmAcknowledgement.objects.order_by("acknowledged_at", "id")),
     )
 
 
 def _load(sessions: list[TreatmentSession]) -> list[TreatmentSession]:
-    """Amendments exist only on signed sessions: fetch them only for those; then the staff."""
-    locked = [s for s in sessions if s.locked_at is not None]
-    if locked:
+    """The amendments (after signing, and readings struck out during the session), then the
+    staff."""
+    if sessions:
         prefetch_related_objects(
-            locked, Prefetch("amendments", queryset=SessionAmendment.objects.order_by("made_at", "id"))
+            sessions, Prefetch("amendments", queryset=SessionAmendment.objects.order_by("made_at", "id"))
         )
-    for s in sessions:
-        if s.locked_at is None:
-            cache = s.__dict__.setdefault("_prefetched_objects_cache", {})
-            cache["amendments"] = SessionAmendment.objects.none()
     _attach_staff(sessions)
     return sessions
 
@@ -147,6 +163,8 @@ _SESSION_STAFF = (
     "discharged_by",
     "nurse_signed_by",
     "physician_signed_by",
+    "risk_assessment_by",
+    "discharge_override_by",
 )
 
 
@@ -159,6 +177,7 @@ def _attach_staff(sessions: list[TreatmentSession]) -> None:
         rows += [(v, ("entered_by",)) for v in s.vitals.all()]
         rows += [(e, ("recorded_by",)) for e in s.adverse_events.all()]
         rows += [(a, ("made_by",)) for a in s.amendments.all()]
+        rows += [(k, ("acknowledged_by",)) for k in s.alarm_acks.all()]
     ids = {getattr(obj, f"{name}_id") for obj, names in rows for name in names} - {None}
     users = get_user_model().objects.in_bulk(ids) if ids else {}
     for obj, names in rows:
@@ -180,6 +199,56 @@ def session_page(*, session_id: int) -> Flowsheet:
     return _flowsheet(full)
 
 
+def _raised_alarms(
+    standing: list[VitalSign],
+    sedation: list[SedationRating],
+    events: list[AdverseEvent],
+    acks: list[AlarmAcknowledgement],
+) -> list[RaisedAlarm]:
+    """Every alarm of the session, oldest first, each with how it was answered: by an adverse
+    event of its kind recorded at or after it, or by an acknowledgement made at or after it."""
+    raised: list[tuple[datetime.datetime, str]] = [(v.taken_at, a) for v in standing for a in v.alarms]
+    raised += [(r.rated_at, r.alarm) for r in sedation if r.alarm]
+    out = []
+    for at, code in sorted(raised):
+        alarm = monitoring.Alarm(code)
+        kind = monitoring.ALARM_EVENT[alarm].value
+        event = next((e for e in events if e.kind == kind and e.recorded_at >= at), None)
+        ack = next((k for k in acks if k.alarm == code and k.acknowledged_at >= at), None)
+        if event is not None:
+            answered = f"adverse event: {event.get_kind_display()}"
+        elif ack is not None:
+            who = ack.acknowledged_by.get_full_name() or ack.acknowledged_by.get_username()
+            answered = f"acknowledged by {who}: {ack.note}"
+        else:
+            answered = ""
+        out.append(
+            RaisedAlarm(
+                at=at,
+                code=code,
+                label=monitoring.ALARM_LABELS[alarm],
+                urgent=alarm in monitoring.URGENT_ALARMS,
+                answered=answered,
+            )
+        )
+    return out
+
+
+def session_alerts(s: TreatmentSession) -> list[SafetyAlert]:
+    """Safety alerts raised for the patient since check-in, and any urgent one still open. One
+    query."""
+    return list(
+        SafetyAlert.objects.filter(patient_id=s.patient_id)
+        .filter(
+            Q(created_at__gte=s.checked_in_at)
+            | Q(acknowledged_at__isnull=True, priority=SafetyAlert.Priority.URGENT)
+        )
+        .select_related("response")
+        .defer("response__answers", "response__item_scores")
+        .order_by("-created_at", "-id")[:20]
+    )
+
+
 def _flowsheet(s: TreatmentSession) -> Flowsheet:
     protocol = rules.get(s.protocol)
     orders = list(s.orders.all())
@@ -189,16 +258,8 @@ def _flowsheet(s: TreatmentSession) -> Flowsheet:
     sedation = list(s.sedation.all())
     scales = list(s.scales.all())
     events = list(s.adverse_events.all())
-    kinds = {e.kind for e in events}
-    alarms = [(v, monitoring.ALARM_LABELS[monitoring.Alarm(a)]) for v in standing for a in v.alarms]
-    unanswered = sorted(
-        {
-            monitoring.ALARM_LABELS[monitoring.Alarm(a)]
-            for v in standing
-            for a in v.alarms
-            if monitoring.ALARM_EVENT[monitoring.Alarm(a)].value not in kinds
-        }
-    )
+    raised = _raised_alarms(standing, sedation, events, list(s.alarm_acks.all()))
+    unanswered = [a for a in raised if not a.answered]
     spo2 = [v.spo2 for v in standing if v.spo2 is not None]
     post_bp = any(
         v.systolic is not None
@@ -206,20 +267,34 @@ def _flowsheet(s: TreatmentSession) -> Flowsheet:
         and POST_BP_WINDOW_MIN[0] <= v.minutes_after_dose <= POST_BP_WINDOW_MIN[1]
         for v in standing
     )
+    skipped = {(k["what"], k["minutes"]): k["reason"] for k in s.skipped_ratings}
     schedule: list[Due] = []
     rated = [
         sc.response.minutes_after_dose for sc in scales if sc.purpose == SessionScale.Purpose.DISSOCIATION
     ]
     for minute in protocol.cadss_at_min:
-        schedule.append(Due("CADSS", minute, any(m is not None and abs(m - minute) <= 10 for m in rated)))
+        done = any(m is not None and abs(m - minute) <= 10 for m in rated)
+        schedule.append(
+            Due("CADSS", minute, done or ("CADSS", minute) in skipped, skipped.get(("CADSS", minute), ""))
+        )
     sedated = [r.minutes_after_dose for r in sedation]
     for minute in protocol.sedation_at_min:
-        schedule.append(Due("MOAA/S", minute, any(m is not None and abs(m - minute) <= 10 for m in sedated)))
+        done = any(m is not None and abs(m - minute) <= 10 for m in sedated)
+        schedule.append(
+            Due("MOAA/S", minute, done or ("MOAA/S", minute) in skipped, skipped.get(("MOAA/S", minute), ""))
+        )
     schedule.sort(key=lambda d: (d.minutes, d.what))
     next_at = None
     earliest = None
     if s.dose_started_at is not None:
-        earliest = s.dose_started_at + datetime.timedelta(minutes=protocol.min_monitoring_min)
+        candidates = [s.dose_started_at + datetime.timedelta(minutes=protocol.min_monitoring_min)]
+        post_infusion = getattr(protocol, "post_infusion_min", None)
+        if post_infusion is not None:
+            if s.dose_stopped_at is not None:
+                candidates.append(s.dose_stopped_at + datetime.timedelta(minutes=post_infusion))
+            if schedule:
+                candidates.append(s.dose_started_at + datetime.timedelta(minutes=schedule[-1].minutes))
+        earliest = max(candidates)
         if s.discharged_at is None:
             last = max((v.taken_at for v in standing), default=s.dose_started_at)
             next_at = max(last, s.dose_started_at) + datetime.timedelta(minutes=protocol.vitals_interval_min)
@@ -235,8 +310,16 @@ def _flowsheet(s: TreatmentSession) -> Flowsheet:
         amendments=list(s.amendments.all()),
         rems=RemsRecord.objects.filter(session=s).first() if s.is_esketamine else None,
         gate=_gate(protocol, vitals),
-        alarms=alarms,
-        unanswered_alarms=unanswered,
+        alarms=raised,
+        unanswered_alarms=sorted({a.label for a in unanswered}),
+        unanswered_codes=sorted({a.code for a in unanswered}),
+        devices=list(s.devices.all()),
+        session_alerts=session_alerts(s) if not s.locked else [],
+        rems_enrolment=(
+            RemsEnrolment.objects.filter(patient_id=s.patient_id).first()
+            if s.is_esketamine and s.dose_started_at is None
+            else None
+        ),
         last_spo2=spo2[-1] if spo2 else None,
         post_dose_bp=post_bp,
         schedule=schedule,
@@ -245,6 +328,41 @@ def _flowsheet(s: TreatmentSession) -> Flowsheet:
         vitals_overdue=next_at is not None and timezone.now() > next_at + datetime.timedelta(minutes=5),
         earliest_discharge_at=earliest,
         oversedated=any(monitoring.oversedated(r.moaas) for r in sedation),
+    )
+
+
+def discharge_assessment(
+    page: Flowsheet, *, now: datetime.datetime | None = None
+) -> list[monitoring.Criterion]:
+    """The computed discharge criteria for the session as it stands (reference section 5)."""
+    s, protocol = page.session, page.protocol
+    local = timezone.localtime
+    standing = [v for v in page.vitals if v.struck_by_id is None]
+    started = s.dose_started_at
+    pre = [v for v in standing if v.phase == VitalSign.Phase.PRE and v.systolic is not None]
+    after = [
+        (local(v.taken_at), monitoring.Vitals(v.systolic, v.diastolic, v.heart_rate, v.spo2, v.resp_rate))
+        for v in standing
+        if started is not None and v.taken_at >= started
+    ]
+    moaas = [
+        (local(r.rated_at), r.moaas) for r in page.sedation if started is not None and r.rated_at >= started
+    ]
+    return monitoring.discharge_assessment(
+        monitoring.DischargeFacts(
+            now=local(now or timezone.now()),
+            dose_started_at=local(started) if started else None,
+            dose_stopped_at=local(s.dose_stopped_at) if s.dose_stopped_at else None,
+            min_monitoring_min=protocol.min_monitoring_min,
+            post_infusion_min=getattr(protocol, "post_infusion_min", None),
+            last_rating_min=page.schedule[-1].minutes if page.schedule else None,
+            ratings_pending=[f"{d.what} at {d.minutes} min" for d in page.schedule if not d.done],
+            pre_dose=monitoring.Vitals(pre[-1].systolic, pre[-1].diastolic) if pre else None,
+            after_dose=after,
+            moaas_after_dose=moaas,
+            gate_systolic=protocol.bp_gate_systolic,
+            gate_diastolic=protocol.bp_gate_diastolic,
+        )
     )
 
 
@@ -307,7 +425,41 @@ def snapshot_of(page: Flowsheet) -> dict[str, Any]:
             ts(s.physician_signed_at),
         ],
         "notes": s.notes,
+        # Added with the chair-safety checks: included only where recorded, so sessions signed
+        # before them keep a valid signature.
+        **_safety_snapshot(page),
     }
+
+
+def _safety_snapshot(page: Flowsheet) -> dict[str, Any]:
+    s = page.session
+    out: dict[str, Any] = {}
+    if s.checklist:
+        out["checklist"] = [s.checklist, s.checklist_findings, s.escort_name, s.escort_phone]
+    if s.given_dose_mg is not None:
+        out["given"] = [str(s.given_dose_mg), str(s.infused_volume_ml), s.stop_reason, str(s.waste_mg)]
+    if page.order is not None and page.order.prepared_dose_mg is not None:
+        out["prepared_dose_mg"] = str(page.order.prepared_dose_mg)
+    if page.devices:
+        out["devices"] = [[d.number, d.given_at.isoformat()] for d in page.devices]
+    acks = list(s.alarm_acks.all())
+    if acks:
+        out["alarm_acks"] = [
+            [k.alarm, k.note, k.acknowledged_by_id, k.acknowledged_at.isoformat()] for k in acks
+        ]
+    if s.sedation.all() and any(r.alarm for r in page.sedation):
+        out["sedation_alarms"] = [[r.pk, r.alarm] for r in page.sedation if r.alarm]
+    if s.skipped_ratings:
+        out["skipped_ratings"] = s.skipped_ratings
+    if s.discharge_assessment:
+        out["discharge_assessment"] = [
+            s.discharge_assessment,
+            s.discharge_override_by_id,
+            s.discharge_override_reason,
+        ]
+    if s.risk_assessment:
+        out["risk_assessment"] = [s.risk_assessment, s.risk_assessment_by_id]
+    return out
 
 
 def rems_pending(*, limit: int = 200) -> list[RemsRecord]:
@@ -330,13 +482,40 @@ class RemsForm:
     vitals_in_range_before: bool | None
     vitals_in_range_end: bool | None
     total_minutes: int | None
+    ready_to_leave_minutes: int | None
     max_cadss: int | None
     min_moaas: int | None
+    respiratory_depression: bool
     serious_events: list[AdverseEvent]
+    dose_mg: Any
+
+
+def minutes_from(start: datetime.datetime | None, at: datetime.datetime | None) -> int | None:
+    if start is None or at is None:
+        return None
+    return int((at - start).total_seconds() // 60)
+
+
+def _in_range(v: VitalSign | None, protocol: Protocol) -> bool | None:
+    """REMS "vitals in range": blood pressure within the gate, heart rate with no NEWS2 alarm,
+    SpO2 above the discharge threshold (REMS corrections, reference section 5: BP, HR and SpO2)."""
+    if v is None:
+        return None
+    vitals = monitoring.Vitals(v.systolic, v.diastolic, v.heart_rate, v.spo2, v.resp_rate)
+    bp_ok = not monitoring.over_bp_gate(
+        vitals, systolic_max=protocol.bp_gate_systolic, diastolic_max=protocol.bp_gate_diastolic
+    )
+    hr_ok = not {monitoring.Alarm.PULSE_LOW, monitoring.Alarm.PULSE_HIGH} & set(
+        monitoring.single_parameter_alarms(vitals)
+    )
+    spo2_ok = v.spo2 is None or v.spo2 > DISCHARGE_SPO2_ABOVE
+    return bp_ok and hr_ok and spo2_ok
 
 
 def rems_form(*, session_id: int) -> RemsForm:
-    """The fields of the REMS patient monitoring form, taken from the session record."""
+    """The fields of the REMS patient monitoring form, taken from the session record. Times are
+    minutes from the first device; "first treatment" is the patient's first esketamine dose ever
+    given (an aborted visit does not count)."""
     page = session_page(session_id=session_id)
     s = page.session
     standing = [v for v in page.vitals if v.struck_by_id is None and v.systolic is not None]
@@ -348,36 +527,41 @@ def rems_form(*, session_id: int) -> RemsForm:
         and POST_BP_WINDOW_MIN[0] <= v.minutes_after_dose <= POST_BP_WINDOW_MIN[1]
     ]
     after = [v for v in standing if v.phase != VitalSign.Phase.PRE]
-
-    def in_range(v: VitalSign | None) -> bool | None:
-        if v is None:
-            return None
-        return not monitoring.over_bp_gate(
-            monitoring.Vitals(v.systolic, v.diastolic),
-            systolic_max=page.protocol.bp_gate_systolic,
-            diastolic_max=page.protocol.bp_gate_diastolic,
-        )
-
     bp_40 = (
         min(around_40, key=lambda v: abs((v.minutes_after_dose or 0) - ESKETAMINE_POST_BP_MIN))
         if around_40
         else None
     )
-    end = s.discharged_at
-    total = int((end - s.dose_started_at).total_seconds() // 60) if end and s.dose_started_at else None
+    first = s.dose_started_at
+    earlier = (
+        TreatmentSession.objects.filter(
+            patient_id=s.patient_id, route="esketamine", dose_started_at__lt=first
+        ).exists()
+        if first is not None
+        else True
+    )
     cadss = [sc.response.total for sc in page.scales if sc.purpose == SessionScale.Purpose.DISSOCIATION]
+    respiratory = {monitoring.Alarm.SPO2_LOW.value, monitoring.Alarm.RESP_RATE_LOW.value}
     return RemsForm(
         page=page,
-        first_treatment=s.number == 1,
+        first_treatment=first is not None and not earlier,
         bp_before=before[-1] if before else None,
         bp_40=bp_40,
         bp_end=after[-1] if after else None,
-        vitals_in_range_before=in_range(before[-1] if before else None),
-        vitals_in_range_end=in_range(after[-1] if after else None),
-        total_minutes=total,
+        vitals_in_range_before=_in_range(before[-1] if before else None, page.protocol),
+        vitals_in_range_end=_in_range(after[-1] if after else None, page.protocol),
+        total_minutes=minutes_from(first, s.discharged_at),
+        ready_to_leave_minutes=minutes_from(first, page.rems.ready_to_leave_at if page.rems else None),
         max_cadss=max((c for c in cadss if c is not None), default=None),
         min_moaas=min((r.moaas for r in page.sedation), default=None),
+        respiratory_depression=any(
+            e.kind in monitoring.RESPIRATORY_DEPRESSION_EVENTS for e in page.adverse_events
+        )
+        or any(a.code in respiratory for a in page.alarms),
         serious_events=[e for e in page.adverse_events if e.serious],
+        dose_mg=s.given_dose_mg
+        if s.given_dose_mg is not None
+        else (page.order.dose_given_mg if page.order else None),
     )
 
 
@@ -441,7 +625,9 @@ def chart_sessions(*, patient_id: int, limit: int = 50) -> list[ChartSession]:
                 route_label=s.get_route_display(),
                 checked_in_at=s.checked_in_at,
                 dose_started_at=s.dose_started_at,
-                dose_mg=order.dose_mg if order else None,
+                dose_mg=(s.given_dose_mg if s.given_dose_mg is not None else order.dose_given_mg)
+                if order
+                else None,
                 dose_mg_per_kg=order.dose_mg_per_kg if order else None,
                 events=[f"{e.get_kind_display()} ({e.severity})" for e in s.adverse_events.all()],
                 pre=score(SessionScale.Purpose.PRE),

@@ -14,20 +14,32 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record, audit_record_many, spec_for
-from ketacare.clinical import dosing, monitoring
-from ketacare.clinical.protocols import DISCHARGE_SPO2_ABOVE, REMS_FORM_DUE_DAYS, Protocol
-from ketacare.measures.models import Context
-from ketacare.measures.services import FUTURE_TOLERANCE, response_record
-from ketacare.patients.models import BodyMeasurement
+from ketacare.clinical import body, dosing, monitoring, session_checks
+from ketacare.clinical.protocols import (
+    ESKETAMINE_DEVICE_INTERVAL_MIN,
+    ESKETAMINE_DEVICE_MG,
+    REMS_FORM_DUE_DAYS,
+    Protocol,
+)
+from ketacare.measures.models import Context, SafetyAlert
+from ketacare.measures.services import FUTURE_TOLERANCE, alert_acknowledge, response_record
+from ketacare.patients.models import Allergy, BodyMeasurement
+from ketacare.screening.services import require_eligible
+from ketacare.sessions import checklist as checklist_table
 from ketacare.sessions import selectors
 from ketacare.sessions.models import (
     CONCOMITANT,
     AdverseEvent,
+    AlarmAcknowledgement,
+    DeviceDose,
     DoseOrder,
+    RemsEnrolment,
     RemsRecord,
     SedationRating,
     SessionAmendment,
@@ -43,6 +55,13 @@ OVERRIDE_PERMISSION = "treatment_sessions.override_bp_gate"
 VERIFY_PERMISSION = "treatment_sessions.verify_dose"
 SIGN_NURSING = "treatment_sessions.sign_nursing"
 SIGN_MEDICAL = "treatment_sessions.sign_medical"
+RISK_PERMISSION = "treatment_sessions.assess_risk"
+DISCHARGE_OVERRIDE_PERMISSION = "treatment_sessions.override_discharge"
+# An infusion stopped more than this before its planned end counts as stopped early: the volume
+# infused (from the pump) and the reason are then required (clinic setting).
+EARLY_STOP_TOLERANCE_MIN = 2
+# Substances whose recorded allergy stops a ketamine or esketamine dose (reference section 5).
+ALLERGY_SUBSTANCES = ("ketamine", "esketamine", "spravato", "ketalar")
 
 
 def _user(actor: Actor) -> Any:
@@ -98,6 +117,54 @@ def _log(session: TreatmentSession, *, kind: str, text: str, user: Any) -> None:
         )
 
 
+def _eligibility_problem(patient: Any, route: str) -> str | None:
+    """Why the patient's current signed candidacy decision does not allow this route, or None.
+    Re-checked at check-in, at the order and at the dose start (reference section 5)."""
+    try:
+        require_eligible(patient=patient, route=route)
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    return None
+
+
+def _allergy_problem(patient_id: int) -> str | None:
+    for allergy in Allergy.objects.filter(patient_id=patient_id).only("substance", "reaction"):
+        name = allergy.substance.lower()
+        if any(word in name for word in ALLERGY_SUBSTANCES):
+            return (
+                f"Allergy on record: {allergy.substance}"
+                + (f" ({allergy.reaction})" if allergy.reaction else "")
+                + ". No ketamine or esketamine may be given."
+            )
+    return None
+
+
+def _last_weight(patient_id: int, now: datetime.datetime) -> Decimal | None:
+    since = now - datetime.timedelta(days=body.WEIGHT_CONFIRM_WITHIN_DAYS)
+    row = (
+        BodyMeasurement.objects.filter(patient_id=patient_id, measured_at__gte=since)
+        .exclude(weight_kg=None)
+        .order_by("-measured_at", "-id")
+        .values_list("weight_kg", flat=True)
+        .first()
+    )
+    return row
+
+
+def _checklist(
+    route: str, answers: Mapping[str, bool | None], escort_name: str, escort_phone: str
+) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """(errors by field, findings as stored) for a pre-dose checklist under the clinic's table."""
+    missing, findings = session_checks.evaluate(answers, route, checklist_table.current())
+    errors = {f"check_{code}": message for code, message in missing.items()}
+    if answers.get("escort"):
+        if not escort_name.strip():
+            errors["escort_name"] = "Give the escort's name."
+        if not escort_phone.strip():
+            errors["escort_phone"] = "Give the escort's phone number."
+    return errors, [{"code": f.code, "effect": f.effect.value, "message": f.message} for f in findings]
+
+
 @transaction.atomic
 def session_check_in(
     *,
@@ -106,13 +173,18 @@ def session_check_in(
     weight_kg: Decimal | None,
     height_cm: Decimal | None = None,
     concomitant: Sequence[str] = (),
-    fasting_confirmed: bool = False,
+    checklist: Mapping[str, bool | None] | None = None,
+    escort_name: str = "",
+    escort_phone: str = "",
+    confirm_weight: bool = False,
     vitals: monitoring.Vitals,
 ) -> TreatmentSession:
-    """Check the patient in for a booked appointment: today's weight, the pre-session vitals and
-    (for esketamine) concomitant medicines and fasting. A new weight is also charted."""
+    """Check the patient in for a booked appointment: the candidacy decision re-checked, today's
+    weight (a change of more than 10% from the last confirmed in kg and lb), the pre-dose
+    checklist with the escort, the pre-session vitals and the concomitant medicines for the REMS
+    form. A new weight is also charted."""
     user = _user(actor)
-    booked = Appointment.objects.select_for_update().select_related("plan").get(pk=appointment.pk)
+    booked = Appointment.objects.select_for_update().select_related("plan", "patient").get(pk=appointment.pk)
     if booked.status != Appointment.Status.BOOKED:
         raise ValidationError(
             f"This appointment is {booked.get_status_display().lower()}; it cannot be checked in."
@@ -120,23 +192,35 @@ def session_check_in(
     if timezone.localtime(booked.starts_at).date() != timezone.localdate():
         raise ValidationError("Only today's appointments can be checked in.")
     protocol = rules.get(booked.plan.protocol)
+    problem = _eligibility_problem(booked.patient, protocol.candidacy_route)
+    if problem:
+        raise ValidationError(f"Not checked in: {problem} A physician must review the candidacy decision.")
+    answers = dict(checklist or {})
     errors: dict[str, str] = {}
     unknown = sorted(set(concomitant) - {code for code, _ in CONCOMITANT})
     if unknown:
         errors["concomitant"] = f"Not on the list: {', '.join(unknown)}."
+    now = timezone.now()
     if protocol.weight_based and weight_kg is None:
         errors["weight_kg"] = "Weigh the patient: the dose is weight-based."
-    if booked.plan.route == "esketamine" and not fasting_confirmed:
-        errors["fasting_confirmed"] = (
-            "Confirm no food for 2 hours and no drink for 30 minutes (Spravato label)."
-        )
+    changed = False
+    if weight_kg is not None:
+        last = _last_weight(booked.patient_id, now)
+        changed = last is not None and body.weight_change_needs_confirmation(weight_kg, last)
+        if changed and last is not None and not confirm_weight:
+            errors["weight_kg"] = (
+                f"{weight_kg} kg ({body.kg_to_lb(weight_kg)} lb) is more than 10% from the last "
+                f"recorded {last} kg ({body.kg_to_lb(last)} lb). Was it typed in pounds? "
+                "Re-weigh, or tick the confirmation."
+            )
+    check_errors, findings = _checklist(booked.plan.route, answers, escort_name, escort_phone)
+    errors.update(check_errors)
     problems = monitoring.entry_problems(vitals)
     if vitals.systolic is None and "systolic" not in problems:
         problems["systolic"] = "The pre-session blood pressure is needed for the gate."
     errors.update(problems)
     if errors:
         raise ValidationError(errors)
-    now = timezone.now()
     number = (
         TreatmentSession.objects.filter(patient_id=booked.patient_id, route=booked.plan.route).count() + 1
     )
@@ -151,8 +235,13 @@ def session_check_in(
         checked_in_by=user,
         weight_kg=weight_kg,
         height_cm=height_cm,
+        weight_confirmed=changed,
         concomitant=list(dict.fromkeys(concomitant)),
-        fasting_confirmed=fasting_confirmed,
+        fasting_confirmed=bool(answers.get("fasting")),
+        checklist={k: v for k, v in answers.items() if v is not None},
+        checklist_findings=findings,
+        escort_name=escort_name.strip()[:100],
+        escort_phone=escort_phone.strip()[:40],
     )
     session.full_clean()
     session.save()
@@ -177,10 +266,42 @@ def session_check_in(
         )
     audit_record_many(
         actor=actor,
-        specs=[spec_for(r, Action.CREATE) for r in records]
+        specs=[spec_for(records[0], Action.CREATE, {"checklist": findings} if findings else None)]
+        + [spec_for(r, Action.CREATE) for r in records[1:]]
         + [spec_for(booked, Action.UPDATE, {"status": "attended"})],
     )
     return session
+
+
+@transaction.atomic
+def checklist_update(
+    *,
+    actor: Actor,
+    session: TreatmentSession,
+    checklist: Mapping[str, bool | None],
+    escort_name: str = "",
+    escort_phone: str = "",
+) -> TreatmentSession:
+    """Answer the pre-dose checklist again before the dose (a pregnancy test done, an escort
+    arrived). The earlier answers stay in the audit trail."""
+    _user(actor)
+    current = _open(session)
+    if current.dose_started_at is not None:
+        raise ValidationError("The dose has started: the pre-dose checklist is closed.")
+    answers = dict(checklist)
+    errors, findings = _checklist(current.route, answers, escort_name, escort_phone)
+    if errors:
+        raise ValidationError(errors)
+    before = {"checklist": current.checklist, "findings": current.checklist_findings}
+    current.checklist = {k: v for k, v in answers.items() if v is not None}
+    current.checklist_findings = findings
+    current.fasting_confirmed = bool(answers.get("fasting"))
+    current.escort_name, current.escort_phone = escort_name.strip()[:100], escort_phone.strip()[:40]
+    current.save(
+        update_fields=["checklist", "checklist_findings", "fasting_confirmed", "escort_name", "escort_phone"]
+    )
+    audit_record(actor=actor, action=Action.UPDATE, obj=current, detail={"checklist_before": before})
+    return current
 
 
 def _vitals_row(
@@ -275,10 +396,13 @@ def dose_order(
     concentration_mg_per_ml: Decimal | None = None,
     bag_ml: Decimal | None = None,
     duration_min: int | None = None,
+    duration_reason: str = "",
     lot_number: str = "",
 ) -> DoseOrder:
-    """The physician orders the dose; KetaCare calculates it under the protocol. A dose outside
-    the protocol's range is refused, and the refusal is kept on the session."""
+    """The physician orders the dose; KetaCare calculates it under the protocol, with the
+    prepared dose from the drawn volume. The candidacy decision and the allergies are re-checked.
+    A dose outside the protocol's range, or an order stopped by a re-check, is refused, and the
+    refusal is kept on the session."""
     user = _user(actor)
     _need(user, ORDER_PERMISSION, "Only a physician can order a dose.")
     try:
@@ -292,12 +416,33 @@ def dose_order(
             concentration_mg_per_ml=concentration_mg_per_ml,
             bag_ml=bag_ml,
             duration_min=duration_min,
+            duration_reason=duration_reason,
             lot_number=lot_number,
         )
     except dosing.DoseError as exc:
-        if exc.field in {"dose_mg_per_kg", "dose_mg"}:
-            _log(session, kind="dose_refused", text=str(exc), user=user)
+        _log(session, kind="dose_refused", text=str(exc), user=user)
         raise ValidationError({exc.field: exc.message}) from None
+    except ValidationError as exc:
+        stop = getattr(exc, "error_dict", {}).get("safety")
+        if stop:
+            _log(session, kind="order_stopped", text=str(stop[0].message), user=user)
+        raise
+
+
+def _age_years(born: datetime.date | None, on: datetime.date) -> int | None:
+    if born is None:
+        return None
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _esketamine_given_before(patient_id: int, *, exclude_session: int | None = None) -> bool:
+    """Whether the patient has ever been given esketamine (a dose started), this session aside."""
+    given = TreatmentSession.objects.filter(
+        patient_id=patient_id, route="esketamine", dose_started_at__isnull=False
+    )
+    if exclude_session is not None:
+        given = given.exclude(pk=exclude_session)
+    return given.exists()
 
 
 @transaction.atomic
@@ -312,24 +457,22 @@ def _dose_order(
     concentration_mg_per_ml: Decimal | None,
     bag_ml: Decimal | None,
     duration_min: int | None,
+    duration_reason: str,
     lot_number: str,
 ) -> DoseOrder:
     current = _open(session)
     if current.dose_started_at is not None:
         raise ValidationError("The dose has started: the order cannot change now.")
+    protocol = protocol_of(current)
+    stop = _eligibility_problem(current.patient, protocol.candidacy_route) or _allergy_problem(
+        current.patient_id
+    )
+    if stop:
+        raise ValidationError({"safety": f"No dose can be ordered. {stop}"})
     if current.is_esketamine and not lot_number.strip():
         raise ValidationError({"lot_number": "Give the lot number: the REMS form records it."})
-    protocol = protocol_of(current)
     plan_basis = current.plan.weight_basis if current.plan is not None else ""
-    first = (
-        current.is_esketamine
-        and not DoseOrder.objects.filter(
-            session__patient_id=current.patient_id,
-            session__route="esketamine",
-            superseded_at__isnull=True,
-            session__dose_started_at__isnull=False,
-        ).exists()
-    )
+    first = current.is_esketamine and not _esketamine_given_before(current.patient_id)
     dose = dosing.calculate(
         protocol,
         weight_kg=current.weight_kg,
@@ -338,10 +481,13 @@ def _dose_order(
         weight_basis=weight_basis or plan_basis or None,
         dose_mg_per_kg=dose_mg_per_kg if protocol.weight_based else None,
         dose_mg=dose_mg if not protocol.weight_based else None,
-        duration_min=duration_min,
-        concentration_mg_per_ml=concentration_mg_per_ml,
+        duration_min=duration_min if protocol.infusion else None,
+        duration_reason=duration_reason.strip() if protocol.infusion else "",
+        concentration_mg_per_ml=concentration_mg_per_ml if protocol.weight_based else None,
         bag_ml=bag_ml if protocol.infusion else None,
         first_dose=first,
+        suicidal_ideation=bool(current.plan and current.plan.suicidal_ideation_indication),
+        age_years=_age_years(current.patient.date_of_birth, timezone.localdate()),
     )
     now = timezone.now()
     previous = list(DoseOrder.objects.filter(session=current, superseded_at__isnull=True))
@@ -355,6 +501,11 @@ def _dose_order(
         basis_weight_kg=dose.basis_weight_kg,
         dose_mg_per_kg=dose.dose_mg_per_kg,
         dose_mg=dose.dose_mg,
+        prepared_dose_mg=dose.prepared_dose_mg,
+        final_concentration_mg_per_ml=dose.final_concentration_mg_per_ml,
+        injection_sites=dose.injection_sites,
+        duration_reason=(dose.duration_reason or "")[:300],
+        notes=list(dose.notes),
         capped=dose.capped,
         concentration_mg_per_ml=dose.concentration_mg_per_ml,
         draw_volume_ml=dose.draw_volume_ml,
@@ -371,7 +522,13 @@ def _dose_order(
     order.save()
     audit_record_many(
         actor=actor,
-        specs=[spec_for(order, Action.CREATE, {"dose_mg": str(order.dose_mg)})]
+        specs=[
+            spec_for(
+                order,
+                Action.CREATE,
+                {"dose_mg": str(order.dose_mg), "prepared_dose_mg": str(order.prepared_dose_mg)},
+            )
+        ]
         + [spec_for(p, Action.UPDATE, {"superseded": True}) for p in previous],
     )
     return order
@@ -406,24 +563,76 @@ def dose_start(
     *, actor: Actor, session: TreatmentSession, at: datetime.datetime | None = None
 ) -> TreatmentSession:
     """Start the infusion (or give the first device). Needs the pre-session scale, a current
-    order (verified when the protocol asks), and the blood pressure within the gate or a
-    physician's override. A start refused at the gate is kept on the session."""
+    order (verified when the protocol asks), the blood pressure within the gate or a physician's
+    override, a checklist with nothing that stops the dose, no urgent safety alert without a
+    physician's risk assessment, the minimum interval since the last dose and, before the first
+    esketamine dose, the REMS enrolment. A start refused for safety is kept on the session."""
     user = _user(actor)
     try:
-        return _dose_start(actor=actor, session=session, at=at)
+        return _dose_start(actor=actor, user=user, session=session, at=at)
     except ValidationError as exc:
-        gate = getattr(exc, "error_dict", {}).get("gate")
-        if gate:
-            _log(session, kind="gate_blocked", text=str(gate[0].message), user=user)
+        found = getattr(exc, "error_dict", {})
+        for key in ("gate", "checklist", "risk", "interval", "rems", "safety"):
+            if key in found:
+                kind = "gate_blocked" if key == "gate" else f"start_refused_{key}"
+                _log(session, kind=kind, text=str(found[key][0].message), user=user)
         raise
 
 
+def risk_gate(session: TreatmentSession) -> str | None:
+    """The suicide-risk gate (reference section 5): any urgent safety alert for the patient that
+    is open, or was raised since the last dose without a physician's risk assessment on this
+    session, blocks the dose. One query."""
+    last_dose = (
+        TreatmentSession.objects.filter(patient_id=session.patient_id, dose_started_at__isnull=False)
+        .exclude(pk=session.pk)
+        .order_by("-dose_started_at")
+        .values("dose_started_at")[:1]
+    )
+    alerts = list(
+        SafetyAlert.objects.filter(patient_id=session.patient_id, priority=SafetyAlert.Priority.URGENT)
+        .filter(
+            Q(acknowledged_at__isnull=True)
+            | Q(
+                created_at__gte=Coalesce(
+                    Subquery(last_dose), Value(datetime.datetime.min.replace(tzinfo=datetime.UTC))
+                )
+            )
+        )
+        .values_list("acknowledged_at", flat=True)
+    )
+    open_count = sum(1 for acked in alerts if acked is None)
+    if open_count:
+        return (
+            f"{open_count} urgent safety alert{'s' if open_count > 1 else ''} open for this patient "
+            "(suicidal ideation or C-SSRS risk): a physician must write a risk assessment first."
+        )
+    if alerts and session.risk_assessment_at is None:
+        return (
+            "An urgent safety alert was raised since the last dose: a physician must write a risk "
+            "assessment on this session before the dose."
+        )
+    return None
+
+
+def _other_doses(session: TreatmentSession) -> list[tuple[datetime.datetime, str]]:
+    rows = (
+        TreatmentSession.objects.filter(patient_id=session.patient_id, dose_started_at__isnull=False)
+        .exclude(pk=session.pk)
+        .values_list("dose_started_at", "route")
+    )
+    return [(timezone.localtime(at), route) for at, route in rows if at is not None]
+
+
 @transaction.atomic
-def _dose_start(*, actor: Actor, session: TreatmentSession, at: datetime.datetime | None) -> TreatmentSession:
+def _dose_start(
+    *, actor: Actor, user: Any, session: TreatmentSession, at: datetime.datetime | None
+) -> TreatmentSession:
     current = _open(session)
     if current.dose_started_at is not None:
         raise ValidationError("The dose has already started.")
     errors: dict[str, str] = {}
+    protocol = protocol_of(current)
     order = DoseOrder.objects.filter(session=current, superseded_at__isnull=True).first()
     if order is None:
         errors["order"] = "A physician must order the dose first."
@@ -437,19 +646,122 @@ def _dose_start(*, actor: Actor, session: TreatmentSession, at: datetime.datetim
             f"Blood pressure {gate.reading_text} is over the gate {gate.limit_text}: "
             "re-measure, or a physician may override with a reason."
         )
+    stops = [f["message"] for f in current.checklist_findings if f.get("effect") == "stop"]
+    if stops:
+        errors["checklist"] = "The pre-dose checklist stops the dose: " + " ".join(stops)
+    stop = _eligibility_problem(current.patient, protocol.candidacy_route) or _allergy_problem(
+        current.patient_id
+    )
+    if stop:
+        errors["safety"] = stop
+    risk = risk_gate(current)
+    if risk:
+        errors["risk"] = risk
+    when = _when(at, "at")
+    interval = session_checks.interval_problem(
+        route=current.route,
+        at=timezone.localtime(when),
+        other_doses=_other_doses(current),
+        min_hours=protocol.min_dose_interval_hours or session_checks.MIN_HOURS_BETWEEN_IV_IM_DOSES,
+        no_consecutive_days=protocol.no_consecutive_days,
+    )
+    if interval:
+        errors["interval"] = interval
+    if (
+        current.is_esketamine
+        and not RemsEnrolment.objects.filter(patient_id=current.patient_id).exists()
+        and not _esketamine_given_before(current.patient_id, exclude_session=current.pk)
+    ):
+        errors["rems"] = "Record the patient's REMS enrolment before the first esketamine dose."
     if errors:
         raise ValidationError(errors)
-    current.dose_started_at = _when(at, "at")
+    current.dose_started_at = when
     current.save(update_fields=["dose_started_at"])
-    audit_record(actor=actor, action=Action.UPDATE, obj=current, detail={"dose_started": True})
+    specs = [spec_for(current, Action.UPDATE, {"dose_started": True})]
+    if current.is_esketamine:
+        device = DeviceDose.objects.create(
+            session=current, patient_id=current.patient_id, number=1, given_at=when, entered_by=user
+        )
+        specs.append(spec_for(device, Action.CREATE))
+        if order is not None and (order.devices or 0) <= 1:
+            _finish(current, when, given_mg=ESKETAMINE_DEVICE_MG)
+    audit_record_many(actor=actor, specs=specs)
     return current
+
+
+def _finish(
+    session: TreatmentSession,
+    when: datetime.datetime,
+    *,
+    given_mg: Decimal,
+    infused_ml: Decimal | None = None,
+    reason: str = "",
+    waste_mg: Decimal | None = None,
+) -> None:
+    session.dose_stopped_at = when
+    session.given_dose_mg = given_mg
+    session.infused_volume_ml = infused_ml
+    session.stop_reason = reason.strip()[:300]
+    session.waste_mg = waste_mg
+    session.save(
+        update_fields=["dose_stopped_at", "given_dose_mg", "infused_volume_ml", "stop_reason", "waste_mg"]
+    )
+
+
+@transaction.atomic
+def device_record(
+    *, actor: Actor, session: TreatmentSession, at: datetime.datetime | None = None
+) -> DeviceDose:
+    """The next esketamine device is given, at least 5 minutes after the one before (Spravato
+    label 2.1). The last ordered device ends the dose."""
+    user = _user(actor)
+    current = _open(session)
+    if not current.is_esketamine:
+        raise ValidationError("Devices are recorded for esketamine only.")
+    if current.dose_started_at is None:
+        raise ValidationError("Give the first device with \u201cFirst device given\u201d.")
+    if current.dose_stopped_at is not None:
+        raise ValidationError("The dose has ended: no more devices.")
+    order = DoseOrder.objects.get(session=current, superseded_at__isnull=True)
+    devices = list(DeviceDose.objects.filter(session=current).order_by("number"))
+    when = _when(at, "at")
+    earliest = devices[-1].given_at + datetime.timedelta(minutes=ESKETAMINE_DEVICE_INTERVAL_MIN)
+    if when < earliest:
+        raise ValidationError(
+            {
+                "at": f"Device {len(devices)} was given at {timezone.localtime(devices[-1].given_at):%H:%M}: "
+                f"wait {ESKETAMINE_DEVICE_INTERVAL_MIN} minutes between devices "
+                f"(not before {timezone.localtime(earliest):%H:%M:%S})."
+            }
+        )
+    device = DeviceDose.objects.create(
+        session=current,
+        patient_id=current.patient_id,
+        number=len(devices) + 1,
+        given_at=when,
+        entered_by=user,
+    )
+    specs = [spec_for(device, Action.CREATE)]
+    if device.number >= (order.devices or 0):
+        _finish(current, when, given_mg=ESKETAMINE_DEVICE_MG * device.number)
+        specs.append(spec_for(current, Action.UPDATE, {"dose_stopped": True, "devices": device.number}))
+    audit_record_many(actor=actor, specs=specs)
+    return device
 
 
 @transaction.atomic
 def dose_stop(
-    *, actor: Actor, session: TreatmentSession, at: datetime.datetime | None = None
+    *,
+    actor: Actor,
+    session: TreatmentSession,
+    at: datetime.datetime | None = None,
+    infused_volume_ml: Decimal | None = None,
+    reason: str = "",
 ) -> TreatmentSession:
-    """The infusion ends (or the last device is given)."""
+    """The infusion ends (or esketamine stops before the last device). An infusion stopped before
+    its planned end needs the volume the pump infused and the reason: the given dose is computed
+    from it and the rest of the prepared dose is recorded as waste, to be witnessed. Discharge
+    timing runs from this moment."""
     _user(actor)
     current = _open(session)
     if current.dose_started_at is None:
@@ -459,9 +771,57 @@ def dose_stop(
     when = _when(at, "at")
     if when < current.dose_started_at:
         raise ValidationError({"at": "The dose cannot stop before it started."})
-    current.dose_stopped_at = when
-    current.save(update_fields=["dose_stopped_at"])
-    audit_record(actor=actor, action=Action.UPDATE, obj=current, detail={"dose_stopped": True})
+    order = DoseOrder.objects.get(session=current, superseded_at__isnull=True)
+    prepared = order.dose_given_mg
+    if current.is_esketamine:
+        given = DeviceDose.objects.filter(session=current).count()
+        if not reason.strip():
+            raise ValidationError(
+                {"reason": f"{given} of {order.devices} devices given: say why the dose stops early."}
+            )
+        _finish(current, when, given_mg=ESKETAMINE_DEVICE_MG * given, reason=reason)
+    elif order.duration_min:
+        planned_end = current.dose_started_at + datetime.timedelta(minutes=order.duration_min)
+        early = when < planned_end - datetime.timedelta(minutes=EARLY_STOP_TOLERANCE_MIN)
+        total = order.infused_volume_ml
+        errors: dict[str, str] = {}
+        if early and infused_volume_ml is None:
+            errors["infused_volume_ml"] = (
+                f"Stopped at {int((when - current.dose_started_at).total_seconds() // 60)} of "
+                f"{order.duration_min} minutes: give the volume infused from the pump."
+            )
+        if early and not reason.strip():
+            errors["reason"] = "Say why the infusion stopped early."
+        if infused_volume_ml is not None and (
+            infused_volume_ml < 0 or (total is not None and infused_volume_ml > total)
+        ):
+            errors["infused_volume_ml"] = f"The volume infused must be between 0 and {total} mL."
+        if errors:
+            raise ValidationError(errors)
+        if infused_volume_ml is not None and total:
+            given = (prepared * infused_volume_ml / total).quantize(Decimal("0.0001"))
+            _finish(
+                current,
+                when,
+                given_mg=given,
+                infused_ml=infused_volume_ml,
+                reason=reason,
+                waste_mg=prepared - given if given < prepared else None,
+            )
+        else:
+            _finish(current, when, given_mg=prepared, infused_ml=total, reason=reason)
+    else:
+        _finish(current, when, given_mg=prepared, reason=reason)
+    audit_record(
+        actor=actor,
+        action=Action.UPDATE,
+        obj=current,
+        detail={
+            "dose_stopped": True,
+            "given_dose_mg": str(current.given_dose_mg),
+            "waste_mg": str(current.waste_mg) if current.waste_mg is not None else None,
+        },
+    )
     return current
 
 
@@ -513,21 +873,26 @@ def scale_record(
 def sedation_record(
     *, actor: Actor, session: TreatmentSession, moaas: int, at: datetime.datetime | None = None
 ) -> SedationRating:
-    """A MOAA/S rating. A score of 3 or less (moderate or deeper sedation) is shown loudly."""
+    """A MOAA/S rating. A score of 3 or less raises the sedation alarm, 1 or less the urgent one;
+    each needs an adverse event or an acknowledgement before discharge."""
     user = _user(actor)
     current = _open(session)
     when = _when(at, "at")
+    alarm = monitoring.sedation_alarm(moaas) if 0 <= moaas <= 5 else None
     rating = SedationRating(
         session=current,
         patient_id=current.patient_id,
         rated_at=when,
         minutes_after_dose=_minutes_after(current, when),
         moaas=moaas,
+        alarm=alarm.value if alarm else "",
         entered_by=user,
     )
     rating.full_clean()
     rating.save()
-    audit_record(actor=actor, action=Action.CREATE, obj=rating)
+    audit_record(
+        actor=actor, action=Action.CREATE, obj=rating, detail={"alarms": [rating.alarm]} if alarm else None
+    )
     return rating
 
 
@@ -602,44 +967,84 @@ def discharge(
     criteria: Mapping[str, bool],
     at: datetime.datetime | None = None,
     ready_to_leave_at: datetime.datetime | None = None,
+    override_reason: str = "",
 ) -> TreatmentSession:
-    """Discharge the patient once every criterion is met. Refused before the protocol's minimum
-    monitoring time (2 hours after esketamine), before the post-session scale, with SpO2 at or
-    under 92% on the last reading, or while an alarm has no adverse event recorded for it."""
+    """Discharge the patient once every criterion is met. The nurse ticks what is observed (alert
+    and oriented, walking steadily, escort, driving advice); the rest is computed from the record:
+    the monitoring time (2 hours after esketamine), 30 minutes after an infusion ended, every
+    scheduled rating done or skipped, a recent SpO2 above 92%, the latest MOAA/S 5, the blood
+    pressure back near the pre-dose reading, every alarm answered, every urgent safety alert raised
+    during the session acknowledged, the post-session scale. A physician may sign past a failed
+    reading criterion (SpO2, MOAA/S, blood pressure) with a reason; nothing else has a way past."""
     user = _user(actor)
     current = _open(session)
     when = _when(at, "at")
-    protocol = protocol_of(current)
     errors: dict[str, str] = {}
     missing = [code for code, _ in monitoring.DISCHARGE_CRITERIA if not criteria.get(code)]
     for code in missing:
         errors[code] = "Not met: the patient cannot leave until it is."
-    if current.dose_started_at is None or current.dose_stopped_at is None:
-        errors["dose"] = "Record when the dose started and stopped first."
-    else:
-        earliest = current.dose_started_at + datetime.timedelta(minutes=protocol.min_monitoring_min)
-        if when < earliest:
-            errors["at"] = (
-                f"Monitoring lasts at least {protocol.min_monitoring_min} minutes after the dose: "
-                f"not before {timezone.localtime(earliest):%H:%M}."
-            )
     page = selectors.flowsheet(current)
-    if page.last_spo2 is not None and page.last_spo2 <= DISCHARGE_SPO2_ABOVE:
-        errors["spo2_ok"] = f"The last SpO2 is {page.last_spo2}%: it must be above {DISCHARGE_SPO2_ABOVE}%."
+    assessment = selectors.discharge_assessment(page, now=when)
+    failed = [c for c in assessment if not c.met]
+    reason = override_reason.strip()
+    overridden: list[str] = []
+    for c in failed:
+        if c.overridable and reason:
+            overridden.append(c.code)
+            continue
+        errors[c.code] = f"Not met: {c.label}. {c.detail}".rstrip()
+    if overridden and not user.has_perm(DISCHARGE_OVERRIDE_PERMISSION):
+        for code in overridden:
+            errors[code] = next(f"Not met: {c.label}. {c.detail}".rstrip() for c in failed if c.code == code)
+        errors["override_reason"] = "Only a physician can discharge past a failed criterion."
+        overridden = []
+    if reason and not failed:
+        errors["override_reason"] = "Every criterion is met: there is nothing to sign past."
     if not any(s.purpose == SessionScale.Purpose.POST for s in page.scales):
         errors["post_scale"] = "Record the post-session scale first."
     if current.is_esketamine and current.dose_started_at is not None and not page.post_dose_bp:
         errors["post_bp"] = "Take the blood pressure about 40 minutes after the dose (Spravato label)."
     if page.unanswered_alarms:
         errors["alarms"] = (
-            "Record the adverse event for each alarm: " + "; ".join(page.unanswered_alarms) + "."
+            "Record the adverse event, or acknowledge with a note, for each alarm: "
+            + "; ".join(page.unanswered_alarms)
+            + "."
         )
+    open_alerts = [a for a in page.session_alerts if a.acknowledged_at is None and a.priority == 1]
+    if open_alerts:
+        errors["safety_alert"] = (
+            "An urgent safety alert raised during the session is not acknowledged: a clinician must "
+            "acknowledge it with what was done before the patient leaves."
+        )
+    if ready_to_leave_at is not None and current.dose_started_at is not None:
+        if not current.dose_started_at <= ready_to_leave_at <= when:
+            errors["ready_to_leave_at"] = "Give a time between the first device and now."
     if errors:
         raise ValidationError(errors)
     current.discharge_criteria = {code: True for code, _ in monitoring.DISCHARGE_CRITERIA}
+    current.discharge_assessment = [
+        {"code": c.code, "label": c.label, "met": c.met, "detail": c.detail} for c in assessment
+    ]
+    if overridden:
+        current.discharge_override_by, current.discharge_override_reason = user, reason[:300]
     current.discharged_at, current.discharged_by = when, user
-    current.save(update_fields=["discharge_criteria", "discharged_at", "discharged_by"])
-    specs = [spec_for(current, Action.UPDATE, {"discharged": True})]
+    current.save(
+        update_fields=[
+            "discharge_criteria",
+            "discharge_assessment",
+            "discharge_override_by",
+            "discharge_override_reason",
+            "discharged_at",
+            "discharged_by",
+        ]
+    )
+    specs = [
+        spec_for(
+            current,
+            Action.UPDATE,
+            {"discharged": True, **({"override": overridden, "reason": reason} if overridden else {})},
+        )
+    ]
     if current.is_esketamine:
         rems = RemsRecord.objects.select_for_update().get(session=current)
         rems.ready_to_leave_at = ready_to_leave_at
@@ -647,6 +1052,158 @@ def discharge(
         specs.append(spec_for(rems, Action.UPDATE, {"fields": ["ready_to_leave_at"]}))
     audit_record_many(actor=actor, specs=specs)
     return current
+
+
+@transaction.atomic
+def alarm_acknowledge(
+    *, actor: Actor, session: TreatmentSession, alarm: str, note: str
+) -> AlarmAcknowledgement:
+    """A clinician answers an alarm that was not an adverse event, with a note. It answers that
+    alarm as raised so far; a later one needs its own answer."""
+    user = _user(actor)
+    current = _open(session)
+    try:
+        code = monitoring.Alarm(alarm)
+    except ValueError:
+        raise ValidationError({"alarm": "Choose an alarm raised in this session."}) from None
+    if not note.strip():
+        raise ValidationError(
+            {"note": "Say why it needs no adverse event (for example: probe off the finger)."}
+        )
+    page = selectors.flowsheet(current)
+    if monitoring.ALARM_LABELS[code] not in page.unanswered_alarms:
+        raise ValidationError({"alarm": "This alarm has no unanswered occurrence."})
+    ack = AlarmAcknowledgement(
+        session=current,
+        patient_id=current.patient_id,
+        alarm=code.value,
+        note=note.strip()[:300],
+        acknowledged_by=user,
+        acknowledged_at=timezone.now(),
+    )
+    ack.full_clean()
+    ack.save()
+    audit_record(actor=actor, action=Action.CREATE, obj=ack)
+    return ack
+
+
+@transaction.atomic
+def rating_skip(
+    *, actor: Actor, session: TreatmentSession, what: str, minutes: int, reason: str
+) -> TreatmentSession:
+    """A scheduled CADSS or MOAA/S rating not done, with the reason (the patient asleep and
+    rousable, declined)."""
+    user = _user(actor)
+    current = _open(session)
+    page = selectors.flowsheet(current)
+    due = [d for d in page.schedule if d.what == what and d.minutes == minutes]
+    if not due:
+        raise ValidationError({"what": "Choose a scheduled rating of this session."})
+    if due[0].done:
+        raise ValidationError({"what": f"{what} at {minutes} min is already done or skipped."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the rating is not done."})
+    current.skipped_ratings = [
+        *current.skipped_ratings,
+        {
+            "what": what,
+            "minutes": minutes,
+            "reason": reason.strip()[:300],
+            "by": user.pk,
+            "at": timezone.now().isoformat(),
+        },
+    ]
+    current.save(update_fields=["skipped_ratings"])
+    audit_record(actor=actor, action=Action.UPDATE, obj=current, detail={"skipped": f"{what} {minutes}"})
+    return current
+
+
+@transaction.atomic
+def risk_assess(*, actor: Actor, session: TreatmentSession, assessment: str) -> TreatmentSession:
+    """A physician's written suicide-risk assessment at the chair. It acknowledges every open
+    urgent safety alert for the patient with the assessment, and lets the dose start."""
+    user = _user(actor)
+    _need(user, RISK_PERMISSION, "Only a physician can write the risk assessment that lets the dose start.")
+    current = _open(session)
+    text = assessment.strip()
+    if len(text) < 20:
+        raise ValidationError(
+            {
+                "assessment": "Write the risk assessment: current ideation, intent, plan, "
+                "protective factors, decision."
+            }
+        )
+    for alert in SafetyAlert.objects.filter(
+        patient_id=current.patient_id, priority=SafetyAlert.Priority.URGENT, acknowledged_at__isnull=True
+    ):
+        alert_acknowledge(
+            actor=actor, alert=alert, note=f"Risk assessment at session {current.number}: {text}"
+        )
+    current.risk_assessment, current.risk_assessment_by, current.risk_assessment_at = (
+        text,
+        user,
+        timezone.now(),
+    )
+    current.save(update_fields=["risk_assessment", "risk_assessment_by", "risk_assessment_at"])
+    audit_record(actor=actor, action=Action.UPDATE, obj=current, detail={"risk_assessment": True})
+    return current
+
+
+@transaction.atomic
+def vitals_strike(
+    *, actor: Actor, session: TreatmentSession, vital_ids: Sequence[int], reason: str
+) -> SessionAmendment:
+    """Strike out mistyped readings during the session, with the reason: the reading stays on
+    record, struck through, and its alarms no longer count."""
+    user = _user(actor)
+    current = _open(session)
+    if not reason.strip():
+        raise ValidationError({"reason": "Give the reason (for example: typed 19 for 91)."})
+    rows = list(VitalSign.objects.filter(session=current, pk__in=vital_ids, struck_by__isnull=True))
+    if not rows or len(rows) != len(set(vital_ids)):
+        raise ValidationError({"vital": "Strike out readings of this session that stand."})
+    amendment = SessionAmendment.objects.create(
+        session=current,
+        patient_id=current.patient_id,
+        reason=reason.strip()[:300],
+        text="Struck out during the session: "
+        + ", ".join(f"{timezone.localtime(r.taken_at):%H:%M}" for r in rows),
+        made_by=user,
+        made_at=timezone.now(),
+        signature_at_amendment="",
+    )
+    VitalSign.objects.filter(pk__in=[r.pk for r in rows]).update(struck_by=amendment)
+    audit_record_many(
+        actor=actor,
+        specs=[spec_for(amendment, Action.CREATE)]
+        + [spec_for(r, Action.UPDATE, {"struck_by_amendment": amendment.pk}) for r in rows],
+    )
+    return amendment
+
+
+@transaction.atomic
+def rems_enrolment_record(
+    *, actor: Actor, patient_id: int, reference: str, enrolled_on: datetime.date
+) -> RemsEnrolment:
+    """Record the patient's esketamine REMS enrolment (needed before the first dose)."""
+    user = _user(actor)
+    if not reference.strip():
+        raise ValidationError({"reference": "Give the REMS patient enrolment number."})
+    if enrolled_on > timezone.localdate():
+        raise ValidationError({"enrolled_on": "The enrolment date cannot be in the future."})
+    if RemsEnrolment.objects.filter(patient_id=patient_id).exists():
+        raise ValidationError({"reference": "This patient's REMS enrolment is already recorded."})
+    enrolment = RemsEnrolment(
+        patient_id=patient_id,
+        reference=reference.strip()[:60],
+        enrolled_on=enrolled_on,
+        recorded_by=user,
+        recorded_at=timezone.now(),
+    )
+    enrolment.full_clean()
+    enrolment.save()
+    audit_record(actor=actor, action=Action.CREATE, obj=enrolment)
+    return enrolment
 
 
 def _signature(session: TreatmentSession) -> str:
@@ -760,19 +1317,43 @@ def session_amend(
 
 @transaction.atomic
 def rems_submit(
-    *, actor: Actor, session: TreatmentSession, confirmation: str = "", setting: str = ""
+    *,
+    actor: Actor,
+    session: TreatmentSession,
+    confirmation: str = "",
+    setting: str = "",
+    monitored_by: Any = None,
+    prescriber_on_site: Any = None,
 ) -> RemsRecord:
-    """Mark the esketamine REMS patient monitoring form as submitted."""
+    """Mark the esketamine REMS patient monitoring form as submitted, naming the clinician who
+    monitored and the prescriber on site (REMS corrections, reference section 5)."""
     user = _user(actor)
     record = RemsRecord.objects.select_for_update().get(session_id=session.pk)
     if record.submitted_at is not None:
         raise ValidationError("This REMS form is already marked submitted.")
     if TreatmentSession.objects.filter(pk=session.pk, discharged_at__isnull=True).exists():
         raise ValidationError("The form is completed after the session: discharge the patient first.")
+    errors: dict[str, str] = {}
+    if monitored_by is None or not monitored_by.has_perm("treatment_sessions.add_vitalsign"):
+        errors["monitored_by"] = "Choose the clinician who monitored the patient."
+    if prescriber_on_site is None or not prescriber_on_site.has_perm(ORDER_PERMISSION):
+        errors["prescriber_on_site"] = "Choose the prescriber on site during administration and monitoring."
+    if errors:
+        raise ValidationError(errors)
     record.submitted_at, record.submitted_by = timezone.now(), user
     record.confirmation = confirmation.strip()[:60]
+    record.monitored_by, record.prescriber_on_site = monitored_by, prescriber_on_site
     if setting.strip():
         record.monitoring_setting = setting.strip()[:100]
-    record.save(update_fields=["submitted_at", "submitted_by", "confirmation", "monitoring_setting"])
+    record.save(
+        update_fields=[
+            "submitted_at",
+            "submitted_by",
+            "confirmation",
+            "monitoring_setting",
+            "monitored_by",
+            "prescriber_on_site",
+        ]
+    )
     audit_record(actor=actor, action=Action.UPDATE, obj=record, detail={"submitted": True})
     return record

@@ -4,6 +4,7 @@ action comes back with 422 and the error beside its field, with what was typed k
 
 from __future__ import annotations
 
+import datetime
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,21 +24,30 @@ from django.views.decorators.http import require_http_methods
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_list_view, audit_record, audit_view
-from ketacare.clinical import instruments
-from ketacare.clinical.monitoring import ADVERSE_EVENT_LABELS, ALARM_LABELS
+from ketacare.clinical import instruments, session_checks
+from ketacare.clinical.monitoring import ADVERSE_EVENT_LABELS, ALARM_LABELS, Alarm
+from ketacare.clinical.protocols import ESKETAMINE_DEVICE_INTERVAL_MIN
 from ketacare.measures import wording
 from ketacare.measures.forms import AnswersForm
+from ketacare.sessions import checklist as checklist_table
 from ketacare.sessions import selectors, services
 from ketacare.sessions.forms import (
     AdverseEventForm,
+    AlarmAckForm,
     AmendForm,
     CheckInForm,
+    ChecklistForm,
     DischargeForm,
+    EnrolmentForm,
     OrderForm,
     ReasonForm,
     RemsSubmitForm,
+    RiskForm,
     SedationForm,
     SignForm,
+    SkipForm,
+    StopForm,
+    StrikeForm,
     VerifyForm,
     VitalsForm,
 )
@@ -58,9 +68,11 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
     if existing is not None:
         return redirect("sessions:session", session_id=existing.pk)
     latest = appointment.patient.measurements.exclude(height_cm=None).order_by("-measured_at").first()
+    items = session_checks.items_for(appointment.plan.route, checklist_table.current())
     form = CheckInForm(
         request.POST if request.method == "POST" else None,
         initial={"height_cm": latest.height_cm if latest else None},
+        items=items,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -71,7 +83,10 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
                 weight_kg=data["weight_kg"],
                 height_cm=data["height_cm"],
                 concomitant=data["concomitant"],
-                fasting_confirmed=data["fasting_confirmed"],
+                checklist=form.checklist(),
+                escort_name=data["escort_name"],
+                escort_phone=data["escort_phone"],
+                confirm_weight=data["confirm_weight"],
                 vitals=form.vitals(),
             )
         except ValidationError as exc:
@@ -105,14 +120,14 @@ def flowsheet_rows(page: selectors.Flowsheet) -> str:
     zone = timezone.get_current_timezone()
     rows = []
     for v in page.vitals:
-        classes = ("struck " if v.struck_by_id else "") + ("alarm-row" if v.alarms else "")
+        # A struck-out reading's alarms no longer count: struck through, not red.
+        classes = "struck" if v.struck_by_id else ("alarm-row" if v.alarms else "")
         minutes = "pre" if v.minutes_after_dose is None else str(v.minutes_after_dose)
         bp = f"{_out(v, 'systolic', v.systolic)}/{_out(v, 'diastolic', v.diastolic)}" if v.systolic else ""
         note = " <small>(amendment)</small>" if v.amendment_id else ""
         by = html.escape(v.entered_by.username)
         rows.append(
-            f'<tr class="{classes.strip()}"><td>{v.taken_at.astimezone(zone):%H:%M}{note}</td>'
-            f"<td>{minutes}</td>"
+            f'<tr class="{classes}"><td>{v.taken_at.astimezone(zone):%H:%M}{note}</td>'
             f"<td>{minutes}</td>"
             f"<td>{bp}</td><td>{_out(v, 'heart_rate', v.heart_rate)}</td><td>{_out(v, 'spo2', v.spo2)}</td>"
             f"<td>{_out(v, 'resp_rate', v.resp_rate)}</td><td>{by}</td></tr>"
@@ -154,9 +169,26 @@ def _order_initial(page: selectors.Flowsheet) -> dict[str, Any]:
     }
 
 
+def _checklist_form(page: selectors.Flowsheet, data: Any = None) -> ChecklistForm:
+    s = page.session
+    return ChecklistForm(
+        data,
+        items=session_checks.items_for(s.route, checklist_table.current()),
+        answers=s.checklist,
+        initial={"escort_name": s.escort_name, "escort_phone": s.escort_phone},
+    )
+
+
 def _forms(page: selectors.Flowsheet, bound: dict[str, BaseForm]) -> _Forms:
     return _Forms(
         {
+            "checklist": lambda: _checklist_form(page),
+            "risk": RiskForm,
+            "ack": AlarmAckForm,
+            "skip": SkipForm,
+            "strike": StrikeForm,
+            "enrol": EnrolmentForm,
+            "device": Form,
             "vitals": VitalsForm,
             "override": ReasonForm,
             "order": lambda: OrderForm(initial=_order_initial(page)),
@@ -167,7 +199,7 @@ def _forms(page: selectors.Flowsheet, bound: dict[str, BaseForm]) -> _Forms:
             "sign": SignForm,
             "amend": AmendForm,
             "start": Form,
-            "stop": Form,
+            "stop": StopForm,
         },
         bound,
     )
@@ -190,6 +222,27 @@ def _render(
         "flowsheet_rows": flowsheet_rows(page),
         # Each action's URL, built once rather than by two {% url %} tags per form.
         "act": {name: f"{base}{name}/" for name in ACTIONS},
+        "assessment": selectors.discharge_assessment(page)
+        if page.session.dose_started_at and not page.session.discharged_at
+        else [],
+        "ack_options": [(code, ALARM_LABELS[Alarm(code)]) for code in page.unanswered_codes],
+        "standing_vitals": [v for v in page.vitals if v.struck_by_id is None],
+        "pending_ratings": [d for d in page.schedule if not d.done],
+        "risk_block": services.risk_gate(page.session)
+        if page.session.dose_started_at is None and not page.session.locked
+        else None,
+        "needs_enrolment": page.session.is_esketamine
+        and page.session.dose_started_at is None
+        and page.rems_enrolment is None
+        and not page.session.locked,
+        "device_interval": ESKETAMINE_DEVICE_INTERVAL_MIN,
+        "next_device_at": page.devices[-1].given_at
+        + datetime.timedelta(minutes=ESKETAMINE_DEVICE_INTERVAL_MIN)
+        if page.devices and page.session.dose_stopped_at is None
+        else None,
+        "alerts_url": reverse("sessions:alerts", args=[page.session.pk]),
+        "stops": [f for f in page.session.checklist_findings if f.get("effect") == "stop"],
+        "warns": [f for f in page.session.checklist_findings if f.get("effect") == "warn"],
         "pre_scales": [instruments.get(c) for c in PRE_SCALES],
         "alarm_labels": ALARM_LABELS,
         "event_labels": ADVERSE_EVENT_LABELS,
@@ -208,12 +261,26 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     return _render(request, session_id)
 
 
+@requires("treatment_sessions.view_treatmentsession", "measures.view_safetyalert")
+def session_alerts(request: HttpRequest, session_id: int) -> HttpResponse:
+    """The session's safety alerts, polled by the page so that a positive item 9 answered on the
+    patient's phone during the infusion shows at the chair without a reload."""
+    session = get_object_or_404(TreatmentSession, pk=session_id)
+    alerts = selectors.session_alerts(session)
+    audit_list_view(
+        actor=Actor.from_request(request), object_type="measures.safetyalert", ids=[a.pk for a in alerts]
+    )
+    return render(request, "sessions/_session_alerts.html", {"s": session, "alerts": alerts})
+
+
 @dataclass(frozen=True)
 class _Action:
-    form: type[Form]
+    form: Callable[..., BaseForm]
     perm: str
     run: Callable[[Actor, TreatmentSession, Any], Any]
     done: str
+    # Forms whose fields depend on the session (the checklist) are built from it.
+    per_session: bool = False
 
 
 def _order(actor: Actor, s: TreatmentSession, f: Any) -> Any:
@@ -227,6 +294,7 @@ def _order(actor: Actor, s: TreatmentSession, f: Any) -> Any:
         concentration_mg_per_ml=d["concentration_mg_per_ml"],
         bag_ml=d["bag_ml"],
         duration_min=d["duration_min"],
+        duration_reason=d["duration_reason"],
         lot_number=d["lot_number"],
     )
 
@@ -270,7 +338,68 @@ ACTIONS: dict[str, _Action] = {
         "Dose verified.",
     ),
     "start": _Action(Form, _CHANGE, lambda a, s, f: services.dose_start(actor=a, session=s), "Dose started."),
-    "stop": _Action(Form, _CHANGE, lambda a, s, f: services.dose_stop(actor=a, session=s), "Dose stopped."),
+    "device": _Action(
+        Form,
+        "treatment_sessions.add_devicedose",
+        lambda a, s, f: services.device_record(actor=a, session=s),
+        "Device recorded.",
+    ),
+    "stop": _Action(
+        StopForm,
+        _CHANGE,
+        lambda a, s, f: services.dose_stop(
+            actor=a,
+            session=s,
+            infused_volume_ml=f.cleaned_data["infused_volume_ml"],
+            reason=f.cleaned_data["reason"],
+        ),
+        "Dose stopped.",
+    ),
+    "checklist": _Action(
+        lambda data, page: _checklist_form(page, data),
+        _CHANGE,
+        lambda a, s, f: services.checklist_update(
+            actor=a,
+            session=s,
+            checklist=f.checklist(),
+            escort_name=f.cleaned_data["escort_name"],
+            escort_phone=f.cleaned_data["escort_phone"],
+        ),
+        "Checklist updated.",
+        per_session=True,
+    ),
+    "risk": _Action(
+        RiskForm,
+        "treatment_sessions.assess_risk",
+        lambda a, s, f: services.risk_assess(actor=a, session=s, assessment=f.cleaned_data["assessment"]),
+        "Risk assessment recorded.",
+    ),
+    "ack": _Action(
+        AlarmAckForm,
+        "treatment_sessions.add_alarmacknowledgement",
+        lambda a, s, f: services.alarm_acknowledge(actor=a, session=s, **f.cleaned_data),
+        "Alarm acknowledged.",
+    ),
+    "skip": _Action(
+        SkipForm,
+        _CHANGE,
+        lambda a, s, f: services.rating_skip(actor=a, session=s, **f.cleaned_data),
+        "Rating skipped.",
+    ),
+    "strike": _Action(
+        StrikeForm,
+        "treatment_sessions.add_vitalsign",
+        lambda a, s, f: services.vitals_strike(
+            actor=a, session=s, vital_ids=[f.cleaned_data["vital"]], reason=f.cleaned_data["reason"]
+        ),
+        "Reading struck out.",
+    ),
+    "enrol": _Action(
+        EnrolmentForm,
+        "treatment_sessions.add_remsenrolment",
+        lambda a, s, f: services.rems_enrolment_record(actor=a, patient_id=s.patient_id, **f.cleaned_data),
+        "REMS enrolment recorded.",
+    ),
     "sedation": _Action(
         SedationForm,
         "treatment_sessions.add_sedationrating",
@@ -287,7 +416,11 @@ ACTIONS: dict[str, _Action] = {
         DischargeForm,
         _CHANGE,
         lambda a, s, f: services.discharge(
-            actor=a, session=s, criteria=f.criteria(), ready_to_leave_at=f.cleaned_data["ready_to_leave_at"]
+            actor=a,
+            session=s,
+            criteria=f.criteria(),
+            ready_to_leave_at=f.cleaned_data["ready_to_leave_at"],
+            override_reason=f.cleaned_data["override_reason"],
         ),
         "Discharged.",
     ),
@@ -314,7 +447,10 @@ def session_action(request: HttpRequest, session_id: int, action: str) -> HttpRe
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     session = get_object_or_404(TreatmentSession, pk=session_id)
-    form = spec.form(request.POST)
+    if spec.per_session:
+        form = spec.form(request.POST, selectors.session_page(session_id=session.pk))
+    else:
+        form = spec.form(request.POST)
     if form.is_valid():
         try:
             spec.run(Actor.from_request(request), session, form)
@@ -407,6 +543,8 @@ def rems_form(request: HttpRequest, session_id: int) -> HttpResponse:
                     session=form_data.page.session,
                     confirmation=form.cleaned_data["confirmation"],
                     setting=form.cleaned_data["setting"],
+                    monitored_by=form.cleaned_data["monitored_by"],
+                    prescriber_on_site=form.cleaned_data["prescriber_on_site"],
                 )
             except ValidationError as exc:
                 apply_errors(form, exc)

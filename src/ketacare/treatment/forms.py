@@ -92,6 +92,11 @@ class PlanForm(forms.Form):
     goals = forms.CharField(
         label="Goals of treatment", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    suicidal_ideation_indication = forms.BooleanField(
+        label="Esketamine for depressive symptoms with acute suicidal ideation or behaviour "
+        "(84 mg from the start)",
+        required=False,
+    )
 
     def __init__(self, *args: Any, routes: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -61,6 +61,12 @@ class TreatmentPlan(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     started_on = models.DateField()
     goals = models.TextField(blank=True)
+    # Esketamine for depressive symptoms with acute suicidal ideation or behaviour starts at 84 mg
+    # (Spravato prescribing information 2.3); otherwise the first dose is 56 mg.
+    suicidal_ideation_indication = models.BooleanField(
+        "Depressive symptoms with acute suicidal ideation or behaviour (esketamine 84 mg start)",
+        default=False,
+    )
     created_by = models.ForeignKey(_USER, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     stopped_at = models.DateTimeField(null=True, blank=True)

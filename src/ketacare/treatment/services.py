@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record, audit_record_many, spec_for
+from ketacare.clinical import session_checks
 from ketacare.clinical.protocols import Protocol, WeightBasis, session_dates
 from ketacare.patients.models import Patient
 from ketacare.screening.services import require_eligible
@@ -93,6 +94,23 @@ def _book(
     problem = _clash(chair=chair, patient_id=plan.patient_id, starts_at=starts_at, ends_at=ends_at)
     if problem:
         raise ValidationError({"starts_at": problem})
+    # The minimum interval between doses (reference section 5): booking refuses it too.
+    others = Appointment.objects.filter(
+        patient_id=plan.patient_id,
+        status__in=[Appointment.Status.BOOKED, Appointment.Status.ATTENDED],
+        starts_at__gt=starts_at - datetime.timedelta(days=2),
+        starts_at__lt=starts_at + datetime.timedelta(days=2),
+    ).values_list("starts_at", "plan__route")
+    protocol = rules.get(plan.protocol)
+    interval = session_checks.interval_problem(
+        route=plan.route,
+        at=timezone.localtime(starts_at),
+        other_doses=[(timezone.localtime(at), route) for at, route in others],
+        min_hours=protocol.min_dose_interval_hours or session_checks.MIN_HOURS_BETWEEN_IV_IM_DOSES,
+        no_consecutive_days=protocol.no_consecutive_days,
+    )
+    if interval:
+        raise ValidationError({"starts_at": interval.replace("Another dose", "Another treatment booked")})
     appointment = Appointment(
         patient_id=plan.patient_id,
         plan=plan,
@@ -134,6 +152,7 @@ def plan_start(
     weight_basis: str | None = None,
     booster_interval_days: int | None = None,
     goals: str = "",
+    suicidal_ideation_indication: bool = False,
 ) -> TreatmentPlan:
     """A physician starts a course: the plan and its induction appointments, all or none. The
     patient's signed candidacy decision must cover the protocol's route, and every appointment
@@ -184,6 +203,7 @@ def plan_start(
         booster_interval_days=interval,
         started_on=start_on,
         goals=goals.strip(),
+        suicidal_ideation_indication=suicidal_ideation_indication,
         created_by=user,
     )
     plan.full_clean()

@@ -76,6 +76,7 @@ def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 weight_basis=data["weight_basis"] or None,
                 booster_interval_days=data["booster_interval_days"],
                 goals=data["goals"],
+                suicidal_ideation_indication=data["suicidal_ideation_indication"],
             )
         except ValidationError as exc:
             apply_errors(form, exc)
