@@ -136,6 +136,21 @@ def main() -> None:
         appointment=appointment,
         weight_kg=80,
         height_cm=175,
+        confirm_weight=True,
+        checklist={
+            "identity_confirmed": True,
+            "pregnancy_possible": False,
+            "alcohol_24h": False,
+            "new_benzodiazepine": True,
+            "new_cns_depressant": False,
+            "new_stimulant": False,
+            "new_maoi": False,
+            "new_lamotrigine": False,
+            "fasting": True,
+            "escort": True,
+        },
+        escort_name="Bench escort",
+        escort_phone="555 0100",
         vitals=Vitals(124, 80, 72, 98, 14),
     )
     TreatmentSession.objects.filter(pk=session.pk).update(
@@ -158,8 +173,26 @@ def main() -> None:
         )
     for minute in (20, 40, 60, 90, 120, 150):
         services.sedation_record(
-            actor=nursing, session=session, moaas=4, at=start + datetime.timedelta(minutes=minute)
+            actor=nursing,
+            session=session,
+            moaas=3 if minute == 40 else 5,  # one sedation alarm, answered below
+            at=start + datetime.timedelta(minutes=minute),
         )
+    # One SpO2 dip (an alarm, acknowledged) and a mistyped reading struck out.
+    services.vitals_record(
+        actor=nursing,
+        session=session,
+        vitals=Vitals(spo2=90),
+        taken_at=start + datetime.timedelta(minutes=33),
+    )
+    services.alarm_acknowledge(actor=nursing, session=session, alarm="spo2_low", note="Probe off; repeat 97%")
+    typo = services.vitals_record(
+        actor=nursing,
+        session=session,
+        vitals=Vitals(212, 80, 72),
+        taken_at=start + datetime.timedelta(minutes=34),
+    )
+    services.vitals_strike(actor=nursing, session=session, vital_ids=[typo.pk], reason="typed 212 for 122")
     for minute in (40, 90, 150):
         services.scale_record(
             actor=nursing,
@@ -169,7 +202,7 @@ def main() -> None:
             answers=[1] * 23,
             at=start + datetime.timedelta(minutes=minute),
         )
-    for kind in ("nausea", "vomiting", "emergence_reaction"):
+    for kind in ("nausea", "vomiting", "emergence_reaction", "oversedation"):
         services.adverse_event_record(
             actor=nursing, session=session, kind=kind, severity="mild", action_taken="observed"
         )

@@ -122,14 +122,14 @@ def test_weight_in_pounds_is_refused_and_discharge_waits_for_spo2_sedation_and_t
     doc.get_by_label("Lot number").fill("KT50-0412")
     doc.get_by_role("button", name="Order", exact=True).click()
     order = doc.locator("#order .dose-order")
-    expect(order).to_contain_text("Prepared 36.5 mg (ordered 36.5 mg)")
+    expect(order).to_contain_text("Prepared 36.5 mg (= the ordered dose)")
     expect(order).to_contain_text("(0.5 mg/kg × 73 kg actual weight)")
     expect(order).to_contain_text("draw 0.73 mL of 50 mg/mL")
 
     # Pre-session scale, then the nurse starts the infusion.
     phq9(session, Actor(user=nurse), "pre")
     nurse_page.reload()
-    expect(nurse_page.locator("#order .dose-order")).to_contain_text("Prepared 36.5 mg (ordered 36.5 mg)")
+    expect(nurse_page.locator("#order .dose-order")).to_contain_text("Prepared 36.5 mg (= the ordered dose)")
     nurse_page.get_by_role("button", name="Start the infusion").click()
     expect(nurse_page.locator("#order")).to_contain_text("Dose started")
 
