@@ -168,7 +168,8 @@ def _seed_batch(
         sex = Sex.FEMALE if primary == "F53.0" or rng.random() < 0.58 else Sex.MALE
         given = rng.choice(pools.female if sex == Sex.FEMALE else pools.male)
         family = rng.choice(pools.family)
-        age_years = rng.randint(19, 44) if primary == "F53.0" else rng.randint(18, 79)
+        # Adults at their consultation, which may be up to two years back: 21 and over today.
+        age_years = rng.randint(21, 44) if primary == "F53.0" else rng.randint(21, 79)
         dob = today - datetime.timedelta(days=age_years * 365 + rng.randrange(0, 365))
         city, state, postcode = rng.choice(pools.cities)
         height = Decimal(f"{rng.gauss(163 if sex == Sex.FEMALE else 177, 7):.1f}")
