@@ -75,6 +75,13 @@ def test_a_not_eligible_decision_after_check_in_stops_the_order_and_the_start(
     assert TreatmentSession.objects.get(pk=session.pk).dose_started_at is None
 
 
+def test_a_recorded_esketamine_allergy_stops_the_check_in(doctor, nurse_actor, patient, esk_plan):
+    allergy_record(actor=doctor, patient=patient, substance="Spravato (esketamine)", reaction="angioedema")
+    with pytest.raises(ValidationError, match="Not checked in: Allergy on record: Spravato"):
+        check_in(nurse_actor, esk_plan)
+    assert not TreatmentSession.objects.exists()
+
+
 def test_a_recorded_ketamine_allergy_stops_the_order_and_the_refusal_is_kept(
     doctor, nurse_actor, patient, plan
 ):

@@ -192,7 +192,9 @@ def session_check_in(
     if timezone.localtime(booked.starts_at).date() != timezone.localdate():
         raise ValidationError("Only today's appointments can be checked in.")
     protocol = rules.get(booked.plan.protocol)
-    problem = _eligibility_problem(booked.patient, protocol.candidacy_route)
+    problem = _eligibility_problem(booked.patient, protocol.candidacy_route) or _allergy_problem(
+        booked.patient_id
+    )
     if problem:
         raise ValidationError(f"Not checked in: {problem} A physician must review the candidacy decision.")
     answers = dict(checklist or {})
