@@ -84,7 +84,7 @@ class TestAdequacy:
     @pytest.mark.parametrize(
         ("overrides", "message"),
         [
-            ({"sertralin": 1}, "'sertralin' is not in the clinic's list"),
+            ({"sertralin": 1}, "sertralin: not in the table; to add it give an object"),
             ({"sertraline": 0}, "positive"),
             ({"sertraline": "x"}, "is not a number"),
         ],
@@ -177,7 +177,7 @@ class TestMaudsley:
         assert (m.duration, m.severity, m.antidepressants, m.augmentation, m.ect) == parts
         assert (m.total, m.band) == (total, band)
 
-    def test_no_failed_antidepressant_scores_zero_on_that_dimension(self):
+    def test_no_failed_antidepressant_is_not_staged_not_a_total_below_3(self):
         m = staging.maudsley(
             episode_duration_months=Decimal(3),
             severity=Severity.MILD,
@@ -185,7 +185,34 @@ class TestMaudsley:
             augmentation=False,
             ect=False,
         )
-        assert (m.antidepressants, m.total) == (0, 3)
+        assert (m.antidepressants, m.staged, m.total, m.band) == (0, False, None, "not staged")
+        assert m.as_json() == {
+            "total": None,
+            "band": "not staged",
+            "duration": 1,
+            "severity": 2,
+            "antidepressants": 0,
+            "augmentation": 0,
+            "ect": 0,
+        }
+
+    def test_one_failed_antidepressant_is_staged_at_3_or_more(self):
+        m = staging.maudsley(
+            episode_duration_months=Decimal(3),
+            severity=Severity.SUBSYNDROMAL,
+            failed_antidepressants=1,
+            augmentation=False,
+            ect=False,
+        )
+        assert (m.staged, m.total, m.band) == (True, 3, "mild")
+
+    def test_staging_a_history_without_a_failed_trial_is_not_staged(self):
+        result = staging.stage(History((trial("sertraline", "25", "8"),), Decimal(3), Severity.MODERATE))
+        assert result.failed_adequate_trials == 0
+        assert result.as_json()["maudsley"]["total"] is None
+        assert result.as_json()["maudsley"]["band"] == "not staged"
+        one = staging.stage(History((trial("sertraline", "50", "8"),), Decimal(3), Severity.MODERATE))
+        assert (one.maudsley.total, one.maudsley.band) == (1 + 3 + 1, "mild")
 
     def test_fractional_months_over_twelve_are_sub_acute(self):
         m = staging.maudsley(
@@ -255,9 +282,27 @@ class TestParse:
                 "is required",
             ),
             (
-                {"trials": [{"drug": "prozac", "daily_dose_mg": 20, "weeks": 8, "outcome": "no_response"}]},
+                {"trials": [{"drug": "  ", "daily_dose_mg": 20, "weeks": 8, "outcome": "no_response"}]},
                 "trials[0].drug",
-                "not in the clinic's list",
+                "must be a generic drug name",
+            ),
+            (
+                {
+                    "trials": [
+                        {"drug": "sertraline", "daily_dose_mg": 5000, "weeks": 8, "outcome": "no_response"}
+                    ]
+                },
+                "trials[0].daily_dose_mg",
+                "likely a unit error",
+            ),
+            (
+                {
+                    "trials": [
+                        {"drug": "liothyronine", "daily_dose_mg": 25, "weeks": 8, "outcome": "no_response"}
+                    ]
+                },
+                "trials[0].daily_dose_mg",
+                "is it in micrograms?",
             ),
             (
                 {

@@ -103,6 +103,75 @@ class TestHistory:
             )
         assert err.value.message_dict == {"stopped_on": ["A trial cannot stop before it starts."]}
 
+    def record(self, doctor, patient, drug, dose):
+        return services.trial_record(
+            actor=doctor,
+            patient=patient,
+            drug=drug,
+            daily_dose_mg=Decimal(dose),
+            started_on=datetime.date(2025, 5, 1),
+            stopped_on=datetime.date(2025, 7, 1),
+            outcome="no_response",
+        )
+
+    def test_sertraline_at_the_plausible_maximum_is_recorded(self, doctor, patient):
+        assert self.record(doctor, patient, "sertraline", "400").daily_dose_mg == 400
+
+    @pytest.mark.parametrize(
+        ("drug", "dose", "message"),
+        [
+            ("sertraline", "400.001", "likely a unit error"),
+            ("sertraline", "5000", "5000 mg/day of sertraline is above the plausible maximum of 400 mg/day"),
+            ("liothyronine", "25", "is it in micrograms?"),
+        ],
+    )
+    def test_a_dose_above_the_plausible_maximum_is_refused_on_the_dose_field_and_nothing_saved(
+        self, doctor, patient, drug, dose, message
+    ):
+        events = AuditEvent.objects.count()
+        with pytest.raises(ValidationError) as err:
+            self.record(doctor, patient, drug, dose)
+        assert list(err.value.message_dict) == ["daily_dose_mg"]
+        assert message in err.value.message_dict["daily_dose_mg"][0]
+        assert AntidepressantTrial.objects.filter(patient=patient).count() == 0
+        assert AuditEvent.objects.count() == events
+
+    def test_25_micrograms_of_liothyronine_is_recorded_in_mg(self, doctor, patient):
+        trial = self.record(doctor, patient, "liothyronine", "0.025")
+        assert (trial.daily_dose_mg, trial.dose_text, str(trial)) == (
+            Decimal("0.025"),
+            "25 micrograms",
+            "Liothyronine 25 micrograms/day",
+        )
+
+    def test_a_clinic_added_drug_can_be_recorded_and_counts(
+        self, doctor, patient, consultation, tmp_path, settings
+    ):
+        rules_file = tmp_path / "rules.json"
+        rules_file.write_text(
+            '{"min_daily_dose_mg": {"agomelatine": {"class": "melatonergic",'
+            ' "min_daily_dose_mg": 25, "max_daily_dose_mg": 100}}}'
+        )
+        settings.SCREENING_RULES_FILE = str(rules_file)
+        self.record(doctor, patient, "agomelatine", "25")
+        assert selectors.consultation_staging(consultation).failed_adequate_trials == 3
+        with pytest.raises(ValidationError, match="not in the clinic's list"):
+            self.record(doctor, patient, "tianeptine", "25")
+
+    def test_a_stored_drug_the_clinic_no_longer_lists_is_adequacy_unknown_not_a_crash(
+        self, doctor, patient, consultation
+    ):
+        AntidepressantTrial.objects.filter(drug="venlafaxine").update(drug="agomelatine")
+        staging = selectors.consultation_staging(consultation)
+        assert staging.adequacy_unknown == ["agomelatine"]
+        assert (staging.failed_adequate_trials, staging.treatment_resistant) == (1, False)
+
+    def test_no_failed_trial_is_not_staged(self, doctor, patient, consultation):
+        for t in AntidepressantTrial.objects.all():
+            services.trial_strike_out(actor=doctor, trial=t, reason="entered in error")
+        m = selectors.consultation_staging(consultation).maudsley
+        assert (m.total, m.band) == (None, "not staged")
+
     def test_ect_in_this_episode_scores_on_maudsley(self, doctor, patient, consultation):
         services.prior_treatment_record(
             actor=doctor, patient=patient, kind="ect", outcome="no_response", sessions=12

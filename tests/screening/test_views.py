@@ -1,4 +1,5 @@
 import io
+from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
@@ -286,3 +287,65 @@ def test_the_age_at_the_consultation_shows_without_a_question(client_as, physici
     html = client_as(physician).get(f"/consultations/{c.pk}/").content.decode()
     assert html.count("Relative:</strong> Aged 65 or over on the day of the consultation.") == 2
     assert 'name="age_65_or_over"' not in html
+
+
+def trial_post(client, consultation, **fields):
+    data = {
+        "drug": "liothyronine",
+        "daily_dose_mg": "25",
+        "dose_unit": "microgram",
+        "started_on": "2026-01-05",
+        "stopped_on": "2026-03-01",
+        "adherence": "good",
+        "outcome": "no_response",
+        "current_episode": "on",
+    }
+    data.update(fields)
+    return client.post(f"/consultations/{consultation.pk}/trials/", data)
+
+
+def test_liothyronine_is_entered_in_micrograms_and_shown_in_micrograms(client_as, nurse, consultation):
+    client = client_as(nurse)
+    page = client.get(f"/consultations/{consultation.pk}/").content.decode()
+    assert "Liothyronine (thyroid hormone, adequate from 25 micrograms/day)" in page
+    assert "Clomipramine (TCA, adequate from 150 mg/day; off-label for depression in the US" in page
+    assert trial_post(client, consultation).status_code == 302
+    assert AntidepressantTrial.objects.get(drug="liothyronine").daily_dose_mg == Decimal("0.025")
+    html = client.get(f"/consultations/{consultation.pk}/").content.decode()
+    assert "<td>25 micrograms</td>" in html
+    assert "Adequate: 25 micrograms/day for 7.9 weeks" in html
+
+
+def test_25_liothyronine_typed_as_mg_is_refused_beside_the_dose_keeping_what_was_typed(
+    client_as, nurse, consultation
+):
+    client = client_as(nurse)
+    response = trial_post(client, consultation, dose_unit="mg")
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "is it in micrograms?" in html and "likely a unit error" in html
+    assert 'name="daily_dose_mg" value="25"' in html
+    assert not AntidepressantTrial.objects.filter(drug="liothyronine").exists()
+
+
+def test_5000_mg_of_sertraline_is_refused_naming_the_dose(client_as, nurse, consultation):
+    client = client_as(nurse)
+    response = trial_post(client, consultation, drug="sertraline", daily_dose_mg="5000", dose_unit="mg")
+    assert response.status_code == 422
+    assert (
+        "5000 mg/day of sertraline is above the plausible maximum of 400 mg/day" in response.content.decode()
+    )
+    assert AntidepressantTrial.objects.filter(drug="sertraline").count() == 1  # the fixture's only
+
+
+def test_without_a_failed_trial_the_page_and_letter_say_not_staged(
+    client_as, physician, doctor, consultation
+):
+    for t in AntidepressantTrial.objects.all():
+        services.trial_strike_out(actor=doctor, trial=t, reason="entered in error")
+    client = client_as(physician)
+    html = client.get(f"/consultations/{consultation.pk}/").content.decode()
+    assert "Not staged" in html and "/ 15," not in html
+    assert sign_post(client, consultation).status_code == 302
+    text = letter_text(client, CandidacyDecision.objects.get())
+    assert "Maudsley Staging Method: not staged" in text and "of 15" not in text

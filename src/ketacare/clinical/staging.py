@@ -21,7 +21,15 @@ from enum import StrEnum
 from typing import Any
 
 from ketacare.clinical import contraindications
-from ketacare.clinical.antidepressants import DRUGS_BY_NAME, Drug, DrugRole, UnknownDrug, drug
+from ketacare.clinical.antidepressants import (
+    DRUGS_BY_NAME,
+    Drug,
+    DrugRole,
+    UnknownDrug,
+    dose_problem,
+    drug,
+    normalise_name,
+)
 
 # Clinical reference section 3: adequate duration is 4 weeks or more at an adequate dose.
 ADEQUATE_MIN_WEEKS = Decimal(4)
@@ -96,6 +104,11 @@ MAUDSLEY_FAILURE_POINTS = ((0, 0), (2, 1), (4, 2), (6, 3), (10, 4))
 MAUDSLEY_FAILURE_MAX_POINTS = 5
 # Total 3-15: mild 3-6, moderate 7-10, severe 11-15.
 MAUDSLEY_BANDS = ((6, "mild"), (10, "moderate"), (15, "severe"))
+# The method stages patients with at least one failed trial (clinical reference, section 3): with
+# none there is no stage, not a total below 3.
+NOT_STAGED = "not staged"
+# A trial of a drug the clinic's table lacks: its adequacy cannot be judged, so it is not a failure.
+ADEQUACY_UNKNOWN = "Adequacy unknown: drug not in the clinic's table"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,17 +126,36 @@ class Trial:
 @dataclass(frozen=True, slots=True)
 class TrialAssessment:
     trial: Trial
-    drug: Drug
-    adequate: bool
+    drug: Drug | None  # None: not in the clinic's table
+    adequate: bool | None  # None: adequacy unknown (drug not in the table)
     failed: bool
     reason: str
 
+    @property
+    def drug_name(self) -> str:
+        return self.drug.name if self.drug else self.trial.drug
+
+    @property
+    def role(self) -> DrugRole | None:
+        return self.drug.role if self.drug else None
+
+    @property
+    def dose_text(self) -> str:
+        """The trial's dose in the drug's own unit ("25 micrograms"), mg for an unknown drug."""
+        if self.drug is None:
+            return f"{_num(self.trial.daily_dose_mg)} mg"
+        return self.drug.dose_text(self.trial.daily_dose_mg)
+
     def as_json(self) -> dict[str, Any]:
+        d = self.drug
         return {
-            "drug": self.drug.name,
-            "role": self.drug.role.value,
+            "drug": self.drug_name,
+            "role": d.role.value if d else None,
+            "unit": d.unit.value if d else None,
             "daily_dose_mg": _num(self.trial.daily_dose_mg),
-            "min_daily_dose_mg": _num(self.drug.min_daily_dose_mg),
+            "min_daily_dose_mg": _num(d.min_daily_dose_mg) if d else None,
+            "max_daily_dose_mg": _num(d.max_daily_dose_mg) if d else None,
+            "note": d.note if d else "",
             "weeks": _num(self.trial.weeks),
             "outcome": self.trial.outcome.value,
             "adequate": self.adequate,
@@ -136,8 +168,8 @@ def _num(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _mg(value: Decimal) -> str:
-    return f"{_num(value)} mg/day"
+def _per_day(d: Drug, value: Decimal) -> str:
+    return f"{d.dose_text(value)}/day"
 
 
 def _weeks(value: Decimal) -> str:
@@ -152,12 +184,20 @@ def weeks_between(start: datetime.date, stop: datetime.date) -> Decimal:
 
 
 def assess_trial(trial: Trial, table: Mapping[str, Drug] = DRUGS_BY_NAME) -> TrialAssessment:
-    """Is the trial adequate (dose, duration, adherence), and does it count as a failure?"""
-    d = drug(trial.drug, table)
+    """Is the trial adequate (dose, duration, adherence), and does it count as a failure? A drug
+    not in the table: adequacy unknown, not a failure, and the reason says so."""
+    try:
+        d = drug(trial.drug, table)
+    except UnknownDrug:
+        return TrialAssessment(
+            trial, None, None, False, f"{ADEQUACY_UNKNOWN} ({trial.drug}): not counted as a failure."
+        )
     minimum = d.min_daily_dose_mg
     problems: list[str] = []
     if trial.daily_dose_mg < minimum:
-        problems.append(f"{_mg(trial.daily_dose_mg)} is below the minimum adequate {_mg(minimum)}")
+        problems.append(
+            f"{_per_day(d, trial.daily_dose_mg)} is below the minimum adequate {_per_day(d, minimum)}"
+        )
     if trial.weeks < ADEQUATE_MIN_WEEKS:
         if trial.outcome == Outcome.INTOLERANCE:
             problems.append(
@@ -169,7 +209,7 @@ def assess_trial(trial: Trial, table: Mapping[str, Drug] = DRUGS_BY_NAME) -> Tri
         problems.append("taken on fewer than half the days")
     if problems:
         return TrialAssessment(trial, d, False, False, "Not adequate: " + "; ".join(problems) + ".")
-    adequate = f"Adequate: {_mg(trial.daily_dose_mg)} for {_weeks(trial.weeks)}"
+    adequate = f"Adequate: {_per_day(d, trial.daily_dose_mg)} for {_weeks(trial.weeks)}"
     if d.role == DrugRole.AUGMENTATION:
         return TrialAssessment(
             trial, d, True, False, adequate + "; an augmenting agent, not an antidepressant."
@@ -200,7 +240,7 @@ def assess_trials(
     out: list[TrialAssessment] = []
     for trial in trials:
         a = assess_trial(trial, table)
-        if a.failed and a.drug.name in seen:
+        if a.failed and a.drug_name in seen:
             a = TrialAssessment(
                 a.trial,
                 a.drug,
@@ -210,7 +250,7 @@ def assess_trials(
                 + ": failed, but the same drug already failed (counted once).",
             )
         elif a.failed:
-            seen.add(a.drug.name)
+            seen.add(a.drug_name)
         out.append(a)
     return out
 
@@ -245,12 +285,23 @@ class Maudsley:
     ect: int
 
     @property
-    def total(self) -> int:
+    def staged(self) -> bool:
+        """Only with at least one failed antidepressant (the antidepressant dimension scores 1+)."""
+        return self.antidepressants > 0
+
+    @property
+    def total(self) -> int | None:
+        """3-15, or None when not staged (no failed adequate trial)."""
+        if not self.staged:
+            return None
         return self.duration + self.severity + self.antidepressants + self.augmentation + self.ect
 
     @property
     def band(self) -> str:
-        return next(name for top, name in MAUDSLEY_BANDS if self.total <= top)
+        total = self.total
+        if total is None:
+            return NOT_STAGED
+        return next(name for top, name in MAUDSLEY_BANDS if total <= top)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -272,8 +323,9 @@ def maudsley(
     augmentation: bool,
     ect: bool,
 ) -> Maudsley:
-    """Maudsley Staging Method score (Fekadu et al. 2009). The method presumes at least one failed
-    antidepressant; with none, the antidepressant dimension scores 0."""
+    """Maudsley Staging Method score (Fekadu et al. 2009). The method stages patients with at least
+    one failed antidepressant; with none, the antidepressant dimension scores 0 and the result is
+    "not staged" (total None), never a total below 3."""
     if episode_duration_months < 0:
         raise ValueError("episode duration cannot be negative")
     if failed_antidepressants < 0:
@@ -311,9 +363,15 @@ class Staging:
     maudsley: Maudsley
     contraindications: list[contraindications.Finding] = field(default_factory=list)
 
+    @property
+    def adequacy_unknown(self) -> list[str]:
+        """The drugs whose trials could not be assessed: not in the clinic's table."""
+        return list(dict.fromkeys(a.drug_name for a in self.trials if a.adequate is None))
+
     def as_json(self) -> dict[str, Any]:
         return {
             "trials": [t.as_json() for t in self.trials],
+            "adequacy_unknown": self.adequacy_unknown,
             "failed_adequate_trials": self.failed_adequate_trials,
             "treatment_resistant": self.treatment_resistant,
             "weeks_on_trials": _num(self.weeks_on_trials),
@@ -334,16 +392,14 @@ def stage(
     failed = sum(1 for a in assessed if a.failed)
     # Augmentation counts when recorded, or when any augmenting agent was tried in this episode.
     augmented = history.augmentation or any(
-        a.drug.role == DrugRole.AUGMENTATION and a.trial.current_episode for a in assessed
+        a.role == DrugRole.AUGMENTATION and a.trial.current_episode for a in assessed
     )
     return Staging(
         trials=assessed,
         failed_adequate_trials=failed,
         treatment_resistant=failed >= TRD_MIN_FAILED_TRIALS,
         augmentation_used=augmented,
-        weeks_on_trials=weeks_on_trials(
-            [a.trial for a in assessed if a.drug.role == DrugRole.ANTIDEPRESSANT]
-        ),
+        weeks_on_trials=weeks_on_trials([a.trial for a in assessed if a.role == DrugRole.ANTIDEPRESSANT]),
         maudsley=maudsley(
             episode_duration_months=history.episode_duration_months,
             severity=history.severity,
@@ -395,7 +451,8 @@ def _bool(data: Mapping[str, object], name: str, default: bool = False) -> bool:
 
 def parse_history(data: object, *, table: Mapping[str, Drug] = DRUGS_BY_NAME) -> History:
     """Read the `ketacare stage` JSON (docs/staging.md). Unknown extra fields are ignored; every
-    problem names its field."""
+    problem names its field. A drug not in the table is kept (its trial's adequacy is unknown); a
+    dose above the drug's plausible maximum is refused as a likely unit error."""
     if not isinstance(data, dict):
         raise HistoryError("(top level)", "must be a JSON object")
     raw_trials = data.get("trials", [])
@@ -411,13 +468,19 @@ def parse_history(data: object, *, table: Mapping[str, Drug] = DRUGS_BY_NAME) ->
                 raise HistoryError(f"{where}.{key}", "is required")
         if not isinstance(raw["drug"], str):
             raise HistoryError(f"{where}.drug", f"must be a generic drug name, not {raw['drug']!r}")
-        try:
-            name = drug(raw["drug"], table).name
-        except UnknownDrug as exc:
-            raise HistoryError(f"{where}.drug", str(exc)) from None
+        if not raw["drug"].strip():
+            raise HistoryError(f"{where}.drug", "must be a generic drug name, not empty")
         dose = _decimal(raw["daily_dose_mg"], f"{where}.daily_dose_mg")
         if dose == 0:
             raise HistoryError(f"{where}.daily_dose_mg", "must be more than 0")
+        try:
+            known: Drug | None = drug(raw["drug"], table)
+        except UnknownDrug:
+            known = None
+        name = known.name if known else normalise_name(raw["drug"])
+        problem = dose_problem(known, dose) if known else None
+        if problem:
+            raise HistoryError(f"{where}.daily_dose_mg", problem)
         current = raw.get("current_episode", True)
         if not isinstance(current, bool):
             raise HistoryError(f"{where}.current_episode", f"must be true or false, not {current!r}")

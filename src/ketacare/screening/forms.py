@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from ketacare.clinical.antidepressants import MG_PER_UNIT, Unit
 from ketacare.clinical.candidacy import DECISION_LABELS, PRESENTING_LABELS
 from ketacare.clinical.contraindications import ROUTE_LABELS, Rule, checklist
 from ketacare.patients.forms import DateInput
@@ -103,6 +104,17 @@ class ChecklistForm(forms.Form):
 
 
 class TrialForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A trial of a drug from the clinic's table. The dose is typed in the unit chosen beside it
+    (mg, or micrograms for liothyronine) and stored in mg: the unit is explicit, never guessed."""
+
+    drug = forms.ChoiceField(error_messages={"required": "Choose the drug."})
+    dose_unit = forms.ChoiceField(
+        label="Unit",
+        choices=[(Unit.MG.value, "mg"), (Unit.MICROGRAM.value, "micrograms")],
+        initial=Unit.MG.value,
+        required=False,  # mg when not sent, as the form always was
+    )
+
     class Meta:
         model = AntidepressantTrial
         fields = (
@@ -115,18 +127,24 @@ class TrialForm(forms.ModelForm):  # type: ignore[type-arg]
             "current_episode",
             "notes",
         )
+        labels = {"daily_dose_mg": "Highest daily dose"}
         widgets = {"started_on": DateInput(), "stopped_on": DateInput()}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         drugs = rules.current().drugs
         field: Any = self.fields["drug"]
-        field.choices = [("", "Choose a drug")] + [
-            (d.name, f"{d.label} ({d.drug_class}, adequate from {d.min_daily_dose_mg.normalize():f} mg/day)")
-            for d in drugs.values()
-        ]
+        field.choices = [("", "Choose a drug")] + [(d.name, d.choice_label) for d in drugs.values()]
         self.fields["daily_dose_mg"].widget.attrs.update({"step": "any", "inputmode": "decimal"})
-        self.fields["daily_dose_mg"].error_messages["invalid"] = "Enter the daily dose as a number of mg."
+        self.fields["daily_dose_mg"].error_messages["invalid"] = "Enter the daily dose as a number."
+        self.fields["daily_dose_mg"].help_text = "In the unit chosen beside it (liothyronine: micrograms)."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        dose = data.get("daily_dose_mg")
+        if dose is not None and data.get("dose_unit") == Unit.MICROGRAM.value:
+            data["daily_dose_mg"] = dose * MG_PER_UNIT[Unit.MICROGRAM]
+        return data
 
 
 class PriorTreatmentForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -6,12 +6,13 @@ printed next year says what was decided then, not what the history says now.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from ketacare.clinical.antidepressants import DRUGS_BY_NAME
+from ketacare.clinical.antidepressants import DRUGS_BY_NAME, MG_PER_UNIT, Unit
 from ketacare.clinical.candidacy import DECISION_LABELS, PRESENTING_LABELS, Decision, PresentingCondition
 from ketacare.clinical.contraindications import ROUTE_LABELS, Kind, Route
 from ketacare.clinical.staging import OUTCOME_LABELS, SEVERITY_LABELS, Outcome, Severity
@@ -30,6 +31,17 @@ def _notes(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(notes.values())
 
 
+def _dose_text(trial: dict[str, Any]) -> str:
+    """The dose in the drug's own unit ("25 micrograms"), as the snapshot stored it in mg."""
+    dose_mg = Decimal(str(trial["daily_dose_mg"]))
+    known = DRUGS_BY_NAME.get(trial["drug"])
+    unit = trial.get("unit") or (known.unit.value if known else Unit.MG.value)
+    if unit == Unit.MICROGRAM.value:
+        micrograms = (dose_mg / MG_PER_UNIT[Unit.MICROGRAM]).normalize()
+        return f"{micrograms:f} microgram" + ("" if micrograms == 1 else "s")
+    return f"{dose_mg.normalize():f} mg"
+
+
 def letter_context(decision: CandidacyDecision) -> dict[str, Any]:
     snapshot = decision.snapshot
     staging = snapshot["staging"]
@@ -37,11 +49,17 @@ def letter_context(decision: CandidacyDecision) -> dict[str, Any]:
     trials = [
         {
             **t,
-            "label": DRUGS_BY_NAME[t["drug"]].label if t["drug"] in DRUGS_BY_NAME else t["drug"],
+            "label": str(t["drug"]).capitalize(),
+            "dose_text": _dose_text(t),
+            "note": t.get("note") or (DRUGS_BY_NAME[t["drug"]].note if t["drug"] in DRUGS_BY_NAME else ""),
             "outcome_label": OUTCOME_LABELS[Outcome(t["outcome"])],
         }
         for t in staging["trials"]
     ]
+    maudsley = staging["maudsley"]
+    # Not staged without a failed trial (clinical reference, section 3). A snapshot signed before
+    # that rule stored a total below 3 for it: the letter does not repeat it.
+    maudsley_staged = maudsley.get("total") is not None and maudsley.get("antidepressants", 0) > 0
     return {
         "clinic": letterhead(),
         "today": timezone.localdate(),
@@ -54,6 +72,7 @@ def letter_context(decision: CandidacyDecision) -> dict[str, Any]:
         "severity": SEVERITY_LABELS[Severity(snapshot["severity"])],
         "episode_months": snapshot["episode_duration_months"],
         "staging": staging,
+        "maudsley_staged": maudsley_staged,
         "trials": trials,
         "findings": [
             {**f, "route_label": ROUTE_LABELS[Route(f["route"])]}

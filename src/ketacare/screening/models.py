@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from ketacare.clinical.antidepressants import DRUGS
+from ketacare.clinical.antidepressants import DRUGS_BY_NAME, Drug
 from ketacare.clinical.candidacy import DECISION_LABELS
 from ketacare.clinical.contraindications import ROUTE_LABELS, Route
 from ketacare.clinical.staging import ADHERENCE_LABELS, OUTCOME_LABELS, SEVERITY_LABELS
@@ -92,9 +92,6 @@ class Consultation(models.Model):
         return [code for code, present in self.checklist.items() if present]
 
 
-DRUG_CHOICES = [(d.name, d.label) for d in DRUGS]
-
-
 class AntidepressantTrial(models.Model):
     """One antidepressant or augmenting agent the patient took, and how it went."""
 
@@ -102,7 +99,9 @@ class AntidepressantTrial(models.Model):
     Adherence = _choices("Adherence", ADHERENCE_LABELS)
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="antidepressant_trials")
-    drug = models.CharField(max_length=40, choices=DRUG_CHOICES)
+    # No choices here: the clinic's table (the published defaults plus drugs the clinic adds in its
+    # screening-rules file) is the list, checked by `services.trial_record`.
+    drug = models.CharField(max_length=40)
     daily_dose_mg = models.DecimalField(
         "Highest daily dose (mg)",
         max_digits=7,
@@ -141,7 +140,25 @@ class AntidepressantTrial(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_drug_display()} {self.daily_dose_mg.normalize():f} mg/day"
+        return f"{self.drug_label} {self.dose_text}/day"
+
+    def _table_drug(self) -> Drug | None:
+        from ketacare.screening import rules  # the clinic's table, read when shown
+
+        try:
+            return rules.current().drugs.get(self.drug) or DRUGS_BY_NAME.get(self.drug)
+        except rules.RulesError:
+            return DRUGS_BY_NAME.get(self.drug)
+
+    @property
+    def drug_label(self) -> str:
+        return self.drug.capitalize()
+
+    @property
+    def dose_text(self) -> str:
+        """The dose in the drug's own unit: "150 mg", "25 micrograms"."""
+        d = self._table_drug()
+        return d.dose_text(self.daily_dose_mg) if d else f"{self.daily_dose_mg.normalize():f} mg"
 
 
 class PriorTreatment(models.Model):

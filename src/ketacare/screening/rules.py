@@ -2,8 +2,14 @@
 minimum doses and contraindication classes from the file KETACARE_SCREENING_RULES names.
 
 File format (JSON), both keys optional:
-    {"min_daily_dose_mg": {"sertraline": 100},
+    {"min_daily_dose_mg": {"sertraline": 100,
+                           "venlafaxine": {"min_daily_dose_mg": 150, "max_daily_dose_mg": 450},
+                           "agomelatine": {"class": "melatonergic", "min_daily_dose_mg": 25,
+                                           "max_daily_dose_mg": 100, "unit": "mg"}},
      "contraindications": {"pregnancy": {"esketamine_nasal": "absolute"}}}
+A number changes a listed drug's minimum; an object changes its minimum and/or maximum, or adds a
+drug the table lacks (class, minimum and maximum required; role, unit, note, source optional).
+Doses are in mg (docs/staging.md).
 """
 
 from __future__ import annotations

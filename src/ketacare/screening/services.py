@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record
+from ketacare.clinical.antidepressants import dose_problem
 from ketacare.clinical.candidacy import Decision, PresentingCondition, decision_problems
 from ketacare.clinical.contraindications import Route, checklist
 from ketacare.patients.models import Patient, ReferringProvider
@@ -181,9 +182,15 @@ def trial_record(
     current_episode: bool = True,
     notes: str = "",
 ) -> AntidepressantTrial:
-    """Record one antidepressant or augmenting-agent trial."""
-    if drug not in rules.current().drugs:
+    """Record one antidepressant or augmenting-agent trial of a drug in the clinic's table (the
+    published defaults plus the drugs the clinic added). The daily dose is in mg; a dose above the
+    drug's plausible maximum is refused on `daily_dose_mg` as a likely unit error, nothing saved."""
+    known = rules.current().drugs.get(drug)
+    if known is None:
         raise ValidationError({"drug": f"{drug!r} is not in the clinic's list of antidepressants."})
+    problem = dose_problem(known, Decimal(daily_dose_mg))
+    if problem:
+        raise ValidationError({"daily_dose_mg": problem[0].upper() + problem[1:]})
     _not_future(started_on, "started_on", "A start date")
     if stopped_on is not None:
         _not_future(stopped_on, "stopped_on", "A stop date")

@@ -39,3 +39,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=2) from None
         result = stage(history, table=in_force.drugs, rules=in_force.contraindications)
         self.stdout.write(json.dumps(result.as_json(), indent=2))
+        for i, a in enumerate(result.trials):
+            if a.adequate is None:
+                # Not a failure and not an error: the clinic can add the drug to its rules file.
+                self.stderr.write(
+                    f"note: trials[{i}].drug {a.drug_name!r}: adequacy unknown: drug not in the "
+                    "clinic's table (not counted as a failure; add it to KETACARE_SCREENING_RULES)"
+                )
