@@ -10,13 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ketacare.clinical import outcomes
-from ketacare.clinical.outcomes import Excluded, OutcomeRules, RelapseRule, Trend
+from ketacare.clinical.outcomes import Excluded, OutcomeRules, RelapseRule, Trend, response_rule
 
+PHQ9 = response_rule("phq9")
+PCL5 = response_rule("pcl5")
 H = 3600.0
 D = 86_400.0
 
 
-def cohort(scores, treatments, *, rules=None, remission_max=4):
+def cohort(scores, treatments, *, rules=None, remission_max=4, instrument="phq9"):
     """scores: (patient, day, total); treatments: (patient, day, route, course size)."""
     scores = sorted(scores)
     treatments = sorted(treatments)
@@ -33,6 +35,7 @@ def cohort(scores, treatments, *, rules=None, remission_max=4):
             protocol=np.array([t[2] + "_p" for t in treatments], dtype=object),
             course_size=np.array([t[3] for t in treatments], dtype=np.int64),
         ),
+        instrument=instrument,
         remission_max=remission_max,
         rules=rules or OutcomeRules(),
     )
@@ -62,7 +65,10 @@ class TestFirstTreatment:
         )
         one, two = row(result, 1), row(result, 2)
         assert (one["baseline_total"], one["first_total"]) == (20, 10)
-        assert outcomes.is_response(result.baseline_total, result.first_total).tolist() == [True, False]
+        assert outcomes.is_response(result.baseline_total, result.first_total, rule=PHQ9).tolist() == [
+            True,
+            False,
+        ]
         assert days(one["first_response_at"]) == round(4 / 24, 4)
         assert math.isnan(two["first_response_at"])
         assert one["excluded_first"] == two["excluded_first"] == ""
@@ -88,7 +94,7 @@ class TestFirstTreatment:
         assert row(result, 1)["excluded_first"] == Excluded.NO_BASELINE
         assert row(result, 1)["excluded_course"] == Excluded.NO_BASELINE
         assert row(result, 2)["excluded_first"] == Excluded.BASELINE_ZERO
-        assert not outcomes.is_response(result.baseline_total, result.first_total).any()
+        assert not outcomes.is_response(result.baseline_total, result.first_total, rule=PHQ9).any()
 
     def test_untreated_patients_are_not_in_the_cohort_and_unscored_ones_are_excluded(self):
         result = cohort([(1, -3, 20), (9, -3, 20), (9, 1, 2)], iv(1) + iv(2))
@@ -180,6 +186,17 @@ class TestRules:
         with pytest.raises(ValueError, match="relapse_rule: must be one of"):
             outcomes.rules_from_json({"relapse_rule": "sometimes"})
 
+    def test_pcl5_response_points_is_a_setting_from_5_to_20(self):
+        assert outcomes.rules_from_json({}).pcl5_response_points == 10
+        assert outcomes.rules_from_json({"pcl5_response_points": 15}).pcl5_response_points == 15
+        for bad in (4, 21, 0):
+            with pytest.raises(ValueError, match="pcl5_response_points: must be 5 to 20 points"):
+                outcomes.rules_from_json({"pcl5_response_points": bad})
+        with pytest.raises(ValueError, match="pcl5_response_points: must be a whole number"):
+            outcomes.rules_from_json({"pcl5_response_points": 10.5})
+        with pytest.raises(ValueError, match="pcl5_response_points: must be a number"):
+            outcomes.rules_from_json({"pcl5_response_points": "10"})
+
     def test_the_first_treatment_is_the_earliest_and_the_route_is_its_route(self):
         result = cohort(
             [(1, -3, 20)], [(1, 5, "esketamine", 8), (1, 0, "iv_ketamine", 6), (1, 2, "iv_ketamine", 6)]
@@ -244,3 +261,49 @@ def test_a_responder_without_a_later_score_is_counted_with_no_time_followed():
     assert days(one["first_response_at"]) == 0.2
     assert days(one["followed_to"]) == 0.2
     assert math.isnan(one["relapse_at"])
+
+
+class TestPcl5RespondsByPoints:
+    """PCL-5 response is a fall of at least 10 points, not 50% (clinical reference section 2)."""
+
+    def test_a_fall_of_10_points_is_a_response_and_9_is_not(self):
+        result = cohort(
+            [(1, -3, 40), (1, 4 / 24, 30), (2, -3, 40), (2, 4 / 24, 31)],
+            iv(1) + iv(2),
+            instrument="pcl5",
+            remission_max=32,
+        )
+        one, two = row(result, 1), row(result, 2)
+        assert (one["baseline_total"], one["first_total"]) == (40, 30)
+        assert outcomes.is_response(result.baseline_total, result.first_total, rule=PCL5).tolist() == [
+            True,
+            False,
+        ]
+        assert days(one["first_response_at"]) == round(4 / 24, 4)
+        assert math.isnan(two["first_response_at"])
+
+    def test_the_same_scores_on_the_phq9_need_50_percent(self):
+        result = cohort([(1, -3, 40), (1, 4 / 24, 30)], iv(1), instrument="phq9")
+        assert math.isnan(row(result, 1)["first_response_at"])  # 25%: not a response on the 50% rule
+
+    def test_relapse_is_no_longer_10_points_below_baseline(self):
+        scores = [(1, -3, 40), (1, 0.2, 30), (1, 10, 31), (1, 17, 32)]  # 10, then 9 and 8 points
+        one = row(cohort(scores, iv(1), instrument="pcl5", remission_max=32), 1)
+        assert days(one["relapse_at"]) == 10
+        assert one["trend"] == Trend.RELAPSED
+        # On the 50% rule the same patient never responded, so never relapsed.
+        phq = row(cohort(scores, iv(1), instrument="phq9"), 1)
+        assert (math.isnan(phq["relapse_at"]), phq["trend"]) == (True, Trend.NONE)
+
+    def test_the_clinic_setting_moves_the_threshold(self):
+        scores = [(1, -3, 40), (1, 4 / 24, 30), (2, -3, 40), (2, 4 / 24, 28)]
+        rules = OutcomeRules(pcl5_response_points=12)
+        result = cohort(scores, iv(1) + iv(2), instrument="pcl5", rules=rules, remission_max=32)
+        assert math.isnan(row(result, 1)["first_response_at"])  # 10 points: short of 12
+        assert days(row(result, 2)["first_response_at"]) == round(4 / 24, 4)
+
+    @given(st.integers(1, 80), st.integers(0, 80))
+    def test_vectorised_rule_matches_the_single_score_rule(self, base, total):
+        vector = outcomes.is_response(np.array([base]), np.array([total]), rule=PCL5)[0]
+        single = outcomes.response_category(baseline_total=base, total=total, rule=PCL5)
+        assert bool(vector) == (single is outcomes.ResponseCategory.RESPONSE) == (base - total >= 10)

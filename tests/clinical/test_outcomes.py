@@ -62,3 +62,114 @@ def test_response_means_at_most_half_the_baseline(base, total):
     is_response = outcomes.response_category(baseline_total=base, total=total) is ResponseCategory.RESPONSE
     assert is_response == (2 * total <= base)
     assert (total <= outcomes.response_threshold(base)) == is_response
+
+
+PCL5 = outcomes.response_rule("pcl5")
+
+
+@pytest.mark.parametrize(
+    ("base", "total", "category"),
+    [
+        (40, 30, ResponseCategory.RESPONSE),  # 10 points: clinically meaningful
+        (40, 31, ResponseCategory.PARTIAL),  # 9 points: reliable change only
+        (40, 35, ResponseCategory.PARTIAL),  # 5 points
+        (40, 36, ResponseCategory.NON_RESPONSE),  # 4 points
+        (15, 5, ResponseCategory.RESPONSE),  # 10 points, 67%
+        (80, 70, ResponseCategory.RESPONSE),  # 10 points though only 12.5%
+        (9, 0, ResponseCategory.PARTIAL),  # 100% but only 9 points
+    ],
+)
+def test_pcl5_responds_at_a_fall_of_10_points_not_50_percent(base, total, category):
+    assert outcomes.response_category(baseline_total=base, total=total, rule=PCL5) is category
+
+
+def test_a_phq9_still_needs_50_percent():
+    phq9 = outcomes.response_rule("phq9")
+    assert phq9 == outcomes.HALF_BELOW_BASELINE
+    assert outcomes.response_category(baseline_total=20, total=10, rule=phq9) is ResponseCategory.RESPONSE
+    assert outcomes.response_category(baseline_total=20, total=11, rule=phq9) is ResponseCategory.PARTIAL
+    assert outcomes.response_category(baseline_total=25, total=15, rule=phq9) is ResponseCategory.PARTIAL
+
+
+def test_every_scale_but_the_pcl5_uses_the_50_percent_rule():
+    for code in outcomes.OUTCOME_SCALES:
+        rule = outcomes.response_rule(code)
+        assert (rule.basis is outcomes.ResponseBasis.POINTS) == (code == "pcl5")
+
+
+def test_the_pcl5_setting_changes_the_threshold_and_the_words():
+    rules = outcomes.OutcomeRules(pcl5_response_points=15)
+    rule = outcomes.response_rule("pcl5", rules)
+    assert outcomes.response_category(baseline_total=40, total=30, rule=rule) is ResponseCategory.PARTIAL
+    assert outcomes.response_category(baseline_total=40, total=25, rule=rule) is ResponseCategory.RESPONSE
+    assert outcomes.response_threshold(40, rule) == 25
+    assert rule.text() == "15 points below baseline"
+
+
+def test_the_rule_in_words_says_points_for_the_pcl5():
+    rules = outcomes.OutcomeRules()
+    assert PCL5.text() == "10 points below baseline"
+    assert outcomes.HALF_BELOW_BASELINE.text() == "50% below baseline"
+    assert rules.relapse_text("pcl5") == "2 consecutive scores no longer 10 points below baseline"
+    assert rules.relapse_text("phq9") == "2 consecutive scores no longer 50% below baseline"
+    assert rules.relapse_text() == "2 consecutive scores no longer a response"
+    assert outcomes.response_rules_text(rules) == (
+        "at least 50% below baseline (PCL-5: at least 10 points below baseline)"
+    )
+
+
+def test_a_pcl5_course_reads_response_by_points():
+    points = [Point(day(-3), 40), Point(day(8), 30)]
+    result = outcomes.course(points, first_treatment_at=day(0), remission_max=32, rule=PCL5)
+    assert (result.change, result.category) == (-10, ResponseCategory.RESPONSE)
+
+
+@given(st.integers(1, 80), st.integers(0, 80))
+def test_pcl5_response_means_at_least_10_points_down(base, total):
+    is_response = (
+        outcomes.response_category(baseline_total=base, total=total, rule=PCL5) is ResponseCategory.RESPONSE
+    )
+    assert is_response == (base - total >= 10)
+    assert (total <= outcomes.response_threshold(base, PCL5)) == is_response
+
+
+class TestRecallCaveat:
+    def test_a_phq9_two_days_after_the_infusion_says_so(self):
+        assert outcomes.recall_caveat("phq9", 2) == (
+            "A PHQ-9 taken 2 days after the infusion asks about the last 2 weeks, most of them before it."
+        )
+
+    def test_at_the_boundary_of_the_recall_period(self):
+        assert outcomes.recall_caveat("phq9", 13.9) == (
+            "A PHQ-9 taken 13.9 days after the infusion asks about the last 2 weeks, some of them before it."
+        )
+        assert outcomes.recall_caveat("phq9", 14) is None
+        assert outcomes.recall_caveat("phq9", 30) is None
+
+    def test_times_are_floored_so_a_caveat_never_reads_as_the_full_period(self):
+        assert "taken 13.9 days" in outcomes.recall_caveat("phq9", 13.99)
+
+    def test_each_scale_its_own_period(self):
+        assert outcomes.recall_caveat("epds", 6.5) == (
+            "An EPDS taken 6.5 days after the infusion asks about the past 7 days, some of them before it."
+        )
+        assert outcomes.recall_caveat("epds", 7) is None
+        assert outcomes.recall_caveat("qids_sr16", 1) is not None
+        assert outcomes.recall_caveat("pcl5", 29.9) is not None
+        assert outcomes.recall_caveat("pcl5", 30) is None
+        assert outcomes.recall_caveat("pcl5", 7, treatment="dose") == (
+            "A PCL-5 taken 7 days after the dose asks about the past month, most of that time before it."
+        )
+
+    def test_a_madrs_at_24_hours(self):
+        assert outcomes.recall_caveat("madrs", 1) == (
+            "A MADRS taken 1 day after the infusion asks about the last week, most of that time before it."
+        )
+
+    def test_hours_under_a_day(self):
+        assert outcomes.recall_caveat("gad7", 0.5).startswith("A GAD-7 taken 12 hours after the infusion")
+        assert outcomes.recall_caveat("gad7", 0.01).startswith("A GAD-7 taken less than an hour after")
+
+    def test_no_caveat_for_the_present_moment_or_before_the_dose(self):
+        assert outcomes.recall_caveat("cadss", 0.03) is None
+        assert outcomes.recall_caveat("phq9", -1) is None

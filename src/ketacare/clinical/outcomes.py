@@ -1,7 +1,8 @@
 """Outcome rules: baseline, change from baseline, response, remission.
 
 Definitions from the clinical reference (section 2): response is a reduction of at least 50% from
-baseline, partial response 25-49%, non-response under 25%; remission is a score at or under the
+baseline, partial response 25-49%, non-response under 25%, except on the PCL-5, where response is a
+fall of at least 10 points (`response_rule`); remission is a score at or under the
 scale's remission threshold (PHQ-9 < 5, QIDS-SR16 <= 5, MADRS <= 10 or 12, GAD-7 < 5, EPDS < 10,
 PCL-5 below its cut-off). Baseline is the last score on that scale before the first treatment.
 Lower scores are better on every scale KetaCare follows.
@@ -9,18 +10,34 @@ Lower scores are better on every scale KetaCare follows.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-RESPONSE_MIN_REDUCTION_PCT = Decimal(50)
-PARTIAL_MIN_REDUCTION_PCT = Decimal(25)
+from ketacare.clinical import instruments
+from ketacare.clinical.instruments.pcl5 import MEANINGFUL_CHANGE, RELIABLE_CHANGE
+
+# Response is a reduction of at least 50% from baseline, partial response 25-49%, non-response
+# under 25% (clinical reference section 2, the usual definition in depression trials).
+RESPONSE_MIN_REDUCTION_PCT = 50
+PARTIAL_MIN_REDUCTION_PCT = 25
+# Except on the PCL-5: response is a fall of at least 10 points, the clinically meaningful change
+# (National Center for PTSD: 5-10 points is reliable change, 10-20 clinically meaningful; clinical
+# reference section 2), a clinic setting (`pcl5_response_points`). KetaCare decision: a reliable
+# change short of that (5 points or more) is a partial response.
+PCL5_RESPONSE_POINTS = MEANINGFUL_CHANGE
+PCL5_PARTIAL_POINTS = RELIABLE_CHANGE
+# The range a clinic may set: from reliable change to the top of the clinically meaningful range.
+PCL5_RESPONSE_POINTS_RANGE = (RELIABLE_CHANGE, 20)
 
 
 class ResponseCategory(StrEnum):
@@ -42,6 +59,54 @@ def baseline(points: Sequence[Point], *, first_treatment_at: datetime | None) ->
     return max(before, key=lambda p: p.at) if before else None
 
 
+class ResponseBasis(StrEnum):
+    PERCENT = "percent"  # reduction as a share of the baseline
+    POINTS = "points"  # fall in points from the baseline
+
+
+ArrayOrInt = Any  # an int, or an int64 array (the comparisons below work elementwise)
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRule:
+    """How far below its baseline a score must be to be a response (or a partial response) on
+    one scale. Lower is better on every scale KetaCare follows. Compared exactly, in integers."""
+
+    basis: ResponseBasis
+    response_min: int  # percent of baseline, or points
+    partial_min: int
+
+    def _fall_at_least(self, baseline_total: ArrayOrInt, total: ArrayOrInt, minimum: int) -> Any:
+        if self.basis is ResponseBasis.PERCENT:
+            # (baseline - total) / baseline >= minimum%, without division: 50% is 2 x total <= baseline.
+            return 100 * (baseline_total - total) >= minimum * baseline_total
+        return baseline_total - total >= minimum
+
+    def responds(self, baseline_total: ArrayOrInt, total: ArrayOrInt) -> Any:
+        """Whether `total` is a response, for one score or elementwise (a baseline of 0: never)."""
+        return (baseline_total > 0) & self._fall_at_least(baseline_total, total, self.response_min)
+
+    def partial(self, baseline_total: int, total: int) -> bool:
+        return bool(self._fall_at_least(baseline_total, total, self.partial_min))
+
+    def threshold(self, baseline_total: int) -> Decimal:
+        """The highest total that is still a response, for drawing on a chart."""
+        if self.basis is ResponseBasis.PERCENT:
+            return Decimal(baseline_total) * (100 - self.response_min) / 100
+        return Decimal(baseline_total - self.response_min)
+
+    def text(self) -> str:
+        """The rule in words: "50% below baseline", "10 points below baseline"."""
+        if self.basis is ResponseBasis.PERCENT:
+            return f"{self.response_min}% below baseline"
+        return f"{self.response_min} points below baseline"
+
+
+HALF_BELOW_BASELINE = ResponseRule(
+    ResponseBasis.PERCENT, RESPONSE_MIN_REDUCTION_PCT, PARTIAL_MIN_REDUCTION_PCT
+)
+
+
 def percent_change(*, baseline_total: int, total: int) -> Decimal | None:
     """Change from baseline in percent of baseline, one decimal (negative is improvement).
     None when the baseline is 0: no reduction is possible from a score of 0."""
@@ -55,14 +120,16 @@ def reduction_pct(*, baseline_total: int, total: int) -> Decimal | None:
     return None if change is None else -change
 
 
-def response_category(*, baseline_total: int, total: int) -> ResponseCategory | None:
-    # Compared exactly (not on the rounded percentage): 50% means total <= baseline / 2.
+def response_category(
+    *, baseline_total: int, total: int, rule: ResponseRule = HALF_BELOW_BASELINE
+) -> ResponseCategory | None:
+    """Response, partial response or non-response under the scale's rule (`response_rule`).
+    Compared exactly, not on the rounded percentage."""
     if baseline_total == 0:
         return None
-    reduction = Decimal(baseline_total - total) * 100 / baseline_total
-    if reduction >= RESPONSE_MIN_REDUCTION_PCT:
+    if rule.responds(baseline_total, total):
         return ResponseCategory.RESPONSE
-    if reduction >= PARTIAL_MIN_REDUCTION_PCT:
+    if rule.partial(baseline_total, total):
         return ResponseCategory.PARTIAL
     return ResponseCategory.NON_RESPONSE
 
@@ -71,9 +138,9 @@ def in_remission(*, total: int, remission_max: int | None) -> bool | None:
     return None if remission_max is None else total <= remission_max
 
 
-def response_threshold(baseline_total: int) -> Decimal:
-    """The highest total that is still a response (50% below baseline), for drawing on a chart."""
-    return Decimal(baseline_total) * (100 - RESPONSE_MIN_REDUCTION_PCT) / 100
+def response_threshold(baseline_total: int, rule: ResponseRule = HALF_BELOW_BASELINE) -> Decimal:
+    """The highest total that is still a response under the scale's rule, for drawing on a chart."""
+    return rule.threshold(baseline_total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +154,11 @@ class Course:
 
 
 def course(
-    points: Sequence[Point], *, first_treatment_at: datetime | None, remission_max: int | None
+    points: Sequence[Point],
+    *,
+    first_treatment_at: datetime | None,
+    remission_max: int | None,
+    rule: ResponseRule = HALF_BELOW_BASELINE,
 ) -> Course:
     """Where a patient stands on one scale: baseline, latest score, change, response, remission."""
     base = baseline(points, first_treatment_at=first_treatment_at)
@@ -100,7 +171,7 @@ def course(
         latest=latest,
         change=latest.total - base.total,
         percent_change=percent_change(baseline_total=base.total, total=latest.total),
-        category=response_category(baseline_total=base.total, total=latest.total),
+        category=response_category(baseline_total=base.total, total=latest.total, rule=rule),
         remission=in_remission(total=latest.total, remission_max=remission_max),
     )
 
@@ -118,8 +189,9 @@ ONE_WEEK_DAYS = 7.0  # the score nearest 7 days after the first treatment ...
 ONE_WEEK_TOLERANCE_DAYS = 1.0  # ... taken 6 to 8 days after it
 COURSE_WINDOW_DAYS = 7.0  # the first score after the course's last treatment, within 7 days
 # Relapse (clinical reference section 2, a decision, configurable): after a response, two
-# consecutive scores that are no longer a response (< 50% below baseline). The alternative the
-# issue names: a return above the remission threshold, on the same number of scores.
+# consecutive scores that are no longer a response under the scale's rule (`response_rule`: less
+# than 50% below baseline; on the PCL-5, less than 10 points). The alternative the issue names: a
+# return above the remission threshold, on the same number of scores.
 RELAPSE_CONSECUTIVE = 2
 # The scales outcomes are read on (CADSS measures dissociation during a session and the C-SSRS
 # screen suicide risk: neither is a symptom outcome). The first is the default of the figures.
@@ -133,7 +205,7 @@ class RelapseRule(StrEnum):
 
 
 RELAPSE_RULE_TEXT = {
-    RelapseRule.LOSS_OF_RESPONSE: "{n} consecutive scores no longer 50% below baseline",
+    RelapseRule.LOSS_OF_RESPONSE: "{n} consecutive scores no longer {response}",
     RelapseRule.ABOVE_REMISSION: "{n} consecutive scores above the remission threshold",
 }
 
@@ -185,6 +257,7 @@ class OutcomeRules:
     course_window_days: float = COURSE_WINDOW_DAYS
     relapse_rule: RelapseRule = RelapseRule.LOSS_OF_RESPONSE
     relapse_consecutive: int = RELAPSE_CONSECUTIVE
+    pcl5_response_points: int = PCL5_RESPONSE_POINTS
 
     def problems(self) -> dict[str, str]:
         out = {}
@@ -198,14 +271,32 @@ class OutcomeRules:
             out["course_window_days"] = "must be more than 0 and at most 28 days"
         if not 1 <= self.relapse_consecutive <= 5:
             out["relapse_consecutive"] = "must be 1 to 5 scores"
+        low, high = PCL5_RESPONSE_POINTS_RANGE
+        if not low <= self.pcl5_response_points <= high:
+            out["pcl5_response_points"] = f"must be {low} to {high} points"
         return out
 
-    def relapse_text(self) -> str:
-        return RELAPSE_RULE_TEXT[self.relapse_rule].format(n=self.relapse_consecutive)
+    def relapse_text(self, instrument: str | None = None) -> str:
+        """The relapse rule in words, on one scale's response rule (None: any scale)."""
+        response = "a response" if instrument is None else response_rule(instrument, self).text()
+        return RELAPSE_RULE_TEXT[self.relapse_rule].format(n=self.relapse_consecutive, response=response)
 
     def first_treatment_text(self) -> str:
         hours = self.first_treatment_hours
         return f"first score within {hours:g} hours of the first treatment"
+
+
+@lru_cache(maxsize=4)
+def rules_from_text(text: str | None) -> OutcomeRules:
+    """The clinic's outcome settings from the JSON text of KETACARE_OUTCOMES (empty: the
+    defaults). Raises ValueError naming what is wrong."""
+    if not text:
+        return OutcomeRules()
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"KETACARE_OUTCOMES is not JSON: {exc}") from None
+    return rules_from_json(data)
 
 
 def rules_from_json(data: object) -> OutcomeRules:
@@ -228,6 +319,8 @@ def rules_from_json(data: object) -> OutcomeRules:
                 errors.append(f"relapse_rule: must be one of {', '.join(RelapseRule)}")
         elif isinstance(raw, bool) or not isinstance(raw, int | float):
             errors.append(f"{key}: must be a number")
+        elif isinstance(default, int) and raw != int(raw):
+            errors.append(f"{key}: must be a whole number")
         else:
             values[key] = int(raw) if isinstance(default, int) else float(raw)
     if errors:
@@ -236,6 +329,46 @@ def rules_from_json(data: object) -> OutcomeRules:
     if problems := rules.problems():
         raise ValueError("outcome settings: " + "; ".join(f"{k}: {v}" for k, v in problems.items()))
     return rules
+
+
+def response_rule(instrument: str, rules: OutcomeRules = OutcomeRules()) -> ResponseRule:
+    """The response rule of one scale under the clinic's settings: the one place it is decided."""
+    if instrument == "pcl5":
+        points = rules.pcl5_response_points
+        return ResponseRule(ResponseBasis.POINTS, points, min(PCL5_PARTIAL_POINTS, points))
+    return HALF_BELOW_BASELINE
+
+
+def response_rules_text(rules: OutcomeRules = OutcomeRules()) -> str:
+    """Every scale's response rule in one phrase, for pages that show several scales."""
+    pcl5 = response_rule("pcl5", rules)
+    return f"at least {HALF_BELOW_BASELINE.text()} (PCL-5: at least {pcl5.text()})"
+
+
+def recall_caveat(instrument_code: str, days_since_dose: float, *, treatment: str = "infusion") -> str | None:
+    """A sentence for a score taken sooner after a treatment than its scale's recall period (clinical
+    reference section 2, time points): such a score speaks partly of the days before the treatment.
+    None when the score covers only time since the treatment, for a scale rated at the present
+    moment, and for a score taken before the treatment."""
+    scale = instruments.get(instrument_code)
+    recall = scale.recall
+    if recall.days is None or not 0 <= days_since_dose < recall.days:
+        return None
+    if days_since_dose < 1:
+        hours = math.floor(days_since_dose * 24)
+        when = "less than an hour" if hours == 0 else f"{hours} hour{'s' if hours != 1 else ''}"
+    else:
+        days = math.floor(days_since_dose * 10) / 10  # floored, so 13.96 never reads as 14
+        when = f"{days:g} day{'s' if days != 1 else ''}"
+    before = recall.days - days_since_dose
+    share = "most" if before > recall.days / 2 else "some"
+    # "the last 2 weeks, most of them"; "the past month, most of that time".
+    portion = f"{share} of them" if recall.text.endswith("s") else f"{share} of that time"
+    article = "An" if scale.short_name[0] in "AEIOU" else "A"
+    return (
+        f"{article} {scale.short_name} taken {when} after the {treatment} asks about {recall.text}, "
+        f"{portion} before it."
+    )
 
 
 FloatArray = npt.NDArray[np.float64]
@@ -323,12 +456,15 @@ def evaluate(
     scores: ScoreColumns,
     treatments: TreatmentColumns,
     *,
+    instrument: str,
     remission_max: int | None,
     rules: OutcomeRules = OutcomeRules(),
 ) -> CohortOutcomes:
     """Baseline, response and remission at each time point, time to first response, relapse and
-    the current trend, for every patient who has been treated. No loop over patients: each step
-    is a masked pass over all rows, picking the first or last qualifying row of each patient."""
+    the current trend, for every patient who has been treated, on the scale `instrument` (whose
+    response rule applies). No loop over patients: each step is a masked pass over all rows,
+    picking the first or last qualifying row of each patient."""
+    rule = response_rule(instrument, rules)
     patients, first_idx, counts = np.unique(treatments.patient, return_index=True, return_counts=True)
     n = len(patients)
     first_at = treatments.at[first_idx]
@@ -372,7 +508,7 @@ def evaluate(
     course_rows = first((at > ce) & (at <= ce + rules.course_window_days * SECONDS_PER_DAY))
 
     bt = baseline_total[group]
-    response = (bt > 0) & (2 * total <= bt)  # exactly: at least 50% below baseline
+    response = rule.responds(bt, total)
     response_rows = first(after & response)
     first_response_at = _put(n, group[response_rows], at[response_rows], np.nan, np.float64)
 
@@ -479,9 +615,10 @@ def _reasons(
     return out
 
 
-def is_response(baseline_total: IntArray, total: IntArray) -> BoolArray:
-    """Response at a time point, elementwise (totals of -1 mean no score)."""
-    return (baseline_total > 0) & (total >= 0) & (2 * total <= baseline_total)
+def is_response(baseline_total: IntArray, total: IntArray, *, rule: ResponseRule) -> BoolArray:
+    """Response at a time point under the scale's rule, elementwise (totals of -1 mean no score)."""
+    result: BoolArray = (total >= 0) & rule.responds(baseline_total, total)
+    return result
 
 
 def is_remission(total: IntArray, remission_max: int | None) -> BoolArray:

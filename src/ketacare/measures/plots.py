@@ -1,5 +1,5 @@
 """Score trajectories as SVG (matplotlib, server-side): severity bands shaded, baseline, response
-(50% below baseline) and remission thresholds drawn."""
+(50% below baseline; PCL-5 by points) and remission thresholds drawn."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from ketacare.clinical import outcomes  # noqa: E402
-from ketacare.measures.selectors import Trajectory  # noqa: E402
+from ketacare.measures.selectors import Trajectory, response_rule  # noqa: E402
 
 # Band shading from green (least) to red (most severe), readable for red-green colour blindness
 # thanks to the lightness ramp; labels name each band on the right.
@@ -31,7 +31,8 @@ def fingerprint(patient_id: int, trajectories: Sequence[Trajectory]) -> str:
     """A digest of everything a plot shows: any new, changed or removed score gives a new one."""
     digest = hashlib.sha256(f"{PLOT_VERSION}:{patient_id}".encode())
     for t in trajectories:
-        digest.update(f"|{t.instrument}:{t.first_treatment_at}:{t.remission_max}".encode())
+        rule = response_rule(t.instrument)  # the clinic may move the PCL-5 response line
+        digest.update(f"|{t.instrument}:{t.first_treatment_at}:{t.remission_max}:{rule}".encode())
         digest.update(",".join(str(at.timestamp()) for at in t.session_times).encode())
         for p in t.points:
             digest.update(f"{p.at.timestamp()}={p.total};".encode())
@@ -125,7 +126,7 @@ def _panel(ax: Axes, t: Trajectory) -> None:
             va="bottom",
             color="#444",
         )
-        threshold = float(outcomes.response_threshold(base.total))
+        threshold = float(outcomes.response_threshold(base.total, response_rule(t.instrument)))
         ax.axhline(threshold, color="#1565c0", linestyle=":", linewidth=1.1, zorder=2)
         ax.text(
             0.005,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from ketacare.clinical import instruments, outcomes
@@ -132,7 +133,10 @@ def trajectories(
                 max_total=scale.max_total,
                 remission_max=scale.remission_max,
                 course=outcomes.course(
-                    points, first_treatment_at=first_treatment_at, remission_max=scale.remission_max
+                    points,
+                    first_treatment_at=first_treatment_at,
+                    remission_max=scale.remission_max,
+                    rule=response_rule(code),
                 ),
                 first_treatment_at=first_treatment_at,
                 session_times=tuple(session_times),
@@ -151,3 +155,14 @@ def responses_page(
     if before_id is not None:
         qs = qs.filter(id__lt=before_id)
     return list(qs.order_by("-id")[:size])
+
+
+def response_rule(code: str) -> outcomes.ResponseRule:
+    """The scale's response rule under the clinic's outcome settings (PCL-5 by points). A setting
+    that does not parse is reported by `ketacare check`; the chart then draws the published rule
+    rather than fail a clinical page."""
+    try:
+        rules = outcomes.rules_from_text(settings.OUTCOME_RULES)
+    except ValueError:
+        rules = outcomes.OutcomeRules()
+    return outcomes.response_rule(code, rules)

@@ -43,6 +43,7 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
             "patient": patient,
             "alerts": selectors.patient_open_alerts(patient_id=patient.pk),
             "trajectories": trajectories,
+            "pcl5_rule": selectors.response_rule("pcl5").text(),
             "plot_svg": trajectory_svg_cached(patient.pk, trajectories),
             "responses": responses[:RESPONSES_SHOWN],
             "more_before": responses[RESPONSES_SHOWN - 1].pk if len(responses) > RESPONSES_SHOWN else None,

@@ -9,6 +9,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from ketacare.clinical.outcomes import response_rules_text
 from ketacare.measures.plots import trajectory_svg
 from ketacare.measures.selectors import trajectories
 from ketacare.outcomes import rules
@@ -32,6 +33,7 @@ def report_context(patient: Patient) -> dict[str, Any]:
         "plot": _data_uri(trajectory_svg(series, width_in=7.0)),
         "outcomes": patient_outcomes(patient.pk),
         "rules": rules.current(),
+        "response_text": response_rules_text(rules.current()),
         "sessions": sorted(sessions, key=lambda s: s.checked_in_at),
         "events": [(s, e) for s in sorted(sessions, key=lambda s: s.checked_in_at) for e in s.events],
         "plans": chart_plans(patient_id=patient.pk),

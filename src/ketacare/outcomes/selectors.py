@@ -21,6 +21,7 @@ from ketacare.clinical.outcomes import (
     Excluded,
     OutcomeRules,
     Trend,
+    response_rule,
 )
 from ketacare.clinical.protocols import ROUTE_LABELS, TreatmentRoute
 from ketacare.clinical.statistics import Proportion, Survival, kaplan_meier, wilson
@@ -103,6 +104,15 @@ class Figures:
     speed: dict[str, Any] = field(default_factory=dict)
     speed_rows: list[tuple[int, float, float]] = field(default_factory=list)
 
+    @property
+    def response_text(self) -> str:
+        """This scale's response rule in words: "50% below baseline" (PCL-5: "10 points ...")."""
+        return response_rule(self.filters.instrument, self.rules).text()
+
+    @property
+    def relapse_text(self) -> str:
+        return self.rules.relapse_text(self.filters.instrument)
+
     def as_json(self) -> dict[str, Any]:
         overall = self.durability_overall
         # The reasons shared by every time point (never scored, no baseline) are the same patients
@@ -125,7 +135,8 @@ class Figures:
                 f"(within {self.rules.one_week_tolerance_days:g} day)",
                 "course": f"first score within {self.rules.course_window_days:g} days of the last "
                 "induction treatment",
-                "relapse": self.rules.relapse_text(),
+                "response": self.response_text,
+                "relapse": self.relapse_text,
             },
             "patients_treated": self.patients,
             "sessions": self.sessions,

@@ -194,6 +194,7 @@ def _table_rows(
 ) -> list[tuple[Any, ...]]:
     """The rows to store, built column by column (no per-row numpy indexing)."""
     remission_max = instruments.get(code).remission_max
+    response = rules_of.response_rule(code, rules.current())
     n = len(result)
     patients = result.patient.tolist()
     first = _times(result.first_treatment_at)
@@ -204,7 +205,7 @@ def _table_rows(
         remission = rules_of.is_remission(totals, remission_max)
         points += [
             _totals(totals),
-            _flags(rules_of.is_response(result.baseline_total, totals), counted),
+            _flags(rules_of.is_response(result.baseline_total, totals, rule=response), counted),
             _flags(remission, counted & (remission_max is not None)),
         ]
     responded = ~np.isnan(result.first_response_at)
@@ -282,6 +283,7 @@ def refresh(patient_ids: Iterable[int] | None = None) -> int:
             result = rules_of.evaluate(
                 scores,
                 treatments,
+                instrument=code,
                 remission_max=instruments.get(code).remission_max,
                 rules=outcome_rules,
             )

@@ -88,6 +88,25 @@ class Score:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Recall:
+    """The period a scale's questions ask about, as its own published wording puts it (clinical
+    reference section 2: every instrument carries its recall period as data). A score reflects
+    this whole period, so a score taken soon after a treatment speaks mostly of the days before it
+    (`clinical.outcomes.recall_caveat`)."""
+
+    days: int | None  # None: the present moment, rated as things are now
+    text: str  # finishes "These questions ask about ...": "the last 2 weeks"
+    note: str = ""  # where some items ask about another period, or how raters use it
+
+    def __post_init__(self) -> None:
+        if self.days is not None and self.days <= 0:
+            raise ValueError(f"a recall period is a positive number of days, not {self.days}")
+
+
+PRESENT_MOMENT = Recall(None, "the present moment")
+
+
 def round_half_up(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
@@ -104,6 +123,7 @@ class Instrument:
     max_total: int
     wording: Literal["shipped", "short labels"]
     licence: str
+    recall: Recall
     loinc_panel: str | None = None
     loinc_total: str | None = None
     # How many missing items the published manual allows to be prorated (0: any missing -> unscored).
@@ -113,6 +133,19 @@ class Instrument:
     total_rule: Callable[[Sequence[int]], int] | None = None
     # Lower is better on every scale here; these are the published remission thresholds, if any.
     remission_max: int | None = None
+
+    @property
+    def short_name(self) -> str:
+        """The name without its expansion: "PHQ-9"."""
+        return self.name.split(" (", 1)[0]
+
+    @property
+    def recall_days(self) -> int | None:
+        return self.recall.days
+
+    @property
+    def recall_text(self) -> str:
+        return self.recall.text
 
     @property
     def scored_items(self) -> tuple[Item, ...]:

@@ -7,7 +7,7 @@ Licence not established: KetaCare ships short paraphrased labels of what each it
 the published wording; a clinic holding the licence loads that wording (measures/wording.py).
 """
 
-from ketacare.clinical.instruments.base import Instrument, Item, options
+from ketacare.clinical.instruments.base import PRESENT_MOMENT, Instrument, Item, options
 
 DEGREE = options("Not at all", "Slightly", "Moderately", "Considerably", "Extremely")
 
@@ -70,5 +70,7 @@ CADSS = Instrument(
     max_total=92,
     wording="short labels",
     licence="Unclear: paraphrased labels, not the published wording",
+    # Asked "at this time, in this room" (Bremner et al. 1998): the state during the session.
+    recall=PRESENT_MOMENT,
     prorate_max_missing=0,
 )

@@ -24,6 +24,7 @@ from ketacare.clinical.instruments.base import (
     Band,
     Instrument,
     Item,
+    Recall,
     Score,
     options,
 )
@@ -108,4 +109,13 @@ CSSRS_SCREEN = CssrsScreen(
     max_total=0,
     wording="short labels",
     licence="Columbia Lighthouse Project: electronic use needs a licence",
+    # The screener's lifetime/recent version: questions 1-5 ask about the past month; question 6
+    # about suicidal behaviour ever, and 6b whether it was within the past 3 months (Columbia
+    # Lighthouse Project screener). The "since last contact" version asks about the time since
+    # the last visit instead; KetaCare's triage follows the lifetime/recent version.
+    recall=Recall(
+        30,
+        "the past month",
+        note="questions 1-5: the past month; question 6: ever, and 6b: the past 3 months",
+    ),
 )

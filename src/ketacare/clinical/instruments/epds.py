@@ -12,6 +12,7 @@ from ketacare.clinical.instruments.base import (
     Band,
     Instrument,
     Item,
+    Recall,
     SafetyRule,
     options,
     reversed_options,
@@ -52,6 +53,8 @@ EPDS = Instrument(
     max_total=30,
     wording="short labels",
     licence="Royal College of Psychiatrists: written permission needed to republish the wording",
+    # The form asks how the mother has felt "in the past 7 days" (Cox, Holden & Sagovsky 1987).
+    recall=Recall(7, "the past 7 days"),
     loinc_panel="71354-5",
     loinc_total="99046-5",  # as given in the clinical reference, marked there "verify before relying on it"
     prorate_max_missing=0,

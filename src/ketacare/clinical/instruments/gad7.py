@@ -4,7 +4,7 @@ Spitzer RL, Kroenke K, Williams JBW, Lowe B. A brief measure for assessing gener
 disorder: the GAD-7. Arch Intern Med 2006;166:1092-1097. Free to reproduce, as the PHQ.
 """
 
-from ketacare.clinical.instruments.base import Band, Instrument, Item, options
+from ketacare.clinical.instruments.base import Band, Instrument, Item, Recall, options
 
 FREQUENCY = options("Not at all", "Several days", "More than half the days", "Nearly every day")
 
@@ -37,6 +37,8 @@ GAD7 = Instrument(
     max_total=21,
     wording="shipped",
     licence="Free to reproduce (Pfizer: no permission required)",
+    # The form's own stem, "Over the last 2 weeks ..." (Spitzer et al. 2006).
+    recall=Recall(14, "the last 2 weeks"),
     loinc_panel="69737-5",
     loinc_total="70274-6",
     prorate_max_missing=0,  # no official rule for missing items: not scored

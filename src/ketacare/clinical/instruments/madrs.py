@@ -11,6 +11,7 @@ from ketacare.clinical.instruments.base import (
     Band,
     Instrument,
     Item,
+    Recall,
     SafetyRule,
     options,
 )
@@ -46,6 +47,15 @@ MADRS = Instrument(
     max_total=60,
     wording="short labels",
     licence="Unclear: item names and short anchor labels only",
+    # Clinician-rated from the interview; by convention on the past week (the structured interview
+    # guide SIGMA, Williams & Kobak, Br J Psychiatry 2008;192:52-58, asks about the past week).
+    # Ketamine trials rated it 24 hours after an infusion (Murrough et al., Am J Psychiatry 2013),
+    # a shorter window than the convention (clinical reference section 2).
+    recall=Recall(
+        7,
+        "the last week",
+        note="clinician-rated; ketamine trials rated it 24 hours after an infusion",
+    ),
     prorate_max_missing=0,  # no missing-item rule in the reference: not scored (conservative)
     # Item 10 (suicidal thoughts) >= 2: KetaCare decision, clinical reference.
     safety=(SafetyRule(9, 2, SUICIDAL_IDEATION, SAFETY_ITEM_MISSING),),

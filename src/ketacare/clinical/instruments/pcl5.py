@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ketacare.clinical.instruments.base import Answer, Band, Instrument, Item, Score, options
+from ketacare.clinical.instruments.base import Answer, Band, Instrument, Item, Recall, Score, options
 
 BOTHERED = options("Not at all", "A little bit", "Moderately", "Quite a bit", "Extremely")
 
@@ -67,8 +67,10 @@ ENDORSED_MIN = 2
 # Probable PTSD: a total of 31-33 or more (National Center for PTSD); KetaCare default 33,
 # clinic-configurable (clinical reference).
 DEFAULT_CUTOFF = 33
-# A 5-point change is a response, 10 points clinically meaningful (National Center for PTSD).
-RESPONSE_CHANGE = 5
+# A change of 5-10 points is reliable (not due to chance), 10-20 points clinically meaningful
+# (National Center for PTSD, "Using the PCL-5"). Response is read at the clinically meaningful
+# change (clinical reference section 2; the rule itself is in clinical/outcomes.py).
+RELIABLE_CHANGE = 5
 MEANINGFUL_CHANGE = 10
 
 
@@ -105,6 +107,9 @@ def pcl5_with_cutoff(cutoff: int) -> Pcl5:
         max_total=80,
         wording="shipped",
         licence="Public domain",
+        # The form's own stem, "In the past month, how much were you bothered by" (Weathers et al.
+        # 2013): 30 days for the arithmetic of recall_caveat.
+        recall=Recall(30, "the past month"),
         loinc_panel="101697-1",
         loinc_total="101698-9",
         prorate_max_missing=0,  # no missing-item rule in the reference: not scored (conservative)

@@ -10,6 +10,7 @@ from ketacare.clinical.instruments.base import (
     Band,
     Instrument,
     Item,
+    Recall,
     SafetyRule,
     options,
 )
@@ -91,6 +92,8 @@ PHQ9 = Instrument(
     max_total=27,
     wording="shipped",
     licence="Free to reproduce (Pfizer: no permission required)",
+    # The form's own stem, "Over the last 2 weeks ..." (Kroenke, Spitzer & Williams 2001).
+    recall=Recall(14, "the last 2 weeks"),
     loinc_panel="44249-1",
     loinc_total="44261-6",
     # One or two missing: total = mean of answered items x 9 (NHS Data Dictionary, PHQ-9);

@@ -15,6 +15,7 @@ from ketacare.clinical.instruments.base import (
     Band,
     Instrument,
     Item,
+    Recall,
     SafetyRule,
     options,
 )
@@ -67,6 +68,9 @@ QIDS_SR16 = Instrument(
     max_total=27,
     wording="short labels",
     licence="Free to clinicians and researchers (ids-qids.org)",
+    # The form's instruction, "... best describes you for the past seven days" (Rush et al. 2003);
+    # its two weight items ask about change within the last two weeks.
+    recall=Recall(7, "the past 7 days", note="items 8 and 9 (weight) ask about the last 2 weeks"),
     prorate_max_missing=0,
     # Item 12 (thoughts of death or suicide) >= 1: KetaCare decision, clinical reference.
     safety=(SafetyRule(11, 1, SUICIDAL_IDEATION, SAFETY_ITEM_MISSING),),
