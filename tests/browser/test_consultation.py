@@ -48,7 +48,7 @@ def test_physician_completes_a_consultation_and_downloads_the_letter(live_server
     ):
         page.get_by_text("Add a trial").click()
         page.get_by_label("Drug").select_option(drug)
-        page.get_by_label("Highest daily dose (mg)").fill(dose)
+        page.get_by_label("Highest daily dose").fill(dose)
         page.get_by_label("Started on").fill(start)
         page.get_by_label("Stopped on").fill(stop)
         page.get_by_label("Outcome").select_option("no_response")
