@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from ketacare.clinical import instruments, outcomes
+from ketacare.clinical.baseline import baseline_label
 from ketacare.measures.models import Context, QuestionnaireResponse, SafetyAlert
 
 
@@ -82,6 +84,10 @@ class Trajectory:
     course: outcomes.Course
     first_treatment_at: datetime | None
     session_times: tuple[datetime, ...] = ()
+    # Which score the baseline is, in words: "baseline: PHQ-9 15, pre-session, 3 Dec" (empty
+    # without a baseline). "Baseline 15" alone reads like the consultation score, which it
+    # often is not (issue 13).
+    baseline_label: str = ""
 
 
 def first_treatment_from_ratings(
@@ -102,7 +108,8 @@ def first_treatment_from_ratings(
 def trajectories(
     *, patient_id: int, first_treatment_at: datetime | None = None, session_times: Sequence[datetime] = ()
 ) -> list[Trajectory]:
-    """Each scale's scored totals over time, with baseline, response and remission. One query.
+    """Each scale's scored totals over time, with baseline (named: which score, taken when),
+    response and remission. One query.
     With recorded sessions the first dose names the first treatment; without them it is inferred
     from the ratings around it."""
     if first_treatment_at is None and session_times:
@@ -115,15 +122,28 @@ def trajectories(
     if first_treatment_at is None:
         first_treatment_at = first_treatment_from_ratings(rows)
     by_scale: dict[str, list[outcomes.Point]] = {}
-    for code, at, total, _context, _minutes in rows:
+    # Where each score was taken (pre-session, at consultation...), carried beside the points
+    # (a Point is only a time and a total). Of two scores with the same time and total, the
+    # first, as `outcomes.baseline` picks the first of equal times.
+    context_of: dict[tuple[str, datetime, int], str] = {}
+    for code, at, total, context, _minutes in rows:
         if total is not None:
             by_scale.setdefault(code, []).append(outcomes.Point(at, total))
+            context_of.setdefault((code, at, total), context)
+    today = timezone.localdate()
     result = []
     for code in instruments.CODES:
         points = by_scale.get(code)
         if not points:
             continue
         scale = instruments.get(code)
+        course = outcomes.course(
+            points,
+            first_treatment_at=first_treatment_at,
+            remission_max=scale.remission_max,
+            rule=response_rule(code),
+        )
+        base = course.baseline
         result.append(
             Trajectory(
                 instrument=code,
@@ -132,14 +152,18 @@ def trajectories(
                 bands=tuple((b.low, b.high, b.name) for b in scale.bands),
                 max_total=scale.max_total,
                 remission_max=scale.remission_max,
-                course=outcomes.course(
-                    points,
-                    first_treatment_at=first_treatment_at,
-                    remission_max=scale.remission_max,
-                    rule=response_rule(code),
-                ),
+                course=course,
                 first_treatment_at=first_treatment_at,
                 session_times=tuple(session_times),
+                baseline_label=""
+                if base is None
+                else baseline_label(
+                    scale.short_name,
+                    base.total,
+                    context_of.get((code, base.at, base.total), ""),
+                    timezone.localdate(base.at),
+                    today=today,
+                ),
             )
         )
     return result

@@ -43,6 +43,7 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
             "patient": patient,
             "alerts": selectors.patient_open_alerts(patient_id=patient.pk),
             "trajectories": trajectories,
+            "baseline_labels": [t.baseline_label for t in trajectories if t.baseline_label],
             "pcl5_rule": selectors.response_rule("pcl5").text(),
             "plot_svg": trajectory_svg_cached(patient.pk, trajectories),
             "responses": responses[:RESPONSES_SHOWN],

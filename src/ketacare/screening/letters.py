@@ -80,7 +80,10 @@ def letter_context(decision: CandidacyDecision) -> dict[str, Any]:
             if f["kind"] != Kind.NOTE
         ],
         "notes": _notes(staging["contraindications"]),
-        "baseline": [b for b in snapshot["baseline"] if b["total"] is not None],
+        # Scored at consultation; signed snapshots keep them under "baseline", their old name.
+        # Outcome figures measure from the last score before the first treatment instead
+        # (clinical reference section 2), so the letter does not call these the baseline.
+        "consultation_scores": [b for b in snapshot["baseline"] if b["total"] is not None],
         "prior": snapshot.get("prior_treatments", []),
         "signed_local": timezone.localtime(decision.signed_at),
     }
