@@ -36,7 +36,7 @@ demo: $(STAMP)
 	@echo "  Sign in as physician, nurse, frontdesk or admin; password: ketacare-demo"
 	@echo "  (synthetic patients only; stop with Ctrl-C)"
 	@echo ""
-	KETACARE_HTTPS=false $(BIN)/gunicorn ketacare.config.wsgi --bind $(HOST):$(PORT) --workers 2 \
+	KETACARE_HTTPS=false $(BIN)/gunicorn ketacare.config.wsgi --config python:ketacare.config.gunicorn --bind $(HOST):$(PORT) --workers 2 \
 		--access-logfile - --forwarded-allow-ips=127.0.0.1
 
 chromium:

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from ketacare.measures.services import response_record
+from ketacare.outcomes.services import catch_up
 from ketacare.patients.models import Patient
 from ketacare.sessions.models import TreatmentSession
 
@@ -30,7 +31,8 @@ def at(day: float) -> datetime.datetime:
 
 @pytest.fixture
 def treated(register: Callable[..., Patient], nurse_actor: Any) -> Callable[..., Patient]:
-    """A patient with treatments on `days` (imported history) and PHQ-9 `scores` as (day, total)."""
+    """A patient with treatments on `days` (imported history) and PHQ-9 `scores` as (day, total),
+    followed up (context follow_up); the stored outcomes caught up afterwards, as a page would."""
     count = [0]
 
     def make(
@@ -63,6 +65,7 @@ def treated(register: Callable[..., Patient], nurse_actor: Any) -> Callable[...,
                 context="follow_up",
                 administered_at=at(day),
             )
+        assert not catch_up().failure
         return patient
 
     return make

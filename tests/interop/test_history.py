@@ -85,10 +85,12 @@ def test_everything_is_imported_scored_matched_and_no_alert_is_raised(tmp_path, 
     total_only = QuestionnaireResponse.objects.get(patient=rosa, context="baseline")
     assert (total_only.total, total_only.band, total_only.answers) == (20, "severe", [])
     assert QuestionnaireResponse.objects.get(patient__mrn=NEW_2).context == "follow_up"
-    # Audited, and in the outcome figures like live data: 10 is exactly half of 20.
+    # Audited, and in the outcome figures like live data: 10 is exactly half of 20, but rated after
+    # the session, so the same-day change, never a response after the first treatment.
     assert AuditEvent.objects.filter(actor_label__contains="import-history", patient_id=rosa.pk).count() == 2
     outcome = PatientOutcome.objects.get(patient=rosa, instrument="phq9")
-    assert (outcome.baseline_total, outcome.first_total, outcome.first_response) == (20, 10, True)
+    assert (outcome.baseline_total, outcome.first_total, outcome.first_response) == (20, None, None)
+    assert (outcome.same_day_total, outcome.same_day_response) == (10, True)
     # Later registrations are not given an imported MRN again.
     from ketacare.patients.services import mrn_allocate
 

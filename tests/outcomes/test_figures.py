@@ -24,34 +24,39 @@ ESK = (0, 3, 7, 10, 14, 17, 21, 24)
 @pytest.fixture
 def cohort(treated):
     """
-    A: baseline 20; 10 at 5 h (exactly 50%: response); 4 after the course (remission); then 12 and 14
-       (two lost in a row): relapse dated day 30, 29.8 days after the first response.
-    B: baseline 20; 11 at 5 h (45%: not a response); 8 after the course; 9 on day 25 (still
-       responding): censored 13.8 days after its first response (day 11.2).
-    C: baseline 18; 9 at 5 h (response); 9 after the course; 10 on day 20 (lost once), 8 on day 27
-       (response again): no relapse, censored at 26.8 days.
+    Every time point reads from 20 hours after the dose (clinical reference section 2).
+    A: baseline 20; 3 at 5 h (same-day: counted at no time point); 10 on day 1 (exactly 50%:
+       response); 4 on day 12, a day after the course (remission); then 12 and 14 (two lost in a
+       row): relapse dated day 30, 29 days after the first response.
+    B: baseline 20; 11 on day 1 (45%: not a response); 8 after the course; 9 on day 25 (still
+       responding): censored 13 days after its first response (day 12).
+    C: baseline 18; 9 on day 1 (response); 9 after the course; 10 on day 20 (lost once), 8 on day 27
+       (response again): no relapse, censored at 26 days.
     D: no score before the first treatment: left out, "no baseline".
-    E: baseline 16; first score on day 2 (outside 24 h); three treatments only: course not completed.
-    F: esketamine, eight treatments; baseline 20; 9 at 2.4 h; 6 after the course (day 24.5); then 15
-       and 16: relapse dated day 40, 39.9 days after the first response.
-    G: baseline 20; 8 at 5 h (response); no score in the week after the course; 11 on day 20: one
-       score lost, "rising toward relapse", censored at 19.8 days.
+    E: baseline 16; first score on day 3, after the second dose (day 2); three treatments only:
+       course not completed, and stopped (no treatment since day 4).
+    F: esketamine, eight treatments; baseline 20; 9 on day 1; 6 after the course (day 25.5, 1.5 days
+       after its last treatment); then 15 and 16: relapse dated day 40, 39 days after the response.
+    G: baseline 20; 8 on day 1 (response); no score in the week after the course; 11 on day 20: one
+       score lost, "rising toward relapse", censored at 19 days.
+    All began 100 days ago, so every time point's window has closed: the intention-to-treat
+    denominator is all seven.
     """
     h5 = 5 / 24
     made = {
-        "A": treated([(-3, 20), (h5, 10), (11 + h5, 4), (30, 12), (40, 14)], family_name="Adams"),
-        "B": treated([(-3, 20), (h5, 11), (11 + h5, 8), (25, 9)], family_name="Brown"),
-        "C": treated([(-3, 18), (h5, 9), (11 + h5, 9), (20, 10), (27, 8)], family_name="Clark"),
-        "D": treated([(h5, 9), (11 + h5, 8)], family_name="Davis"),
-        "E": treated([(-3, 16), (2, 7)], days=(0, 2, 4), family_name="Evans"),
+        "A": treated([(-3, 20), (h5, 3), (1, 10), (12, 4), (30, 12), (40, 14)], family_name="Adams"),
+        "B": treated([(-3, 20), (1, 11), (12, 8), (25, 9)], family_name="Brown"),
+        "C": treated([(-3, 18), (1, 9), (12, 9), (20, 10), (27, 8)], family_name="Clark"),
+        "D": treated([(1, 9), (12, 8)], family_name="Davis"),
+        "E": treated([(-3, 16), (3, 7)], days=(0, 2, 4), family_name="Evans"),
         "F": treated(
-            [(-3, 20), (0.1, 9), (24.5, 6), (40, 15), (47, 16)],
+            [(-3, 20), (1, 9), (25.5, 6), (40, 15), (47, 16)],
             days=ESK,
             route="esketamine",
             diagnoses=("F33.2",),
             family_name="Fox",
         ),
-        "G": treated([(-3, 20), (h5, 8), (20, 11)], family_name="Green"),
+        "G": treated([(-3, 20), (1, 8), (20, 11)], family_name="Green"),
     }
     # Antidepressant trials before ketamine: A 16 weeks (two overlapping), C 8 weeks.
     first = T0.date()
@@ -64,6 +69,8 @@ def cohort(treated):
             stopped_on=first - datetime.timedelta(days=stop),
             outcome="no_response",
         )
+    services.mark_changed([made["A"].pk, made["C"].pk])  # as screening.services.trial_record does
+    services.catch_up()
     return made
 
 
@@ -72,7 +79,9 @@ def test_the_stored_outcome_of_each_patient(cohort):
     assert (a.baseline_total, a.first_total, a.first_response, a.first_remission) == (20, 10, True, False)
     assert (a.course_total, a.course_response, a.course_remission) == (4, True, True)
     assert a.relapsed is True
-    assert a.days_responding == pytest.approx(29.7917, abs=1e-3)
+    assert a.days_responding == pytest.approx(29.0, abs=1e-3)
+    assert (a.same_day_total, a.same_day_response, a.same_day_remission) == (3, True, True)
+    assert (a.baseline_context, a.first_days, a.course_days) == ("follow_up", 1.0, 1.0)
     assert a.trend == "relapsed"
     assert a.treatments == 6
     assert a.condition == "F33.1"
@@ -91,7 +100,11 @@ def test_rates_intervals_exclusions_and_durability(cohort):
     data = figures.as_json()
     assert data["patients_treated"] == 7
     assert data["sessions"] == 6 * 5 + 3 + 8
-    # After the first treatment: A, C, F, G respond of A, B, C, F, G (D and E left out).
+    # After the first treatment: A, C, F, G respond of A, B, C, F, G (D and E left out). Intention
+    # to treat: the same 4 of all 7 (D, with no baseline, and E, unscored there, count as not
+    # responding). Wilson, z = 1.96, by hand: centre (4/7 + z^2/14) / (1 + z^2/7) = 0.5461, half
+    # width z * sqrt(4/7 * 3/7 / 7 + z^2/196) / (1 + z^2/7) = 0.2957: 0.2505-0.8418. For 0 of 7 the
+    # upper end is (z^2/7) / (1 + z^2/7) = 0.3543.
     assert data["first_treatment"] == {
         "n": 5,
         "responders": 4,
@@ -100,11 +113,24 @@ def test_rates_intervals_exclusions_and_durability(cohort):
         "remitters": 0,
         "remission_rate": 0.0,
         "remission_ci95": [0.0, 0.4345],
+        "itt": {
+            "n": 7,
+            "responders": 4,
+            "response_rate": 0.5714,
+            "response_ci95": [0.2505, 0.8418],
+            "remitters": 0,
+            "remission_rate": 0.0,
+            "remission_ci95": [0.0, 0.3543],
+        },
     }
-    # After the course: A, B, C, F all respond; A remits. G has no score there.
+    # After the course: A, B, C, F all respond; A remits. G has no score there; E stopped.
     course = data["course"]
     assert (course["n"], course["responders"], course["remitters"]) == (4, 4, 1)
     assert course["response_ci95"] == [0.5101, 1.0]
+    assert (course["itt"]["n"], course["itt"]["responders"], course["itt"]["remitters"]) == (7, 4, 1)
+    # The same-day change: A's 3 at 5 hours, shown on its own and never as response.
+    assert (data["same_day"]["n"], data["same_day"]["responders"]) == (1, 1)
+    assert "itt" not in data["same_day"]
     assert data["excluded"] == {
         "no_baseline": 1,
         "no_score_after_first_treatment": 1,
@@ -116,10 +142,10 @@ def test_rates_intervals_exclusions_and_durability(cohort):
     # risk and one relapses: S = 0.5, the median.
     durability = data["durability"]
     assert (durability["responders"], durability["relapses"]) == (6, 2)
-    assert durability["median_days_to_relapse"] == pytest.approx(29.8, abs=0.05)
+    assert durability["median_days_to_relapse"] == pytest.approx(29.0, abs=0.05)
     assert set(durability["by_route"]) == {"IV ketamine", "Esketamine nasal spray"}
     assert durability["by_route"]["Esketamine nasal spray"]["median_days_to_relapse"] == pytest.approx(
-        39.9, abs=0.05
+        39.0, abs=0.05
     )
 
 
@@ -128,7 +154,7 @@ def test_speed_of_relief_pairs_weeks_on_trials_with_days_to_response(cohort):
     assert speed["patients_with_trials"] == 2
     assert speed["responders"] == 2
     assert speed["median_weeks_on_trials"] == 12.0  # 16 and 8
-    assert speed["median_days_to_response"] == 0.2  # 5 hours each
+    assert speed["median_days_to_response"] == 1.0  # a day each
 
 
 def test_filters_by_route_condition_and_date(cohort):
@@ -163,7 +189,7 @@ def test_maintenance_prompts_list_relapsed_and_rising_patients(cohort):
     assert all(p.next_appointment is None for p in prompts)
 
 
-def test_a_new_score_updates_the_stored_outcome_at_once(cohort, nurse_actor):
+def test_a_new_score_marks_the_patient_and_the_catch_up_updates_the_stored_outcome(cohort, nurse_actor):
     from ketacare.measures.services import response_record
     from tests.outcome_helpers import at, phq9_answers
 
@@ -176,20 +202,32 @@ def test_a_new_score_updates_the_stored_outcome_at_once(cohort, nurse_actor):
         administered_at=at(27),
     )
     g = PatientOutcome.objects.get(patient=cohort["G"], instrument="phq9")
+    assert (g.trend, g.relapsed) == ("rising", False)  # not yet: the save only marked G
+    assert services.catch_up().patients == 1
+    g = PatientOutcome.objects.get(patient=cohort["G"], instrument="phq9")
     assert (g.trend, g.relapsed) == ("relapsed", True)
 
 
 def test_a_settings_change_recomputes_every_stored_outcome(cohort, settings):
-    services.refresh()
-    settings.OUTCOME_RULES = json.dumps({"first_treatment_hours": 72})
+    settings.OUTCOME_RULES = json.dumps({"first_treatment_max_days": 10})
+    assert services.catch_up().rebuilt
     figures = selectors.dashboard(selectors.Filters())
-    # E's day-2 score now counts as after the first treatment: 7 of 16 is a response.
-    assert figures.points["first"].response.n == 6
-    assert figures.points["first"].response.events == 5
+    # Every row recomputed under the new settings (E's day-3 score stays out: it follows the
+    # second dose, whatever the window without one).
+    assert figures.points["first"].response.n == 5
     assert (
         PatientOutcome.objects.exclude(rules_version=PatientOutcome.objects.first().rules_version).count()
         == 0
     )
+
+
+def test_the_first_treatment_window_setting_reaches_the_figures(treated, settings):
+    treated([(-3, 20), (9, 9)], days=(0,))
+    assert selectors.dashboard(selectors.Filters()).points["first"].response.n == 0
+    settings.OUTCOME_RULES = json.dumps({"first_treatment_max_days": 10})
+    assert services.catch_up().rebuilt
+    figures = selectors.dashboard(selectors.Filters())
+    assert (figures.points["first"].response.n, figures.points["first"].response.events) == (1, 1)
 
 
 def test_the_json_command(cohort):
@@ -198,6 +236,7 @@ def test_the_json_command(cohort):
     data = json.loads(out.getvalue())
     assert data["instrument"] == "phq9"
     assert set(data["first_treatment"]) == {
+        "itt",
         "n",
         "responders",
         "response_rate",
@@ -207,6 +246,9 @@ def test_the_json_command(cohort):
         "remission_ci95",
     }
     assert set(data["course"]) == set(data["first_treatment"])
+    assert (
+        set(data["first_treatment"]["itt"]) == set(data["same_day"]) == set(data["first_treatment"]) - {"itt"}
+    )
     assert set(data["durability"]) >= {"responders", "relapses", "median_days_to_relapse", "median_ci95"}
     assert data["first_treatment"]["n"] == 4
     assert data["filters"]["route"] == "iv_ketamine"
@@ -221,7 +263,7 @@ def test_the_json_command_names_a_bad_option(db):
 
 
 def test_the_median_is_null_when_not_reached(treated):
-    treated([(-3, 20), (0.2, 8), (10, 9)])
+    treated([(-3, 20), (1, 8), (10, 9)])
     data = selectors.dashboard(selectors.Filters()).as_json()
     assert data["durability"]["median_days_to_relapse"] is None
     assert data["durability"]["relapses"] == 0
@@ -264,7 +306,7 @@ def test_ketacare_check_names_a_bad_outcome_setting(settings):
 
 
 def test_the_json_command_refuses_bad_outcome_settings(settings, db):
-    settings.OUTCOME_RULES = '{"first_treatment_hours": 0}'
-    with pytest.raises(CommandError, match="first_treatment_hours: must be more than 0") as failure:
+    settings.OUTCOME_RULES = '{"time_point_min_hours": 2}'
+    with pytest.raises(CommandError, match="time_point_min_hours: must be 12 to 72 hours") as failure:
         call_command("outcomes", "--json")
     assert failure.value.returncode == 2

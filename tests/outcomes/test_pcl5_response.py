@@ -26,12 +26,12 @@ def pcl5_answers(total: int) -> list[int]:
 
 @pytest.fixture
 def pcl5_patients(treated, nurse_actor):
-    """Baseline 40 three days before the first infusion; 5 hours after it, 30 (10 points down)
-    for "Ten" and 31 (9 points down) for "Nine"."""
+    """Baseline 40 three days before the first infusion; a day after it, 30 (10 points down)
+    for "Ten" and 31 (9 points down) for "Nine". The outcomes caught up, as a page would."""
 
     def make(family_name: str, after: int):
         patient = treated([], family_name=family_name)
-        for day, total in ((-3, 40), (5 / 24, after)):
+        for day, total in ((-3, 40), (1, after)):
             response_record(
                 actor=nurse_actor,
                 patient=patient,
@@ -42,7 +42,9 @@ def pcl5_patients(treated, nurse_actor):
             )
         return patient
 
-    return {"Ten": make("Ten", 30), "Nine": make("Nine", 31)}
+    made = {"Ten": make("Ten", 30), "Nine": make("Nine", 31)}
+    services.catch_up()
+    return made
 
 
 def test_a_pcl5_fall_of_10_points_is_stored_as_a_response_and_9_is_not(pcl5_patients):
@@ -56,6 +58,7 @@ def test_a_pcl5_fall_of_10_points_is_stored_as_a_response_and_9_is_not(pcl5_pati
 
 def test_the_clinic_setting_moves_the_pcl5_threshold(pcl5_patients, settings):
     settings.OUTCOME_RULES = json.dumps({"pcl5_response_points": 5})
+    assert services.catch_up().rebuilt  # what every outcome page does before it reads
     figures = selectors.dashboard(selectors.Filters(instrument="pcl5"))
     assert (figures.points["first"].response.n, figures.points["first"].response.events) == (2, 2)
     assert figures.response_text == "5 points below baseline"
@@ -103,7 +106,7 @@ def test_stored_pcl5_outcomes_are_recomputed_when_the_setting_changes(pcl5_patie
     nine = PatientOutcome.objects.get(patient=pcl5_patients["Nine"], instrument="pcl5")
     assert nine.first_response is False
     settings.OUTCOME_RULES = json.dumps({"pcl5_response_points": 9})
-    assert services.refresh_stale() > 0
+    assert services.catch_up().rebuilt
     nine = PatientOutcome.objects.get(patient=pcl5_patients["Nine"], instrument="pcl5")
     assert (nine.first_response, nine.rules_version) == (True, rules.version())
 

@@ -179,15 +179,23 @@ def course(
 # ---------------------------------------------------------------------------------------------
 # Outcomes after treatment, for one patient or a whole clinic in one columnar pass (numpy).
 #
-# Time points (clinical reference sections 2 and 7: compare like with like, so each figure names
-# its scale, threshold and time point). Published trials read response 24 hours after a single
-# infusion (Murrough 2013, Am J Psychiatry; Cochrane 2021) and after a six-infusion course
-# (Murrough 2013, Biol Psychiatry). These are clinic settings (KETACARE_OUTCOMES) with these
-# defaults:
-FIRST_TREATMENT_HOURS = 24.0  # the first score after the first treatment, within 24 hours
+# Time points (clinical reference section 2, "Time points", a decision that replaces "the first
+# score within 24 hours"; section 7: compare like with like, so each figure names its scale,
+# threshold and time point). A score taken within 20 hours of a dose (the post-session rating, a
+# rating before discharge, one filled in that evening) measures the acute state: it never counts
+# as response or remission, and is shown on its own as the "same-day change". Clinic settings
+# (KETACARE_OUTCOMES) with these defaults:
+TIME_POINT_MIN_HOURS = 20.0  # a score counts at a time point from 20 hours after the dose
+FIRST_TREATMENT_MAX_DAYS = 7.0  # after the first treatment: up to the second dose, or 7 days
 ONE_WEEK_DAYS = 7.0  # the score nearest 7 days after the first treatment ...
 ONE_WEEK_TOLERANCE_DAYS = 1.0  # ... taken 6 to 8 days after it
-COURSE_WINDOW_DAYS = 7.0  # the first score after the course's last treatment, within 7 days
+COURSE_WINDOW_DAYS = 7.0  # after the course: from 20 hours to 7 days after its last treatment
+# Intention to treat (clinical reference section 2, a decision): a patient who stopped the course
+# counts as not responding after it. KetaCare default, with no published source (a clinic setting,
+# `course_stopped_days`): a course not completed is taken as stopped when no treatment followed
+# the last one for 14 days, twice the longest gap of an induction course (twice weekly to
+# weekly, clinical reference section 5).
+COURSE_STOPPED_DAYS = 14.0
 # Relapse (clinical reference section 2, a decision, configurable): after a response, two
 # consecutive scores that are no longer a response under the scale's rule (`response_rule`: less
 # than 50% below baseline; on the PCL-5, less than 10 points). The alternative the issue names: a
@@ -251,24 +259,30 @@ EXCLUDED_TEXT = {
 
 @dataclass(frozen=True, slots=True)
 class OutcomeRules:
-    first_treatment_hours: float = FIRST_TREATMENT_HOURS
+    time_point_min_hours: float = TIME_POINT_MIN_HOURS
+    first_treatment_max_days: float = FIRST_TREATMENT_MAX_DAYS
     one_week_days: float = ONE_WEEK_DAYS
     one_week_tolerance_days: float = ONE_WEEK_TOLERANCE_DAYS
     course_window_days: float = COURSE_WINDOW_DAYS
+    course_stopped_days: float = COURSE_STOPPED_DAYS
     relapse_rule: RelapseRule = RelapseRule.LOSS_OF_RESPONSE
     relapse_consecutive: int = RELAPSE_CONSECUTIVE
     pcl5_response_points: int = PCL5_RESPONSE_POINTS
 
     def problems(self) -> dict[str, str]:
         out = {}
-        if not 0 < self.first_treatment_hours <= 24 * 7:
-            out["first_treatment_hours"] = "must be more than 0 and at most 168 hours"
+        if not 12 <= self.time_point_min_hours <= 72:
+            out["time_point_min_hours"] = "must be 12 to 72 hours"
+        if not self.time_point_min_hours / 24 < self.first_treatment_max_days <= 28:
+            out["first_treatment_max_days"] = "must be more than time_point_min_hours and at most 28 days"
         if not 0 < self.one_week_days <= 28:
             out["one_week_days"] = "must be more than 0 and at most 28 days"
         if not 0 <= self.one_week_tolerance_days < self.one_week_days:
             out["one_week_tolerance_days"] = "must be at least 0 and less than one_week_days"
-        if not 0 < self.course_window_days <= 28:
-            out["course_window_days"] = "must be more than 0 and at most 28 days"
+        if not self.time_point_min_hours / 24 < self.course_window_days <= 28:
+            out["course_window_days"] = "must be more than time_point_min_hours and at most 28 days"
+        if not 7 <= self.course_stopped_days <= 90:
+            out["course_stopped_days"] = "must be 7 to 90 days"
         if not 1 <= self.relapse_consecutive <= 5:
             out["relapse_consecutive"] = "must be 1 to 5 scores"
         low, high = PCL5_RESPONSE_POINTS_RANGE
@@ -282,8 +296,27 @@ class OutcomeRules:
         return RELAPSE_RULE_TEXT[self.relapse_rule].format(n=self.relapse_consecutive, response=response)
 
     def first_treatment_text(self) -> str:
-        hours = self.first_treatment_hours
-        return f"first score within {hours:g} hours of the first treatment"
+        return (
+            f"first score from {self.time_point_min_hours:g} hours after the first dose to the start "
+            f"of the second ({self.first_treatment_max_days:g} days if there is none)"
+        )
+
+    def one_week_text(self) -> str:
+        low = self.one_week_days - self.one_week_tolerance_days
+        high = self.one_week_days + self.one_week_tolerance_days
+        return f"score nearest day {self.one_week_days:g} (days {low:g}-{high:g})"
+
+    def course_text(self) -> str:
+        return (
+            f"first score from {self.time_point_min_hours:g} hours to {self.course_window_days:g} days "
+            "after the last induction treatment"
+        )
+
+    def same_day_text(self) -> str:
+        return (
+            f"a score within {self.time_point_min_hours:g} hours of the first dose (after the session or "
+            "before discharge): the acute state, never counted as response"
+        )
 
 
 @lru_cache(maxsize=4)
@@ -371,6 +404,24 @@ def recall_caveat(instrument_code: str, days_since_dose: float, *, treatment: st
     )
 
 
+def time_point_caveat(instrument_code: str, mean_days: float, after: str) -> str:
+    """The caveat a clinic figure carries when its scores were taken, on average, sooner after
+    the treatment than the scale's recall period (clinical reference section 2, time points):
+    "The PHQ-9 asks about the last 2 weeks; these scores were taken 3.1 days after the first
+    treatment on average, so most of that period was before it." Empty when none applies."""
+    scale = instruments.get(instrument_code)
+    recall = scale.recall
+    if recall.days is None or not 0 <= mean_days < recall.days:
+        return ""
+    share = "most" if recall.days - mean_days > recall.days / 2 else "some"
+    days = math.floor(mean_days * 10) / 10  # floored, so 13.96 never reads as 14
+    return (
+        f"The {scale.short_name} asks about {recall.text}; these scores were taken "
+        f"{days:g} day{'s' if days != 1 else ''} after {after} on average, so {share} of that "
+        "period was before it."
+    )
+
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -384,6 +435,8 @@ class ScoreColumns:
     patient: IntArray
     at: FloatArray
     total: IntArray
+    # Rated after a session (context post_session): the acute state, whenever it was entered.
+    post_session: BoolArray | None = None
 
 
 @dataclass(frozen=True)
@@ -410,6 +463,9 @@ class CohortOutcomes:
     treatments: IntArray
     baseline_total: IntArray
     baseline_at: FloatArray
+    baseline_row: IntArray  # the baseline's position in the ScoreColumns given (-1: none)
+    same_day_total: IntArray  # the first score within `time_point_min_hours` of the first dose
+    same_day_at: FloatArray
     first_total: IntArray  # at the first-treatment time point
     first_at: FloatArray
     week_total: IntArray
@@ -417,6 +473,12 @@ class CohortOutcomes:
     course_end_at: FloatArray  # the last induction treatment
     course_total: IntArray
     course_at: FloatArray
+    # When each time point's window closes (or closed): from then on the patient is in its
+    # intention-to-treat denominator, scored or not. The course's: 7 days after its last
+    # treatment, or, for a course not completed, `course_stopped_days` after the last treatment.
+    first_due_at: FloatArray
+    week_due_at: FloatArray
+    course_due_at: FloatArray
     first_response_at: FloatArray
     relapse_at: FloatArray  # the first score of the run that meets the relapse rule
     followed_to: FloatArray  # relapse, or the last score after the response (censored)
@@ -482,8 +544,24 @@ def evaluate(
     at = scores.at[keep]
     total = scores.total[keep]
     group = pos[keep]
-    rows = np.arange(len(keep))
     ft = first_at[group]
+    unscored = np.bincount(group, minlength=n) == 0
+
+    # Same-day scores: within `time_point_min_hours` of the latest dose before them, or rated
+    # after a session. They measure the acute state and count at no time point (reference s. 2):
+    # the first one after the first dose is kept as the same-day change, then all are set aside.
+    min_s = rules.time_point_min_hours * 3600
+    same_day = at - _latest_dose_before(treatments, n, counts, group, at) < min_s
+    if scores.post_session is not None:
+        same_day |= scores.post_session[keep] & (at >= ft)
+    early = np.flatnonzero((at >= ft) & (at < ft + min_s))
+    same_day_rows = _first_of_groups(early, group)
+    same_day_total = _put(n, group[same_day_rows], total[same_day_rows], -1, np.int64)
+    same_day_at = _put(n, group[same_day_rows], at[same_day_rows], np.nan, np.float64)
+    counted = np.flatnonzero(~same_day)
+    at, total, group, ft = at[counted], total[counted], group[counted], ft[counted]
+    source_row = keep[counted]
+    rows = np.arange(len(at))
 
     def first(mask: BoolArray) -> IntArray:
         return _first_of_groups(rows[mask], group)
@@ -494,9 +572,16 @@ def evaluate(
     base_rows = last(at < ft)
     baseline_total = _put(n, group[base_rows], total[base_rows], -1, np.int64)
     baseline_at = _put(n, group[base_rows], at[base_rows], np.nan, np.float64)
-
+    baseline_row = _put(n, group[base_rows], source_row[base_rows], -1, np.int64)
     after = at > ft
-    first_rows = first(after & (at <= ft + rules.first_treatment_hours * 3600))
+
+    # After the first treatment: from 20 hours after the first dose up to the start of the second
+    # (7 days if there is none); in practice the pre-session score of treatment 2.
+    has_second = counts >= 2
+    second_at = np.where(has_second, treatments.at[np.minimum(first_idx + 1, len(treatments.at) - 1)], np.nan)
+    max_first = ft + rules.first_treatment_max_days * SECONDS_PER_DAY
+    before_second = np.where(has_second[group], at < second_at[group], at <= max_first)
+    first_rows = first(after & (at >= ft + min_s) & before_second)
     target = ft + rules.one_week_days * SECONDS_PER_DAY
     distance = np.abs(at - target)
     in_week = after & (distance <= rules.one_week_tolerance_days * SECONDS_PER_DAY)
@@ -505,7 +590,18 @@ def evaluate(
     nearest = candidates[order]
     week_rows = nearest[np.r_[True, group[nearest][1:] != group[nearest][:-1]]] if len(nearest) else nearest
     ce = course_end_at[group]
-    course_rows = first((at > ce) & (at <= ce + rules.course_window_days * SECONDS_PER_DAY))
+    course_rows = first(after & (at >= ce + min_s) & (at <= ce + rules.course_window_days * SECONDS_PER_DAY))
+
+    last_treatment_at = treatments.at[first_idx + counts - 1]
+    first_due_at = np.where(
+        has_second, second_at, first_at + rules.first_treatment_max_days * SECONDS_PER_DAY
+    )
+    week_due_at = first_at + (rules.one_week_days + rules.one_week_tolerance_days) * SECONDS_PER_DAY
+    course_due_at = np.where(
+        completed,
+        course_end_at + rules.course_window_days * SECONDS_PER_DAY,
+        last_treatment_at + rules.course_stopped_days * SECONDS_PER_DAY,
+    )
 
     bt = baseline_total[group]
     response = rule.responds(bt, total)
@@ -552,7 +648,6 @@ def evaluate(
     week_total = _put(n, group[week_rows], total[week_rows], -1, np.int64)
     course_total = _put(n, group[course_rows], total[course_rows], -1, np.int64)
 
-    unscored = np.bincount(group, minlength=n) == 0
     no_base = baseline_total < 0
     zero_base = baseline_total == 0
     excluded_first = _reasons(
@@ -573,6 +668,9 @@ def evaluate(
         treatments=counts.astype(np.int64),
         baseline_total=baseline_total,
         baseline_at=baseline_at,
+        baseline_row=baseline_row,
+        same_day_total=same_day_total,
+        same_day_at=same_day_at,
         first_total=first_total,
         first_at=_put(n, group[first_rows], at[first_rows], np.nan, np.float64),
         week_total=week_total,
@@ -580,6 +678,9 @@ def evaluate(
         course_end_at=course_end_at,
         course_total=course_total,
         course_at=_put(n, group[course_rows], at[course_rows], np.nan, np.float64),
+        first_due_at=first_due_at,
+        week_due_at=week_due_at,
+        course_due_at=course_due_at,
         first_response_at=first_response_at,
         relapse_at=relapse_at,
         followed_to=followed_to,
@@ -590,6 +691,25 @@ def evaluate(
         excluded_week=excluded_week,
         excluded_course=excluded_course,
     )
+
+
+# Times as whole milliseconds in one int64 key with the patient's position above them, so one
+# sorted search finds each score's latest dose (2**42 ms is beyond the year 2100).
+_KEY_SHIFT = 2**42
+
+
+def _latest_dose_before(
+    treatments: TreatmentColumns, n: int, counts: IntArray, group: IntArray, at: FloatArray
+) -> FloatArray:
+    """For each score (its patient's position `group`, time `at`), the start of the latest dose
+    given at or before it; -inf for a score before the patient's first dose."""
+    position = np.repeat(np.arange(n, dtype=np.int64), counts)
+    dose_key = position * _KEY_SHIFT + np.round(treatments.at * 1000).astype(np.int64)
+    score_key = group.astype(np.int64) * _KEY_SHIFT + np.round(at * 1000).astype(np.int64)
+    idx = np.searchsorted(dose_key, score_key, side="right") - 1
+    valid = idx >= 0
+    valid[valid] = position[idx[valid]] == group[valid]
+    return np.where(valid, treatments.at[np.maximum(idx, 0)], -np.inf)
 
 
 def _group_start(group: IntArray, n: int) -> IntArray:

@@ -37,7 +37,7 @@ from ketacare.clinical.protocols import (
 )
 from ketacare.measures.models import RESPONSE_BULK_COLUMNS, Context, QuestionnaireResponse, Source
 from ketacare.measures.services import FUTURE_TOLERANCE
-from ketacare.outcomes.services import refresh as refresh_outcomes
+from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.models import MrnSequence, Patient, Sex
 from ketacare.patients.names import name_key
 from ketacare.patients.validators import validate_date_of_birth
@@ -387,8 +387,16 @@ def _check_against_record(
             )
 
 
-@transaction.atomic
 def history_import(*, actor: Actor, patients: Path, sessions: Path, scores: Path) -> Summary:
+    """Import the history in one transaction, then bring the outcomes of the patients it touched
+    up to date (in a transaction of their own: a failure there never undoes the import)."""
+    summary = _history_import(actor=actor, patients=patients, sessions=sessions, scores=scores)
+    outcome_changes.catch_up()
+    return summary
+
+
+@transaction.atomic
+def _history_import(*, actor: Actor, patients: Path, sessions: Path, scores: Path) -> Summary:
     """Check everything, then write everything in this one transaction; raises ImportRejected
     listing every bad row (nothing written) when any row is bad."""
     plan = check(patients, sessions, scores)
@@ -420,7 +428,7 @@ def history_import(*, actor: Actor, patients: Path, sessions: Path, scores: Path
         for pid, n in sorted(counts.items())
     ]
     audit_record_many(actor=actor, specs=specs)
-    refresh_outcomes(sorted(counts))
+    outcome_changes.mark_changed(counts)
     return summary
 
 

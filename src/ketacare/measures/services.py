@@ -30,7 +30,9 @@ from ketacare.clinical.instruments.base import (
     SUICIDE_RISK_MODERATE,
     Answer,
 )
+from ketacare.clinical.outcomes import OUTCOME_SCALES
 from ketacare.measures.models import Context, QuestionnaireResponse, SafetyAlert, SelfReportLink, Source
+from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.models import Patient
 
 URGENT_FLAGS = frozenset({SUICIDAL_IDEATION, SUICIDAL_BEHAVIOR, SUICIDE_RISK_HIGH, SUICIDE_RISK_MODERATE})
@@ -90,8 +92,11 @@ def _record(
         source=source,
         entered_by=entered_by,
     )
-    response.full_clean()
+    # The patient and the user are model instances already: no query to check they exist.
+    response.full_clean(exclude=["patient", "entered_by"])
     response.save()
+    if instrument in OUTCOME_SCALES and response.total is not None:
+        outcome_changes.mark_changed([patient.pk])  # the outcomes catch up later, never here
     records: list[QuestionnaireResponse | SafetyAlert] = [response]
     priority = alert_priority(score.flags)
     if raise_alert and priority is not None:

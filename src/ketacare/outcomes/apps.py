@@ -7,4 +7,4 @@ class OutcomesConfig(AppConfig):
     verbose_name = "Outcomes"
 
     def ready(self) -> None:
-        from ketacare.outcomes import checks, signals  # noqa: F401  (registers the check and hooks)
+        from ketacare.outcomes import checks  # noqa: F401  (registers the check)

@@ -1,9 +1,11 @@
 """Each treated patient's outcome on each scale, as `clinical.outcomes.evaluate` names it.
 
-Derived data, kept current in the same transaction as every change it depends on (a score, a
-treatment, a diagnosis, an antidepressant trial: see signals.py), so the clinic figures are SQL
-aggregates over one row per patient instead of a pass over every score. A row computed under
-other outcome settings is recomputed before it is read (`rules_version`)."""
+An explicit projection (derived data): a clinical write that changes what an outcome depends on
+(a score, a dose start, a primary diagnosis, an antidepressant trial) only adds an
+`OutcomeChange` row for the patient in its own transaction; `services.catch_up` recomputes the
+changed patients later, in a transaction of its own, before the outcome pages read. So a failure
+of the outcome rules can never lose or block a clinical write. The clinic figures are SQL
+aggregates over one row per patient and scale instead of a pass over every score."""
 
 from __future__ import annotations
 
@@ -25,6 +27,12 @@ class PatientOutcome(models.Model):
     treatments = models.PositiveIntegerField()
     baseline_total = models.SmallIntegerField(null=True)
     baseline_at = models.DateTimeField(null=True)
+    baseline_context = models.CharField(max_length=16, blank=True, help_text="measures Context")
+    # The same-day change: the first score within 20 hours of the first dose (the acute state;
+    # never a response at a time point). Null: no such score, or no usable baseline.
+    same_day_total = models.SmallIntegerField(null=True)
+    same_day_response = models.BooleanField(null=True)
+    same_day_remission = models.BooleanField(null=True)
     # Each time point: the total read there, and response and remission (null: no score there).
     first_total = models.SmallIntegerField(null=True)
     first_response = models.BooleanField(null=True)
@@ -36,6 +44,15 @@ class PatientOutcome(models.Model):
     course_total = models.SmallIntegerField(null=True)
     course_response = models.BooleanField(null=True)
     course_remission = models.BooleanField(null=True)
+    # When each time point's window closes: from then on the patient is in its intention-to-treat
+    # denominator, scored there or not. And days from the dose to the score read there (the
+    # recall-period caveat).
+    first_due_at = models.DateTimeField(null=True)
+    week_due_at = models.DateTimeField(null=True)
+    course_due_at = models.DateTimeField(null=True)
+    first_days = models.FloatField(null=True)
+    week_days = models.FloatField(null=True)
+    course_days = models.FloatField(null=True)
     excluded_first = models.CharField(max_length=40, blank=True)
     excluded_week = models.CharField(max_length=40, blank=True)
     excluded_course = models.CharField(max_length=40, blank=True)
@@ -66,12 +83,27 @@ class PatientOutcome(models.Model):
         return f"{self.instrument} outcome of patient {self.patient_id}"
 
 
+class OutcomeChange(models.Model):
+    """A patient whose outcomes are out of date: written by a clinical write in its own
+    transaction, deleted by the catch-up that recomputes the patient. Position by id."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"outcomes of patient {self.patient_id} changed"
+
+
 class OutcomeState(models.Model):
     """One row: the settings version every stored outcome was last recomputed under, so a page
-    finds out with one primary-key read whether the clinic changed a setting since."""
+    finds out with one primary-key read whether the clinic changed a setting since; and the last
+    catch-up, and the last one that failed (shown on the dashboard until one succeeds)."""
 
     rules_version = models.CharField(max_length=16)
     refreshed_at = models.DateTimeField()
+    caught_up_at = models.DateTimeField(null=True)
+    failed_at = models.DateTimeField(null=True)
+    failure = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"outcomes computed under {self.rules_version}"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ketacare.clinical.outcomes import response_rules_text
 from ketacare.measures.plots import trajectory_svg
 from ketacare.measures.selectors import trajectories
-from ketacare.outcomes import rules
+from ketacare.outcomes import rules, services
 from ketacare.outcomes.selectors import patient_outcomes
 from ketacare.patients.models import Patient
 from ketacare.sessions.selectors import chart_sessions, dose_times
@@ -21,6 +21,7 @@ from ketacare.web.documents import letterhead
 
 
 def report_context(patient: Patient) -> dict[str, Any]:
+    services.catch_up_patient(patient.pk)
     times = dose_times(patient_id=patient.pk)
     series = trajectories(patient_id=patient.pk, session_times=times)
     sessions = chart_sessions(patient_id=patient.pk, limit=500)

@@ -1,5 +1,5 @@
 """The clinic's outcome settings: the published defaults in `clinical/outcomes.py`, changed by the
-JSON object in KETACARE_OUTCOMES, for example {"first_treatment_hours": 48,
+JSON object in KETACARE_OUTCOMES, for example {"first_treatment_max_days": 10,
 "relapse_rule": "above_remission", "pcl5_response_points": 10} (fields: docs/outcomes.md)."""
 
 from __future__ import annotations
@@ -17,9 +17,23 @@ def current() -> OutcomeRules:
     return rules_from_text(settings.OUTCOME_RULES)
 
 
+def problem() -> str:
+    """What is wrong with the clinic's outcome settings, or "" (the figures cannot be read under
+    settings that do not parse)."""
+    try:
+        current()
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
 def course_sizes() -> dict[str, int]:
     """Treatments in each protocol's induction course (the clinic's protocols)."""
     return {str(code): p.course_sessions() for code, p in protocol_rules.current().items()}
+
+
+# Bumped when what a stored outcome row holds changes, so the first catch-up rebuilds every row.
+STORED_FORM = "2: same-day, due dates, baseline context"
 
 
 def version() -> str:
@@ -27,7 +41,7 @@ def version() -> str:
     changes a setting, or a scale's remission threshold or response rule changes (PCL-5: 10
     points, not 50%), the stored outcomes are recomputed."""
     rules = current()
-    parts = [repr(rules), repr(sorted(course_sizes().items()))]
+    parts = [STORED_FORM, repr(rules), repr(sorted(course_sizes().items()))]
     parts += [
         f"{code}:{instruments.get(code).remission_max}:{response_rule(code, rules)!r}"
         for code in OUTCOME_SCALES

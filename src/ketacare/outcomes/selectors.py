@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from ketacare.clinical import instruments
+from ketacare.clinical.baseline import CONTEXT_WORDS, baseline_label
 from ketacare.clinical.codes import DIAGNOSES_BY_CODE
 from ketacare.clinical.outcomes import (
     EXCLUDED_TEXT,
@@ -21,17 +22,19 @@ from ketacare.clinical.outcomes import (
     Excluded,
     OutcomeRules,
     Trend,
+    recall_caveat,
     response_rule,
+    time_point_caveat,
 )
 from ketacare.clinical.protocols import ROUTE_LABELS, TreatmentRoute
 from ketacare.clinical.statistics import Proportion, Survival, kaplan_meier, wilson
 from ketacare.measures.models import SafetyAlert
 from ketacare.outcomes import rules
 from ketacare.outcomes.models import PatientOutcome
-from ketacare.outcomes.services import refresh, refresh_stale
 from ketacare.treatment.models import Appointment, TreatmentPlan
 
 POINTS = ("first", "week", "course")
+POINT_NAMES = {"first": "first_treatment", "week": "one_week", "course": "course"}
 LIST_LIMIT = 100  # patients listed on the page per list; the CSV has them all
 
 
@@ -62,14 +65,18 @@ def _day_start(day: datetime.date) -> datetime.datetime:
 
 @dataclass(frozen=True)
 class Rates:
-    """Response and remission at one time point, with the patients behind them."""
+    """Response and remission at one time point, with the patients behind them: the completers'
+    figure (patients scored there), and beside it the intention-to-treat figure (clinical
+    reference section 2: every patient who received a first dose and whose time point has come,
+    scored there or not, a patient without a score counting as not responding)."""
 
     response: Proportion
     remission: Proportion
+    itt: Rates | None = None
 
     def as_json(self) -> dict[str, Any]:
         r, m = self.response, self.remission
-        return {
+        out: dict[str, Any] = {
             "n": r.n,
             "responders": r.events,
             "response_rate": r.as_json()["rate"],
@@ -78,6 +85,9 @@ class Rates:
             "remission_rate": m.as_json()["rate"],
             "remission_ci95": m.as_json()["ci95"],
         }
+        if self.itt is not None:
+            out["itt"] = self.itt.as_json()
+        return out
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,9 @@ class Figures:
     sessions: int
     open_alerts: int
     points: dict[str, Rates]
+    same_day: Rates
+    caveats: dict[str, str]  # time point -> the recall-period caveat ("" when none applies)
+    never_scored: int  # treated patients never scored on this scale (in no denominator)
     breakdowns: list[Breakdown]
     excluded: dict[str, dict[str, int]]  # time point -> reason -> count
     durability: list[Survival]
@@ -131,18 +144,21 @@ class Figures:
             },
             "time_points": {
                 "first_treatment": self.rules.first_treatment_text(),
-                "one_week": f"score nearest day {self.rules.one_week_days:g} "
-                f"(within {self.rules.one_week_tolerance_days:g} day)",
-                "course": f"first score within {self.rules.course_window_days:g} days of the last "
-                "induction treatment",
+                "one_week": self.rules.one_week_text(),
+                "course": self.rules.course_text(),
+                "same_day": self.rules.same_day_text(),
+                "intention_to_treat": ITT_TEXT,
                 "response": self.response_text,
                 "relapse": self.relapse_text,
             },
+            "recall_caveats": {POINT_NAMES[p]: text for p, text in self.caveats.items() if text},
             "patients_treated": self.patients,
+            "never_scored_on_this_scale": self.never_scored,
             "sessions": self.sessions,
             "first_treatment": self.points["first"].as_json(),
             "one_week": self.points["week"].as_json(),
             "course": self.points["course"].as_json(),
+            "same_day": self.same_day.as_json(),
             "durability": {
                 "responders": overall.n,
                 "relapses": overall.events,
@@ -164,25 +180,40 @@ class Figures:
         }
 
 
+ITT_TEXT = (
+    "every patient who received a first dose and was scored on this scale, once the time point's "
+    "window has closed; no score there, or a stopped course, counts as not responding"
+)
+
+
 def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _rates(response: int, remission: int, n: int) -> Rates:
-    return Rates(wilson(response, n), wilson(remission, n))
+def _rates(response: int, remission: int, n: int, itt_n: int | None = None) -> Rates:
+    itt = None if itt_n is None else Rates(wilson(response, itt_n), wilson(remission, itt_n))
+    return Rates(wilson(response, n), wilson(remission, n), itt)
 
 
-def _point_aggregates() -> dict[str, Any]:
+def _point_aggregates(now: datetime.datetime) -> dict[str, Any]:
     out = {}
+    measured = ~Q(excluded_first=Excluded.NOT_MEASURED)
     for point in POINTS:
-        out[f"{point}_n"] = Count("id", filter=Q(**{f"{point}_response__isnull": False}))
+        counted = Q(**{f"{point}_response__isnull": False})
+        out[f"{point}_n"] = Count("id", filter=counted)
         out[f"{point}_resp"] = Count("id", filter=Q(**{f"{point}_response": True}))
         out[f"{point}_rem"] = Count("id", filter=Q(**{f"{point}_remission": True}))
+        # Intention to treat: scored there, or the window has closed without a usable score.
+        out[f"{point}_itt"] = Count("id", filter=measured & (counted | Q(**{f"{point}_due_at__lte": now})))
+    out["same_day_n"] = Count("id", filter=Q(same_day_response__isnull=False))
+    out["same_day_resp"] = Count("id", filter=Q(same_day_response=True))
+    out["same_day_rem"] = Count("id", filter=Q(same_day_remission=True))
+    out["never_scored"] = Count("id", filter=~measured)
     return out
 
 
 def cohort(filters: Filters) -> QuerySet[PatientOutcome]:
-    refresh_stale()
+    """The stored outcomes in the filters. Reads only: the pages call `services.catch_up` first."""
     return PatientOutcome.objects.filter(filters.query())
 
 
@@ -220,7 +251,8 @@ def _sum(rows: Iterable[dict[str, Any]], key: str) -> int:
 
 
 def _rates_over(rows: list[dict[str, Any]], point: str) -> Rates:
-    return _rates(_sum(rows, f"{point}_resp"), _sum(rows, f"{point}_rem"), _sum(rows, f"{point}_n"))
+    itt = _sum(rows, f"{point}_itt") if point in POINTS else None
+    return _rates(_sum(rows, f"{point}_resp"), _sum(rows, f"{point}_rem"), _sum(rows, f"{point}_n"), itt)
 
 
 def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
@@ -235,9 +267,12 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
             patients=Count("id"),
             sessions=Sum("treatments"),
             with_trials=Count("id", filter=Q(weeks_on_trials__gt=0)),
-            **_point_aggregates(),
+            **_point_aggregates(timezone.now()),
         )
         .order_by()
+    )
+    mean_days = qs.aggregate(
+        **{p: Avg(f"{p}_days", filter=Q(**{f"{p}_response__isnull": False})) for p in POINTS}
     )
     excluded: dict[str, dict[str, int]] = {}
     for point in POINTS:
@@ -274,6 +309,12 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
         sessions=_sum(grouped, "sessions"),
         open_alerts=_open_alerts(qs),
         points={p: _rates_over(grouped, p) for p in POINTS},
+        same_day=_rates_over(grouped, "same_day"),
+        caveats={
+            p: time_point_caveat(filters.instrument, days, POINT_LABELS[p]) if days is not None else ""
+            for p, days in mean_days.items()
+        },
+        never_scored=_sum(grouped, "never_scored"),
         breakdowns=breakdowns,
         excluded=excluded,
         durability=durability[1:],
@@ -281,6 +322,13 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
         speed=speed_of_relief(_sum(grouped, "with_trials"), paired) if with_speed else {},
         speed_rows=paired,
     )
+
+
+POINT_LABELS = {
+    "first": "the first treatment",
+    "week": "the first treatment",
+    "course": "the last induction treatment",
+}
 
 
 def _open_alerts(qs: QuerySet[PatientOutcome]) -> int:
@@ -386,6 +434,8 @@ def maintenance_prompts(filters: Filters, *, limit: int | None = LIST_LIMIT) -> 
     )
     prompts = list(qs[:limit] if limit else qs)
     _attach_next_appointments(prompts)
+    for o in prompts:
+        _name_baseline(o)
     return prompts
 
 
@@ -406,6 +456,8 @@ def booster_prompts(*, limit: int = 10) -> list[PatientOutcome]:
             "latest_total",
             "latest_at",
             "baseline_total",
+            "baseline_at",
+            "baseline_context",
             "patient__id",
             "patient__mrn",
             "patient__given_name",
@@ -416,6 +468,7 @@ def booster_prompts(*, limit: int = 10) -> list[PatientOutcome]:
     for o in rows:
         o.scale_name = instruments.get(o.instrument).name  # type: ignore[attr-defined]
         o.trend_text = TREND_TEXT[Trend(o.trend)]  # type: ignore[attr-defined]
+        _name_baseline(o)
     return rows
 
 
@@ -439,13 +492,8 @@ def _attach_next_appointments(outcomes: Sequence[PatientOutcome]) -> None:
 def patient_outcomes(patient_id: int) -> list[PatientOutcome]:
     """The chart's outcome summary: one row per scale the patient was scored on. One plain query
     for most charts; when a scale prompts a booster, two more find the next booked appointment and
-    the active plan to book it from. Rows computed under other outcome settings are recomputed
-    first."""
-    qs = PatientOutcome.objects.filter(patient_id=patient_id)
-    rows: list[PatientOutcome] = list(qs)
-    if any(o.rules_version != rules.version() for o in rows):
-        refresh([patient_id])
-        rows = list(qs.all())
+    the active plan to book it from. Reads only: the chart calls `services.catch_up` first."""
+    rows: list[PatientOutcome] = list(PatientOutcome.objects.filter(patient_id=patient_id))
     order = {code: n for n, code in enumerate(OUTCOME_SCALES)}
     rows = sorted(
         (o for o in rows if o.excluded_first != Excluded.NOT_MEASURED), key=lambda o: order[o.instrument]
@@ -465,11 +513,39 @@ def patient_outcomes(patient_id: int) -> list[PatientOutcome]:
             .values_list("pk", flat=True)
             .first()
         )
+    outcome_rules = rules.current()
     for o in rows:
         o.scale_name = instruments.get(o.instrument).name  # type: ignore[attr-defined]
         o.next_appointment = next_at  # type: ignore[attr-defined]
         o.active_plan = plan  # type: ignore[attr-defined]
+        _name_baseline(o)
+        rule = response_rule(o.instrument, outcome_rules)
+        o.response_text = rule.text()  # type: ignore[attr-defined]
+        o.response_max = (  # type: ignore[attr-defined]
+            rule.threshold(o.baseline_total) if o.baseline_total is not None else None
+        )
+        o.caveat = (  # type: ignore[attr-defined]
+            recall_caveat(o.instrument, o.first_days, treatment="first treatment") or ""
+            if o.first_days is not None
+            else ""
+        )
     return rows
+
+
+def _name_baseline(o: PatientOutcome) -> None:
+    """Which score the baseline is, in words: "baseline: PHQ-9 15, pre-session, 3 Dec"."""
+    o.baseline_context_text = CONTEXT_WORDS.get(o.baseline_context, "")  # type: ignore[attr-defined]
+    o.baseline_label = (  # type: ignore[attr-defined]
+        baseline_label(
+            instruments.get(o.instrument).short_name,
+            o.baseline_total,
+            o.baseline_context,
+            timezone.localtime(o.baseline_at).date(),
+            today=timezone.localdate(),
+        )
+        if o.baseline_total is not None and o.baseline_at is not None
+        else "no baseline"
+    )
 
 
 def ids(rows: Iterable[Any]) -> list[int]:

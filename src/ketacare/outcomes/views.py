@@ -13,12 +13,13 @@ from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_list_view, audit_record
 from ketacare.clinical.outcomes import CLAIM_RANGE, EXCLUDED_TEXT, PUBLISHED, TREND_TEXT, Excluded, Trend
-from ketacare.outcomes import plots, selectors
+from ketacare.outcomes import plots, rules, selectors, services
 from ketacare.outcomes.forms import FiltersForm
 from ketacare.outcomes.report import report_pdf
 from ketacare.patients.models import Patient
 
 BAD_FILTER = 400
+SETTINGS_BROKEN = 503  # the outcome settings do not parse: the figures are unavailable
 
 
 def chart_panel(request: HttpRequest, patient: Patient) -> str:
@@ -27,6 +28,7 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
     user: Any = request.user
     if not user.has_perm("measures.view_questionnaireresponse"):
         return ""
+    services.catch_up_patient(patient.pk)
     rows = selectors.patient_outcomes(patient.pk)
     if not rows:
         return ""
@@ -58,6 +60,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "outcomes/dashboard.html", {"form": form}, status=BAD_FILTER)
     filters = form.filters()
+    caught_up = services.catch_up()
+    if caught_up.failure and rules.problem():
+        # Figures cannot be read under settings that do not parse: say so, and nothing else.
+        context = {"form": form, "state": services.state()}
+        return render(request, "outcomes/dashboard.html", context, status=SETTINGS_BROKEN)
     figures = selectors.dashboard(filters)
     excluded = selectors.left_out(filters)
     prompts = selectors.maintenance_prompts(filters)
@@ -65,7 +72,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         p.trend_text = TREND_TEXT[Trend(p.trend)]  # type: ignore[attr-defined]
     shown = selectors.ids(excluded) + selectors.ids(prompts)
     audit_list_view(actor=Actor.from_request(request), object_type="patients.patient", ids=sorted(set(shown)))
-    first = figures.points["first"].response
+    first_itt = figures.points["first"].itt
     query = request.GET.urlencode()
     return render(
         request,
@@ -75,7 +82,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "figures": figures,
             "query": query,
             "claim": (int(CLAIM_RANGE[0] * 100), int(CLAIM_RANGE[1] * 100)),
-            "claim_verdict": _claim_verdict(first.ci95),
+            "claim_verdict": _claim_verdict(first_itt.response.ci95 if first_itt else None),
+            "state": services.state() if caught_up.failure else None,
             "published": PUBLISHED,
             "excluded": excluded,
             "excluded_text": {r.value: t for r, t in EXCLUDED_TEXT.items()},
@@ -120,23 +128,40 @@ def figure_csv(request: HttpRequest, figure: str) -> HttpResponse:
         errors = "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items())
         return HttpResponse(errors, status=BAD_FILTER, content_type="text/plain; charset=utf-8")
     filters = form.filters()
+    services.catch_up()
     out = io.StringIO()
     writer = csv.writer(out)
     shown: list[int] = []
     if figure == "rates":
         figures = selectors.dashboard(filters, with_speed=False)
-        writer.writerow(["time_point", "measure", "n", "patients", "rate", "ci95_low", "ci95_high"])
-        for point, rates in figures.points.items():
-            for name, p in (("response", rates.response), ("remission", rates.remission)):
-                writer.writerow([point, name, p.n, p.events, *_rate_cells(p.rate, p.ci95)])
+        writer.writerow(
+            ["time_point", "analysis", "measure", "n", "patients", "rate", "ci95_low", "ci95_high"]
+        )
+        for point, rates in [*figures.points.items(), ("same_day", figures.same_day)]:
+            for analysis, r in _analyses(rates):
+                for name, p in (("response", r.response), ("remission", r.remission)):
+                    writer.writerow([point, analysis, name, p.n, p.events, *_rate_cells(p.rate, p.ci95)])
     elif figure == "breakdown":
         figures = selectors.dashboard(filters, with_speed=False)
-        writer.writerow(["by", "group", "time_point", "n", "responders", "rate", "ci95_low", "ci95_high"])
+        writer.writerow(
+            ["by", "group", "time_point", "analysis", "n", "responders", "rate", "ci95_low", "ci95_high"]
+        )
         for b in figures.breakdowns:
             for group, first, course in b.rows:
                 for point, rates in (("first", first), ("course", course)):
-                    r = rates.response
-                    writer.writerow([b.by, group, point, r.n, r.events, *_rate_cells(r.rate, r.ci95)])
+                    for analysis, a in _analyses(rates):
+                        resp = a.response
+                        writer.writerow(
+                            [
+                                b.by,
+                                group,
+                                point,
+                                analysis,
+                                resp.n,
+                                resp.events,
+                                *_rate_cells(resp.rate, resp.ci95),
+                            ]
+                        )
     elif figure == "durability":
         figures = selectors.dashboard(filters, with_speed=False)
         writer.writerow(["curve", "day", "still_responding", "ci95_low", "ci95_high"])
@@ -174,7 +199,16 @@ def figure_csv(request: HttpRequest, figure: str) -> HttpResponse:
                 shown.append(row["patient"].pk)
     else:
         writer.writerow(
-            ["patient_mrn", "status", "latest_total", "latest_at", "baseline_total", "next_appointment"]
+            [
+                "patient_mrn",
+                "status",
+                "latest_total",
+                "latest_at",
+                "baseline_total",
+                "baseline_context",
+                "baseline_at",
+                "next_appointment",
+            ]
         )
         for o in selectors.maintenance_prompts(filters, limit=None):
             nxt = o.next_appointment  # type: ignore[attr-defined]
@@ -185,6 +219,8 @@ def figure_csv(request: HttpRequest, figure: str) -> HttpResponse:
                     o.latest_total,
                     o.latest_at.isoformat() if o.latest_at else "",
                     o.baseline_total,
+                    o.baseline_context,
+                    o.baseline_at.isoformat() if o.baseline_at else "",
                     nxt.isoformat() if nxt else "",
                 ]
             )
@@ -197,6 +233,11 @@ def figure_csv(request: HttpRequest, figure: str) -> HttpResponse:
     name = f"ketacare-{figure}-{filters.instrument}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def _analyses(rates: selectors.Rates) -> list[tuple[str, selectors.Rates]]:
+    """The completers' figure, then the intention-to-treat figure beside it (when it has one)."""
+    return [("completers", rates)] + ([("intention_to_treat", rates.itt)] if rates.itt else [])
 
 
 def _rate_cells(rate: float | None, ci95: tuple[float, float] | None) -> list[Any]:

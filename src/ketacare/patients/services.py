@@ -17,6 +17,7 @@ from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_objects, audit_record, audit_record_many, spec_for
 from ketacare.clinical.codes import UnknownDiagnosisCode, diagnosis
 from ketacare.clinical.mrn import format_mrn
+from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.models import (
     Allergy,
     BodyMeasurement,
@@ -137,6 +138,8 @@ def patient_register(
         measurement.patient = patient
         measurement.save()
         records.append(measurement)
+    if primary_diagnosis:
+        outcome_changes.mark_changed([patient.pk])
     audit_objects(actor=actor, action=Action.CREATE, objs=records)
     return patient
 
@@ -180,6 +183,8 @@ def patient_update(
             elif (code == primary_diagnosis) != current.is_primary:
                 Diagnosis.objects.filter(pk=current.pk).update(is_primary=(code == primary_diagnosis))
                 specs.append(spec_for(current, Action.UPDATE, {"fields": ["is_primary"]}))
+    if diagnoses is not None and specs:
+        outcome_changes.mark_changed([locked.pk])  # the primary diagnosis groups the outcomes
     if changed:
         locked.save()
         specs.insert(0, spec_for(locked, Action.UPDATE, {"fields": changed}))

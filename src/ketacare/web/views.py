@@ -28,7 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
         shown.append(list_view_spec("measures.safetyalert", [a.pk for a in alerts]))
         context.update(alerts=alerts, open_alert_count=open_count, ack_form=AcknowledgeForm())
     if user.has_perm("measures.view_questionnaireresponse"):
-        prompts = booster_prompts()
+        prompts = booster_prompts()  # as of the last catch-up (an outcome page or the timer)
         shown.append(list_view_spec("patients.patient", [o.patient_id for o in prompts]))
         context["booster_prompts"] = prompts
     if user.has_perm("patients.view_patient"):

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from ketacare.measures.demo import seed_histories
-from ketacare.outcomes.services import refresh as refresh_outcomes
+from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.demo import seed_cohort
 from ketacare.patients.models import Patient
 from ketacare.sessions.demo import seed_treatment
@@ -67,7 +67,10 @@ class Command(BaseCommand):
                 nurse=_demo_user("nurse"),
             )
             line += f", {plans} treatment plans and {sessions} sessions"
-            refresh_outcomes()
+            outcome_changes.mark_changed(ids)
+            caught_up = outcome_changes.catch_up()
+            if caught_up.failure:
+                raise CommandError(f"The outcome figures could not be computed: {caught_up.failure}")
         if connection.vendor == "postgresql":
             # Fresh statistics after a bulk load, so the planner uses the indexes at once.
             with connection.cursor() as cursor:

@@ -1,0 +1,192 @@
+"""Outcomes as an explicit projection (issue 13, item 4): a clinical write only marks the patient
+changed, in its own transaction; `catch_up` recomputes later, in a transaction of its own; a
+broken outcome setting never loses or blocks a write, and is shown, not hidden."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
+from ketacare.measures.services import response_record
+from ketacare.outcomes import selectors, services
+from ketacare.outcomes.models import OutcomeChange, OutcomeState, PatientOutcome
+from ketacare.screening.services import trial_record
+from tests.outcome_helpers import at, phq9_answers
+
+ITEM_9_TWO = [0, 0, 0, 0, 0, 0, 0, 0, 2]
+
+
+def test_a_broken_outcome_setting_never_loses_a_score_or_its_suicide_alert(treated, nurse_actor, settings):
+    patient = treated([(-3, 20)])
+    settings.OUTCOME_RULES = "{not json"
+    response = response_record(
+        actor=nurse_actor, patient=patient, instrument="phq9", answers=ITEM_9_TWO, context="follow_up"
+    )
+    # The score and its alert are stored, whatever the outcome rules say ...
+    assert QuestionnaireResponse.objects.get(pk=response.pk).total == 2
+    alert = SafetyAlert.objects.get(response=response)
+    assert "suicidal_ideation" in alert.flags
+    assert OutcomeChange.objects.filter(patient=patient).exists()
+    # ... and the catch-up fails without raising, keeps the mark and records why.
+    failed = services.catch_up()
+    assert "KETACARE_OUTCOMES is not JSON" in failed.failure
+    assert OutcomeChange.objects.filter(patient=patient).exists()
+    assert "KETACARE_OUTCOMES is not JSON" in OutcomeState.objects.get(pk=1).failure
+    # Mended, the next catch-up computes the mark and clears the failure.
+    settings.OUTCOME_RULES = None
+    assert services.catch_up().failure == ""
+    assert not OutcomeChange.objects.exists()
+    assert OutcomeState.objects.get(pk=1).failure == ""
+    assert PatientOutcome.objects.get(patient=patient, instrument="phq9").latest_total == 2
+
+
+def test_the_dashboard_shows_a_failed_catch_up_and_still_answers(treated, client_as, physician, settings):
+    treated([(-3, 20), (1, 8)])
+    settings.OUTCOME_RULES = '{"relapse_consecutive": 9}'
+    page = client_as(physician).get("/outcomes/?instrument=phq9")
+    assert page.status_code == 503  # no figure can be read under settings that do not parse
+    html = page.content.decode()
+    assert 'id="catch-up-failed"' in html
+    assert "relapse_consecutive: must be 1 to 5 scores" in html
+
+
+def test_a_score_saved_is_on_the_dashboard_at_the_next_read(treated, nurse_actor, client_as, physician):
+    patient = treated([(-3, 20)])
+    client = client_as(physician)
+    assert "no patients" in client.get("/outcomes/?instrument=phq9").content.decode().split('id="rates"')[1]
+    response_record(
+        actor=nurse_actor,
+        patient=patient,
+        instrument="phq9",
+        answers=phq9_answers(8),
+        context="pre_session",
+        administered_at=at(1),
+    )
+    html = client.get("/outcomes/?instrument=phq9").content.decode()
+    rates = html.split('id="rates"')[1].split("</table>")[0]
+    assert '100.0%</strong> <span class="muted">(1 of 1;' in rates
+    assert not OutcomeChange.objects.exists()
+
+
+def test_saving_a_score_costs_no_outcome_work(treated, nurse_actor):
+    patient = treated([(-3, 20), (1, 8)])
+    with CaptureQueriesContext(connection) as ctx:
+        response_record(
+            actor=nurse_actor,
+            patient=patient,
+            instrument="phq9",
+            answers=phq9_answers(9),
+            context="follow_up",
+        )
+    tables = " ".join(q["sql"] for q in ctx.captured_queries)
+    assert "outcomes_patientoutcome" not in tables  # nothing recomputed inside the write
+    assert len(ctx.captured_queries) <= 13
+
+
+def test_each_clinical_write_an_outcome_depends_on_marks_the_patient(treated, doctor, db):
+    patient = treated([(-3, 20)])
+    assert not OutcomeChange.objects.exists()
+    trial_record(
+        actor=doctor,
+        patient=patient,
+        drug="sertraline",
+        daily_dose_mg=Decimal(150),
+        started_on=at(-400).date(),
+        stopped_on=at(-300).date(),
+        outcome="no_response",
+        adherence="good",
+        current_episode=True,
+    )
+    assert list(OutcomeChange.objects.values_list("patient_id", flat=True)) == [patient.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_catch_ups_racing_recompute_each_change_once(treated, monkeypatch):
+    patient = treated([(-3, 20), (1, 8)])
+    services.mark_changed([patient.pk])
+    recomputed: list[list[int]] = []
+    real_refresh = services.refresh
+    entered = threading.Barrier(2, timeout=10)
+
+    def counting_refresh(patient_ids=None):
+        recomputed.append(sorted(patient_ids) if patient_ids is not None else ["all"])
+        return real_refresh(patient_ids)
+
+    monkeypatch.setattr(services, "refresh", counting_refresh)
+    results = []
+
+    def run():
+        try:
+            entered.wait()
+            results.append(services.catch_up())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [r.failure for r in results] == ["", ""]
+    assert recomputed == [[patient.pk]]
+    assert sorted(r.patients for r in results) == [0, 1]
+
+
+def test_outcomes_refresh_catches_up_the_changed_patients(treated, nurse_actor):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    patient = treated([(-3, 20)])
+    response_record(
+        actor=nurse_actor,
+        patient=patient,
+        instrument="phq9",
+        answers=phq9_answers(8),
+        context="pre_session",
+        administered_at=at(1),
+    )
+    out = StringIO()
+    call_command("outcomes", "--refresh", stdout=out)
+    assert out.getvalue().strip() == "Outcomes up to date: recomputed 1 patient(s)."
+    assert PatientOutcome.objects.get(patient=patient, instrument="phq9").first_response is True
+    assert selectors.dashboard(selectors.Filters()).points["first"].response.events == 1
+
+
+@pytest.mark.slow
+def test_gunicorn_refuses_to_start_on_a_bad_setting(tmp_path: Path):
+    env = {
+        **os.environ,
+        "KETACARE_VAR_DIR": str(tmp_path),
+        "KETACARE_HTTPS": "false",
+        "KETACARE_OUTCOMES": '{"relapse_consecutive": 9}',
+    }
+    env.pop("DATABASE_URL", None)
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    done = subprocess.run(  # noqa: S603 - our own executable, fixed arguments
+        [
+            str(gunicorn),
+            "ketacare.config.wsgi",
+            "--config",
+            "python:ketacare.config.gunicorn",
+            "--bind",
+            "127.0.0.1:0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "KetaCare will not start" in done.stderr
+    assert "relapse_consecutive: must be 1 to 5 scores" in done.stderr
