@@ -124,3 +124,20 @@ def test_csv_and_json_carry_both_analyses(treated, client_as, physician):
         "remission_ci95",
     }
     assert services.catch_up().patients == 0  # nothing left to do
+
+
+def test_the_pdf_report_carries_both_analyses_and_the_claim(treated, client_as, physician):
+    import pypdf
+
+    treated([(-3, 20), (1, 8)])
+    treated([(-3, 20)])
+    response = client_as(physician).get("/outcomes/report.pdf?instrument=phq9")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.content)).pages)
+    text = " ".join(text.split())
+    assert "Response, intention to treat" in text
+    assert "(1 of 1;" in text and "(1 of 2;" in text  # scored, then intention to treat
+    assert "Same-day change (not a response)" in text
+    assert "respond after the first treatment, intention to treat" in text
+    assert client_as(physician).get("/outcomes/report.pdf?start=yesterday").status_code == 400

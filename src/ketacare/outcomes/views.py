@@ -7,6 +7,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from ketacare.accounts.permissions import requires
@@ -17,6 +18,7 @@ from ketacare.outcomes import plots, rules, selectors, services
 from ketacare.outcomes.forms import FiltersForm
 from ketacare.outcomes.report import report_pdf
 from ketacare.patients.models import Patient
+from ketacare.web.documents import letterhead
 
 BAD_FILTER = 400
 SETTINGS_BROKEN = 503  # the outcome settings do not parse: the figures are unavailable
@@ -244,6 +246,47 @@ def _rate_cells(rate: float | None, ci95: tuple[float, float] | None) -> list[An
     if rate is None or ci95 is None:
         return ["", "", ""]
     return [round(rate, 4), round(ci95[0], 4), round(ci95[1], 4)]
+
+
+@requires("outcomes.view_outcomes")
+@require_GET
+def clinic_report(request: HttpRequest) -> HttpResponse:
+    """The dashboard's response and remission figures as a PDF (no patient named): completers'
+    and intention to treat at each time point, the same-day change, the claim and the sources."""
+    form = _form(request)
+    if not form.is_valid():
+        errors = "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items())
+        return HttpResponse(errors, status=BAD_FILTER, content_type="text/plain; charset=utf-8")
+    caught_up = services.catch_up()
+    if caught_up.failure and rules.problem():
+        return HttpResponse(
+            caught_up.failure, status=SETTINGS_BROKEN, content_type="text/plain; charset=utf-8"
+        )
+    figures = selectors.dashboard(form.filters(), with_speed=False)
+    first_itt = figures.points["first"].itt
+    html = render_to_string(
+        "outcomes/clinic_report.html",
+        {
+            "clinic": letterhead(),
+            "today": timezone.localdate(),
+            "f": figures,
+            "itt_text": selectors.ITT_TEXT,
+            "points": [
+                ("After the first treatment", figures.rules.first_treatment_text(), figures.points["first"]),
+                ("One week after the first treatment", figures.rules.one_week_text(), figures.points["week"]),
+                ("After the induction course", figures.rules.course_text(), figures.points["course"]),
+            ],
+            "caveats": [c for c in figures.caveats.values() if c],
+            "claim": (int(CLAIM_RANGE[0] * 100), int(CLAIM_RANGE[1] * 100)),
+            "claim_verdict": _claim_verdict(first_itt.response.ci95 if first_itt else None),
+            "published": PUBLISHED,
+        },
+    )
+    from weasyprint import HTML  # imported here: it loads Pango, which only documents need
+
+    response = HttpResponse(bytes(HTML(string=html).write_pdf() or b""), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="ketacare-outcomes-{figures.filters.instrument}.pdf"'
+    return response
 
 
 @requires("outcomes.view_outcomes", "patients.view_patient")
