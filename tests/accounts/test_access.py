@@ -63,6 +63,7 @@ PAGES = {
     "sessions:rems-pending": ("/rems/", CLINICAL),
     "outcomes:dashboard": ("/outcomes/", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
     "outcomes:csv": ("/outcomes/rates.csv", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
+    "outcomes:clinic-report": ("/outcomes/report.pdf", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
     "outcomes:report": ("/outcomes/patients/{pid}/report.pdf", {Role.PHYSICIAN}),
 }
 

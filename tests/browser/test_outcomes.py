@@ -18,10 +18,13 @@ def test_physician_filters_the_outcome_dashboard(live_server, page, make_user, c
     page.get_by_label("Password").press("Enter")
 
     expect(page.get_by_role("heading", name="Outcomes: does ketamine work for our patients?")).to_be_visible()
-    first = page.get_by_role("row", name="After the first treatment (first score within 24 hours")
+    first = page.get_by_role("row", name="After the first treatment (first score from 20 hours after")
     expect(first).to_contain_text("80.0%")
     expect(first).to_contain_text("4 of 5; 95% CI 37.6%–96.4%")
+    expect(first).to_contain_text("4 of 7")  # intention to treat, beside it
     expect(page.locator("#claim")).to_contain_text("50–70%")
+    expect(page.locator("#claim")).to_contain_text("intention to treat")
+    expect(page.locator("#same-day")).to_contain_text("not a response")
     expect(page.locator("figure.plot svg").first).to_be_visible()
 
     # Filter by route with the keyboard-friendly form; the filter lands in the URL.
@@ -31,7 +34,7 @@ def test_physician_filters_the_outcome_dashboard(live_server, page, make_user, c
         f"{live_server.url}/outcomes/?instrument=phq9&start=&end=&condition=&route=esketamine"
     )
     expect(
-        page.get_by_role("row", name="After the first treatment (first score within 24 hours")
+        page.get_by_role("row", name="After the first treatment (first score from 20 hours after")
     ).to_contain_text("1 of 1")
     csv_link = page.get_by_role("link", name="CSV").first
     expect(csv_link).to_have_attribute(

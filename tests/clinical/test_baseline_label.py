@@ -18,7 +18,7 @@ def test_a_pre_session_baseline_names_the_scale_score_context_and_day():
 @pytest.mark.parametrize(
     ("context", "word"),
     [
-        ("baseline", "at consultation"),
+        ("baseline", "before treatment"),
         ("pre_session", "pre-session"),
         ("post_session", "post-session"),
         ("follow_up", "follow-up"),
@@ -37,7 +37,7 @@ def test_every_context_of_the_measures_app_has_a_word():
 
 def test_a_score_from_another_year_carries_its_year():
     label = baseline_label("PHQ-9", 18, "baseline", datetime.date(2025, 12, 3), today=TODAY)
-    assert label == "baseline: PHQ-9 18, at consultation, 3 Dec 2025"
+    assert label == "baseline: PHQ-9 18, before treatment, 3 Dec 2025"
 
 
 def test_an_unknown_context_is_left_out_not_guessed():

@@ -58,7 +58,7 @@ def test_the_chart_names_a_pre_session_baseline_not_the_consultation_score(
     assert f"<td>{phq9_label}</td>" in html
     assert "baseline: PHQ-9 18" not in html
     # nothing was scored on the GAD-7 between the consultation and the dose: that score is its baseline
-    gad7_label = f"baseline: GAD-7 14, at consultation, {day(first_dose['consulted'])}"
+    gad7_label = f"baseline: GAD-7 14, before treatment, {day(first_dose['consulted'])}"
     assert f"<td>{gad7_label}</td>" in html
     # and the note under the table says the same, in the table's order
     assert f": {phq9_label}; {gad7_label}. A score taken at consultation is the baseline only" in html
@@ -70,7 +70,7 @@ def test_the_baseline_is_named_in_the_same_single_query(patient, first_dose, dja
         series = selectors.trajectories(patient_id=patient.pk, session_times=times)
     assert [t.baseline_label for t in series] == [
         f"baseline: PHQ-9 15, pre-session, {day(first_dose['pre'])}",
-        f"baseline: GAD-7 14, at consultation, {day(first_dose['consulted'])}",
+        f"baseline: GAD-7 14, before treatment, {day(first_dose['consulted'])}",
     ]
 
 
@@ -87,4 +87,4 @@ def test_a_consultation_score_from_last_year_reads_at_consultation_with_its_year
         administered_at=datetime.datetime(2024, 11, 20, 10, 30, tzinfo=datetime.UTC),
     )
     html = client_as(nurse).get(reverse("patients:chart", args=[patient.pk])).content.decode()
-    assert "<td>baseline: GAD-7 14, at consultation, 20 Nov 2024</td>" in html
+    assert "<td>baseline: GAD-7 14, before treatment, 20 Nov 2024</td>" in html

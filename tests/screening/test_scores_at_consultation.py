@@ -42,8 +42,8 @@ def test_the_letter_lists_scores_at_consultation_and_says_what_outcomes_measure_
     assert "baseline" not in html.lower()
 
 
-def test_the_consultation_page_shows_scales_at_consultation(client_as, physician, consultation):
+def test_the_consultation_page_says_what_the_outcome_baseline_is(client_as, physician, consultation):
     html = client_as(physician).get(f"/consultations/{consultation.pk}/").content.decode()
-    assert '<h2 id="baseline-heading">Scales at consultation</h2>' in html
+    assert '<h2 id="baseline-heading">Rating scales</h2>' in html
     assert "Outcome figures are measured from the baseline: the last score on each scale before" in html
     assert "Baseline scales" not in html

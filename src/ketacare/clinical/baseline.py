@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime
 
 # The measures app's rating contexts (measures.models.Context values), in a few words. A rating
-# recorded in the "baseline" context is the one taken at the consultation: it is the baseline
-# only when nothing is scored on that scale between the consultation and the first treatment.
+# recorded in the "baseline" context was taken before treatment (at or after the consultation,
+# not always on its day): it is the baseline only when nothing is scored on that scale later and
+# still before the first treatment.
 CONTEXT_WORDS: dict[str, str] = {
-    "baseline": "at consultation",
+    "baseline": "before treatment",
     "pre_session": "pre-session",
     "post_session": "post-session",
     "follow_up": "follow-up",

@@ -276,7 +276,15 @@ def clinic_report(request: HttpRequest) -> HttpResponse:
                 ("One week after the first treatment", figures.rules.one_week_text(), figures.points["week"]),
                 ("After the induction course", figures.rules.course_text(), figures.points["course"]),
             ],
-            "caveats": [c for c in figures.caveats.values() if c],
+            "caveats": [
+                (label, figures.caveats[p])
+                for p, label in (
+                    ("first", "After the first treatment"),
+                    ("week", "At one week"),
+                    ("course", "After the course"),
+                )
+                if figures.caveats[p]
+            ],
             "claim": (int(CLAIM_RANGE[0] * 100), int(CLAIM_RANGE[1] * 100)),
             "claim_verdict": _claim_verdict(first_itt.response.ci95 if first_itt else None),
             "published": PUBLISHED,
