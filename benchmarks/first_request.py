@@ -12,11 +12,9 @@ import time
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ketacare.config.settings")
-    from django.core.wsgi import get_wsgi_application
-
-    get_wsgi_application()  # what the worker does before it accepts a request
     from django.test import Client
 
+    import ketacare.config.wsgi  # noqa: F401  (what a gunicorn worker loads before it accepts a request)
     from ketacare.accounts.models import User
 
     client = Client()

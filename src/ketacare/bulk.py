@@ -37,9 +37,15 @@ def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
 
 
 def bulk_insert(
-    model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], *, batch_size: int = 5000
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    batch_size: int = 5000,
+    prepared: bool = False,
 ) -> int:
-    """Insert `rows` (tuples in the order of `fields`) into `model`'s table; returns the count."""
+    """Insert `rows` (tuples in the order of `fields`) into `model`'s table; returns the count.
+    `prepared`: the values are in their database form already (`db_datetimes`), none is adapted."""
     meta = model._meta
     columns = [cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields]
     quote = connection.ops.quote_name
@@ -49,7 +55,7 @@ def bulk_insert(
         ", ".join(quote(str(f.column)) for f in columns),
         ", ".join(["%s"] * len(columns)),
     )
-    preparers = [_preparer(f) for f in columns]
+    preparers = [None if prepared else _preparer(f) for f in columns]
     needs_prep = any(preparers)
     # COPY costs a few round trips to set up: worth it for a load, not for a handful of rows
     # (an audit event on every page view).
@@ -70,6 +76,22 @@ def bulk_insert(
             cursor.executemany(sql, batch)
             count += len(batch)
     return count
+
+
+def db_datetimes(seconds: Any) -> list[str | None]:
+    """Epoch seconds (a float numpy array, NaN for none) as the database form of an aware
+    datetime column, built in one vectorised pass instead of a Python datetime per value:
+    SQLite's naive UTC text ("2026-07-14 09:48:49.178747"), PostgreSQL's ISO text with its offset."""
+    import numpy as np
+
+    missing = np.isnan(seconds)
+    micros = np.where(missing, 0, np.round(seconds * 1e6)).astype(np.int64).astype("datetime64[us]")
+    text = np.datetime_as_string(micros, unit="us").astype(object)
+    if connection.vendor == "postgresql":
+        text = text + "+00:00"
+    text = np.char.replace(text.astype(str), "T", " ").astype(object)
+    text[missing] = None
+    return cast("list[str | None]", text.tolist())
 
 
 def _copy(

@@ -141,3 +141,27 @@ def test_the_pdf_report_carries_both_analyses_and_the_claim(treated, client_as, 
     assert "Same-day change (not a response)" in text
     assert "respond after the first treatment, intention to treat" in text
     assert client_as(physician).get("/outcomes/report.pdf?start=yesterday").status_code == 400
+
+
+def test_a_patient_never_scored_on_the_scale_is_treated_counted_and_listed_but_in_no_figure(treated):
+    treated([(-3, 20), (1, 8)])
+    never = treated([])  # treated, never scored on the PHQ-9
+    figures = selectors.dashboard(selectors.Filters())
+    assert (figures.patients, figures.never_scored, figures.sessions) == (2, 1, 12)
+    assert figures.points["first"].itt is not None and figures.points["first"].itt.response.n == 1
+    assert figures.excluded["first"]["not_measured"] == 1
+    listed = selectors.left_out(selectors.Filters())
+    assert (listed[0]["patient"].pk, listed[0]["reason"]) == (never.pk, "Never scored on this scale")
+    assert [r["reason"] for r in listed[1:]] == ["No score after the last induction treatment"]
+
+
+def test_a_patient_recomputed_alone_matches_the_whole_clinic_rebuild(treated):
+    from django.forms.models import model_to_dict
+
+    a = treated([(-3, 20), (1, 8), (12, 6), (30, 15)])
+    treated([(-3, 18), (1, 12)], days=(0, 2, 4))
+    alone = [model_to_dict(o, exclude=["id"]) for o in PatientOutcome.objects.filter(patient=a)]
+    services.rebuild()
+    rebuilt = [model_to_dict(o, exclude=["id"]) for o in PatientOutcome.objects.filter(patient=a)]
+    assert alone == rebuilt
+    assert [o["instrument"] for o in rebuilt] == ["phq9"]  # no row for scales never scored

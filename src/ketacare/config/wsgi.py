@@ -4,3 +4,17 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ketacare.config.settings")
 application = get_wsgi_application()
+
+
+def _warm() -> None:
+    """Load, as the worker boots, what the first requests would otherwise load: every URL and
+    view (the plots' matplotlib among them) and the statistics libraries the outcome pages use,
+    so no clinician's first page in a new server process waits for imports."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018  (imports every view module)
+    import lifelines  # noqa: F401
+    import statsmodels.stats.proportion  # noqa: F401
+
+
+_warm()

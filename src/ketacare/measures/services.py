@@ -76,6 +76,11 @@ def _record(
         raise ValidationError({"context": f"{context!r} is not a context ({', '.join(Context.values)})"})
     if administered_at > timezone.now() + FUTURE_TOLERANCE:
         raise ValidationError({"administered_at": "A rating cannot be dated in the future."})
+    if minutes_after_dose is not None and context != Context.POST_SESSION:
+        # The table's check constraint, said here so it costs no query to check.
+        raise ValidationError(
+            {"minutes_after_dose": "Minutes after the dose apply only to a post-session rating."}
+        )
     response = QuestionnaireResponse(
         patient=patient,
         instrument=scale.code,
@@ -92,8 +97,9 @@ def _record(
         source=source,
         entered_by=entered_by,
     )
-    # The patient and the user are model instances already: no query to check they exist.
-    response.full_clean(exclude=["patient", "entered_by"])
+    # The patient and the user are model instances already, and the one check constraint is
+    # checked above: no query to validate them (the database still enforces both).
+    response.full_clean(exclude=["patient", "entered_by"], validate_constraints=False)
     response.save()
     if instrument in OUTCOME_SCALES and response.total is not None:
         outcome_changes.mark_changed([patient.pk])  # the outcomes catch up later, never here

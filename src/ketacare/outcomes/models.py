@@ -15,6 +15,24 @@ from ketacare.measures.models import INSTRUMENT_CHOICES
 from ketacare.patients.models import Patient
 
 
+class TreatedPatient(models.Model):
+    """Every patient who received a first dose, once: the intention-to-treat population and the
+    dashboard's "patients treated", whether or not the patient was ever scored on a scale. The
+    per-scale rows below exist only for the scales a patient was scored on."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    condition = models.CharField(max_length=10, blank=True, help_text="primary diagnosis (ICD-10-CM)")
+    first_treatment_at = models.DateTimeField()
+    route = models.CharField(max_length=20)
+    treatments = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["first_treatment_at"], name="treated_first_treatment")]
+
+    def __str__(self) -> str:
+        return f"patient {self.patient_id}, first treated {self.first_treatment_at:%Y-%m-%d}"
+
+
 class PatientOutcome(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="outcomes")
     instrument = models.CharField(max_length=20, choices=INSTRUMENT_CHOICES)
@@ -75,7 +93,12 @@ class PatientOutcome(models.Model):
             models.Index(fields=["instrument", "first_treatment_at"], name="outcome_scale_time"),
             # The dashboard's lists: the maintenance prompts and the patients left out.
             models.Index(fields=["trend", "latest_at"], name="outcome_trend"),
-            models.Index(fields=["instrument", "excluded_first"], name="outcome_scale_excluded"),
+            models.Index(fields=["instrument", "trend", "latest_at"], name="outcome_scale_trend"),
+            # ... read in this order, so the first hundred are found without sorting them all.
+            models.Index(
+                fields=["instrument", "excluded_first", "excluded_course", "patient"],
+                name="outcome_scale_left_out",
+            ),
         ]
         permissions = [("view_outcomes", "See the clinic's outcome figures and reports")]
 

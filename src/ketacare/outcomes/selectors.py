@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from ketacare.clinical import instruments
@@ -30,7 +30,7 @@ from ketacare.clinical.protocols import ROUTE_LABELS, TreatmentRoute
 from ketacare.clinical.statistics import Proportion, Survival, kaplan_meier, wilson
 from ketacare.measures.models import SafetyAlert
 from ketacare.outcomes import rules
-from ketacare.outcomes.models import PatientOutcome
+from ketacare.outcomes.models import PatientOutcome, TreatedPatient
 from ketacare.treatment.models import Appointment, TreatmentPlan
 
 POINTS = ("first", "week", "course")
@@ -47,7 +47,12 @@ class Filters:
     route: str = ""
 
     def query(self) -> Q:
-        q = Q(instrument=self.instrument)
+        """The stored outcomes on this scale in the filters."""
+        return Q(instrument=self.instrument) & self.patient_query()
+
+    def patient_query(self) -> Q:
+        """The treated patients in the filters (`TreatedPatient` and `PatientOutcome` alike)."""
+        q = Q()
         if self.start:
             q &= Q(first_treatment_at__gte=_day_start(self.start))
         if self.end:
@@ -196,19 +201,18 @@ def _rates(response: int, remission: int, n: int, itt_n: int | None = None) -> R
 
 
 def _point_aggregates(now: datetime.datetime) -> dict[str, Any]:
-    out = {}
-    measured = ~Q(excluded_first=Excluded.NOT_MEASURED)
+    out: dict[str, Any] = {}
     for point in POINTS:
         counted = Q(**{f"{point}_response__isnull": False})
         out[f"{point}_n"] = Count("id", filter=counted)
         out[f"{point}_resp"] = Count("id", filter=Q(**{f"{point}_response": True}))
         out[f"{point}_rem"] = Count("id", filter=Q(**{f"{point}_remission": True}))
         # Intention to treat: scored there, or the window has closed without a usable score.
-        out[f"{point}_itt"] = Count("id", filter=measured & (counted | Q(**{f"{point}_due_at__lte": now})))
+        out[f"{point}_itt"] = Count("id", filter=counted | Q(**{f"{point}_due_at__lte": now}))
+        out[f"{point}_days"] = Sum(f"{point}_days", filter=counted)  # for the recall caveat
     out["same_day_n"] = Count("id", filter=Q(same_day_response__isnull=False))
     out["same_day_resp"] = Count("id", filter=Q(same_day_response=True))
     out["same_day_rem"] = Count("id", filter=Q(same_day_remission=True))
-    out["never_scored"] = Count("id", filter=~measured)
     return out
 
 
@@ -271,12 +275,17 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
         )
         .order_by()
     )
-    mean_days = qs.aggregate(
-        **{p: Avg(f"{p}_days", filter=Q(**{f"{p}_response__isnull": False})) for p in POINTS}
+    mean_days = {
+        p: (sum(float(r[f"{p}_days"] or 0) for r in grouped) / n) if (n := _sum(grouped, f"{p}_n")) else None
+        for p in POINTS
+    }
+    treated = TreatedPatient.objects.filter(filters.patient_query()).aggregate(
+        patients=Count("patient_id"), sessions=Sum("treatments")
     )
+    never_scored = treated["patients"] - _sum(grouped, "patients")
     excluded: dict[str, dict[str, int]] = {}
     for point in POINTS:
-        counts: dict[str, int] = {}
+        counts: dict[str, int] = {Excluded.NOT_MEASURED.value: never_scored} if never_scored else {}
         for row in grouped:
             if reason := row[f"excluded_{point}"]:
                 counts[reason] = counts.get(reason, 0) + row["patients"]
@@ -305,8 +314,8 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
         rules=rules.current(),
         scale_name=scale.name,
         remission_max=scale.remission_max,
-        patients=_sum(grouped, "patients"),
-        sessions=_sum(grouped, "sessions"),
+        patients=treated["patients"],
+        sessions=int(treated["sessions"] or 0),
         open_alerts=_open_alerts(qs),
         points={p: _rates_over(grouped, p) for p in POINTS},
         same_day=_rates_over(grouped, "same_day"),
@@ -314,7 +323,7 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
             p: time_point_caveat(filters.instrument, days, POINT_LABELS[p]) if days is not None else ""
             for p, days in mean_days.items()
         },
-        never_scored=_sum(grouped, "never_scored"),
+        never_scored=never_scored,
         breakdowns=breakdowns,
         excluded=excluded,
         durability=durability[1:],
@@ -389,7 +398,7 @@ def excluded_patients(
         .order_by(f"excluded_{point}", "patient__family_name", "patient_id")
     )
     rows = qs[:limit] if limit else qs
-    return [
+    listed = [
         {
             "patient": o.patient,
             "reason": EXCLUDED_TEXT[Excluded(getattr(o, f"excluded_{point}"))],
@@ -398,6 +407,36 @@ def excluded_patients(
         }
         for o in rows
     ]
+    room = None if limit is None else max(limit - len(listed), 0)
+    return _never_scored(filters, room) + listed
+
+
+def _never_scored(filters: Filters, limit: int | None) -> list[dict[str, Any]]:
+    """Treated patients in the filters never scored on the scale: in no figure, listed first."""
+    if limit == 0:
+        return []
+    scored = PatientOutcome.objects.filter(patient_id=OuterRef("patient_id"), instrument=filters.instrument)
+    qs = (
+        TreatedPatient.objects.filter(filters.patient_query())
+        .filter(~Exists(scored))
+        .select_related("patient")
+        .order_by("patient_id")
+    )
+    rows = [
+        {
+            "patient": t.patient,
+            "reason": EXCLUDED_TEXT[Excluded.NOT_MEASURED],
+            "first_treatment_at": t.first_treatment_at,
+            "treatments": t.treatments,
+        }
+        for t in (qs[:limit] if limit else qs)
+    ]
+    return _by_name(rows)
+
+
+def _by_name(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of one list in reading order: by reason, then family name."""
+    return sorted(rows, key=lambda r: (r["reason"], r["patient"].family_name, r["patient"].pk))
 
 
 COURSE_ONLY = (Excluded.COURSE_NOT_COMPLETED.value, Excluded.NO_COURSE_SCORE.value)
@@ -405,22 +444,25 @@ COURSE_ONLY = (Excluded.COURSE_NOT_COMPLETED.value, Excluded.NO_COURSE_SCORE.val
 
 def left_out(filters: Filters, *, limit: int = LIST_LIMIT) -> list[dict[str, Any]]:
     """The dashboard's list of patients left out of the first-treatment or the course figures
-    (one query), each with the first reason that applies."""
+    (two queries: never scored on the scale, then the rest), each with the first reason."""
     qs = (
         cohort(filters)
         .filter(~Q(excluded_first="") | Q(excluded_course__in=COURSE_ONLY))
         .select_related("patient")
-        .order_by("excluded_first", "excluded_course", "patient__family_name", "patient_id")
+        .order_by("excluded_first", "excluded_course", "patient_id")  # the index's order
     )
-    return [
-        {
-            "patient": o.patient,
-            "reason": EXCLUDED_TEXT[Excluded(o.excluded_first or o.excluded_course)],
-            "first_treatment_at": o.first_treatment_at,
-            "treatments": o.treatments,
-        }
-        for o in qs[:limit]
-    ]
+    never = _never_scored(filters, limit)
+    return never + _by_name(
+        [
+            {
+                "patient": o.patient,
+                "reason": EXCLUDED_TEXT[Excluded(o.excluded_first or o.excluded_course)],
+                "first_treatment_at": o.first_treatment_at,
+                "treatments": o.treatments,
+            }
+            for o in qs[: limit - len(never)]
+        ]
+    )
 
 
 def maintenance_prompts(filters: Filters, *, limit: int | None = LIST_LIMIT) -> list[PatientOutcome]:
@@ -495,9 +537,7 @@ def patient_outcomes(patient_id: int) -> list[PatientOutcome]:
     the active plan to book it from. Reads only: the chart calls `services.catch_up` first."""
     rows: list[PatientOutcome] = list(PatientOutcome.objects.filter(patient_id=patient_id))
     order = {code: n for n, code in enumerate(OUTCOME_SCALES)}
-    rows = sorted(
-        (o for o in rows if o.excluded_first != Excluded.NOT_MEASURED), key=lambda o: order[o.instrument]
-    )
+    rows = sorted(rows, key=lambda o: order[o.instrument])
     next_at = plan = None
     if any(o.trend in (Trend.RISING, Trend.RELAPSED) for o in rows):
         next_at = (

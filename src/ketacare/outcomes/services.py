@@ -19,7 +19,7 @@ import datetime
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -27,13 +27,19 @@ from django.db import connection, transaction
 from django.db.models import Exists, FloatField, Func
 from django.utils import timezone
 
-from ketacare.bulk import bulk_insert
+from ketacare.bulk import bulk_insert, db_datetimes
 from ketacare.clinical import instruments
 from ketacare.clinical import outcomes as rules_of
-from ketacare.clinical.outcomes import OUTCOME_SCALES, CohortOutcomes, ScoreColumns, TreatmentColumns
+from ketacare.clinical.outcomes import (
+    OUTCOME_SCALES,
+    CohortOutcomes,
+    Excluded,
+    ScoreColumns,
+    TreatmentColumns,
+)
 from ketacare.measures.models import Context, QuestionnaireResponse
 from ketacare.outcomes import rules
-from ketacare.outcomes.models import OutcomeChange, OutcomeState, PatientOutcome
+from ketacare.outcomes.models import OutcomeChange, OutcomeState, PatientOutcome, TreatedPatient
 from ketacare.patients.models import Diagnosis, Patient
 from ketacare.screening.models import AntidepressantTrial
 from ketacare.sessions.models import TreatmentSession
@@ -59,73 +65,73 @@ class Epoch(Func):
         )
 
 
-def _rows(query: Any) -> list[tuple[Any, ...]]:
+FETCH_ROWS = 200_000  # rows turned into numpy columns at a time (bounds the peak memory)
+
+
+def _columns(query: Any, kinds: Sequence[Any]) -> list[npt.NDArray[Any]]:
+    """The query's result as one numpy array per column, of the given dtypes (object for text),
+    converted a chunk at a time: no Python tuple per row is kept."""
     sql, params = query.query.sql_with_params()
+    chunks: list[list[npt.NDArray[Any]]] = [[] for _ in kinds]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return list(cursor.fetchall())
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            block = np.array(rows, dtype=object)
+            for i, kind in enumerate(kinds):
+                chunks[i].append(block[:, i].astype(kind))
+    return [np.concatenate(c) if c else np.zeros(0, dtype=k) for c, k in zip(chunks, kinds, strict=True)]
 
 
 def _treatments(patient_ids: Sequence[int] | None) -> TreatmentColumns:
     qs = TreatmentSession.objects.filter(dose_started_at__isnull=False)
     if patient_ids is not None:
         qs = qs.filter(patient_id__in=patient_ids)
-    rows = _rows(
+    patient, at, route, protocol = _columns(
         qs.order_by("patient_id", "dose_started_at", "id").values_list(
             "patient_id", Epoch("dose_started_at"), "route", "protocol"
-        )
+        ),
+        (np.int64, np.float64, object, object),
     )
     sizes = rules.course_sizes()
-    protocol = np.array([r[3] for r in rows], dtype=object)
+    size_of = np.vectorize(lambda p: sizes.get(p, 1), otypes=[np.int64])
     return TreatmentColumns(
-        patient=np.array([r[0] for r in rows], dtype=np.int64),
-        at=np.array([r[1] for r in rows], dtype=np.float64),
-        route=np.array([r[2] for r in rows], dtype=object),
+        patient=patient,
+        at=at,
+        route=route,
         protocol=protocol,
-        course_size=np.array([sizes.get(p, 1) for p in protocol], dtype=np.int64),
+        course_size=size_of(protocol) if len(protocol) else np.zeros(0, dtype=np.int64),
     )
 
 
-EMPTY_SCORES = ScoreColumns(
-    np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.int64)
-)
-
-
-def _scores(patient_ids: Sequence[int]) -> dict[str, tuple[ScoreColumns, npt.NDArray[np.object_]]]:
-    """Each outcome scale's scored totals of these patients, with each score's context."""
-    rows = _rows(
-        QuestionnaireResponse.objects.filter(
-            patient_id__in=patient_ids, instrument__in=OUTCOME_SCALES, total__isnull=False
-        )
-        .order_by("patient_id", "instrument", "administered_at", "id")
-        .values_list("instrument", "patient_id", Epoch("administered_at"), "total", "context")
+def _scores(patient_ids: Sequence[int] | None) -> dict[str, tuple[ScoreColumns, npt.NDArray[np.object_]]]:
+    """Each outcome scale's scored totals of these patients (None: everyone), with each score's
+    context."""
+    qs = QuestionnaireResponse.objects.filter(instrument__in=OUTCOME_SCALES, total__isnull=False)
+    if patient_ids is not None:
+        qs = qs.filter(patient_id__in=patient_ids)
+    code, patient, at, total, context = _columns(
+        qs.order_by("patient_id", "instrument", "administered_at", "id").values_list(
+            "instrument", "patient_id", Epoch("administered_at"), "total", "context"
+        ),
+        (object, np.int64, np.float64, np.int64, object),
     )
     out: dict[str, tuple[ScoreColumns, npt.NDArray[np.object_]]] = {}
-    if not rows:
-        return out
-    code, patient, at, total, context = zip(*rows, strict=True)
-    code_a = np.array(code, dtype=object)
-    patient_a = np.array(patient, dtype=np.int64)
-    at_a = np.array(at, dtype=np.float64)
-    total_a = np.array(total, dtype=np.int64)
-    context_a = np.array(context, dtype=object)
     for scale in OUTCOME_SCALES:
-        mask = code_a == scale
+        mask = code == scale
         if mask.any():
-            contexts = context_a[mask]
+            contexts = context[mask]
             out[scale] = (
-                ScoreColumns(patient_a[mask], at_a[mask], total_a[mask], contexts == Context.POST_SESSION),
+                ScoreColumns(patient[mask], at[mask], total[mask], contexts == Context.POST_SESSION),
                 contexts,
             )
     return out
 
 
-def _weeks_on_trials(patient_ids: Sequence[int], first_at: dict[int, float]) -> dict[int, float]:
-    rows = list(
-        AntidepressantTrial.objects.filter(
-            patient_id__in=patient_ids, struck_out_at__isnull=True, current_episode=True
-        ).values_list("patient_id", "started_on", "stopped_on")
-    )
+def _weeks_on_trials(patient_ids: Sequence[int] | None, first_at: dict[int, float]) -> dict[int, float]:
+    qs = AntidepressantTrial.objects.filter(struck_out_at__isnull=True, current_episode=True)
+    if patient_ids is not None:
+        qs = qs.filter(patient_id__in=patient_ids)
+    rows = list(qs.values_list("patient_id", "started_on", "stopped_on"))
     if not rows:
         return {}
     cutoff = {
@@ -189,11 +195,6 @@ FIELDS = (
 )
 
 
-def _times(seconds: npt.NDArray[np.float64]) -> list[datetime.datetime | None]:
-    utc = datetime.UTC
-    return [None if x != x else datetime.datetime.fromtimestamp(x, utc) for x in seconds.tolist()]
-
-
 def _totals(values: npt.NDArray[np.int64]) -> list[int | None]:
     return [None if x < 0 else x for x in values.tolist()]
 
@@ -206,14 +207,28 @@ def _flags(values: npt.NDArray[np.bool_], counted: npt.NDArray[np.bool_]) -> lis
     return [v if c else None for v, c in zip(values.tolist(), counted.tolist(), strict=True)]
 
 
-def _quarters(times: list[datetime.datetime | None]) -> list[str]:
-    """The quarter of each time in the clinic's time zone: "2026 Q3"."""
+def _quarters(seconds: npt.NDArray[np.float64]) -> list[str]:
+    """The quarter of each time in the clinic's time zone ("2026 Q3"): each time placed among
+    the quarters' local starts, one sorted search for all."""
+    if len(seconds) == 0:
+        return []
     zone = timezone.get_current_timezone()
-    out = []
-    for at in times:
-        local = at.astimezone(zone) if at else None
-        out.append(f"{local.year} Q{(local.month - 1) // 3 + 1}" if local else "")
-    return out
+    first = datetime.datetime.fromtimestamp(float(np.nanmin(seconds)), zone)
+    last = datetime.datetime.fromtimestamp(float(np.nanmax(seconds)), zone)
+    starts, labels = [], []
+    year, quarter = first.year, (first.month - 1) // 3
+    while (year, quarter) <= (last.year, (last.month - 1) // 3):
+        starts.append(datetime.datetime(year, 3 * quarter + 1, 1, tzinfo=zone).timestamp())
+        labels.append(f"{year} Q{quarter + 1}")
+        year, quarter = (year + 1, 0) if quarter == 3 else (year, quarter + 1)
+    at = np.searchsorted(np.array(starts), seconds, side="right") - 1
+    names = np.array(labels, dtype=object)[np.maximum(at, 0)]
+    return cast("list[str]", names.tolist())
+
+
+def _subset(result: CohortOutcomes, keep: npt.NDArray[np.bool_]) -> CohortOutcomes:
+    """The rows of `keep` only (every column)."""
+    return CohortOutcomes(**{name: getattr(result, name)[keep] for name in result.__dataclass_fields__})
 
 
 def _table_rows(
@@ -225,12 +240,13 @@ def _table_rows(
     conditions: dict[int, str],
     weeks: dict[int, float],
 ) -> list[tuple[Any, ...]]:
-    """The rows to store, built column by column (no per-row numpy indexing)."""
+    """The rows to store for the patients scored on this scale, built column by column (no
+    per-row numpy indexing), in their database form (`bulk_insert(prepared=True)`)."""
+    result = _subset(result, result.excluded_first != Excluded.NOT_MEASURED.value)
     remission_max = instruments.get(code).remission_max
     response = rules_of.response_rule(code, rules.current())
     n = len(result)
     patients = result.patient.tolist()
-    first = _times(result.first_treatment_at)
     points: list[list[Any]] = []
     for point in ("first", "week", "course"):
         totals = getattr(result, f"{point}_total")
@@ -257,22 +273,22 @@ def _table_rows(
         [code] * n,
         [version] * n,
         [conditions.get(pid, "") for pid in patients],
-        first,
-        _quarters(first),
+        db_datetimes(result.first_treatment_at),
+        _quarters(result.first_treatment_at),
         result.route.tolist(),
         result.protocol.tolist(),
         result.treatments.tolist(),
         _totals(result.baseline_total),
-        _times(result.baseline_at),
+        db_datetimes(result.baseline_at),
         baseline_context.tolist(),
         *same_day,
         *points[0:3],
         *points[3:6],
-        _times(result.course_end_at),
+        db_datetimes(result.course_end_at),
         *points[6:9],
-        _times(result.first_due_at),
-        _times(result.week_due_at),
-        _times(result.course_due_at),
+        db_datetimes(result.first_due_at),
+        db_datetimes(result.week_due_at),
+        db_datetimes(result.course_due_at),
         _days(result.first_at - result.first_treatment_at),
         _days(result.week_at - result.first_treatment_at),
         _days(result.course_at - result.course_end_at),
@@ -280,28 +296,42 @@ def _table_rows(
         result.excluded_week.tolist(),
         result.excluded_course.tolist(),
         _days(result.first_response_at - result.first_treatment_at),
-        _times(result.first_response_at),
-        _times(result.relapse_at),
+        db_datetimes(result.first_response_at),
+        db_datetimes(result.relapse_at),
         _days(result.followed_to - result.first_response_at),
         _flags(~np.isnan(result.relapse_at), responded),
         _totals(result.latest_total),
-        _times(result.latest_at),
+        db_datetimes(result.latest_at),
         result.trend.tolist(),
         [weeks.get(pid) for pid in patients],
     ]
     return list(zip(*columns, strict=True))
 
 
-def _batches(patient_ids: Iterable[int] | None) -> Iterator[list[int]]:
+TREATED_FIELDS = ("patient", "condition", "first_treatment_at", "route", "treatments")
+
+
+def _treated_rows(treatments: TreatmentColumns, conditions: dict[int, str]) -> list[tuple[Any, ...]]:
+    """One row per treated patient: the intention-to-treat population."""
+    patients, first_idx, counts = np.unique(treatments.patient, return_index=True, return_counts=True)
+    ids = patients.tolist()
+    columns: list[list[Any]] = [
+        ids,
+        [conditions.get(pid, "") for pid in ids],
+        db_datetimes(treatments.at[first_idx]),
+        treatments.route[first_idx].tolist(),
+        counts.tolist(),
+    ]
+    return list(zip(*columns, strict=True))
+
+
+def _batches(patient_ids: Iterable[int] | None) -> Iterator[list[int] | None]:
+    """The patients to recompute, a batch at a time; None: everyone, in one columnar pass (the
+    full rebuild reads every score once, without a list of patients)."""
     if patient_ids is None:
-        ids = list(
-            TreatmentSession.objects.filter(dose_started_at__isnull=False)
-            .order_by("patient_id")
-            .values_list("patient_id", flat=True)
-            .distinct()
-        )
-    else:
-        ids = sorted(set(patient_ids))
+        yield None
+        return
+    ids = sorted(set(patient_ids))
     for start in range(0, len(ids), BATCH_PATIENTS):
         yield ids[start : start + BATCH_PATIENTS]
 
@@ -315,26 +345,23 @@ def refresh(patient_ids: Iterable[int] | None = None) -> int:
     written = 0
     if patient_ids is None:
         PatientOutcome.objects.all().delete()
+        TreatedPatient.objects.all().delete()
     for batch in _batches(patient_ids):
-        if patient_ids is not None:
+        if batch is not None:
             PatientOutcome.objects.filter(patient_id__in=batch).delete()
+            TreatedPatient.objects.filter(patient_id__in=batch).delete()
         treatments = _treatments(batch)
         if len(treatments.patient) == 0:
             continue
         patients, first_rows = np.unique(treatments.patient, return_index=True)
-        treated = patients.tolist()
-        first_seconds = dict(zip(treated, treatments.at[first_rows].tolist(), strict=True))
-        conditions = dict(
-            Diagnosis.objects.filter(patient_id__in=treated, is_primary=True).values_list(
-                "patient_id", "code"
-            )
-        )
-        weeks = _weeks_on_trials(treated, first_seconds)
-        scored = _scores(treated)
-        for code in OUTCOME_SCALES:
-            # Every scale for every treated patient, scored or not, so a patient's rows are the
-            # same whether recomputed alone or with the whole clinic.
-            scores, contexts = scored.get(code, (EMPTY_SCORES, np.zeros(0, dtype=object)))
+        first_seconds = dict(zip(patients.tolist(), treatments.at[first_rows].tolist(), strict=True))
+        primary = Diagnosis.objects.filter(is_primary=True)
+        if batch is not None:
+            primary = primary.filter(patient_id__in=batch)
+        conditions = dict(primary.values_list("patient_id", "code"))
+        weeks = _weeks_on_trials(batch, first_seconds)
+        bulk_insert(TreatedPatient, TREATED_FIELDS, _treated_rows(treatments, conditions), prepared=True)
+        for code, (scores, contexts) in _scores(batch).items():
             result = rules_of.evaluate(
                 scores,
                 treatments,
@@ -346,6 +373,7 @@ def refresh(patient_ids: Iterable[int] | None = None) -> int:
                 PatientOutcome,
                 FIELDS,
                 _table_rows(code, result, contexts, version=version, conditions=conditions, weeks=weeks),
+                prepared=True,
             )
     if patient_ids is None:
         OutcomeState.objects.update_or_create(
@@ -452,7 +480,7 @@ def _catch_up() -> CatchUp:
     if state.rules_version != version:
         rebuild()  # writes the state row with this version
         OutcomeState.objects.filter(pk=1).update(caught_up_at=now, failure="", failed_at=None)
-        return CatchUp(PatientOutcome.objects.values("patient_id").distinct().count(), True)
+        return CatchUp(TreatedPatient.objects.count(), True)
     claimed = list(OutcomeChange.objects.order_by("id").values_list("id", "patient_id"))
     if claimed:
         refresh(sorted({pid for _, pid in claimed}))
