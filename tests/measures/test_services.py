@@ -63,7 +63,11 @@ def test_answers_are_stored_as_given_with_the_score_of_the_day(actor, patient):
         ({"instrument": "phq9", "answers": [0] * 8 + [7]}, "answers", "item 9: answer 7 is out of range 0-3"),
         ({"instrument": "phq99", "answers": [0]}, "instrument", "unknown scale"),
         ({"instrument": "phq9", "answers": [0] * 9, "context": "lunch"}, "context", "not a context"),
-        ({"instrument": "phq9", "answers": [0] * 9, "minutes_after_dose": 40}, "minutes_after_dose", "post-session"),
+        (
+            {"instrument": "phq9", "answers": [0] * 9, "minutes_after_dose": 40},
+            "minutes_after_dose",
+            "post-session",
+        ),
     ],
 )
 def test_invalid_input_names_the_field_and_stores_nothing(actor, patient, kwargs, field, message):
