@@ -86,12 +86,11 @@ def db_datetimes(seconds: Any) -> list[str | None]:
 
     missing = np.isnan(seconds)
     micros = np.where(missing, 0, np.round(seconds * 1e6)).astype(np.int64).astype("datetime64[us]")
-    text = np.datetime_as_string(micros, unit="us").astype(object)
-    if connection.vendor == "postgresql":
-        text = text + "+00:00"
-    text = np.char.replace(text.astype(str), "T", " ").astype(object)
-    text[missing] = None
-    return cast("list[str | None]", text.tolist())
+    suffix = "+00:00" if connection.vendor == "postgresql" else ""
+    text = np.datetime_as_string(micros, unit="us").tolist()
+    return [
+        None if gap else f"{t[:10]} {t[11:]}{suffix}" for t, gap in zip(text, missing.tolist(), strict=True)
+    ]
 
 
 def _copy(

@@ -66,3 +66,16 @@ def test_median_not_reached_is_none():
     curve = kaplan_meier([10, 20, 30, 40], [False, True, False, False], label="x")  # S falls to 2/3
     assert curve.median is None
     assert kaplan_meier([], [], label="none").n == 0
+
+
+def test_the_median_is_the_first_time_half_or_fewer_are_still_responding():
+    # 2 relapse at days 4 and 6 of 4 patients (the other two censored at 9 and 12): S(6) = 0.5
+    # exactly, so the median is day 6, the smallest t with S(t) <= 0.5 (Kaplan & Meier's median).
+    curve = kaplan_meier([4, 6, 9, 12], [True, True, False, False], label="x")
+    assert curve.at(6) == pytest.approx(0.5)
+    assert curve.median == 6
+
+
+def test_wilson_and_the_band_match_the_formulas_at_a_second_point():
+    # 0 of 3: upper end z²/3 / (1 + z²/3) = 1.2805 / 2.2805 = 0.5615.
+    assert wilson(0, 3).ci95 == pytest.approx((0.0, 0.5615), abs=5e-5)

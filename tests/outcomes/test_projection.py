@@ -190,3 +190,12 @@ def test_gunicorn_refuses_to_start_on_a_bad_setting(tmp_path: Path):
     assert done.returncode != 0
     assert "KetaCare will not start" in done.stderr
     assert "relapse_consecutive: must be 1 to 5 scores" in done.stderr
+
+
+def test_a_full_rebuild_leaves_every_index_in_place(treated):
+    treated([(-3, 20), (1, 8)])
+    services.rebuild()
+    with connection.cursor() as cursor:
+        names = set(connection.introspection.get_constraints(cursor, PatientOutcome._meta.db_table))
+    assert {str(index.name) for index in PatientOutcome._meta.indexes} <= names
+    assert PatientOutcome.objects.filter(instrument="phq9").count() == 1

@@ -1,15 +1,17 @@
-"""The statistics the outcome figures use, from well-kept libraries.
+"""The statistics the outcome figures use, from SciPy (one well-kept library that loads in under
+a second, so `ketacare outcomes --json` and a new server process answer fast).
 
 - Proportions carry a Wilson score 95% interval (Wilson 1927; recommended over the Wald interval
-  for small samples and rates near 0 or 1: Brown, Cai & DasGupta 2001), from statsmodels.
-- Durability is a Kaplan-Meier estimate (Kaplan & Meier 1958) from lifelines, with Greenwood's
-  variance and the exponential (log(-log)) 95% band, the median and its 95% interval
-  (Brookmeyer & Crowley 1982, as lifelines computes it from the band) and the number at risk.
+  for small samples and rates near 0 or 1: Brown, Cai & DasGupta 2001): `scipy.stats.binomtest`.
+- Durability is a Kaplan-Meier estimate (Kaplan & Meier 1958), `scipy.stats.ecdf` on right-censored
+  data, with Greenwood's variance and the exponential (log(-log)) 95% band, the median and its 95%
+  interval (Brookmeyer & Crowley 1982: where the band crosses one half) and the number at risk.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,9 +47,10 @@ def wilson(events: int, n: int) -> Proportion:
         raise ValueError(f"need 0 <= events <= n, got {events} of {n}")
     if n == 0:
         return Proportion(0, 0, None, None)
-    from statsmodels.stats.proportion import proportion_confint
+    from scipy.stats import binomtest
 
-    lo, hi = proportion_confint(events, n, alpha=1 - CONFIDENCE, method="wilson")
+    interval = binomtest(events, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    lo, hi = interval.low, interval.high
     return Proportion(events, n, events / n, (max(0.0, float(lo)), min(1.0, float(hi))))
 
 
@@ -63,7 +66,7 @@ class Survival:
     survival: npt.NDArray[np.float64]
     lower: npt.NDArray[np.float64]
     upper: npt.NDArray[np.float64]
-    median: float | None  # None: not reached (the curve never falls to 0.5)
+    median: float | None  # the first time S(t) <= 0.5; None: not reached
     median_ci95: tuple[float | None, float | None]
     at_risk: tuple[tuple[float, int], ...]
 
@@ -85,29 +88,45 @@ def kaplan_meier(
     risk_times: Sequence[float] = (0, 14, 28, 56, 84, 112, 168),
 ) -> Survival:
     """Kaplan-Meier estimate of time to the event; `events` False means censored."""
-    from lifelines import KaplanMeierFitter
-    from lifelines.utils import median_survival_times
+    from scipy.stats import CensoredData, ecdf
 
     durations = np.asarray(durations, dtype=np.float64)
     observed = np.asarray(events, dtype=bool)
     if len(durations) == 0:
         empty = np.zeros(0)
         return Survival(label, 0, 0, empty, empty, empty, empty, None, (None, None), ())
-    fitter = KaplanMeierFitter(alpha=1 - CONFIDENCE)
-    fitter.fit(durations, event_observed=observed, label=label)
-    band = fitter.confidence_interval_survival_function_
-    median_ci = median_survival_times(fitter.confidence_interval_)
-    lo, hi = (float(v) for v in median_ci.iloc[0])
+    if not observed.any():  # no event: the curve stays at 1, its band too
+        times = np.unique(np.r_[0.0, durations])
+        ones = np.ones(len(times))
+        at_risk = tuple((float(t), int((durations >= t).sum())) for t in risk_times)
+        return Survival(label, len(durations), 0, times, ones, ones, ones, None, (None, None), at_risk)
+    sf = ecdf(CensoredData(uncensored=durations[observed], right=durations[~observed])).sf
+    with warnings.catch_warnings():  # undefined where the curve is 1 or 0: handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        band = sf.confidence_interval(confidence_level=CONFIDENCE, method="log-log")
+    # From time 0 (still responding), then each distinct time, as a step function.
+    times = np.unique(np.r_[0.0, durations])
+    survival = sf.evaluate(times)
+    lower, upper = band.low.evaluate(times), band.high.evaluate(times)
+    # The log(-log) band is undefined where the curve is 1 (no event yet) or 0: it is the curve.
+    lower = np.where(np.isnan(lower), survival, lower)
+    upper = np.where(np.isnan(upper), survival, upper)
     at_risk = tuple((float(t), int((durations >= t).sum())) for t in risk_times)
     return Survival(
         label=label,
         n=len(durations),
         events=int(observed.sum()),
-        times=fitter.survival_function_.index.to_numpy(dtype=np.float64),
-        survival=fitter.survival_function_.iloc[:, 0].to_numpy(dtype=np.float64),
-        lower=band.iloc[:, 0].to_numpy(dtype=np.float64),
-        upper=band.iloc[:, 1].to_numpy(dtype=np.float64),
-        median=_finite(fitter.median_survival_time_),
-        median_ci95=(_finite(lo), _finite(hi)),
+        times=times,
+        survival=survival,
+        lower=lower,
+        upper=upper,
+        median=_first_at_or_below_half(times, survival),
+        median_ci95=(_first_at_or_below_half(times, lower), _first_at_or_below_half(times, upper)),
         at_risk=at_risk,
     )
+
+
+def _first_at_or_below_half(times: npt.NDArray[np.float64], curve: npt.NDArray[np.float64]) -> float | None:
+    """The first time a curve falls to one half or below (None: it never does)."""
+    below = np.flatnonzero(curve <= 0.5)
+    return float(times[below[0]]) if len(below) else None

@@ -13,8 +13,7 @@ def _warm() -> None:
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018  (imports every view module)
-    import lifelines  # noqa: F401
-    import statsmodels.stats.proportion  # noqa: F401
+    import scipy.stats  # noqa: F401
 
 
 _warm()

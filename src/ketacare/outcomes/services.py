@@ -23,7 +23,7 @@ from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Exists, FloatField, Func
 from django.utils import timezone
 
@@ -86,12 +86,14 @@ def _treatments(patient_ids: Sequence[int] | None) -> TreatmentColumns:
     qs = TreatmentSession.objects.filter(dose_started_at__isnull=False)
     if patient_ids is not None:
         qs = qs.filter(patient_id__in=patient_ids)
-    patient, at, route, protocol = _columns(
-        qs.order_by("patient_id", "dose_started_at", "id").values_list(
-            "patient_id", Epoch("dose_started_at"), "route", "protocol"
-        ),
-        (np.int64, np.float64, object, object),
+    # Read in the table's order and sorted here (by patient, then time): cheaper than the
+    # database's sort for a whole clinic.
+    patient, at, route, protocol, pk = _columns(
+        qs.order_by().values_list("patient_id", Epoch("dose_started_at"), "route", "protocol", "id"),
+        (np.int64, np.float64, object, object, np.int64),
     )
+    order = np.lexsort((pk, at, patient))
+    patient, at, route, protocol = patient[order], at[order], route[order], protocol[order]
     sizes = rules.course_sizes()
     size_of = np.vectorize(lambda p: sizes.get(p, 1), otypes=[np.int64])
     return TreatmentColumns(
@@ -109,19 +111,20 @@ def _scores(patient_ids: Sequence[int] | None) -> dict[str, tuple[ScoreColumns, 
     qs = QuestionnaireResponse.objects.filter(instrument__in=OUTCOME_SCALES, total__isnull=False)
     if patient_ids is not None:
         qs = qs.filter(patient_id__in=patient_ids)
-    code, patient, at, total, context = _columns(
-        qs.order_by("patient_id", "instrument", "administered_at", "id").values_list(
-            "instrument", "patient_id", Epoch("administered_at"), "total", "context"
+    code, patient, at, total, context, pk = _columns(
+        qs.order_by().values_list(
+            "instrument", "patient_id", Epoch("administered_at"), "total", "context", "id"
         ),
-        (object, np.int64, np.float64, np.int64, object),
+        (object, np.int64, np.float64, np.int64, object, np.int64),
     )
     out: dict[str, tuple[ScoreColumns, npt.NDArray[np.object_]]] = {}
     for scale in OUTCOME_SCALES:
-        mask = code == scale
-        if mask.any():
-            contexts = context[mask]
+        rows = np.flatnonzero(code == scale)
+        if len(rows):
+            rows = rows[np.lexsort((pk[rows], at[rows], patient[rows]))]  # by patient, then time
+            contexts = context[rows]
             out[scale] = (
-                ScoreColumns(patient[mask], at[mask], total[mask], contexts == Context.POST_SESSION),
+                ScoreColumns(patient[rows], at[rows], total[rows], contexts == Context.POST_SESSION),
                 contexts,
             )
     return out
@@ -336,6 +339,24 @@ def _batches(patient_ids: Iterable[int] | None) -> Iterator[list[int] | None]:
         yield ids[start : start + BATCH_PATIENTS]
 
 
+def _indexes() -> list[tuple[type[models.Model], models.Index]]:
+    return [(model, index) for model in (PatientOutcome, TreatedPatient) for index in model._meta.indexes]
+
+
+def _drop_indexes() -> None:
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for _, index in _indexes():
+            cursor.execute(f"DROP INDEX IF EXISTS {quote(str(index.name))}")
+
+
+def _create_indexes() -> None:
+    editor = connection.schema_editor()  # only to write each index's CREATE INDEX statement
+    with connection.cursor() as cursor:
+        for model, index in _indexes():
+            cursor.execute(str(index.create_sql(model, editor)))
+
+
 @transaction.atomic
 def refresh(patient_ids: Iterable[int] | None = None) -> int:
     """Recompute the stored outcomes of these patients (None: every patient ever treated).
@@ -343,7 +364,11 @@ def refresh(patient_ids: Iterable[int] | None = None) -> int:
     version = rules.version()
     outcome_rules = rules.current()
     written = 0
-    if patient_ids is None:
+    rebuilding = patient_ids is None
+    if rebuilding:
+        # Every row is rewritten: empty the tables and load them without their secondary indexes,
+        # built again once at the end (far cheaper than keeping them up to date row by row).
+        _drop_indexes()
         PatientOutcome.objects.all().delete()
         TreatedPatient.objects.all().delete()
     for batch in _batches(patient_ids):
@@ -375,7 +400,8 @@ def refresh(patient_ids: Iterable[int] | None = None) -> int:
                 _table_rows(code, result, contexts, version=version, conditions=conditions, weeks=weeks),
                 prepared=True,
             )
-    if patient_ids is None:
+    if rebuilding:
+        _create_indexes()
         OutcomeState.objects.update_or_create(
             pk=1, defaults={"rules_version": version, "refreshed_at": timezone.now()}
         )
