@@ -80,7 +80,7 @@ def main() -> None:
     defaults = {
         f.column: f.get_default()
         for f in TreatmentSession._meta.concrete_fields
-        if not f.null and not f.primary_key and f.attname not in session_columns
+        if not f.null and not f.primary_key and f.name not in session_columns
     }
     session_columns += tuple(defaults)
     trial_columns = (

@@ -22,8 +22,8 @@ RESPONSES = os.environ.get("BENCH_RESPONSES", "2000000")
 REQUESTS = os.environ.get("BENCH_REQUESTS", "200")
 TREATED = os.environ.get("BENCH_TREATED_PATIENTS", "5000")
 OUTCOME_REQUESTS = os.environ.get("BENCH_OUTCOME_REQUESTS", "20")
-SUITES = {
-    # suite: (arguments, {page: target p95 in ms})
+SUITES: dict[str, tuple[list[str], dict[str, int | tuple[str, int]]]] = {
+    # suite: (arguments, {page: target p95 in ms, or (measure, target) such as ("median_ms", 1000)})
     "web_pages": ([f"--patients={PATIENTS}"], {"search": 50, "list_unfiltered": 50, "chart": 50}),
     "measures_pages": ([f"--responses={RESPONSES}"], {"chart_500_responses": 100, "dashboard": 50}),
     "session_pages": (
@@ -37,8 +37,24 @@ SUITES = {
     ),
     "outcome_pages": (
         [f"--patients={PATIENTS}", f"--requests={OUTCOME_REQUESTS}"],
-        {"dashboard": 2000, "dashboard_filtered": 2000, "outcomes_json": 2000},
+        # Issue 13: the dashboard under 1 s median warm; catching up 1,000 changed patients under 1 s.
+        {
+            "dashboard": ("median_ms", 1000),
+            "dashboard_filtered": ("median_ms", 1000),
+            "outcomes_json": 2000,
+            "catch_up_1000_patients": ("median_ms", 1000),
+        },
     ),
+}
+# Single figures with their ceilings (issue 13): the first dashboard request in a new server
+# process, `ketacare outcomes --json` as a fresh process, a full rebuild, a score save's queries.
+SCALAR_TARGETS = {
+    "outcome_pages": {
+        "dashboard_first_request_new_process_ms": 2000,
+        "outcomes_json_process_ms": 3000,
+        "refresh_all_seconds": 10,
+        "score_save_queries": 13,
+    },
 }
 
 
@@ -103,13 +119,19 @@ def main() -> None:
         for page, target in targets.items():
             s = r[page]
             assert isinstance(s, dict)
-            ok = s["p95_ms"] < target
+            measure, limit = target if isinstance(target, tuple) else ("p95_ms", target)
+            ok = s[measure] < limit
             failed |= not ok
-            verdict = f"<{target}" if ok else "MISSED"
+            verdict = f"<{limit}" if ok else "MISSED"
+            verdict += "" if measure == "p95_ms" else " med"
             print(
                 f"{r['suite']:<15} {r['database']:<11} {page:<20} {s['median_ms']:>9} {s['p95_ms']:>7} "
                 f"{verdict:>7}  {data}"
             )
+        for name, limit in SCALAR_TARGETS.get(str(r["suite"]), {}).items():
+            ok = float(str(r[name])) <= limit
+            failed |= not ok
+            print(f"{'':<15} {r['database']:<11} {name}: {r[name]} ({'within' if ok else 'MISSED'} {limit})")
         if "scores_per_second" in r:
             print(f"{'':<15} {r['database']:<11} scores per second: {r['scores_per_second']}")
     (OUT / "results.json").write_text(json.dumps(results, indent=2))

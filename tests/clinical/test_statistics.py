@@ -79,3 +79,14 @@ def test_the_median_is_the_first_time_half_or_fewer_are_still_responding():
 def test_wilson_and_the_band_match_the_formulas_at_a_second_point():
     # 0 of 3: upper end z²/3 / (1 + z²/3) = 1.2805 / 2.2805 = 0.5615.
     assert wilson(0, 3).ci95 == pytest.approx((0.0, 0.5615), abs=5e-5)
+
+
+@pytest.mark.parametrize(("events", "n"), [(0, 1), (1, 3), (33641, 86761), (17, 17), (5, 250)])
+def test_wilson_agrees_with_scipy(events, n):
+    from scipy.stats import binomtest, norm
+
+    from ketacare.clinical.statistics import Z95
+
+    assert norm.ppf(0.975) == pytest.approx(Z95, abs=1e-12)
+    ci = binomtest(events, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert wilson(events, n).ci95 == pytest.approx((ci.low, ci.high), abs=1e-9)

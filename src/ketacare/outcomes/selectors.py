@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -300,7 +301,7 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
             for key, rows in sorted(by_group.items(), key=lambda item: str(item[0]))
         ]
         breakdowns.append(Breakdown(by, label, groups))
-    responders = list(
+    responders = _plain_rows(
         qs.filter(days_to_response__isnull=False)
         .order_by("patient_id")
         .values_list(
@@ -338,6 +339,15 @@ POINT_LABELS = {
     "week": "the first treatment",
     "course": "the last induction treatment",
 }
+
+
+def _plain_rows(qs: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
+    """The query's rows as the database driver returns them, without Django's per-value
+    converters (tens of thousands of responders; booleans may come back as 0 and 1)."""
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
 
 
 def _open_alerts(qs: QuerySet[PatientOutcome]) -> int:
