@@ -111,17 +111,17 @@ def _scores(patient_ids: Sequence[int] | None) -> dict[str, tuple[ScoreColumns, 
     qs = QuestionnaireResponse.objects.filter(instrument__in=OUTCOME_SCALES, total__isnull=False)
     if patient_ids is not None:
         qs = qs.filter(patient_id__in=patient_ids)
-    code, patient, at, total, context, pk = _columns(
-        qs.order_by().values_list(
-            "instrument", "patient_id", Epoch("administered_at"), "total", "context", "id"
+    # In the order of the index on (patient, scale, time): faster to read than the table's order.
+    code, patient, at, total, context = _columns(
+        qs.order_by("patient_id", "instrument", "administered_at", "id").values_list(
+            "instrument", "patient_id", Epoch("administered_at"), "total", "context"
         ),
-        (object, np.int64, np.float64, np.int64, object, np.int64),
+        (object, np.int64, np.float64, np.int64, object),
     )
     out: dict[str, tuple[ScoreColumns, npt.NDArray[np.object_]]] = {}
     for scale in OUTCOME_SCALES:
         rows = np.flatnonzero(code == scale)
         if len(rows):
-            rows = rows[np.lexsort((pk[rows], at[rows], patient[rows]))]  # by patient, then time
             contexts = context[rows]
             out[scale] = (
                 ScoreColumns(patient[rows], at[rows], total[rows], contexts == Context.POST_SESSION),
