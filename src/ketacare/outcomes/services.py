@@ -351,6 +351,9 @@ def _drop_indexes() -> None:
 
 
 def _create_indexes() -> None:
+    # PostgreSQL will not index a table with foreign-key checks still pending in the transaction:
+    # run them now (they check every row loaded), then build the indexes.
+    connection.check_constraints(table_names=[PatientOutcome._meta.db_table, TreatedPatient._meta.db_table])
     editor = connection.schema_editor()  # only to write each index's CREATE INDEX statement
     with connection.cursor() as cursor:
         for model, index in _indexes():
