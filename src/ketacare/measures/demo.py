@@ -34,7 +34,9 @@ from ketacare.measures.services import alert_priority
 from ketacare.patients.models import Diagnosis
 
 INFUSION_DAYS = (0, 2, 4, 7, 9, 11)
-FOLLOW_UP_DAYS = (18, 25, 32, 39, 53, 67, 81, 95)
+# Day 14: the check three days after the course (its time point reads from 20 hours to 7 days
+# after the last induction treatment, clinical reference section 2), then weekly and fortnightly.
+FOLLOW_UP_DAYS = (14, 18, 25, 32, 39, 53, 67, 81, 95)
 POST_SESSION_MINUTES = 240
 LIVE_WINDOW = datetime.timedelta(days=14)
 
@@ -154,15 +156,18 @@ def _seed_batch(
     for pid in patient_ids:
         scales = SCALES_BY_PRIMARY.get(primaries.get(pid, ""), DEFAULT_SCALES)
         kind = rng.choices(("rapid", "partial", "none"), weights=(50, 20, 30))[0]
-        relapse_day = rng.choice(FOLLOW_UP_DAYS[2:]) if kind == "rapid" and rng.random() < 0.35 else None
+        relapse_day = rng.choice(FOLLOW_UP_DAYS[3:]) if kind == "rapid" and rng.random() < 0.35 else None
         first_infusion = now - datetime.timedelta(days=rng.randint(20, 200))
+        # One timeline for all the patient's scales: they are filled in together, so every
+        # pre-session rating comes before that session's dose, whichever scale it is.
+        timeline = list(_timeline(rng, first_infusion))
         for code in scales:
             shape = _shape(code)
             scale = shape.scale
             baseline = min(
                 scale.max_total, max(scale.max_total // 3, round(rng.gauss(0.62, 0.12) * scale.max_total))
             )
-            for when, context, minutes, phase in _timeline(rng, first_infusion):
+            for when, context, minutes, phase in timeline:
                 if when > now:
                     break
                 total = min(scale.max_total, round(baseline * _fraction(kind, phase, rng, relapse_day)))
