@@ -270,7 +270,6 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
         qs.values(*GROUP_KEYS)
         .annotate(
             patients=Count("id"),
-            sessions=Sum("treatments"),
             with_trials=Count("id", filter=Q(weeks_on_trials__gt=0)),
             **_point_aggregates(timezone.now()),
         )

@@ -69,8 +69,10 @@ FETCH_ROWS = 200_000  # rows turned into numpy columns at a time (bounds the pea
 
 
 def _columns(query: Any, kinds: Sequence[Any]) -> list[npt.NDArray[Any]]:
-    """The query's result as one numpy array per column, of the given dtypes (object for text),
-    converted a chunk at a time: no Python tuple per row is kept."""
+    """The query's result as one numpy array per column, converted a chunk at a time (no Python
+    tuple per row is kept). A kind is a numpy dtype, or a tuple of the text values a column
+    holds, stored as each value's position in it (int8; -1 for any other): a clinic's millions
+    of scores keep no string each."""
     sql, params = query.query.sql_with_params()
     chunks: list[list[npt.NDArray[Any]]] = [[] for _ in kinds]
     with connection.cursor() as cursor:
@@ -78,8 +80,24 @@ def _columns(query: Any, kinds: Sequence[Any]) -> list[npt.NDArray[Any]]:
         while rows := cursor.fetchmany(FETCH_ROWS):
             block = np.array(rows, dtype=object)
             for i, kind in enumerate(kinds):
-                chunks[i].append(block[:, i].astype(kind))
-    return [np.concatenate(c) if c else np.zeros(0, dtype=k) for c, k in zip(chunks, kinds, strict=True)]
+                chunks[i].append(_as_column(block[:, i], kind))
+    return [
+        np.concatenate(c) if c else np.zeros(0, dtype=np.int8 if isinstance(k, tuple) else k)
+        for c, k in zip(chunks, kinds, strict=True)
+    ]
+
+
+def _as_column(values: npt.NDArray[np.object_], kind: Any) -> npt.NDArray[Any]:
+    if not isinstance(kind, tuple):
+        return values.astype(kind)
+    codes = np.full(len(values), -1, dtype=np.int8)
+    for position, text in enumerate(kind):
+        codes[values == text] = position
+    return codes
+
+
+CONTEXTS = tuple(str(c) for c in Context.values)
+CONTEXT_NAMES = np.array([*CONTEXTS, ""], dtype=object)  # a code of -1 reads as ""
 
 
 def _treatments(patient_ids: Sequence[int] | None) -> TreatmentColumns:
@@ -105,9 +123,9 @@ def _treatments(patient_ids: Sequence[int] | None) -> TreatmentColumns:
     )
 
 
-def _scores(patient_ids: Sequence[int] | None) -> dict[str, tuple[ScoreColumns, npt.NDArray[np.object_]]]:
+def _scores(patient_ids: Sequence[int] | None) -> dict[str, tuple[ScoreColumns, npt.NDArray[np.int8]]]:
     """Each outcome scale's scored totals of these patients (None: everyone), with each score's
-    context."""
+    context (its position in CONTEXTS)."""
     qs = QuestionnaireResponse.objects.filter(instrument__in=OUTCOME_SCALES, total__isnull=False)
     if patient_ids is not None:
         qs = qs.filter(patient_id__in=patient_ids)
@@ -118,17 +136,18 @@ def _scores(patient_ids: Sequence[int] | None) -> dict[str, tuple[ScoreColumns, 
         (
             qs.order_by("patient_id", "instrument", "administered_at", "id") if in_order else qs.order_by()
         ).values_list("instrument", "patient_id", Epoch("administered_at"), "total", "context", "id"),
-        (object, np.int64, np.float64, np.int64, object, np.int64),
+        (OUTCOME_SCALES, np.int64, np.float64, np.int64, CONTEXTS, np.int64),
     )
-    out: dict[str, tuple[ScoreColumns, npt.NDArray[np.object_]]] = {}
-    for scale in OUTCOME_SCALES:
-        rows = np.flatnonzero(code == scale)
+    post_session = CONTEXTS.index(Context.POST_SESSION)
+    out: dict[str, tuple[ScoreColumns, npt.NDArray[np.int8]]] = {}
+    for n, scale in enumerate(OUTCOME_SCALES):
+        rows = np.flatnonzero(code == n)
         if len(rows):
             if not in_order:
                 rows = rows[np.lexsort((pk[rows], at[rows], patient[rows]))]  # by patient, then time
             contexts = context[rows]
             out[scale] = (
-                ScoreColumns(patient[rows], at[rows], total[rows], contexts == Context.POST_SESSION),
+                ScoreColumns(patient[rows], at[rows], total[rows], contexts == post_session),
                 contexts,
             )
     return out
@@ -241,7 +260,7 @@ def _subset(result: CohortOutcomes, keep: npt.NDArray[np.bool_]) -> CohortOutcom
 def _table_rows(
     code: str,
     result: CohortOutcomes,
-    contexts: npt.NDArray[np.object_],
+    contexts: npt.NDArray[np.int8],
     *,
     version: str,
     conditions: dict[int, str],
@@ -274,7 +293,8 @@ def _table_rows(
         ),
     ]
     base_row = result.baseline_row
-    baseline_context = np.where(base_row >= 0, contexts[np.maximum(base_row, 0)] if len(contexts) else "", "")
+    context_code = np.where(base_row >= 0, contexts[np.maximum(base_row, 0)] if len(contexts) else -1, -1)
+    baseline_context = CONTEXT_NAMES[context_code]
     columns: list[list[Any]] = [
         patients,
         [code] * n,
