@@ -282,7 +282,7 @@ def test_csv_downloads(cohort, client_as, physician):
     assert {r["reason"] for r in excluded if r["patient_mrn"] == cohort["E"].mrn} == {
         "No score in the time point after the first treatment",
         "No score 6-8 days after the first treatment",
-        "Induction course not completed (yet)",
+        "Induction course not completed (stopped, or still under way)",
     }
     speed = client.get("/outcomes/speed.csv").content.decode().splitlines()
     assert speed[0] == "patient_mrn,weeks_on_trials_before_ketamine,days_to_response_on_ketamine"

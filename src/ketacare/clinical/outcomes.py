@@ -252,7 +252,7 @@ EXCLUDED_TEXT = {
     Excluded.BASELINE_ZERO: "Baseline score of 0 (no reduction possible)",
     Excluded.NO_FIRST_TREATMENT_SCORE: "No score in the time point after the first treatment",
     Excluded.NO_ONE_WEEK_SCORE: "No score 6-8 days after the first treatment",
-    Excluded.COURSE_NOT_COMPLETED: "Induction course not completed (yet)",
+    Excluded.COURSE_NOT_COMPLETED: "Induction course not completed (stopped, or still under way)",
     Excluded.NO_COURSE_SCORE: "No score after the last induction treatment",
 }
 

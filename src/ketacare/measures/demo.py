@@ -157,7 +157,10 @@ def _seed_batch(
         scales = SCALES_BY_PRIMARY.get(primaries.get(pid, ""), DEFAULT_SCALES)
         kind = rng.choices(("rapid", "partial", "none"), weights=(50, 20, 30))[0]
         relapse_day = rng.choice(FOLLOW_UP_DAYS[3:]) if kind == "rapid" and rng.random() < 0.35 else None
-        first_infusion = now - datetime.timedelta(days=rng.randint(20, 200))
+        # Midnight, clinic time, of the first infusion day: the ratings then fall at clinic hours
+        # whatever the time the demo is seeded at (never across midnight onto another day).
+        first_day = timezone.localdate(now) - datetime.timedelta(days=rng.randint(20, 200))
+        first_infusion = timezone.make_aware(datetime.datetime.combine(first_day, datetime.time()))
         # One timeline for all the patient's scales: they are filled in together, so every
         # pre-session rating comes before that session's dose, whichever scale it is.
         timeline = list(_timeline(rng, first_infusion))

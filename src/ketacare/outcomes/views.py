@@ -280,8 +280,8 @@ def clinic_report(request: HttpRequest) -> HttpResponse:
                 (label, figures.caveats[p])
                 for p, label in (
                     ("first", "After the first treatment"),
-                    ("week", "At one week"),
-                    ("course", "After the course"),
+                    ("week", "One week after the first treatment"),
+                    ("course", "After the induction course"),
                 )
                 if figures.caveats[p]
             ],
