@@ -32,6 +32,7 @@ from ketacare.clinical.statistics import Proportion, Survival, kaplan_meier, wil
 from ketacare.measures.models import SafetyAlert
 from ketacare.outcomes import rules
 from ketacare.outcomes.models import PatientOutcome, TreatedPatient
+from ketacare.treatment import rules as protocol_rules
 from ketacare.treatment.models import Appointment, TreatmentPlan
 
 POINTS = ("first", "week", "course")
@@ -231,6 +232,9 @@ def _group_label(by: str, value: Any) -> str:
     if by == "condition":
         code = DIAGNOSES_BY_CODE.get(value)
         return code.label if code else "no primary diagnosis"
+    if by == "protocol":
+        protocol = protocol_rules.current().get(value)
+        return protocol.name if protocol else str(value)
     return str(value)
 
 
