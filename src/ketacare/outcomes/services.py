@@ -500,6 +500,12 @@ def catch_up_patient(patient_id: int) -> CatchUp:
         if todo is None or not any(todo):
             return CatchUp(0, False)
         with transaction.atomic():
+            # Take turns with every other catch-up (the state row's lock, as `catch_up`): two
+            # recomputing one patient at once would both insert its rows (PostgreSQL).
+            OutcomeState.objects.get_or_create(
+                pk=1, defaults={"rules_version": "", "refreshed_at": timezone.now()}
+            )
+            OutcomeState.objects.select_for_update().get(pk=1)
             last = changed.order_by("-id").values_list("id", flat=True).first()
             refresh([patient_id])
             if last is not None:
