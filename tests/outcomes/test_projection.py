@@ -199,3 +199,27 @@ def test_a_full_rebuild_leaves_every_index_in_place(treated):
         names = set(connection.introspection.get_constraints(cursor, PatientOutcome._meta.db_table))
     assert {str(index.name) for index in PatientOutcome._meta.indexes} <= names
     assert PatientOutcome.objects.filter(instrument="phq9").count() == 1
+
+
+def test_a_change_made_while_a_catch_up_runs_keeps_its_mark(treated, monkeypatch):
+    # On PostgreSQL a write can take its mark's id, then commit only after a catch-up has read the
+    # patient's data and a later mark: the catch-up must delete just the marks it read, never
+    # "every id up to the newest", or that write is never recomputed.
+    patient = treated([(-3, 20), (1, 8)])
+    real_refresh = services.refresh
+    late: list[int] = []
+
+    def refresh_while_an_earlier_write_commits(patient_ids=None):
+        written = real_refresh(patient_ids)
+        OutcomeChange.objects.create(id=late[0], patient=patient)  # the earlier id, committed late
+        return written
+
+    monkeypatch.setattr(services, "refresh", refresh_while_an_earlier_write_commits)
+    for catch_up in (lambda: services.catch_up_patient(patient.pk), services.rebuild, services.catch_up):
+        OutcomeChange.objects.all().delete()
+        reserved = OutcomeChange.objects.create(patient=patient)  # the id the slow write holds
+        late[:] = [reserved.pk]
+        reserved.delete()
+        services.mark_changed([patient.pk])  # a later write, committed before the catch-up reads
+        catch_up()
+        assert list(OutcomeChange.objects.values_list("id", flat=True)) == [late[0]]

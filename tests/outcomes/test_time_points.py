@@ -143,12 +143,15 @@ def test_the_pdf_report_carries_both_analyses_and_the_claim(treated, client_as, 
     assert client_as(physician).get("/outcomes/report.pdf?start=yesterday").status_code == 400
 
 
-def test_a_patient_never_scored_on_the_scale_is_treated_counted_and_listed_but_in_no_figure(treated):
+def test_a_patient_never_scored_on_the_scale_counts_as_not_responding_in_intention_to_treat(treated):
     treated([(-3, 20), (1, 8)])
     never = treated([])  # treated, never scored on the PHQ-9
     figures = selectors.dashboard(selectors.Filters())
     assert (figures.patients, figures.never_scored, figures.sessions) == (2, 1, 12)
-    assert figures.points["first"].itt is not None and figures.points["first"].itt.response.n == 1
+    first = figures.points["first"]
+    assert (first.response.n, first.response.events) == (1, 1)  # the patients scored there
+    assert first.itt is not None
+    assert (first.itt.response.n, first.itt.response.events) == (2, 1)  # every patient treated
     assert figures.excluded["first"]["not_measured"] == 1
     listed = selectors.left_out(selectors.Filters())
     assert (listed[0]["patient"].pk, listed[0]["reason"]) == (never.pk, "Never scored on this scale")

@@ -592,16 +592,7 @@ def evaluate(
     ce = course_end_at[group]
     course_rows = first(after & (at >= ce + min_s) & (at <= ce + rules.course_window_days * SECONDS_PER_DAY))
 
-    last_treatment_at = treatments.at[first_idx + counts - 1]
-    first_due_at = np.where(
-        has_second, second_at, first_at + rules.first_treatment_max_days * SECONDS_PER_DAY
-    )
-    week_due_at = first_at + (rules.one_week_days + rules.one_week_tolerance_days) * SECONDS_PER_DAY
-    course_due_at = np.where(
-        completed,
-        course_end_at + rules.course_window_days * SECONDS_PER_DAY,
-        last_treatment_at + rules.course_stopped_days * SECONDS_PER_DAY,
-    )
+    first_due_at, week_due_at, course_due_at = due_dates(treatments, rules)
 
     bt = baseline_total[group]
     response = rule.responds(bt, total)
@@ -691,6 +682,28 @@ def evaluate(
         excluded_week=excluded_week,
         excluded_course=excluded_course,
     )
+
+
+def due_dates(treatments: TreatmentColumns, rules: OutcomeRules) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """When each treated patient's time points close (by patient id, as `np.unique` orders them):
+    after the first treatment, at the second dose (or `first_treatment_max_days`); one week, at
+    day 8; the course, `course_window_days` after its last treatment, or, for a course not
+    completed, `course_stopped_days` after the last treatment given (intention to treat)."""
+    _, first_idx, counts = np.unique(treatments.patient, return_index=True, return_counts=True)
+    last = len(treatments.at) - 1
+    first_at = treatments.at[first_idx]
+    size = treatments.course_size[first_idx]
+    second_at = treatments.at[np.minimum(first_idx + 1, last)]
+    course_end_at = treatments.at[np.minimum(first_idx + size - 1, last)]
+    last_treatment_at = treatments.at[first_idx + counts - 1]
+    first_due = np.where(counts >= 2, second_at, first_at + rules.first_treatment_max_days * SECONDS_PER_DAY)
+    week_due = first_at + (rules.one_week_days + rules.one_week_tolerance_days) * SECONDS_PER_DAY
+    course_due = np.where(
+        counts >= size,
+        course_end_at + rules.course_window_days * SECONDS_PER_DAY,
+        last_treatment_at + rules.course_stopped_days * SECONDS_PER_DAY,
+    )
+    return first_due, week_due, course_due
 
 
 # Times as whole milliseconds in one int64 key with the patient's position above them, so one

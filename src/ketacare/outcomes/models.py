@@ -23,8 +23,15 @@ class TreatedPatient(models.Model):
     patient = models.OneToOneField(Patient, on_delete=models.CASCADE, primary_key=True, related_name="+")
     condition = models.CharField(max_length=10, blank=True, help_text="primary diagnosis (ICD-10-CM)")
     first_treatment_at = models.DateTimeField()
+    period = models.CharField(max_length=7, help_text="quarter of the first treatment, clinic time")
     route = models.CharField(max_length=20)
+    protocol = models.CharField(max_length=30)
     treatments = models.PositiveIntegerField()
+    # When each time point's window closes: from then on the patient is in its intention-to-treat
+    # denominator on every scale (the same for every scale: they depend on the treatments only).
+    first_due_at = models.DateTimeField()
+    week_due_at = models.DateTimeField()
+    course_due_at = models.DateTimeField()
 
     class Meta:
         indexes = [models.Index(fields=["first_treatment_at"], name="treated_first_treatment")]

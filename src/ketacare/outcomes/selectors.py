@@ -188,8 +188,9 @@ class Figures:
 
 
 ITT_TEXT = (
-    "every patient who received a first dose and was scored on this scale, once the time point's "
-    "window has closed; no score there, or a stopped course, counts as not responding"
+    "every patient who received a first dose, once the time point's window has closed (or scored "
+    "there sooner); no score there, never scored on this scale, or a stopped course, counts as "
+    "not responding"
 )
 
 
@@ -209,8 +210,9 @@ def _point_aggregates(now: datetime.datetime) -> dict[str, Any]:
         out[f"{point}_n"] = Count("id", filter=counted)
         out[f"{point}_resp"] = Count("id", filter=Q(**{f"{point}_response": True}))
         out[f"{point}_rem"] = Count("id", filter=Q(**{f"{point}_remission": True}))
-        # Intention to treat: scored there, or the window has closed without a usable score.
-        out[f"{point}_itt"] = Count("id", filter=counted | Q(**{f"{point}_due_at__lte": now}))
+        # Intention to treat adds these to the treated patients whose window has closed: the
+        # patients already scored there before it closed.
+        out[f"{point}_early"] = Count("id", filter=counted & Q(**{f"{point}_due_at__gt": now}))
         out[f"{point}_days"] = Sum(f"{point}_days", filter=counted)  # for the recall caveat
     out["same_day_n"] = Count("id", filter=Q(same_day_response__isnull=False))
     out["same_day_resp"] = Count("id", filter=Q(same_day_response=True))
@@ -259,9 +261,32 @@ def _sum(rows: Iterable[dict[str, Any]], key: str) -> int:
     return sum(int(r[key] or 0) for r in rows)
 
 
-def _rates_over(rows: list[dict[str, Any]], point: str) -> Rates:
-    itt = _sum(rows, f"{point}_itt") if point in POINTS else None
+def _rates_over(rows: list[dict[str, Any]], point: str, treated: list[dict[str, Any]] | None = None) -> Rates:
+    """Completers' response and remission at `point` over these grouped outcome rows; with the
+    grouped treated patients, the intention-to-treat figure beside it (reference section 2:
+    every patient who received a first dose, once the time point's window has closed)."""
+    itt = None
+    if treated is not None:
+        itt = _sum(treated, f"{point}_due") + _sum(rows, f"{point}_early")
     return _rates(_sum(rows, f"{point}_resp"), _sum(rows, f"{point}_rem"), _sum(rows, f"{point}_n"), itt)
+
+
+TREATED_KEYS = ("condition", "route", "protocol", "period")
+
+
+def _treated_groups(filters: Filters, now: datetime.datetime) -> list[dict[str, Any]]:
+    """The treated patients in the filters, grouped by every breakdown at once, with how many
+    have passed each time point (intention to treat) and their treatments."""
+    return list(
+        TreatedPatient.objects.filter(filters.patient_query())
+        .values(*TREATED_KEYS)
+        .annotate(
+            patients=Count("patient_id"),
+            sessions=Sum("treatments"),
+            **{f"{p}_due": Count("patient_id", filter=Q(**{f"{p}_due_at__lte": now})) for p in POINTS},
+        )
+        .order_by()
+    )
 
 
 def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
@@ -270,12 +295,14 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
     here), and the responders' durations."""
     qs = cohort(filters)
     scale = instruments.get(filters.instrument)
+    now = timezone.now()
+    treated_groups = _treated_groups(filters, now)
     grouped = list(
         qs.values(*GROUP_KEYS)
         .annotate(
             patients=Count("id"),
             with_trials=Count("id", filter=Q(weeks_on_trials__gt=0)),
-            **_point_aggregates(timezone.now()),
+            **_point_aggregates(now),
         )
         .order_by()
     )
@@ -283,9 +310,7 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
         p: (sum(float(r[f"{p}_days"] or 0) for r in grouped) / n) if (n := _sum(grouped, f"{p}_n")) else None
         for p in POINTS
     }
-    treated = TreatedPatient.objects.filter(filters.patient_query()).aggregate(
-        patients=Count("patient_id"), sessions=Sum("treatments")
-    )
+    treated = {"patients": _sum(treated_groups, "patients"), "sessions": _sum(treated_groups, "sessions")}
     never_scored = treated["patients"] - _sum(grouped, "patients")
     excluded: dict[str, dict[str, int]] = {}
     for point in POINTS:
@@ -297,11 +322,18 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
     breakdowns = []
     for by, label in BREAKDOWNS:
         by_group: dict[str, list[dict[str, Any]]] = {}
+        treated_by_group: dict[str, list[dict[str, Any]]] = {}
         for row in grouped:
             by_group.setdefault(row[by], []).append(row)
+        for row in treated_groups:
+            treated_by_group.setdefault(row[by], []).append(row)
         groups = [
-            (_group_label(by, key), _rates_over(rows, "first"), _rates_over(rows, "course"))
-            for key, rows in sorted(by_group.items(), key=lambda item: str(item[0]))
+            (
+                _group_label(by, key),
+                _rates_over(by_group.get(key, []), "first", treated_by_group[key]),
+                _rates_over(by_group.get(key, []), "course", treated_by_group[key]),
+            )
+            for key in sorted(treated_by_group, key=str)
         ]
         breakdowns.append(Breakdown(by, label, groups))
     responders = _plain_rows(
@@ -319,9 +351,9 @@ def dashboard(filters: Filters, *, with_speed: bool = True) -> Figures:
         scale_name=scale.name,
         remission_max=scale.remission_max,
         patients=treated["patients"],
-        sessions=int(treated["sessions"] or 0),
+        sessions=treated["sessions"],
         open_alerts=_open_alerts(qs),
-        points={p: _rates_over(grouped, p) for p in POINTS},
+        points={p: _rates_over(grouped, p, treated_groups) for p in POINTS},
         same_day=_rates_over(grouped, "same_day"),
         caveats={
             p: time_point_caveat(filters.instrument, days, POINT_LABELS[p]) if days is not None else ""

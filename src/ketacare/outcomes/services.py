@@ -335,19 +335,36 @@ def _table_rows(
     return list(zip(*columns, strict=True))
 
 
-TREATED_FIELDS = ("patient", "condition", "first_treatment_at", "route", "treatments")
+TREATED_FIELDS = (
+    "patient",
+    "condition",
+    "first_treatment_at",
+    "period",
+    "route",
+    "protocol",
+    "treatments",
+    "first_due_at",
+    "week_due_at",
+    "course_due_at",
+)
 
 
 def _treated_rows(treatments: TreatmentColumns, conditions: dict[int, str]) -> list[tuple[Any, ...]]:
     """One row per treated patient: the intention-to-treat population."""
     patients, first_idx, counts = np.unique(treatments.patient, return_index=True, return_counts=True)
+    first_due, week_due, course_due = rules_of.due_dates(treatments, rules.current())
     ids = patients.tolist()
     columns: list[list[Any]] = [
         ids,
         [conditions.get(pid, "") for pid in ids],
         db_datetimes(treatments.at[first_idx]),
+        _quarters(treatments.at[first_idx]),
         treatments.route[first_idx].tolist(),
+        treatments.protocol[first_idx].tolist(),
         counts.tolist(),
+        db_datetimes(first_due),
+        db_datetimes(week_due),
+        db_datetimes(course_due),
     ]
     return list(zip(*columns, strict=True))
 
@@ -438,11 +455,17 @@ def refresh(patient_ids: Iterable[int] | None = None) -> int:
 @transaction.atomic
 def rebuild() -> int:
     """Recompute every stored outcome now and clear the marks (`ketacare outcomes --rebuild`)."""
-    last = OutcomeChange.objects.order_by("-id").values_list("id", flat=True).first()
+    # Only the marks read before the data: a mark whose write commits later (PostgreSQL) keeps
+    # its row, and the next catch-up reads that write.
+    claimed = list(OutcomeChange.objects.values_list("id", flat=True))
     written = refresh()
-    if last is not None:
-        OutcomeChange.objects.filter(id__lte=last).delete()
+    _delete_marks(claimed)
     return written
+
+
+def _delete_marks(ids: Sequence[int]) -> None:
+    for start in range(0, len(ids), BATCH_PATIENTS):
+        OutcomeChange.objects.filter(id__in=ids[start : start + BATCH_PATIENTS]).delete()
 
 
 def mark_changed(patient_ids: Iterable[int]) -> None:
@@ -506,10 +529,9 @@ def catch_up_patient(patient_id: int) -> CatchUp:
                 pk=1, defaults={"rules_version": "", "refreshed_at": timezone.now()}
             )
             OutcomeState.objects.select_for_update().get(pk=1)
-            last = changed.order_by("-id").values_list("id", flat=True).first()
+            claimed = list(changed.values_list("id", flat=True))  # before the data: see rebuild
             refresh([patient_id])
-            if last is not None:
-                changed.filter(id__lte=last).delete()
+            _delete_marks(claimed)
     except Exception as exc:  # noqa: BLE001 - any failure must leave the clinical data alone
         return _failed(exc)
     return CatchUp(1, False)
@@ -543,7 +565,7 @@ def _catch_up() -> CatchUp:
     claimed = list(OutcomeChange.objects.order_by("id").values_list("id", "patient_id"))
     if claimed:
         refresh(sorted({pid for _, pid in claimed}))
-        OutcomeChange.objects.filter(id__in=[i for i, _ in claimed]).delete()
+        _delete_marks([i for i, _ in claimed])
     if claimed or state.failure:
         OutcomeState.objects.filter(pk=1).update(caught_up_at=now, failure="", failed_at=None)
     return CatchUp(len({pid for _, pid in claimed}), False)

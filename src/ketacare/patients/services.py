@@ -155,7 +155,9 @@ def patient_update(
 ) -> Patient:
     """Change a patient's demographics (and, if given, their list of diagnoses). The audit event
     names the fields that changed, never their values."""
-    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    # FOR NO KEY UPDATE: the patient's key is not changed, so this never waits on the foreign-key
+    # checks that hold a patient's key (an outcome rebuild on PostgreSQL).
+    locked = Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
     before = {name: getattr(locked, name) for name in PATIENT_FIELDS}
     _apply(locked, details)
     locked.full_clean()
