@@ -25,6 +25,18 @@ from tests.outcome_helpers import at, phq9_answers
 ITEM_9_TWO = [0, 0, 0, 0, 0, 0, 0, 0, 2]
 
 
+def _pre_session_score_on_day_1(patient, actor):
+    """The pre-session PHQ-9 of treatment 2 (day 1): 8, a response from a baseline of 20."""
+    response_record(
+        actor=actor,
+        patient=patient,
+        instrument="phq9",
+        answers=phq9_answers(8),
+        context="pre_session",
+        administered_at=at(1),
+    )
+
+
 def test_a_broken_outcome_setting_never_loses_a_score_or_its_suicide_alert(treated, nurse_actor, settings):
     patient = treated([(-3, 20)])
     settings.OUTCOME_RULES = "{not json"
@@ -63,14 +75,7 @@ def test_a_score_saved_is_on_the_dashboard_at_the_next_read(treated, nurse_actor
     patient = treated([(-3, 20)])
     client = client_as(physician)
     assert "no patients" in client.get("/outcomes/?instrument=phq9").content.decode().split('id="rates"')[1]
-    response_record(
-        actor=nurse_actor,
-        patient=patient,
-        instrument="phq9",
-        answers=phq9_answers(8),
-        context="pre_session",
-        administered_at=at(1),
-    )
+    _pre_session_score_on_day_1(patient, nurse_actor)
     html = client.get("/outcomes/?instrument=phq9").content.decode()
     rates = html.split('id="rates"')[1].split("</table>")[0]
     assert '100.0%</strong> <span class="muted">(1 of 1;' in rates
@@ -147,14 +152,7 @@ def test_outcomes_refresh_catches_up_the_changed_patients(treated, nurse_actor):
     from django.core.management import call_command
 
     patient = treated([(-3, 20)])
-    response_record(
-        actor=nurse_actor,
-        patient=patient,
-        instrument="phq9",
-        answers=phq9_answers(8),
-        context="pre_session",
-        administered_at=at(1),
-    )
+    _pre_session_score_on_day_1(patient, nurse_actor)
     out = StringIO()
     call_command("outcomes", "--refresh", stdout=out)
     assert out.getvalue().strip() == "Outcomes up to date: recomputed 1 patient(s)."
