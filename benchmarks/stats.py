@@ -18,3 +18,18 @@ def summary(samples_ms: list[float]) -> dict[str, float]:
         "p95_ms": round(percentile(samples_ms, 95), 2),
         "max_ms": round(max(samples_ms), 2),
     }
+
+
+def cpu_reference_ms() -> float:
+    """A fixed pure-Python loop, timed: how fast this machine ran when the figures beside it were
+    taken (a shared machine's speed can drift by half between runs). Best of three."""
+    import time
+
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)

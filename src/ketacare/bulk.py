@@ -86,11 +86,12 @@ def db_datetimes(seconds: Any) -> list[str | None]:
 
     missing = np.isnan(seconds)
     micros = np.where(missing, 0, np.round(seconds * 1e6)).astype(np.int64).astype("datetime64[us]")
-    suffix = "+00:00" if connection.vendor == "postgresql" else ""
-    text = np.datetime_as_string(micros, unit="us").tolist()
-    return [
-        None if gap else f"{t[:10]} {t[11:]}{suffix}" for t, gap in zip(text, missing.tolist(), strict=True)
-    ]
+    text = np.strings.replace(np.datetime_as_string(micros, unit="us"), "T", " ")
+    if connection.vendor == "postgresql":
+        text = np.strings.add(text, "+00:00")
+    values = text.astype(object)
+    values[missing] = None
+    return cast("list[str | None]", values.tolist())
 
 
 def _copy(

@@ -221,3 +221,53 @@ def test_a_change_made_while_a_catch_up_runs_keeps_its_mark(treated, monkeypatch
         services.mark_changed([patient.pk])  # a later write, committed before the catch-up reads
         catch_up()
         assert list(OutcomeChange.objects.values_list("id", flat=True)) == [late[0]]
+
+
+def _trial(actor, patient, started: float, stopped: float | None, drug: str = "sertraline") -> None:
+    trial_record(
+        actor=actor,
+        patient=patient,
+        drug=drug,
+        daily_dose_mg=Decimal(150),
+        started_on=at(started).date(),
+        stopped_on=None if stopped is None else at(stopped).date(),
+        outcome="no_response",
+        adherence="good",
+        current_episode=True,
+    )
+
+
+def test_weeks_on_trials_run_to_the_first_treatment_for_a_trial_not_stopped(treated, doctor):
+    ongoing = treated([(-3, 20), (1, 8)])
+    _trial(doctor, ongoing, -70, None)  # still taking it: counts up to the first ketamine dose
+    stopped = treated([(-3, 20), (1, 8)])
+    _trial(doctor, stopped, -200, -144)  # 8 weeks
+    _trial(doctor, stopped, -170, -130, drug="venlafaxine")  # overlaps: 2 weeks more
+    never_treated = treated([(-3, 20)], days=())
+    _trial(doctor, never_treated, -70, None)
+    for recompute in (services.catch_up, services.rebuild):
+        recompute()
+        weeks = dict(PatientOutcome.objects.values_list("patient_id", "weeks_on_trials"))
+        assert weeks == {ongoing.pk: 10.0, stopped.pk: 10.0}  # no outcome row for the untreated
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plan")
+def test_the_projection_reads_scores_from_the_covering_index_alone(treated):
+    """A full rebuild reads every score of the clinic: from the narrow index, in its order, it
+    neither touches the wide table rows nor sorts."""
+    treated([(-3, 20), (1, 8)])
+    reads: list[tuple[str, object]] = []
+
+    def keep(execute, sql, params, many, context):
+        if sql.startswith("SELECT") and "measures_questionnaireresponse" in sql:
+            reads.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
+        services.rebuild()
+    plans = []
+    with connection.cursor() as cursor:
+        for sql, params in reads:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plans += [str(row[-1]) for row in cursor.fetchall()]
+    assert plans == ["SCAN measures_questionnaireresponse USING COVERING INDEX response_patient_scale_cover"]

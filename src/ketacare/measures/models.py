@@ -48,8 +48,11 @@ class QuestionnaireResponse(models.Model):
     class Meta:
         ordering = ("-administered_at", "-id")
         indexes = [
+            # A patient's scores on a scale in time order; total and context ride along so the
+            # outcome projection reads every score from the index alone (no table access).
             models.Index(
-                fields=["patient", "instrument", "administered_at"], name="response_patient_scale_time"
+                fields=["patient", "instrument", "administered_at", "total", "context"],
+                name="response_patient_scale_cover",
             ),
         ]
         constraints = [

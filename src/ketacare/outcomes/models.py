@@ -20,7 +20,11 @@ class TreatedPatient(models.Model):
     dashboard's "patients treated", whether or not the patient was ever scored on a scale. The
     per-scale rows below exist only for the scales a patient was scored on."""
 
-    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    # Derived rows, rebuilt from the patients' own records: no database foreign-key check (a full
+    # rebuild would check every row again); Django still deletes them with the patient.
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, primary_key=True, related_name="+", db_constraint=False
+    )
     condition = models.CharField(max_length=10, blank=True, help_text="primary diagnosis (ICD-10-CM)")
     first_treatment_at = models.DateTimeField()
     period = models.CharField(max_length=7, help_text="quarter of the first treatment, clinic time")
@@ -34,14 +38,36 @@ class TreatedPatient(models.Model):
     course_due_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["first_treatment_at"], name="treated_first_treatment")]
+        indexes = [
+            models.Index(fields=["first_treatment_at"], name="treated_first_treatment"),
+            # The dashboard's intention-to-treat counts, grouped by every breakdown at once: read
+            # from this index alone, already in group order (no sort, no table access).
+            models.Index(
+                fields=[
+                    "condition",
+                    "route",
+                    "protocol",
+                    "period",
+                    "first_due_at",
+                    "week_due_at",
+                    "course_due_at",
+                    "treatments",
+                    "patient",
+                ],
+                name="treated_groups",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"patient {self.patient_id}, first treated {self.first_treatment_at:%Y-%m-%d}"
 
 
 class PatientOutcome(models.Model):
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="outcomes")
+    # Derived rows, as above: no foreign-key check, and no index of its own (the unique
+    # (patient, instrument) index below finds a patient's rows).
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="outcomes", db_constraint=False, db_index=False
+    )
     instrument = models.CharField(max_length=20, choices=INSTRUMENT_CHOICES)
     rules_version = models.CharField(max_length=16)
     condition = models.CharField(max_length=10, blank=True, help_text="primary diagnosis (ICD-10-CM)")
@@ -98,6 +124,21 @@ class PatientOutcome(models.Model):
         ]
         indexes = [
             models.Index(fields=["instrument", "first_treatment_at"], name="outcome_scale_time"),
+            # The dashboard's counts on a scale, grouped by every breakdown and exclusion at once:
+            # read in group order, so the database aggregates without sorting the rows first.
+            models.Index(
+                fields=[
+                    "instrument",
+                    "condition",
+                    "route",
+                    "protocol",
+                    "period",
+                    "excluded_first",
+                    "excluded_week",
+                    "excluded_course",
+                ],
+                name="outcome_scale_groups",
+            ),
             # The dashboard's lists: the maintenance prompts and the patients left out.
             models.Index(fields=["trend", "latest_at"], name="outcome_trend"),
             models.Index(fields=["instrument", "trend", "latest_at"], name="outcome_scale_trend"),

@@ -24,7 +24,8 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 from django.db import connection, models, transaction
-from django.db.models import Exists, FloatField, Func
+from django.db.models import Case, Exists, FloatField, Func, IntegerField, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ketacare.bulk import bulk_insert, db_datetimes
@@ -43,6 +44,7 @@ from ketacare.outcomes.models import OutcomeChange, OutcomeState, PatientOutcome
 from ketacare.patients.models import Diagnosis, Patient
 from ketacare.screening.models import AntidepressantTrial
 from ketacare.sessions.models import TreatmentSession
+from ketacare.treatment.models import PROTOCOL_CHOICES, ROUTE_CHOICES
 
 log = logging.getLogger(__name__)
 BATCH_PATIENTS = 5000
@@ -61,43 +63,59 @@ class Epoch(Func):
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return self.as_sql(
-            compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::float8", **extra
+            # date_part gives double precision directly (EXTRACT gives numeric, far slower); the
+            # session's time zone is UTC (Django's), so a date counts from its UTC midnight.
+            compiler,
+            connection,
+            template="date_part('epoch', %(expressions)s)",
+            **extra,
         )
 
 
-FETCH_ROWS = 200_000  # rows turned into numpy columns at a time (bounds the peak memory)
+def coded(field: str, values: Sequence[str]) -> Case:
+    """A text column as its value's position in `values` (-1 for any other), computed by the
+    database: a small integer per row is far cheaper to read than a string."""
+    return Case(
+        *(When(**{field: value}, then=Value(i)) for i, value in enumerate(values)),
+        default=Value(-1),
+        output_field=IntegerField(),
+    )
 
 
-def _columns(query: Any, kinds: Sequence[Any]) -> list[npt.NDArray[Any]]:
-    """The query's result as one numpy array per column, converted a chunk at a time (no Python
-    tuple per row is kept). A kind is a numpy dtype, or a tuple of the text values a column
-    holds, stored as each value's position in it (int8; -1 for any other): a clinic's millions
-    of scores keep no string each."""
+STREAM_ROWS = 20_000  # rows per chunk PostgreSQL sends while the previous chunk is converted
+
+
+def _columns(query: Any, dtypes: Sequence[Any]) -> list[npt.NDArray[Any]]:
+    """The query's result (numbers only: texts come `coded`) as one numpy array per column,
+    filled straight from the driver's cursor: no Python list of a clinic's millions of rows is
+    kept, and no Python step of Django's is added to each row."""
     sql, params = query.query.sql_with_params()
-    chunks: list[list[npt.NDArray[Any]]] = [[] for _ in kinds]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(FETCH_ROWS):
-            block = np.array(rows, dtype=object)
-            for i, kind in enumerate(kinds):
-                chunks[i].append(_as_column(block[:, i], kind))
-    return [
-        np.concatenate(c) if c else np.zeros(0, dtype=np.int8 if isinstance(k, tuple) else k)
-        for c, k in zip(chunks, kinds, strict=True)
-    ]
+    table_type = np.dtype([(f"c{i}", dtype) for i, dtype in enumerate(dtypes)])
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        if connection.vendor == "postgresql":
+            import psycopg
 
-
-def _as_column(values: npt.NDArray[np.object_], kind: Any) -> npt.NDArray[Any]:
-    if not isinstance(kind, tuple):
-        return values.astype(kind)
-    codes = np.full(len(values), -1, dtype=np.int8)
-    for position, text in enumerate(kind):
-        codes[values == text] = position
-    return codes
+            # PostgreSQL streams binary rows in chunks, so the server reads the next chunk while
+            # this process converts the last (Django's client-side cursor sends text, all at once).
+            with psycopg.Cursor(connection.connection) as cursor:
+                rows = cursor.stream(sql, params, binary=True, size=STREAM_ROWS)
+                table = np.fromiter(rows, dtype=table_type)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                table = np.fromiter(cursor.cursor, dtype=table_type)
+    return [np.ascontiguousarray(table[name]) for name in table_type.names or ()]
 
 
 CONTEXTS = tuple(str(c) for c in Context.values)
 CONTEXT_NAMES = np.array([*CONTEXTS, ""], dtype=object)  # a code of -1 reads as ""
+ROUTES = tuple(str(r) for r, _ in ROUTE_CHOICES)
+PROTOCOLS = tuple(str(p) for p, _ in PROTOCOL_CHOICES)
+
+
+def _names(codes: npt.NDArray[np.int64], values: Sequence[str]) -> npt.NDArray[np.object_]:
+    return cast("npt.NDArray[np.object_]", np.array([*values, ""], dtype=object)[codes])
 
 
 def _treatments(patient_ids: Sequence[int] | None) -> TreatmentColumns:
@@ -107,19 +125,21 @@ def _treatments(patient_ids: Sequence[int] | None) -> TreatmentColumns:
     # Read in the table's order and sorted here (by patient, then time): cheaper than the
     # database's sort for a whole clinic.
     patient, at, route, protocol, pk = _columns(
-        qs.order_by().values_list("patient_id", Epoch("dose_started_at"), "route", "protocol", "id"),
-        (np.int64, np.float64, object, object, np.int64),
+        qs.order_by().values_list(
+            "patient_id", Epoch("dose_started_at"), coded("route", ROUTES), coded("protocol", PROTOCOLS), "id"
+        ),
+        (np.int64, np.float64, np.int8, np.int8, np.int64),
     )
     order = np.lexsort((pk, at, patient))
-    patient, at, route, protocol = patient[order], at[order], route[order], protocol[order]
+    route, protocol = route[order], protocol[order]
     sizes = rules.course_sizes()
-    size_of = np.vectorize(lambda p: sizes.get(p, 1), otypes=[np.int64])
+    size_of = np.array([sizes.get(p, 1) for p in PROTOCOLS] + [1], dtype=np.int64)  # -1: the last
     return TreatmentColumns(
-        patient=patient,
-        at=at,
-        route=route,
-        protocol=protocol,
-        course_size=size_of(protocol) if len(protocol) else np.zeros(0, dtype=np.int64),
+        patient=patient[order],
+        at=at[order],
+        route=_names(route, ROUTES),
+        protocol=_names(protocol, PROTOCOLS),
+        course_size=size_of[protocol],
     )
 
 
@@ -132,19 +152,27 @@ def _scores(patient_ids: Sequence[int] | None) -> dict[str, tuple[ScoreColumns, 
     # SQLite reads fastest in the order of the index on (patient, scale, time); PostgreSQL scans
     # the table and the rows are sorted here (its server-side sort of a clinic's scores is slower).
     in_order = connection.vendor == "sqlite"
-    code, patient, at, total, context, pk = _columns(
+    # A tie in time is broken by total, then context: the order of the covering index
+    # (response_patient_scale_cover), which SQLite reads with no table access and no sort.
+    code, patient, at, total, context = _columns(
         (
-            qs.order_by("patient_id", "instrument", "administered_at", "id") if in_order else qs.order_by()
-        ).values_list("instrument", "patient_id", Epoch("administered_at"), "total", "context", "id"),
-        (OUTCOME_SCALES, np.int64, np.float64, np.int64, CONTEXTS, np.int64),
+            qs.order_by("patient_id", "instrument", "administered_at") if in_order else qs.order_by()
+        ).values_list(
+            coded("instrument", OUTCOME_SCALES),
+            "patient_id",
+            Epoch("administered_at"),
+            "total",
+            coded("context", CONTEXTS),
+        ),
+        (np.int8, np.int64, np.float64, np.int64, np.int8),
     )
     post_session = CONTEXTS.index(Context.POST_SESSION)
     out: dict[str, tuple[ScoreColumns, npt.NDArray[np.int8]]] = {}
     for n, scale in enumerate(OUTCOME_SCALES):
         rows = np.flatnonzero(code == n)
         if len(rows):
-            if not in_order:
-                rows = rows[np.lexsort((pk[rows], at[rows], patient[rows]))]  # by patient, then time
+            if not in_order:  # by patient, then time
+                rows = rows[np.lexsort((context[rows], total[rows], at[rows], patient[rows]))]
             contexts = context[rows]
             out[scale] = (
                 ScoreColumns(patient[rows], at[rows], total[rows], contexts == post_session),
@@ -153,24 +181,32 @@ def _scores(patient_ids: Sequence[int] | None) -> dict[str, tuple[ScoreColumns, 
     return out
 
 
-def _weeks_on_trials(patient_ids: Sequence[int] | None, first_at: dict[int, float]) -> dict[int, float]:
+EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
+NO_STOP = Value(float((datetime.date.max.toordinal() - EPOCH_ORDINAL) * SECONDS_PER_DAY), FloatField())
+
+
+def _ordinals(seconds: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Epoch seconds as the ordinal of their UTC date."""
+    return np.floor(seconds / SECONDS_PER_DAY).astype(np.int64) + EPOCH_ORDINAL
+
+
+def _weeks_on_trials(
+    patient_ids: Sequence[int] | None, treated: npt.NDArray[np.int64], first_at: npt.NDArray[np.float64]
+) -> dict[int, float]:
+    """Weeks on antidepressant trials before the first treatment, by patient (`treated`: the
+    patients, sorted, with the time of their first treatment)."""
     qs = AntidepressantTrial.objects.filter(struck_out_at__isnull=True, current_episode=True)
     if patient_ids is not None:
         qs = qs.filter(patient_id__in=patient_ids)
-    rows = list(qs.values_list("patient_id", "started_on", "stopped_on"))
-    if not rows:
-        return {}
-    cutoff = {
-        pid: datetime.datetime.fromtimestamp(at, datetime.UTC).date().toordinal()
-        for pid, at in first_at.items()
-    }
-    far = datetime.date.max.toordinal()
-    patients, weeks = rules_of.weeks_on_trials_before(
-        np.array([r[0] for r in rows], dtype=np.int64),
-        np.array([r[1].toordinal() for r in rows], dtype=np.int64),
-        np.array([(r[2].toordinal() if r[2] else far) for r in rows], dtype=np.int64),
-        np.array([cutoff.get(r[0], 0) for r in rows], dtype=np.int64),
+    patient, started, stopped = _columns(
+        qs.order_by().values_list("patient_id", Epoch("started_on"), Coalesce(Epoch("stopped_on"), NO_STOP)),
+        (np.int64, np.float64, np.float64),
     )
+    if len(patient) == 0 or len(treated) == 0:
+        return {}
+    at = np.minimum(np.searchsorted(treated, patient), len(treated) - 1)
+    cutoff = np.where(treated[at] == patient, _ordinals(first_at[at]), 0)  # never treated: none
+    patients, weeks = rules_of.weeks_on_trials_before(patient, _ordinals(started), _ordinals(stopped), cutoff)
     return dict(zip(patients.tolist(), weeks.tolist(), strict=True))
 
 
@@ -222,15 +258,21 @@ FIELDS = (
 
 
 def _totals(values: npt.NDArray[np.int64]) -> list[int | None]:
-    return [None if x < 0 else x for x in values.tolist()]
+    out = values.astype(object)
+    out[values < 0] = None
+    return cast("list[int | None]", out.tolist())
 
 
 def _days(seconds: npt.NDArray[np.float64]) -> list[float | None]:
-    return [None if x != x else round(x / SECONDS_PER_DAY, 4) for x in seconds.tolist()]
+    out = np.round(seconds / SECONDS_PER_DAY, 4).astype(object)
+    out[np.isnan(seconds)] = None
+    return cast("list[float | None]", out.tolist())
 
 
 def _flags(values: npt.NDArray[np.bool_], counted: npt.NDArray[np.bool_]) -> list[bool | None]:
-    return [v if c else None for v, c in zip(values.tolist(), counted.tolist(), strict=True)]
+    out = values.astype(object)
+    out[~counted] = None
+    return cast("list[bool | None]", out.tolist())
 
 
 def _quarters(seconds: npt.NDArray[np.float64]) -> list[str]:
@@ -252,27 +294,74 @@ def _quarters(seconds: npt.NDArray[np.float64]) -> list[str]:
     return cast("list[str]", names.tolist())
 
 
-def _subset(result: CohortOutcomes, keep: npt.NDArray[np.bool_]) -> CohortOutcomes:
-    """The rows of `keep` only (every column)."""
-    return CohortOutcomes(**{name: getattr(result, name)[keep] for name in result.__dataclass_fields__})
+@dataclass(frozen=True)
+class _Treated:
+    """The treated patients of a batch (sorted by id, as `evaluate` returns them), with the
+    columns they have once whatever the scale, in database form: converted once, not per scale."""
+
+    patient: npt.NDArray[np.int64]
+    columns: dict[str, npt.NDArray[np.object_]]
+
+
+TREATED_FIELDS = (
+    "patient",
+    "condition",
+    "first_treatment_at",
+    "period",
+    "route",
+    "protocol",
+    "treatments",
+    "first_due_at",
+    "week_due_at",
+    "course_due_at",
+)
+
+
+def _objects(values: Sequence[Any]) -> npt.NDArray[np.object_]:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _treated(treatments: TreatmentColumns, conditions: dict[int, str], weeks: dict[int, float]) -> _Treated:
+    patients, first_idx, counts = np.unique(treatments.patient, return_index=True, return_counts=True)
+    first_due, week_due, course_due = rules_of.due_dates(treatments, rules.current())
+    first_at = treatments.at[first_idx]
+    ids = patients.tolist()
+    columns = {
+        "patient": _objects(ids),
+        "condition": _objects([conditions.get(pid, "") for pid in ids]),
+        "first_treatment_at": _objects(db_datetimes(first_at)),
+        "period": _objects(_quarters(first_at)),
+        "route": treatments.route[first_idx],
+        "protocol": treatments.protocol[first_idx],
+        "treatments": _objects(counts.tolist()),
+        "first_due_at": _objects(db_datetimes(first_due)),
+        "week_due_at": _objects(db_datetimes(week_due)),
+        "course_due_at": _objects(db_datetimes(course_due)),
+        "weeks_on_trials": _objects([weeks.get(pid) for pid in ids]),
+    }
+    return _Treated(patients, columns)
+
+
+def _treated_rows(treated: _Treated) -> list[tuple[Any, ...]]:
+    """One row per treated patient: the intention-to-treat population."""
+    return list(zip(*(treated.columns[name].tolist() for name in TREATED_FIELDS), strict=True))
 
 
 def _table_rows(
-    code: str,
-    result: CohortOutcomes,
-    contexts: npt.NDArray[np.int8],
-    *,
-    version: str,
-    conditions: dict[int, str],
-    weeks: dict[int, float],
+    code: str, result: CohortOutcomes, contexts: npt.NDArray[np.int8], *, version: str, treated: _Treated
 ) -> list[tuple[Any, ...]]:
     """The rows to store for the patients scored on this scale, built column by column (no
     per-row numpy indexing), in their database form (`bulk_insert(prepared=True)`)."""
-    result = _subset(result, result.excluded_first != Excluded.NOT_MEASURED.value)
+    if not np.array_equal(result.patient, treated.patient):
+        raise ValueError("outcomes and treated patients differ")  # evaluate keeps every treated patient
+    keep = result.excluded_first != Excluded.NOT_MEASURED.value
+    result = CohortOutcomes(**{name: getattr(result, name)[keep] for name in result.__dataclass_fields__})
+    shared = {name: values[keep].tolist() for name, values in treated.columns.items()}
     remission_max = instruments.get(code).remission_max
     response = rules_of.response_rule(code, rules.current())
     n = len(result)
-    patients = result.patient.tolist()
     points: list[list[Any]] = []
     for point in ("first", "week", "course"):
         totals = getattr(result, f"{point}_total")
@@ -296,15 +385,15 @@ def _table_rows(
     context_code = np.where(base_row >= 0, contexts[np.maximum(base_row, 0)] if len(contexts) else -1, -1)
     baseline_context = CONTEXT_NAMES[context_code]
     columns: list[list[Any]] = [
-        patients,
+        shared["patient"],
         [code] * n,
         [version] * n,
-        [conditions.get(pid, "") for pid in patients],
-        db_datetimes(result.first_treatment_at),
-        _quarters(result.first_treatment_at),
-        result.route.tolist(),
-        result.protocol.tolist(),
-        result.treatments.tolist(),
+        shared["condition"],
+        shared["first_treatment_at"],
+        shared["period"],
+        shared["route"],
+        shared["protocol"],
+        shared["treatments"],
         _totals(result.baseline_total),
         db_datetimes(result.baseline_at),
         baseline_context.tolist(),
@@ -313,9 +402,9 @@ def _table_rows(
         *points[3:6],
         db_datetimes(result.course_end_at),
         *points[6:9],
-        db_datetimes(result.first_due_at),
-        db_datetimes(result.week_due_at),
-        db_datetimes(result.course_due_at),
+        shared["first_due_at"],
+        shared["week_due_at"],
+        shared["course_due_at"],
         _days(result.first_at - result.first_treatment_at),
         _days(result.week_at - result.first_treatment_at),
         _days(result.course_at - result.course_end_at),
@@ -330,41 +419,7 @@ def _table_rows(
         _totals(result.latest_total),
         db_datetimes(result.latest_at),
         result.trend.tolist(),
-        [weeks.get(pid) for pid in patients],
-    ]
-    return list(zip(*columns, strict=True))
-
-
-TREATED_FIELDS = (
-    "patient",
-    "condition",
-    "first_treatment_at",
-    "period",
-    "route",
-    "protocol",
-    "treatments",
-    "first_due_at",
-    "week_due_at",
-    "course_due_at",
-)
-
-
-def _treated_rows(treatments: TreatmentColumns, conditions: dict[int, str]) -> list[tuple[Any, ...]]:
-    """One row per treated patient: the intention-to-treat population."""
-    patients, first_idx, counts = np.unique(treatments.patient, return_index=True, return_counts=True)
-    first_due, week_due, course_due = rules_of.due_dates(treatments, rules.current())
-    ids = patients.tolist()
-    columns: list[list[Any]] = [
-        ids,
-        [conditions.get(pid, "") for pid in ids],
-        db_datetimes(treatments.at[first_idx]),
-        _quarters(treatments.at[first_idx]),
-        treatments.route[first_idx].tolist(),
-        treatments.protocol[first_idx].tolist(),
-        counts.tolist(),
-        db_datetimes(first_due),
-        db_datetimes(week_due),
-        db_datetimes(course_due),
+        shared["weeks_on_trials"],
     ]
     return list(zip(*columns, strict=True))
 
@@ -392,13 +447,15 @@ def _drop_indexes() -> None:
 
 
 def _create_indexes() -> None:
-    # PostgreSQL will not index a table with foreign-key checks still pending in the transaction:
-    # run them now (they check every row loaded), then build the indexes.
-    connection.check_constraints(table_names=[PatientOutcome._meta.db_table, TreatedPatient._meta.db_table])
     editor = connection.schema_editor()  # only to write each index's CREATE INDEX statement
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for model, index in _indexes():
             cursor.execute(str(index.create_sql(model, editor)))
+        # Fresh statistics of the tables just loaded, so the dashboard's queries are planned on
+        # what they hold (SQLite keeps none until asked; PostgreSQL's autovacuum comes later).
+        for model in (PatientOutcome, TreatedPatient):
+            cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
 
 
 @transaction.atomic
@@ -423,13 +480,14 @@ def refresh(patient_ids: Iterable[int] | None = None) -> int:
         if len(treatments.patient) == 0:
             continue
         patients, first_rows = np.unique(treatments.patient, return_index=True)
-        first_seconds = dict(zip(patients.tolist(), treatments.at[first_rows].tolist(), strict=True))
         primary = Diagnosis.objects.filter(is_primary=True)
         if batch is not None:
             primary = primary.filter(patient_id__in=batch)
         conditions = dict(primary.values_list("patient_id", "code"))
-        weeks = _weeks_on_trials(batch, first_seconds)
-        bulk_insert(TreatedPatient, TREATED_FIELDS, _treated_rows(treatments, conditions), prepared=True)
+        treated = _treated(
+            treatments, conditions, _weeks_on_trials(batch, patients, treatments.at[first_rows])
+        )
+        bulk_insert(TreatedPatient, TREATED_FIELDS, _treated_rows(treated), prepared=True)
         for code, (scores, contexts) in _scores(batch).items():
             result = rules_of.evaluate(
                 scores,
@@ -441,7 +499,7 @@ def refresh(patient_ids: Iterable[int] | None = None) -> int:
             written += bulk_insert(
                 PatientOutcome,
                 FIELDS,
-                _table_rows(code, result, contexts, version=version, conditions=conditions, weeks=weeks),
+                _table_rows(code, result, contexts, version=version, treated=treated),
                 prepared=True,
             )
     if rebuilding:
