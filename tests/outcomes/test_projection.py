@@ -18,7 +18,13 @@ from django.test.utils import CaptureQueriesContext
 from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
 from ketacare.measures.services import response_record
 from ketacare.outcomes import selectors, services
-from ketacare.outcomes.models import OutcomeChange, OutcomeState, PatientOutcome
+from ketacare.outcomes.models import (
+    GROUP_INDEXES,
+    OutcomeChange,
+    OutcomeState,
+    PatientOutcome,
+    TreatedPatient,
+)
 from ketacare.screening.services import trial_record
 from tests.outcome_helpers import at, phq9_answers
 
@@ -193,9 +199,14 @@ def test_gunicorn_refuses_to_start_on_a_bad_setting(tmp_path: Path):
 def test_a_full_rebuild_leaves_every_index_in_place(treated):
     treated([(-3, 20), (1, 8)])
     services.rebuild()
+    names = set()
     with connection.cursor() as cursor:
-        names = set(connection.introspection.get_constraints(cursor, PatientOutcome._meta.db_table))
-    assert {str(index.name) for index in PatientOutcome._meta.indexes} <= names
+        for model in (PatientOutcome, TreatedPatient):
+            names |= set(connection.introspection.get_constraints(cursor, model._meta.db_table))
+    expected = {str(index.name) for m in (PatientOutcome, TreatedPatient) for index in m._meta.indexes}
+    grouped = {str(index.name) for _, index in GROUP_INDEXES}  # SQLite's only
+    assert expected <= names
+    assert (grouped <= names) == (connection.vendor == "sqlite")
     assert PatientOutcome.objects.filter(instrument="phq9").count() == 1
 
 

@@ -40,7 +40,13 @@ from ketacare.clinical.outcomes import (
 )
 from ketacare.measures.models import Context, QuestionnaireResponse
 from ketacare.outcomes import rules
-from ketacare.outcomes.models import OutcomeChange, OutcomeState, PatientOutcome, TreatedPatient
+from ketacare.outcomes.models import (
+    GROUP_INDEXES,
+    OutcomeChange,
+    OutcomeState,
+    PatientOutcome,
+    TreatedPatient,
+)
 from ketacare.patients.models import Diagnosis, Patient
 from ketacare.screening.models import AntidepressantTrial
 from ketacare.sessions.models import TreatmentSession
@@ -436,7 +442,8 @@ def _batches(patient_ids: Iterable[int] | None) -> Iterator[list[int] | None]:
 
 
 def _indexes() -> list[tuple[type[models.Model], models.Index]]:
-    return [(model, index) for model in (PatientOutcome, TreatedPatient) for index in model._meta.indexes]
+    indexes = [(model, index) for model in (PatientOutcome, TreatedPatient) for index in model._meta.indexes]
+    return indexes + (list(GROUP_INDEXES) if connection.vendor == "sqlite" else [])
 
 
 def _drop_indexes() -> None:
@@ -452,10 +459,11 @@ def _create_indexes() -> None:
     with connection.cursor() as cursor:
         for model, index in _indexes():
             cursor.execute(str(index.create_sql(model, editor)))
-        # Fresh statistics of the tables just loaded, so the dashboard's queries are planned on
-        # what they hold (SQLite keeps none until asked; PostgreSQL's autovacuum comes later).
-        for model in (PatientOutcome, TreatedPatient):
-            cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
+        if connection.vendor == "sqlite":
+            # Statistics of the tables just loaded, so the dashboard's queries are planned on what
+            # they hold (SQLite keeps none until asked; PostgreSQL's autovacuum analyzes them).
+            for model in (PatientOutcome, TreatedPatient):
+                cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
 
 
 @transaction.atomic
