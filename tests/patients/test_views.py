@@ -180,3 +180,14 @@ def test_all_errors_show_on_the_first_submit(client_as, front_desk):
     assert "Date of birth cannot be in the future." in html
     assert "Enter a phone number of 7 to 20 digits" in html
     assert Patient.objects.count() == 0
+
+
+def test_a_page_number_past_any_registry_shows_the_first_page_not_an_error(client_as, nurse, register):
+    register(given_name="Ada", family_name="Lovelace")
+    client = client_as(nurse)
+    for page in ("99999999999999999999", "-5", "1e9"):
+        response = client.get("/patients/", {"page": page})
+        assert response.status_code == 200, page
+        assert "Lovelace" in response.content.decode()
+    found = client.get("/patients/", {"q": "Lovelace", "page": "99999999999999999999"})
+    assert found.status_code == 200 and "Lovelace" in found.content.decode()

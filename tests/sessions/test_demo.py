@@ -268,3 +268,23 @@ def test_demo_decisions_agree_with_the_age_rules(demo):
         expected = "eligible_with_precautions" if "age_65_or_over" in conditions else "eligible"
         assert d.decision == expected and (d.precautions != "") == (expected != "eligible")
     assert {d.decision for d in decisions} == {"eligible", "eligible_with_precautions"}
+
+
+def test_demo_decisions_keep_what_was_signed_and_their_letters_print(demo, client_as, physician):
+    """Each demo decision stores the snapshot the real signing stores, under a valid signature,
+    so its consultation letter renders (it answered 500 on a placeholder snapshot)."""
+    from ketacare.screening.models import CandidacyDecision
+    from ketacare.screening.services import signature_valid as decision_signature_valid
+
+    decisions = list(CandidacyDecision.objects.all())
+    for d in decisions:
+        assert {"staging", "held_on", "baseline"} <= d.snapshot.keys()
+        assert decision_signature_valid(d)
+    client = client_as(physician)
+    for d in decisions[:3]:
+        response = client.get(f"/decisions/{d.pk}/letter.pdf")
+        assert response.status_code == 200, response.content[:200]
+        assert response["Content-Type"] == "application/pdf"
+        assert (
+            b"".join(response.streaming_content if response.streaming else [response.content])[:5] == b"%PDF-"
+        )

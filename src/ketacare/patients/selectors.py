@@ -128,9 +128,12 @@ class ResultPage:
         return (self.number - 1) * self.per_page + len(self.patients)
 
 
+MAX_PAGE = 1_000_000  # far past any registry; keeps the row offset a number the database takes
+
+
 def _page_number(page: int | str | None) -> int:
     try:
-        return max(1, int(page or 1))
+        return min(max(1, int(page or 1)), MAX_PAGE)
     except (TypeError, ValueError):
         return 1
 

@@ -265,7 +265,8 @@ def prior_treatment_record(
     return treatment
 
 
-def _signature(decision: CandidacyDecision) -> str:
+def decision_signature(decision: CandidacyDecision) -> str:
+    """The digest of what was signed (content, signer, time): a later change shows."""
     content = {
         "patient": decision.patient_id,
         "consultation": decision.consultation_id,
@@ -285,7 +286,7 @@ def _signature(decision: CandidacyDecision) -> str:
 
 def signature_valid(decision: CandidacyDecision) -> bool:
     """True while the stored decision still matches the signature taken when it was signed."""
-    return _signature(decision) == decision.signature
+    return decision_signature(decision) == decision.signature
 
 
 @transaction.atomic
@@ -357,7 +358,7 @@ def decision_sign(
         signed_at=timezone.now(),
         supersedes=current,
     )
-    signed.signature = _signature(signed)
+    signed.signature = decision_signature(signed)
     signed.save()
     audit_record(
         actor=actor,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import hashlib
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -51,7 +50,9 @@ from ketacare.measures.demo import LIVE_WINDOW
 from ketacare.measures.models import RESPONSE_BULK_COLUMNS, Context, QuestionnaireResponse, Source
 from ketacare.patients.models import BodyMeasurement, Diagnosis, Patient
 from ketacare.screening import rules as screening_rules
+from ketacare.screening import selectors as screening_selectors
 from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Consultation
+from ketacare.screening.services import decision_signature
 from ketacare.sessions import checklist as checklist_table
 from ketacare.sessions import selectors
 from ketacare.sessions.models import (
@@ -850,32 +851,38 @@ def _seed(
         ]
     )
     AntidepressantTrial.objects.bulk_create(_trials(treated, times, rng, physician))
-    decisions = CandidacyDecision.objects.bulk_create(
-        [
-            CandidacyDecision(
-                patient_id=c.patient_id,
-                consultation=c,
-                # 65 and over is a relative contraindication (falls; esketamine dose note): the
-                # decision carries its precautions, as a physician's would.
-                decision="eligible_with_precautions"
-                if "age_65_or_over" in age_conditions(born=born[c.patient_id], on=c.held_on)
-                else "eligible",
-                precautions="Age 65 or over: falls risk, walk with the escort; closer BP monitoring."
-                if "age_65_or_over" in age_conditions(born=born[c.patient_id], on=c.held_on)
-                else "",
-                routes=[protocol_of[c.patient_id].candidacy_route.value],
-                reasons="Synthetic demo patient: treatment-resistant, no contraindication.",
-                plan="Esketamine nasal spray induction; REMS enrolment before the first dose."
-                if c.patient_id in esketamine
-                else "IV ketamine induction, six infusions.",
-                snapshot={"demo": True},
-                signed_by=physician,
-                signed_at=timezone.make_aware(datetime.datetime.combine(c.held_on, datetime.time(12, 0))),
-                signature=hashlib.sha256(f"demo-decision:{c.patient_id}:{c.pk}".encode()).hexdigest(),
-            )
-            for c in consultations
-        ]
-    )
+    # What the physician saw when signing, as the real signing stores it (the letter reads it).
+    snapshots = {
+        c.pk: screening_selectors.decision_snapshot(c, staging)
+        for c in consultations
+        if (staging := screening_selectors.consultation_staging(c)) is not None
+    }
+    signed = [
+        CandidacyDecision(
+            patient_id=c.patient_id,
+            consultation=c,
+            # 65 and over is a relative contraindication (falls; esketamine dose note): the
+            # decision carries its precautions, as a physician's would.
+            decision="eligible_with_precautions"
+            if "age_65_or_over" in age_conditions(born=born[c.patient_id], on=c.held_on)
+            else "eligible",
+            precautions="Age 65 or over: falls risk, walk with the escort; closer BP monitoring."
+            if "age_65_or_over" in age_conditions(born=born[c.patient_id], on=c.held_on)
+            else "",
+            routes=[protocol_of[c.patient_id].candidacy_route.value],
+            reasons="Synthetic demo patient: treatment-resistant, no contraindication.",
+            plan="Esketamine nasal spray induction; REMS enrolment before the first dose."
+            if c.patient_id in esketamine
+            else "IV ketamine induction, six infusions.",
+            snapshot=snapshots[c.pk],
+            signed_by=physician,
+            signed_at=timezone.make_aware(datetime.datetime.combine(c.held_on, datetime.time(12, 0))),
+        )
+        for c in consultations
+    ]
+    for d in signed:
+        d.signature = decision_signature(d)
+    decisions = CandidacyDecision.objects.bulk_create(signed)
 
     def plan(d: CandidacyDecision) -> TreatmentPlan:
         p = protocol_of[d.patient_id]
