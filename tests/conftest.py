@@ -115,8 +115,11 @@ def register(actor: Actor) -> Callable[..., Patient]:
         diagnoses: tuple[str, ...] = ("F33.1",),
         weight_kg: str | None = "72.5",
         height_cm: str | None = "168",
+        confirm_not_duplicate: bool = True,
         **overrides: Any,
     ) -> Patient:
+        # Tests register different people who share the sample phone number and often the sample
+        # name: confirmed different, as a user would. tests/patients/test_duplicates.py tests the check.
         return patient_register(
             actor=actor,
             details=patient_details(**overrides),
@@ -124,6 +127,7 @@ def register(actor: Actor) -> Callable[..., Patient]:
             primary_diagnosis=diagnoses[0] if diagnoses else None,
             weight_kg=Decimal(weight_kg) if weight_kg else None,
             height_cm=Decimal(height_cm) if height_cm else None,
+            confirm_not_duplicate=confirm_not_duplicate,
         )
 
     return make

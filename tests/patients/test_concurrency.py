@@ -30,7 +30,10 @@ def test_concurrent_registrations_get_unique_mrns_and_one_unbroken_chain():
             for i in range(EACH):
                 patient_register(
                     actor=Actor.command(f"worker-{n}"),
-                    details=patient_details(given_name=f"W{n}", family_name=f"P{i}"),
+                    # thirty different people: a shared phone would make them possible duplicates
+                    details=patient_details(
+                        given_name=f"W{n}", family_name=f"P{i}", phone=f"(555) 4{n:02d}-{i:04d}"
+                    ),
                     diagnoses=["F33.1"],
                 )
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -84,6 +84,61 @@ class PatientWriteSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
+class PatientCreateSerializer(PatientWriteSerializer):
+    confirm_not_duplicate = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "Register even though a patient with the same name and date of birth, or the same "
+            "phone number, is already registered: the caller has checked they are different people "
+            "(the 409 answer lists them). Their MRNs are recorded in the audit trail."
+        ),
+    )
+
+
+class DuplicateCandidateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    mrn = serializers.CharField()
+    name = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    matched_on = serializers.ListField(
+        child=serializers.ChoiceField(choices=[services.MATCH_NAME_AND_BIRTH, services.MATCH_PHONE])
+    )
+
+
+class PossibleDuplicateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A registration refused because the person may already be registered: nothing was saved."""
+
+    # The fields are built here, not declared on the class: a class attribute named `errors`
+    # would hide Serializer.errors.
+    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+        return {
+            "errors": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                help_text='{"duplicate": [a message naming each candidate]}',
+            ),
+            "candidates": DuplicateCandidateSerializer(many=True),
+            "more_not_listed": serializers.BooleanField(help_text="Others matched beyond those listed."),
+        }
+
+
+def _possible_duplicate_body(exc: services.PossibleDuplicateError) -> dict[str, Any]:
+    return {
+        "errors": exc.message_dict,
+        "candidates": [
+            {
+                "id": d.patient.pk,
+                "mrn": d.patient.mrn,
+                "name": d.patient.full_name,
+                "date_of_birth": d.patient.date_of_birth.isoformat(),
+                "matched_on": list(d.matched_on),
+            }
+            for d in exc.candidates
+        ],
+        "more_not_listed": exc.more,
+    }
+
+
 class PatientViewSet(viewsets.ViewSet):
     """Patients: search, read, register and update."""
 
@@ -116,21 +171,44 @@ class PatientViewSet(viewsets.ViewSet):
         audit_view(actor=Actor.from_request(request), obj=chart.patient)
         return Response(PatientSerializer(chart.patient).data)
 
-    @extend_schema(request=PatientWriteSerializer, responses={201: PatientSerializer})
+    @extend_schema(
+        request=PatientCreateSerializer,
+        responses={
+            201: PatientSerializer,
+            409: OpenApiResponse(
+                PossibleDuplicateSerializer,
+                description=(
+                    "A patient with the same name and date of birth, or the same phone number, is "
+                    'already registered; nothing was saved. Send again with "confirm_not_duplicate": '
+                    "true once they are known to be different people."
+                ),
+            ),
+        },
+    )
     def create(self, request: Request) -> Response:
-        payload = PatientWriteSerializer(data=request.data)
+        payload = PatientCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         diagnoses, primary = data.pop("diagnoses"), data.pop("primary_diagnosis")
         weight, height = data.pop("weight_kg"), data.pop("height_cm")
-        patient = services.patient_register(
-            actor=Actor.from_request(request),
-            details=data,
-            diagnoses=diagnoses,
-            primary_diagnosis=primary,
-            weight_kg=weight,
-            height_cm=height,
-        )
+        confirm = data.pop("confirm_not_duplicate")
+        actor = Actor.from_request(request)
+        try:
+            patient = services.patient_register(
+                actor=actor,
+                details=data,
+                diagnoses=diagnoses,
+                primary_diagnosis=primary,
+                weight_kg=weight,
+                height_cm=height,
+                confirm_not_duplicate=confirm,
+            )
+        except services.PossibleDuplicateError as exc:
+            # The answer names these patients: recorded like a search result.
+            audit_list_view(
+                actor=actor, object_type="patients.patient", ids=[d.patient.pk for d in exc.candidates]
+            )
+            return Response(_possible_duplicate_body(exc), status=status.HTTP_409_CONFLICT)
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PatientWriteSerializer(partial=True), responses=PatientSerializer)

@@ -7,7 +7,7 @@ from django import forms
 from ketacare.clinical import body
 from ketacare.clinical.codes import DIAGNOSES
 from ketacare.patients.models import Allergy, Patient, ReferringProvider
-from ketacare.patients.services import PATIENT_FIELDS
+from ketacare.patients.services import PATIENT_FIELDS, PossibleDuplicate, possible_duplicates
 
 DIAGNOSIS_CHOICES = [(d.code, d.label) for d in DIAGNOSES]
 
@@ -112,6 +112,29 @@ class PatientForm(forms.ModelForm):  # type: ignore[type-arg]
 class PatientRegisterForm(PatientForm):
     weight_kg = weight_field()
     height_cm = height_field()
+    # Shown only once a registration was refused as a possible duplicate, with the MRNs it named.
+    not_duplicate = forms.BooleanField(required=False, label="This is a different person: register anyway")
+    duplicates_shown = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.duplicates: list[PossibleDuplicate] = []
+
+    def confirms_not_duplicate(self) -> bool:
+        """The box is ticked and every patient who may be this one was among those shown: a tick
+        given for them does not cover someone who matches only after an edit (a new phone)."""
+        if not self.cleaned_data.get("not_duplicate"):
+            return False
+        shown = set(self.cleaned_data.get("duplicates_shown", "").split())
+        return {d.patient.mrn for d in possible_duplicates(self.details())} <= shown
+
+    def ask_about(self, duplicates: list[PossibleDuplicate]) -> None:
+        """Show these possible duplicates and ask again, the box unticked, about exactly them."""
+        self.duplicates = duplicates
+        data = cast(Any, self.data).copy()  # a QueryDict from a request, or a dict
+        data.pop(self.add_prefix("not_duplicate"), None)
+        data[self.add_prefix("duplicates_shown")] = " ".join(d.patient.mrn for d in duplicates)
+        self.data = data
 
 
 class MeasurementForm(forms.Form):

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q
 from django.utils import timezone
 
 from ketacare.clinical import body
@@ -15,6 +15,53 @@ from ketacare.patients.validators import validate_date_of_birth
 phone_validator = RegexValidator(
     r"^\+?[0-9 ().-]{7,20}$", "Enter a phone number of 7 to 20 digits; spaces, dashes and brackets are fine."
 )
+
+# What phone_validator lets through besides digits.
+PHONE_PUNCTUATION = " ().-+"
+# Fewer digits than the validator's minimum identify nobody (an extension, a fragment).
+PHONE_MIN_DIGITS = 7
+# The North American Numbering Plan's country code: "+1 555 201 3344" is the number 555 201 3344.
+NANP_COUNTRY_CODE = "1"
+NANP_NUMBER_DIGITS = 10
+
+
+def phone_digits(value: str) -> str:
+    """A phone number reduced to the digits that identify it, however it was typed: no spaces,
+    dashes, brackets or dots, and no leading +1 / 1 country code before a 10-digit number."""
+    digits = "".join(c for c in value if c.isascii() and c.isdigit())
+    if len(digits) == NANP_NUMBER_DIGITS + 1 and digits.startswith(NANP_COUNTRY_CODE):
+        return digits[1:]
+    return digits
+
+
+def phone_digits_forms(value: str) -> list[str]:
+    """What phone_digits_sql gives for a stored number equal to `value`: the digits, and for a
+    10-digit number also the digits with the country code. Empty when `value` is no number."""
+    digits = phone_digits(value)
+    if len(digits) < PHONE_MIN_DIGITS:
+        return []
+    if len(digits) == NANP_NUMBER_DIGITS:
+        return [digits, NANP_COUNTRY_CODE + digits]
+    return [digits]
+
+
+def _without(expression: F | Func, char: str) -> Func:
+    # The character is written into the SQL, not passed as a parameter: SQLite uses an index on
+    # an expression only when the query spells the expression out identically, and a bound
+    # parameter never matches the literal the index was built with. `char` is one of
+    # PHONE_PUNCTUATION, never user input.
+    return Func(
+        expression, template=f"REPLACE(%(expressions)s, '{char}', '')", output_field=models.CharField()
+    )
+
+
+def phone_digits_sql(field: str) -> Func:
+    """The column `field` without the punctuation phone_validator allows, as SQL that an index
+    can hold (the country code stays; compare with every one of phone_digits_forms)."""
+    expression = _without(F(field), PHONE_PUNCTUATION[0])
+    for char in PHONE_PUNCTUATION[1:]:
+        expression = _without(expression, char)
+    return expression
 
 
 class ReferringProvider(models.Model):
@@ -80,6 +127,8 @@ class Patient(models.Model):
         indexes = [
             models.Index(fields=["family_name_key", "given_name_key", "id"], name="patient_family_given"),
             models.Index(fields=["given_name_key", "family_name_key"], name="patient_given_family"),
+            # Finds a registration's possible duplicates by phone, however the number was typed.
+            models.Index(phone_digits_sql("phone"), name="patient_phone_digits"),
         ]
 
     def __str__(self) -> str:

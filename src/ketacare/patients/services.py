@@ -4,17 +4,20 @@ audit events, so a command or an import changes data exactly as a web request do
 from __future__ import annotations
 
 import datetime
+import operator
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import reduce
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import BooleanField, Case, F, Q, Value, When
 from django.utils import timezone
 
 from ketacare.audit.context import Actor
-from ketacare.audit.services import Action, audit_objects, audit_record, audit_record_many, spec_for
+from ketacare.audit.services import Action, audit_record, audit_record_many, spec_for
 from ketacare.clinical.codes import UnknownDiagnosisCode, diagnosis
 from ketacare.clinical.mrn import format_mrn
 from ketacare.outcomes import services as outcome_changes
@@ -25,6 +28,8 @@ from ketacare.patients.models import (
     MrnSequence,
     Patient,
     ReferringProvider,
+    phone_digits_forms,
+    phone_digits_sql,
 )
 from ketacare.patients.names import name_key
 
@@ -94,6 +99,89 @@ def _check_no_known_allergies(patient: Patient) -> None:
         )
 
 
+# Why a registered patient may be the person being registered.
+MATCH_NAME_AND_BIRTH = "name_and_date_of_birth"
+MATCH_PHONE = "phone"
+MATCH_WORDS = {MATCH_NAME_AND_BIRTH: "same name and date of birth", MATCH_PHONE: "same phone number"}
+# A number shared by many patients (a care home, a family's landline) lists this many.
+DUPLICATES_SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PossibleDuplicate:
+    """A registered patient who may be the person being registered, and what they share."""
+
+    patient: Patient
+    matched_on: tuple[str, ...]  # MATCH_NAME_AND_BIRTH and/or MATCH_PHONE
+
+    @property
+    def reason(self) -> str:
+        return ", ".join(MATCH_WORDS[m] for m in self.matched_on)
+
+
+def possible_duplicates(
+    details: Mapping[str, Any], *, limit: int = DUPLICATES_SHOWN
+) -> list[PossibleDuplicate]:
+    """Registered patients with the same given and family name (case, accents and punctuation
+    ignored) and date of birth as `details`, or the same phone number (digits only, with or
+    without the +1 country code): name matches first, then by MRN, at most `limit`.
+
+    One query on the name and phone indexes, whatever the size of the registry."""
+    given = name_key(str(details.get("given_name") or ""))
+    family = name_key(str(details.get("family_name") or ""))
+    born = details.get("date_of_birth")
+    phones = phone_digits_forms(str(details.get("phone") or ""))
+    conditions: dict[str, Q] = {}
+    if given and family and born:
+        conditions[MATCH_NAME_AND_BIRTH] = Q(given_name_key=given, family_name_key=family, date_of_birth=born)
+    if phones:
+        conditions[MATCH_PHONE] = Q(phone_digits__in=phones)
+    if not conditions:
+        return []
+    flags = {
+        f"matches_{code}": Case(
+            When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
+        )
+        for code, condition in conditions.items()
+    }
+    rows = (
+        Patient.objects.alias(phone_digits=phone_digits_sql("phone"))
+        .filter(reduce(operator.or_, conditions.values()))
+        .annotate(**flags)
+        .only("id", "mrn", "given_name", "family_name", "date_of_birth")
+        .order_by(*[F(flag).desc() for flag in flags], "mrn")[:limit]
+    )
+    return [
+        PossibleDuplicate(row, tuple(code for code in conditions if getattr(row, f"matches_{code}")))
+        for row in rows
+    ]
+
+
+def _duplicate_message(candidates: Sequence[PossibleDuplicate], more: bool) -> str:
+    listed = "; ".join(
+        f"{c.patient.mrn} {c.patient.full_name}, born {c.patient.date_of_birth:%Y-%m-%d} ({c.reason})"
+        for c in candidates
+    )
+    others = "; and others not listed" if more else ""
+    return (
+        f"This may be a patient already registered: {listed}{others}. Check before registering, "
+        "and register anyway only if this is a different person."
+    )
+
+
+class PossibleDuplicateError(ValidationError):
+    """patient_register refused: the person may already be registered. The error names the
+    `duplicate` field (code "possible_duplicate"); `candidates` lets a page link to each chart
+    and the API list them; `more` says that others matched beyond those listed."""
+
+    def __init__(self, candidates: Sequence[PossibleDuplicate], *, more: bool = False) -> None:
+        super().__init__(
+            {"duplicate": ValidationError(_duplicate_message(candidates, more), code="possible_duplicate")}
+        )
+        self.candidates = list(candidates)
+        self.more = more
+
+
 @transaction.atomic
 def patient_register(
     *,
@@ -103,10 +191,14 @@ def patient_register(
     primary_diagnosis: str | None = None,
     weight_kg: Decimal | None = None,
     height_cm: Decimal | None = None,
+    confirm_not_duplicate: bool = False,
 ) -> Patient:
     """Register a new patient with a fresh MRN, their diagnoses and a first weight/height.
 
-    Everything is validated before anything is written; on any error nothing is saved.
+    Everything is validated before anything is written; on any error nothing is saved. A
+    registered patient with the same name and date of birth, or the same phone number, refuses
+    the registration (PossibleDuplicateError) unless `confirm_not_duplicate`: the user has
+    checked they are different people, and the patient's CREATE event names their MRNs.
     """
     patient = Patient()
     _apply(patient, details)
@@ -122,25 +214,36 @@ def patient_register(
             recorded_by=actor.user,
         )
         measurement.full_clean(exclude=["patient"])
+    # The MRN sequence stays locked until this transaction ends, so the same person registered
+    # twice at the same moment is found by the second registration's check, not missed by both.
+    # A refusal rolls the MRN back.
     patient.mrn = mrn_allocate()[0]
+    found = possible_duplicates(
+        {name: getattr(patient, name) for name in ("given_name", "family_name", "date_of_birth", "phone")},
+        limit=DUPLICATES_SHOWN + 1,
+    )
+    candidates, more = found[:DUPLICATES_SHOWN], len(found) > DUPLICATES_SHOWN
+    if candidates and not confirm_not_duplicate:
+        raise PossibleDuplicateError(candidates, more=more)
     patient.save()
-    records: list[Any] = [patient]
+    confirmed: dict[str, Any] = {}
+    if candidates:
+        confirmed["confirmed_not_duplicate_of"] = [c.patient.mrn for c in candidates]
+        if more:
+            confirmed["more_not_listed"] = True
+    specs = [spec_for(patient, Action.CREATE, confirmed)]
     for code in codes:
-        records.append(
-            Diagnosis.objects.create(
-                patient=patient,
-                code=code,
-                is_primary=(code == primary_diagnosis),
-                recorded_by=actor.user,
-            )
+        dx = Diagnosis.objects.create(
+            patient=patient, code=code, is_primary=(code == primary_diagnosis), recorded_by=actor.user
         )
+        specs.append(spec_for(dx, Action.CREATE))
     if measurement is not None:
         measurement.patient = patient
         measurement.save()
-        records.append(measurement)
+        specs.append(spec_for(measurement, Action.CREATE))
     if primary_diagnosis:
         outcome_changes.mark_changed([patient.pk])
-    audit_objects(actor=actor, action=Action.CREATE, objs=records)
+    audit_record_many(actor=actor, specs=specs)
     return patient
 
 

@@ -57,6 +57,16 @@ def patient_create(request: HttpRequest) -> HttpResponse:
                 primary_diagnosis=form.cleaned_data["primary_diagnosis"] or None,
                 weight_kg=form.cleaned_data["weight_kg"],
                 height_cm=form.cleaned_data["height_cm"],
+                confirm_not_duplicate=form.confirms_not_duplicate(),
+            )
+        except services.PossibleDuplicateError as exc:
+            apply_errors(form, exc)
+            form.ask_about(exc.candidates)
+            # The warning shows these patients' names and dates of birth: a list view.
+            audit_list_view(
+                actor=Actor.from_request(request),
+                object_type="patients.patient",
+                ids=[d.patient.pk for d in exc.candidates],
             )
         except ValidationError as exc:
             apply_errors(form, exc)
