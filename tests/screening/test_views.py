@@ -187,7 +187,7 @@ def test_a_refused_decision_keeps_what_was_typed(client_as, physician, consultat
     )
     assert response.status_code == 422
     html = response.content.decode()
-    assert "The password is not right" in html and "My careful reasons" in html
+    assert "That password cannot confirm it is you" in html and "My careful reasons" in html
     assert not CandidacyDecision.objects.exists()
 
 

@@ -1,32 +1,57 @@
-"""Idle log-off without a database write on every request."""
+"""How long a signed-in session lasts: idle sign-out without a database write on every request,
+an absolute limit from sign-in, and a cookie that ends with the browser."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 
 RENEW_EVERY_SECONDS = 60
 _KEY = "_idle_renewed_at"
+_STARTED = "_signed_in_at"
+
+
+@receiver(user_logged_in, dispatch_uid="session-started")
+def _started(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        request.session[_STARTED] = int(time.time())
 
 
 class IdleTimeoutMiddleware:
-    """The session expires SESSION_COOKIE_AGE (the idle timeout) after it was last renewed, and
-    any request from a signed-in user renews it, but at most once a minute: a user is signed out
-    after between 14 and 15 minutes without activity, and pages cost one write fewer."""
+    """The session's row expires SESSION_COOKIE_AGE (the idle timeout) after it was last saved, and
+    any request from a signed-in user saves it, but at most once a minute: a user is signed out
+    after between 14 and 15 minutes without activity, and pages cost one write fewer. The cookie
+    carries no expiry (SESSION_EXPIRE_AT_BROWSER_CLOSE): closing the browser ends the session.
+    Whatever the activity, a session ends SESSION_MAX_HOURS (12) after sign-in."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
         session = getattr(request, "session", None)
         user = getattr(request, "user", None)
         if session is not None and user is not None and user.is_authenticated:
             now = int(time.time())
+            started = session.setdefault(_STARTED, now)  # a session from before this limit
+            if now - int(started) >= settings.SESSION_MAX_HOURS * 3600:
+                logout(request)  # audited as a sign-out
+                login = reverse(settings.LOGIN_URL) + "?expired=1"
+                if request.headers.get("HX-Request"):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = login
+                    return response
+                return redirect(login)
             if now - int(session.get(_KEY, 0)) >= RENEW_EVERY_SECONDS:
-                session[_KEY] = now
-                session.set_expiry(settings.SESSION_COOKIE_AGE)
-        return response
+                session[_KEY] = now  # saved: the row's expiry moves SESSION_COOKIE_AGE ahead
+                if session.get("_session_expiry") is not None:
+                    session.set_expiry(None)  # an older session's lasting cookie: the browser's now
+        return self.get_response(request)

@@ -65,3 +65,24 @@ def user_set_role(*, user: User, role: Role) -> None:
     user.groups.set([Group.objects.get(name=role)])
     roles_changed(user.pk)
     transaction.on_commit(lambda: roles_changed(user.pk))
+
+
+def claim_demo_database() -> None:
+    """Mark this database as a demo one (`demo-users`, `seed-demo`) if it is empty, or find it so
+    marked; refuse one that holds a clinic's accounts or patients: the demo accounts' published
+    password would open it, and synthetic patients would mix with real ones."""
+    from django.core.management.base import CommandError
+
+    from ketacare.accounts.models import DemoDatabase
+    from ketacare.patients.models import Patient
+
+    if DemoDatabase.objects.exists():
+        return
+    if User.objects.exists() or Patient.objects.exists():
+        raise CommandError(
+            "This database has accounts or patients and was not set up as a demo: the demo "
+            "accounts' well-known password would open it, and synthetic patients would mix with "
+            "real ones. Make real accounts with `ketacare user-create`.",
+            returncode=2,
+        )
+    DemoDatabase.objects.create(id=1)

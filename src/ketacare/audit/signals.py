@@ -1,12 +1,14 @@
-"""Sign-in and sign-out events go into the same tamper-evident trail as patient-data events."""
+"""Sign-in and sign-out events go into the same tamper-evident trail as patient-data events (failed
+sign-ins: ketacare.accounts.signin)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
+from ketacare.accounts.signin import client_ip
 from ketacare.audit.context import USER_AGENT_MAX, Actor
 from ketacare.audit.services import Action, EventSpec, audit_record_many
 
@@ -16,7 +18,7 @@ def _actor(request: Any, user: Any) -> Actor:
         return Actor(user=user)
     return Actor(
         user=user,
-        ip=request.META.get("REMOTE_ADDR") or None,
+        ip=client_ip(request),
         user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:USER_AGENT_MAX],
     )
 
@@ -34,12 +36,3 @@ def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
         audit_record_many(
             actor=_actor(request, user), specs=[EventSpec(Action.LOGOUT, "accounts.user", str(user.pk))]
         )
-
-
-@receiver(user_login_failed, dispatch_uid="audit-login-failed")
-def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
-    username = str(credentials.get("username", ""))[:150]
-    audit_record_many(
-        actor=_actor(request, None),
-        specs=[EventSpec(Action.LOGIN_FAILED, "accounts.user", detail={"username": username})],
-    )

@@ -10,6 +10,8 @@ import os
 import sys
 from typing import Any
 
+from ketacare.config.access_log import FORMAT
+
 
 def on_starting(server: Any) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ketacare.config.settings")
@@ -23,3 +25,8 @@ def on_starting(server: Any) -> None:
     except SystemCheckError as exc:
         print(f"KetaCare will not start: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+# The access log names no patient: no query string, no self-report token (config/access_log.py).
+logger_class = "ketacare.config.access_log.AccessLogger"
+access_log_format = FORMAT

@@ -7,6 +7,7 @@ random key is generated once and kept under the var/ directory (demo and develop
 
 from __future__ import annotations
 
+import datetime
 import os
 import secrets
 from pathlib import Path
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_htmx",
+    "axes",
     "ketacare.accounts",
     "ketacare.audit",
     "ketacare.patients",
@@ -76,6 +78,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "ketacare.web.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -86,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a sign-in refused for lockout into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ketacare.config.urls"
@@ -149,15 +154,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "ketacare.accounts.validators.RepetitiveOrSequentialValidator"},
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Idle log-off: the session expires this many minutes after the user's last activity (a shared
-# workstation at the front desk must not stay signed in); IdleTimeoutMiddleware renews it.
+# workstation at the front desk must not stay signed in); IdleTimeoutMiddleware renews it. The
+# cookie ends with the browser (no expiry of its own).
 IDLE_TIMEOUT_MINUTES = env_int("KETACARE_IDLE_TIMEOUT_MINUTES", 15)
 SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
+# Whatever the activity, a session ends this many hours after sign-in (a shift, not a week).
+SESSION_MAX_HOURS = env_int("KETACARE_SESSION_MAX_HOURS", 12)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
@@ -210,16 +219,41 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No patient data in the logs: no self-report token in a request warning, no traceback for a
+    # refusal (config/access_log.py; the access log is gunicorn's, made safe the same way).
+    "filters": {"safe_requests": {"()": "ketacare.config.access_log.SafeRequestFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["safe_requests"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("KETACARE_LOG_LEVEL", "WARNING")},
 }
+
+# Permissions are cached per user between requests and forgotten when a role changes.
+# django-axes comes first: a locked-out account or address is refused before its password is
+# hashed (an Argon2 hash per guess is what slowed every page under a guessing attack).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "ketacare.accounts.backends.RolePermissionBackend",
+]
+
+# Sign-in lockout (HIPAA 164.308(a)(5)(ii)(C) log-in monitoring; NIST SP 800-63B 5.2.2 rate
+# limiting: no more than 100 consecutive failures). Clinic settings with these defaults: after
+# KETACARE_SIGNIN_FAILURE_LIMIT failed attempts (5) for one username, or from one address, that
+# username or address is refused for KETACARE_SIGNIN_LOCKOUT_MINUTES (15), or until a clinic
+# admin unlocks it (`ketacare signin-unlock NAME`, `ketacare signin-unlock --address ADDRESS`). The
+# re-entries of a password at the chair (dose verification, signing) count too.
+AXES_FAILURE_LIMIT = env_int("KETACARE_SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("KETACARE_SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "ketacare.accounts.signin.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins are in the audit trail already
+# The address a request came from is the socket's (REMOTE_ADDR), as the audit trail records it:
+# a client cannot move to a fresh address by sending an X-Forwarded-For header.
+AXES_CLIENT_IP_CALLABLE = "ketacare.accounts.signin.client_ip"
+AXES_VERBOSE = False
 
 # A cache for derived, rebuildable output (rendered plots), keyed by a fingerprint of the data it
 # shows: a stale entry can never be served. Files under var/ by default; any Django cache backend
 # (e.g. a shared one across app servers) can be named instead.
-# Permissions are cached per user between requests and forgotten when a role changes.
-AUTHENTICATION_BACKENDS = ["ketacare.accounts.backends.RolePermissionBackend"]
-
 CACHES = {
     "default": {
         "BACKEND": os.environ.get(

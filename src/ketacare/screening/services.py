@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ketacare.accounts.signin import SIGN_FAILED, reauthenticate
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record
 from ketacare.clinical.antidepressants import dose_problem
@@ -289,7 +290,6 @@ def signature_valid(decision: CandidacyDecision) -> bool:
     return decision_signature(decision) == decision.signature
 
 
-@transaction.atomic
 def decision_sign(
     *,
     actor: Actor,
@@ -308,8 +308,40 @@ def decision_sign(
     user = _require_user(actor)
     if not user.has_perm(SIGN_PERMISSION):
         raise ValidationError("Only a physician can sign a candidacy decision.")
-    if not password or not user.check_password(password):
-        raise ValidationError({"password": "The password is not right: enter your own password to sign."})
+    # The one throttled re-entry: a failure reads the same as any other, counts towards the
+    # lockout and stays in the audit trail though the decision is not signed.
+    reauthenticate(
+        actor=actor,
+        username=user.get_username(),
+        password=password,
+        permission=SIGN_PERMISSION,
+        purpose="signing a candidacy decision",
+        failure=SIGN_FAILED,
+    )
+    return _decision_signed(
+        actor=actor,
+        user=user,
+        consultation=consultation,
+        decision=decision,
+        routes=routes,
+        reasons=reasons,
+        precautions=precautions,
+        plan=plan,
+    )
+
+
+@transaction.atomic
+def _decision_signed(
+    *,
+    actor: Actor,
+    user: Any,
+    consultation: Consultation,
+    decision: str,
+    routes: Sequence[str],
+    reasons: str,
+    precautions: str,
+    plan: str,
+) -> CandidacyDecision:
     # Lock the patient row: two physicians signing at once queue, and the second supersedes the first.
     Patient.objects.select_for_update().only("id").get(pk=consultation.patient_id)
     consultation = Consultation.objects.select_related("patient").get(pk=consultation.pk)

@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from ketacare.accounts.signin import SIGN_FAILED, reauthenticate
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record, audit_record_many, spec_for
 from ketacare.clinical import body, dosing, monitoring, session_checks
@@ -76,9 +76,11 @@ def _need(user: Any, perm: str, what: str) -> None:
         raise ValidationError(what)
 
 
-def _open(session: TreatmentSession) -> TreatmentSession:
-    """The session row, locked for this transaction; refused if signed."""
-    locked = TreatmentSession.objects.select_for_update().select_related("patient").get(pk=session.pk)
+def _open(session: TreatmentSession, *, lock: bool = True) -> TreatmentSession:
+    """The session row, locked for this transaction (`lock`; else a plain read, for the checks
+    made before a password is re-entered); refused if signed."""
+    rows = TreatmentSession.objects.select_for_update() if lock else TreatmentSession.objects.all()
+    locked = rows.select_related("patient").get(pk=session.pk)
     if locked.locked:
         raise ValidationError("This session is signed and locked: record a change as an amendment.")
     if locked.source == TreatmentSession.Source.IMPORT:
@@ -537,25 +539,49 @@ def _dose_order(
     return order
 
 
-@transaction.atomic
 def dose_verify(*, actor: Actor, session: TreatmentSession, username: str, password: str) -> DoseOrder:
     """A second clinician, not the one who ordered it, checks the order and confirms with their
-    own username and password (at the same tablet)."""
+    own username and password (at the same tablet). The password goes through the one throttled
+    re-entry (`accounts.signin.reauthenticate`): every failure reads the same, counts towards the
+    lockout and is audited even though the verification is refused."""
     _user(actor)
-    current = _open(session)
-    order = DoseOrder.objects.filter(session=current, superseded_at__isnull=True).first()
+    order = _order_to_verify(_open(session, lock=False))
+    # Refused before any password is checked: whether the ordering clinician's password is right
+    # is nobody's business here.
+    if order.ordered_by is not None and username == order.ordered_by.get_username():
+        raise ValidationError(
+            {"username": "A second clinician must verify: not the one who ordered the dose."}
+        )
+    verifier = reauthenticate(
+        actor=actor,
+        username=username,
+        password=password,
+        permission=VERIFY_PERMISSION,
+        purpose="dose verification",
+    )
+    return _dose_verified(actor=actor, session=session, verifier=verifier)
+
+
+def _order_to_verify(current: TreatmentSession) -> DoseOrder:
+    order = (
+        DoseOrder.objects.filter(session=current, superseded_at__isnull=True)
+        .select_related("ordered_by")
+        .first()
+    )
     if order is None:
         raise ValidationError("There is no dose order to verify.")
     if order.verified:
         raise ValidationError("This order is already verified.")
-    verifier: Any = authenticate(username=username, password=password)
-    if verifier is None:
-        raise ValidationError({"password": "The username or password is not right."})
+    return order
+
+
+@transaction.atomic
+def _dose_verified(*, actor: Actor, session: TreatmentSession, verifier: Any) -> DoseOrder:
+    order = _order_to_verify(_open(session))  # again, in the transaction: it may have changed
     if verifier.pk == order.ordered_by_id:
         raise ValidationError(
             {"username": "A second clinician must verify: not the one who ordered the dose."}
         )
-    _need(verifier, VERIFY_PERMISSION, "Only a nurse or a physician can verify a dose.")
     order.verified_by, order.verified_at = verifier, timezone.now()
     order.save(update_fields=["verified_by", "verified_at"])
     audit_record(actor=Actor(user=verifier), action=Action.UPDATE, obj=order, detail={"verified": True})
@@ -1224,29 +1250,46 @@ def signature_valid(session: TreatmentSession) -> bool:
     return bool(session.signature) and _signature(session) == session.signature
 
 
-@transaction.atomic
 def session_sign(*, actor: Actor, session: TreatmentSession, password: str) -> TreatmentSession:
-    """The nurse and the physician each sign, re-entering their password, once the patient is
-    discharged. When both have signed the session locks."""
+    """The nurse and the physician each sign, re-entering their password (the one throttled
+    re-entry, `accounts.signin.reauthenticate`), once the patient is discharged. When both have
+    signed the session locks."""
     user = _user(actor)
+    if _open(session, lock=False).discharged_at is None:
+        raise ValidationError("Discharge the patient before signing.")
+    if user.has_perm(SIGN_MEDICAL):
+        permission = SIGN_MEDICAL
+    elif user.has_perm(SIGN_NURSING):
+        permission = SIGN_NURSING
+    else:
+        raise ValidationError("Only the nurse and the physician sign a session.")
+    reauthenticate(
+        actor=actor,
+        username=user.get_username(),
+        password=password,
+        permission=permission,
+        purpose="signing a session",
+        failure=SIGN_FAILED,
+    )
+    return _session_signed(actor=actor, session=session, user=user)
+
+
+@transaction.atomic
+def _session_signed(*, actor: Actor, session: TreatmentSession, user: Any) -> TreatmentSession:
     current = _open(session)
     if current.discharged_at is None:
         raise ValidationError("Discharge the patient before signing.")
-    if not password or not user.check_password(password):
-        raise ValidationError({"password": "The password is not right: enter your own password to sign."})
     now = timezone.now()
     if user.has_perm(SIGN_MEDICAL):
         if current.physician_signed_at is not None:
             raise ValidationError("A physician has already signed this session.")
         current.physician_signed_by, current.physician_signed_at = user, now
         role = "physician"
-    elif user.has_perm(SIGN_NURSING):
+    else:
         if current.nurse_signed_at is not None:
             raise ValidationError("A nurse has already signed this session.")
         current.nurse_signed_by, current.nurse_signed_at = user, now
         role = "nurse"
-    else:
-        raise ValidationError("Only the nurse and the physician sign a session.")
     fields = ["physician_signed_by", "physician_signed_at", "nurse_signed_by", "nurse_signed_at"]
     both = current.nurse_signed_at is not None and current.physician_signed_at is not None
     if both:

@@ -28,4 +28,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append(("Chairs", reverse("treatment:chairs")))
         if user.has_perm("audit.view_auditevent"):
             items.append(("Audit trail", reverse("audit:event-list")))
-    return {"nav_items": items, "idle_timeout_minutes": settings.IDLE_TIMEOUT_MINUTES}
+    return {
+        "nav_items": items,
+        "idle_timeout_minutes": settings.IDLE_TIMEOUT_MINUTES,
+        "session_max_hours": settings.SESSION_MAX_HOURS,
+    }

@@ -3,7 +3,7 @@ from django.db import transaction
 
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Role
-from ketacare.accounts.services import user_create, user_set_role
+from ketacare.accounts.services import claim_demo_database, user_create, user_set_role
 
 DEMO_PASSWORD = "ketacare-demo"  # noqa: S105  (demo accounts only, printed by `make demo`)
 DEMO_USERS = (
@@ -19,6 +19,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        claim_demo_database()
         for username, role, first, last in DEMO_USERS:
             user = User.objects.filter(username=username).first()
             if user is None:

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from ketacare.accounts.services import claim_demo_database
 from ketacare.measures.demo import seed_histories
 from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.demo import seed_cohort
@@ -49,6 +50,7 @@ class Command(BaseCommand):
         count = opts["patients"]
         if not 1 <= count <= 2_000_000:
             raise CommandError("--patients must be between 1 and 2000000", returncode=2)
+        claim_demo_database()  # refuses a clinic's database
         if opts["if_empty"] and Patient.objects.exists():
             self.stdout.write(f"Cohort already present ({Patient.objects.count()} patients); nothing added.")
             return

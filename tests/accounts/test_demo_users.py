@@ -1,0 +1,34 @@
+"""`ketacare demo-users` puts the published demo password only on a demo database."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from ketacare.accounts.models import DemoDatabase, User
+from ketacare.accounts.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_empty_database_becomes_a_demo_one_and_gets_the_demo_accounts():
+    call_command("demo_users", stdout=StringIO())
+    assert DemoDatabase.objects.exists()
+    assert User.objects.get(username="nurse").check_password("ketacare-demo")
+    call_command("demo_users", stdout=StringIO())  # again, as `make demo` does on every start
+    assert User.objects.filter(username__in=["physician", "nurse", "frontdesk", "admin"]).count() == 4
+
+
+def test_a_clinic_database_is_refused_and_left_as_it_was(make_user, register):
+    real = make_user(Role.NURSE, "nurse")  # a real account that happens to share a demo name
+    register()
+    with pytest.raises(CommandError, match="was not set up as a demo") as refused:
+        call_command("demo_users", stdout=StringIO())
+    assert refused.value.returncode == 2
+    real.refresh_from_db()
+    assert not real.check_password("ketacare-demo")
+    assert not User.objects.filter(username="admin").exists()
+    assert not DemoDatabase.objects.exists()
