@@ -30,6 +30,8 @@ def env_int(name: str, default: int) -> int:
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 VAR_DIR = Path(os.environ.get("KETACARE_VAR_DIR", BASE_DIR / "var"))
+# The database, the secret key, backups and caches live here: only its owner may open it.
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _secret_key() -> str:
