@@ -16,6 +16,10 @@ CLINICAL = {Role.PHYSICIAN, Role.NURSE}
 PAGES = {
     "web:home": ("/", set(Role)),
     "accounts:logout": ("/accounts/logout/", set(Role)),
+    "accounts:staff": ("/accounts/staff/", {Role.CLINIC_ADMIN}),
+    "accounts:staff-new": ("/accounts/staff/new/", {Role.CLINIC_ADMIN}),
+    "accounts:staff-detail": ("/accounts/staff/{uid}/", {Role.CLINIC_ADMIN}),
+    "accounts:staff-action": ("/accounts/staff/{uid}/unlock/", {Role.CLINIC_ADMIN}),
     "patients:list": ("/patients/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
     "patients:create": ("/patients/new/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
     "patients:chart": ("/patients/{pid}/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
@@ -138,6 +142,7 @@ def ids(register, actor, make_user):
         "cid": consultation.pk,
         "tid": trial.pk,
         "did": decision.pk,
+        "uid": make_user(Role.NURSE, "someone.else").pk,
     }
 
 

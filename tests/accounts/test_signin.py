@@ -15,6 +15,7 @@ from ketacare.audit.models import AuditEvent
 from tests.treatment_helpers import PASSWORD
 
 LIMIT = 5  # KETACARE_SIGNIN_FAILURE_LIMIT's default
+ADDRESS_LIMIT = 20  # KETACARE_SIGNIN_ADDRESS_FAILURE_LIMIT's default
 
 
 def _sign_in(username: str, password: str, address: str = "10.0.0.7", **headers: str):
@@ -55,13 +56,26 @@ def test_repeated_wrong_passwords_lock_the_account_even_against_the_right_one(ma
 @pytest.mark.django_db
 def test_one_address_guessing_many_usernames_is_locked_out_whatever_header_it_sends(make_user):
     physician = make_user(Role.PHYSICIAN, "dr.addr")
-    for n in range(LIMIT):
+    for n in range(ADDRESS_LIMIT):
         # A forged X-Forwarded-For does not make the guesses come from a fresh address.
         _sign_in(f"guess{n}", "password123456", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
     _, locked = _sign_in(physician.username, PASSWORD)
     assert locked.status_code == 429
     client, elsewhere = _sign_in(physician.username, PASSWORD, address="10.0.0.99")
     assert elsewhere.status_code == 302 and client.session["_auth_user_id"] == str(physician.pk)
+
+
+@pytest.mark.django_db
+def test_one_persons_mistyped_passwords_do_not_lock_out_colleagues_at_the_same_address(make_user):
+    """Workstations behind one router reach the server from one address: five typos lock that
+    username, not the clinic."""
+    make_user(Role.NURSE, "nurse.typist")
+    colleague = make_user(Role.PHYSICIAN, "dr.colleague")
+    for _ in range(LIMIT):
+        _sign_in("nurse.typist", "mistyped-password")
+    assert _sign_in("nurse.typist", PASSWORD)[1].status_code == 429
+    client, signed_in = _sign_in(colleague.username, PASSWORD)
+    assert signed_in.status_code == 302 and client.session["_auth_user_id"] == str(colleague.pk)
 
 
 @pytest.mark.django_db
@@ -130,3 +144,15 @@ def test_no_page_or_download_is_kept_by_the_browser(client_as, nurse, register):
     for url in ("/", "/patients/", f"/patients/{patient.pk}/", "/api/v1/patients/", "/accounts/login/"):
         response = client.get(url)
         assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"], url
+
+
+@pytest.mark.django_db
+def test_signing_in_to_ones_own_account_does_not_clear_the_guesses_at_anothers(make_user):
+    victim = make_user(Role.PHYSICIAN, "dr.victim")
+    guesser = make_user(Role.FRONT_DESK, "desk.guesser")
+    for _ in range(LIMIT - 1):
+        _sign_in(victim.username, "a-guess-at-it")
+    _, own = _sign_in(guesser.username, PASSWORD)  # same address, own account, right password
+    assert own.status_code == 302
+    _sign_in(victim.username, "one-more-guess")
+    assert _sign_in(victim.username, PASSWORD)[1].status_code == 429

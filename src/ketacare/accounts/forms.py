@@ -1,4 +1,9 @@
+from typing import Any
+
+from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+
+from ketacare.accounts.roles import Role
 
 
 class LoginForm(AuthenticationForm):
@@ -6,3 +11,31 @@ class LoginForm(AuthenticationForm):
         "invalid_login": "That username and password do not match. Both are case-sensitive.",
         "inactive": "This account is switched off. Ask the clinic admin.",
     }
+
+
+class StaffForm(forms.Form):
+    """A new staff account (the clinic admin makes it; the person changes the password later)."""
+
+    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(required=False)
+    role = forms.ChoiceField(choices=[("", "Choose a role"), *Role.choices])  # no silent default
+    password = forms.CharField(
+        label="First password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 12 characters; not common, not like the name, not 1234 or qwerty.",
+    )
+    password_again = forms.CharField(
+        label="First password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") and data.get("password_again") and data["password"] != data["password_again"]:
+            self.add_error("password_again", "The two passwords differ.")
+        return data
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)

@@ -109,6 +109,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.CLINIC_ADMIN: (
         "audit.view_auditevent",
         "accounts.view_user",
+        "accounts.add_user",
+        "accounts.change_user",
         "treatment.view_chair",
         "treatment.add_chair",
     )

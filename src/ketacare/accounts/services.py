@@ -12,6 +12,8 @@ from django.db import transaction
 from ketacare.accounts.backends import roles_changed
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import ROLE_PERMISSIONS, Role
+from ketacare.audit.context import Actor
+from ketacare.audit.services import Action, EventSpec, audit_record_many
 
 
 @transaction.atomic
@@ -44,25 +46,64 @@ def roles_sync_after_migrate(
 
 @transaction.atomic
 def user_create(
-    *, username: str, password: str, role: Role, first_name: str = "", last_name: str = "", email: str = ""
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    actor: Actor | None = None,
 ) -> User:
-    """Create a staff user in exactly one role; the password must pass the clinic's validators."""
+    """Create a staff user in exactly one role; the password must pass the clinic's validators.
+    Audited with who made the account (`actor`; a command names itself)."""
     user = User(username=username, first_name=first_name, last_name=last_name, email=email)
     from django.contrib.auth.password_validation import validate_password
 
-    validate_password(password, user)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
     user.set_password(password)
     user.full_clean()
     user.save()
     user.groups.set([Group.objects.get(name=role)])
+    audit_record_many(
+        actor=actor or Actor.command("accounts"),
+        specs=[
+            EventSpec(
+                Action.CREATE, "accounts.user", str(user.pk), detail={"username": username, "role": role}
+            )
+        ],
+    )
     return user
 
 
 @transaction.atomic
-def user_set_role(*, user: User, role: Role) -> None:
+def user_set_role(*, user: User, role: Role, actor: Actor | None = None) -> None:
+    """Move a user to another role; audited with who did it and the role before."""
     if role not in Role:
         raise ValidationError({"role": f"unknown role {role!r}"})
+    before = user.role
+    if (
+        before == Role.CLINIC_ADMIN
+        and role != Role.CLINIC_ADMIN
+        and user.is_active
+        and not _other_active_admins(user)
+    ):
+        raise ValidationError({"role": "This is the clinic's last active admin: make another admin first."})
     user.groups.set([Group.objects.get(name=role)])
+    audit_record_many(
+        actor=actor or Actor.command("accounts"),
+        specs=[
+            EventSpec(
+                Action.UPDATE,
+                "accounts.user",
+                str(user.pk),
+                detail={"username": user.get_username(), "role": role, "role_before": before or ""},
+            )
+        ],
+    )
     roles_changed(user.pk)
     transaction.on_commit(lambda: roles_changed(user.pk))
 
@@ -86,3 +127,34 @@ def claim_demo_database() -> None:
             returncode=2,
         )
     DemoDatabase.objects.create(id=1)
+
+
+def _other_active_admins(user: User) -> bool:
+    return User.objects.filter(is_active=True, groups__name=Role.CLINIC_ADMIN).exclude(pk=user.pk).exists()
+
+
+@transaction.atomic
+def user_set_active(*, user: User, active: bool, actor: Actor) -> User:
+    """Switch an account off (it can no longer sign in, and its open sessions end at their next
+    request) or on again. Audited. The clinic's last active admin cannot be switched off: nobody
+    could manage the accounts any more."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active == active:
+        return user
+    if not active and user.role == Role.CLINIC_ADMIN and not _other_active_admins(user):
+        raise ValidationError({"active": "This is the clinic's last active admin: make another admin first."})
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    roles_changed(user.pk)
+    audit_record_many(
+        actor=actor,
+        specs=[
+            EventSpec(
+                Action.UPDATE,
+                "accounts.user",
+                str(user.pk),
+                detail={"username": user.username, "active": active},
+            )
+        ],
+    )
+    return user

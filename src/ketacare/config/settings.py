@@ -238,11 +238,15 @@ AUTHENTICATION_BACKENDS = [
 
 # Sign-in lockout (HIPAA 164.308(a)(5)(ii)(C) log-in monitoring; NIST SP 800-63B 5.2.2 rate
 # limiting: no more than 100 consecutive failures). Clinic settings with these defaults: after
-# KETACARE_SIGNIN_FAILURE_LIMIT failed attempts (5) for one username, or from one address, that
-# username or address is refused for KETACARE_SIGNIN_LOCKOUT_MINUTES (15), or until a clinic
-# admin unlocks it (`ketacare signin-unlock NAME`, `ketacare signin-unlock --address ADDRESS`). The
-# re-entries of a password at the chair (dose verification, signing) count too.
+# KETACARE_SIGNIN_FAILURE_LIMIT failed attempts (5) for one username, or
+# KETACARE_SIGNIN_ADDRESS_FAILURE_LIMIT (20) from one address, that username or address is
+# refused for KETACARE_SIGNIN_LOCKOUT_MINUTES (15), or until a clinic admin unlocks it (the staff
+# page, or `ketacare signin-unlock`). Password re-entries at the chair (verification, signing)
+# count too.
 AXES_FAILURE_LIMIT = env_int("KETACARE_SIGNIN_FAILURE_LIMIT", 5)
+# An address needs more (accounts/lockout.py): a clinic's workstations often share one address.
+SIGNIN_ADDRESS_FAILURE_LIMIT = env_int("KETACARE_SIGNIN_ADDRESS_FAILURE_LIMIT", 20)
+AXES_HANDLER = "ketacare.accounts.lockout.LockoutHandler"
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("KETACARE_SIGNIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
 AXES_RESET_ON_SUCCESS = True

@@ -4,6 +4,7 @@ from django.db import transaction
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Role
 from ketacare.accounts.services import claim_demo_database, user_create, user_set_role
+from ketacare.audit.context import Actor
 
 DEMO_PASSWORD = "ketacare-demo"  # noqa: S105  (demo accounts only, printed by `make demo`)
 DEMO_USERS = (
@@ -24,11 +25,16 @@ class Command(BaseCommand):
             user = User.objects.filter(username=username).first()
             if user is None:
                 user_create(
-                    username=username, password=DEMO_PASSWORD, role=role, first_name=first, last_name=last
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    role=role,
+                    first_name=first,
+                    last_name=last,
+                    actor=Actor.command("demo-users"),
                 )
             else:
                 user.set_password(DEMO_PASSWORD)
                 user.is_active = True
                 user.save(update_fields=["password", "is_active"])
-                user_set_role(user=user, role=role)
+                user_set_role(user=user, role=role, actor=Actor.command("demo-users"))
         self.stdout.write("Demo accounts ready: " + ", ".join(u[0] for u in DEMO_USERS))

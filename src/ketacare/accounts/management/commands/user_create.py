@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ketacare.accounts.roles import Role
 from ketacare.accounts.services import user_create
+from ketacare.audit.context import Actor
 
 
 class Command(BaseCommand):
@@ -29,6 +30,7 @@ class Command(BaseCommand):
                 first_name=opts["first_name"],
                 last_name=opts["last_name"],
                 email=opts["email"],
+                actor=Actor.command("user-create"),
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
