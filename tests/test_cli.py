@@ -80,8 +80,8 @@ def test_ketacare_command_end_to_end_with_exit_codes(tmp_path: Path):
     assert run("seed-demo", "--patients", "0").returncode == 2
     ok = run("audit-verify")
     # 5 patients + 5 providers (min 5) created, one event per patient for their score history and
-    # one per patient for their treatment plan and sessions
-    assert (ok.returncode, ok.stdout.strip()) == (0, "Audit chain intact: 20 events verified.")
+    # one per patient for their treatment plan and sessions, and the 4 demo accounts made
+    assert (ok.returncode, ok.stdout.strip()) == (0, "Audit chain intact: 24 events verified.")
     import sqlite3
 
     db = sqlite3.connect(tmp_path / "cli.sqlite3")

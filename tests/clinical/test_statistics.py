@@ -90,3 +90,33 @@ def test_wilson_agrees_with_scipy(events, n):
     assert norm.ppf(0.975) == pytest.approx(Z95, abs=1e-12)
     ci = binomtest(events, n).proportion_ci(confidence_level=0.95, method="wilson")
     assert wilson(events, n).ci95 == pytest.approx((ci.low, ci.high), abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_kaplan_meier_agrees_with_scipy_on_censored_data_with_ties(seed):
+    """The product-limit curve and its log(-log) band, point by point, as scipy.stats.ecdf gives
+    them (ties between events, between censorings, and between the two; a curve falling to 0)."""
+    import warnings
+
+    import numpy as np
+    from scipy.stats import CensoredData, ecdf
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    durations = rng.integers(0, 40, size=n).astype(float)  # whole days: many ties
+    events = rng.random(n) < (0.3 + 0.6 * rng.random())
+    if seed == 0:
+        events[:] = True  # every patient relapses: the curve reaches 0
+    if not events.any():
+        events[0] = True
+    curve = kaplan_meier(durations, events, label="x")
+    sf = ecdf(CensoredData(uncensored=durations[events], right=durations[~events])).sf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        band = sf.confidence_interval(confidence_level=0.95, method="log-log")
+    expected = sf.evaluate(curve.times)
+    low, high = band.low.evaluate(curve.times), band.high.evaluate(curve.times)
+    low, high = np.where(np.isnan(low), expected, low), np.where(np.isnan(high), expected, high)
+    assert curve.survival == pytest.approx(expected, abs=1e-12)
+    assert curve.lower == pytest.approx(low, abs=1e-12)
+    assert curve.upper == pytest.approx(high, abs=1e-12)

@@ -8,12 +8,11 @@ application = get_wsgi_application()
 
 def _warm() -> None:
     """Load, as the worker boots, what the first requests would otherwise load: every URL and
-    view (the plots' matplotlib among them) and the statistics libraries the outcome pages use,
-    so no clinician's first page in a new server process waits for imports."""
+    view (the plots' matplotlib among them), so no clinician's first page in a new server process
+    waits for imports."""
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018  (imports every view module)
-    import scipy.stats  # noqa: F401
 
 
 _warm()
