@@ -156,3 +156,24 @@ def test_signing_in_to_ones_own_account_does_not_clear_the_guesses_at_anothers(m
     assert own.status_code == 302
     _sign_in(victim.username, "one-more-guess")
     assert _sign_in(victim.username, PASSWORD)[1].status_code == 429
+
+
+@pytest.mark.django_db
+def test_behind_a_trusted_proxy_the_clients_own_address_is_audited_and_locked(make_user, settings):
+    """The proxy forwards the client's address; a header from anyone else is ignored."""
+    import ipaddress
+
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.1/32")]
+    _sign_in("nobody.a", "x-password-here", address="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5, 10.0.0.1")
+    _sign_in("nobody.b", "x-password-here", address="198.51.100.7", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    via_proxy, direct = _failures()
+    assert via_proxy.ip == "203.0.113.5"
+    assert direct.ip == "198.51.100.7"  # not a trusted proxy: its header is not believed
+    for n in range(ADDRESS_LIMIT - 1):
+        _sign_in(f"guess{n}", "x-password-here", address="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    physician = make_user(Role.PHYSICIAN, "dr.behind.proxy")
+    # The guesser's address is locked; a colleague coming through the same proxy is not.
+    _, locked = _sign_in(physician.username, PASSWORD, address="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    assert locked.status_code == 429
+    _, other = _sign_in(physician.username, PASSWORD, address="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.77")
+    assert other.status_code == 302

@@ -14,7 +14,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from ketacare.accounts.models import User
-from ketacare.audit.context import Actor
+from ketacare.audit.context import Actor, client_ip
 from ketacare.audit.services import Action, EventSpec, audit_record_many
 
 # The same words for every failed re-entry, whatever the cause: a wrong password, an unknown or
@@ -22,13 +22,6 @@ from ketacare.audit.services import Action, EventSpec, audit_record_many
 # a guesser tell a right password from a wrong one.
 REAUTH_FAILED = "That username and password cannot confirm this. Check both, or ask another clinician."
 SIGN_FAILED = "That password cannot confirm it is you: nothing was signed. Check it and try again."
-
-
-def client_ip(request: Any) -> str | None:
-    """The address a request came from: the socket's, as the audit trail records it (a header such
-    as X-Forwarded-For is the client's to write, and would give a guesser a fresh address each
-    time)."""
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _request_for(actor: Actor, purpose: str) -> HttpRequest:

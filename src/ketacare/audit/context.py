@@ -11,6 +11,37 @@ if TYPE_CHECKING:
 USER_AGENT_MAX = 300
 
 
+def client_ip(request: Any) -> str | None:
+    """The address a request came from: the connection's own (REMOTE_ADDR), unless that is one
+    of the clinic's trusted proxies (KETACARE_TRUSTED_PROXIES, addresses or networks). Then it is
+    the nearest address in X-Forwarded-For that is not itself a trusted proxy: the client's, as
+    the proxy saw it. A header from anywhere else is the client's to write, and is ignored."""
+    import ipaddress
+
+    from django.conf import settings
+
+    remote: str | None = request.META.get("REMOTE_ADDR") or None
+    proxies = settings.TRUSTED_PROXIES
+
+    def trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in proxies)
+
+    if remote is None or not trusted(remote):
+        return remote
+    hops = [h.strip() for h in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return remote  # a malformed header: the proxy's own address, not a guess
+    return remote
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     user: User | None
@@ -24,7 +55,7 @@ class Actor:
         user = request.user if request.user.is_authenticated else None
         return cls(
             user=user,
-            ip=request.META.get("REMOTE_ADDR") or None,
+            ip=client_ip(request),
             user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:USER_AGENT_MAX],
         )
 

@@ -8,8 +8,7 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
-from ketacare.accounts.signin import client_ip
-from ketacare.audit.context import USER_AGENT_MAX, Actor
+from ketacare.audit.context import USER_AGENT_MAX, Actor, client_ip
 from ketacare.audit.services import Action, EventSpec, audit_record_many
 
 

@@ -8,6 +8,7 @@ random key is generated once and kept under the var/ directory (demo and develop
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -252,9 +253,15 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "ketacare.accounts.signin.lockout_response"
 AXES_DISABLE_ACCESS_LOG = True  # sign-ins are in the audit trail already
-# The address a request came from is the socket's (REMOTE_ADDR), as the audit trail records it:
-# a client cannot move to a fresh address by sending an X-Forwarded-For header.
-AXES_CLIENT_IP_CALLABLE = "ketacare.accounts.signin.client_ip"
+# The address a request came from, for the lockout and the audit trail alike: the connection's,
+# or behind one of these trusted proxies the client's as the proxy forwarded it (audit/context.py).
+# A client elsewhere cannot move to a fresh address by sending an X-Forwarded-For header.
+TRUSTED_PROXIES = [
+    ipaddress.ip_network(p.strip(), strict=False)
+    for p in os.environ.get("KETACARE_TRUSTED_PROXIES", "").split(",")
+    if p.strip()
+]
+AXES_CLIENT_IP_CALLABLE = "ketacare.audit.context.client_ip"
 AXES_VERBOSE = False
 
 # A cache for derived, rebuildable output (rendered plots), keyed by a fingerprint of the data it

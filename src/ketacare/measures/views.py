@@ -15,7 +15,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketacare.accounts.permissions import requires
-from ketacare.audit.context import USER_AGENT_MAX, Actor
+from ketacare.audit.context import USER_AGENT_MAX, Actor, client_ip
 from ketacare.audit.services import audit_list_view, audit_view
 from ketacare.clinical import instruments
 from ketacare.measures import selectors, services, wording
@@ -225,7 +225,7 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
             submitted = services.self_report_submit(
                 token=token,
                 answers=form.answers(),
-                ip=request.META.get("REMOTE_ADDR") or None,
+                ip=client_ip(request),
                 user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:USER_AGENT_MAX],
             )
         except services.LinkUnusable as exc:
