@@ -18,6 +18,25 @@ from ketacare.patients.services import patient_register
 PASSWORD = "correct-horse-battery-staple"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _audit_rows_go_with_the_flush() -> Any:
+    """Between transactional tests Django empties every table; on SQLite that is a DELETE, which
+    the audit tables refuse (audit/guard.py) unless allowed: allowed for the flush alone."""
+    from django.core.management.commands import flush
+
+    from ketacare.audit.guard import deletions_allowed
+
+    original = flush.Command.handle
+
+    def handle(self: Any, *args: Any, **options: Any) -> Any:
+        with deletions_allowed():
+            return original(self, *args, **options)
+
+    flush.Command.handle = handle  # type: ignore[method-assign]
+    yield
+    flush.Command.handle = original  # type: ignore[method-assign]
+
+
 @pytest.fixture(autouse=True)
 def _test_cache(settings: Any) -> None:
     # Each test starts with an empty in-memory cache (no files shared between tests).
@@ -79,11 +98,46 @@ def clinic_admin(make_user: Callable[..., User]) -> User:
     return make_user(Role.CLINIC_ADMIN)
 
 
+def sign_in(client: Client, user: User) -> Client:
+    """Sign `user` in as after a password and a TOTP code (the session django-otp marks verified).
+    tests/accounts/test_two_factor.py drives the real two steps."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="Authenticator", confirmed=True
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def totp_code(user: User) -> str:
+    """The code the user's authenticator shows now (a confirmed device is made if none)."""
+    import time
+
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="Authenticator", confirmed=True
+    )
+    generator = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    generator.time = time.time()  # as the device reads the clock (a test may move it)
+    return f"{generator.token():06d}"
+
+
+def pass_second_factor(client: Client, user: User) -> Any:
+    """After the password on the sign-in page: the authenticator's code on the code page."""
+    return client.post("/accounts/two-factor/", {"code": totp_code(user)})
+
+
 @pytest.fixture
 def client_as(client: Client) -> Callable[[User], Client]:
     def login(user: User) -> Client:
-        client.force_login(user)
-        return client
+        return sign_in(client, user)
 
     return login
 

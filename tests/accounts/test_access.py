@@ -5,10 +5,21 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from ketacare.accounts.roles import Role
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"accounts:login", "web:healthz", "measures:self-report"}
+PUBLIC = {
+    "accounts:login",
+    "web:healthz",
+    "measures:self-report",
+    "accounts:password-reset",
+    "accounts:password-reset-sent",
+    "accounts:password-reset-confirm",
+    "accounts:password-reset-complete",
+}
+# The code page after the password: signed in, any role (tests/accounts/test_two_factor.py).
+SECOND_FACTOR = {"accounts:two-factor"}
 CLINICAL = {Role.PHYSICIAN, Role.NURSE}
 
 # name -> (path with sample ids, the roles allowed to GET it). POST-only pages answer 405 to an
@@ -16,6 +27,10 @@ CLINICAL = {Role.PHYSICIAN, Role.NURSE}
 PAGES = {
     "web:home": ("/", set(Role)),
     "accounts:logout": ("/accounts/logout/", set(Role)),
+    "accounts:two-factor-setup": ("/accounts/two-factor/setup/", set(Role)),
+    "accounts:account": ("/accounts/account/", set(Role)),
+    "accounts:recovery-codes": ("/accounts/account/recovery-codes/", set(Role)),
+    "accounts:password-change": ("/accounts/account/password/", set(Role)),
     "accounts:staff": ("/accounts/staff/", {Role.CLINIC_ADMIN}),
     "accounts:staff-new": ("/accounts/staff/new/", {Role.CLINIC_ADMIN}),
     "accounts:staff-detail": ("/accounts/staff/{uid}/", {Role.CLINIC_ADMIN}),
@@ -30,6 +45,7 @@ PAGES = {
     ),
     "patients:allergy-add": ("/patients/{pid}/allergies/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
     "audit:event-list": ("/audit/", {Role.CLINIC_ADMIN}),
+    "audit:event-export": ("/audit/events.csv", {Role.CLINIC_ADMIN}),
     "api-patient-list": ("/api/v1/patients/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
     "api-patient-detail": ("/api/v1/patients/{pid}/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
     "api-schema": ("/api/schema/", set(Role)),
@@ -37,6 +53,7 @@ PAGES = {
     "measures:responses-more": ("/patients/{pid}/measures/more/?before={rid}", CLINICAL),
     "measures:response-detail": ("/patients/{pid}/measures/{rid}/", CLINICAL),
     "measures:link-create": ("/patients/{pid}/measures/links/", CLINICAL | {Role.FRONT_DESK}),
+    "measures:link-revoke": ("/patients/{pid}/measures/links/1/revoke/", CLINICAL | {Role.FRONT_DESK}),
     "measures:alert-acknowledge": ("/alerts/{aid}/acknowledge/", CLINICAL),
     "measures:alert-list": ("/alerts/", CLINICAL),
     "screening:referral-new": ("/patients/{pid}/referrals/new/", CLINICAL | {Role.FRONT_DESK}),
@@ -158,7 +175,7 @@ def _names(resolver: URLResolver, prefix: str = "") -> set[str]:
 
 
 def test_every_named_url_is_in_the_access_table():
-    assert _names(get_resolver()) == set(PAGES) | PUBLIC
+    assert _names(get_resolver()) == set(PAGES) | PUBLIC | SECOND_FACTOR
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
@@ -176,7 +193,7 @@ def test_anonymous_user_is_refused_everywhere(client, ids, name):
 @pytest.mark.parametrize("role", list(Role))
 @pytest.mark.parametrize("name", sorted(PAGES))
 def test_each_role_reaches_exactly_its_pages(make_user, client, ids, role, name):
-    client.force_login(make_user(role))
+    sign_in(client, make_user(role))
     path, allowed = PAGES[name]
     response = client.get(path.format(**ids))
     if role in allowed:
@@ -233,7 +250,7 @@ def test_activity_renews_the_idle_window_at_most_once_a_minute(client_as, nurse,
 
 def test_user_without_a_role_sees_nothing(client, django_user_model):
     user = django_user_model.objects.create_user("norole", password="x-very-long-pass")
-    client.force_login(user)
+    sign_in(client, user)
     assert client.get("/patients/").status_code == 403
     assert client.get("/audit/").status_code == 403
 
@@ -251,7 +268,7 @@ def test_permissions_are_cached_between_requests_and_a_role_change_applies_at_on
     from ketacare.accounts.services import user_set_role
 
     user = make_user(Role.FRONT_DESK, "movingdesk")
-    client.force_login(user)
+    sign_in(client, user)
     assert client.get("/patients/").status_code == 200
     with CaptureQueriesContext(connection) as cached:
         client.get("/patients/")

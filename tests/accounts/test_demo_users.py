@@ -32,3 +32,22 @@ def test_a_clinic_database_is_refused_and_left_as_it_was(make_user, register):
     assert not real.check_password("ketacare-demo")
     assert not User.objects.filter(username="admin").exists()
     assert not DemoDatabase.objects.exists()
+
+
+def test_demo_code_prints_the_authenticator_code_on_a_demo_database_only(make_user, client):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    call_command("demo_users", stdout=StringIO())
+    nurse = User.objects.get(username="nurse")
+    with pytest.raises(CommandError, match="no authenticator"):
+        call_command("demo_code", "nurse", stdout=StringIO())
+    client.post("/accounts/login/", {"username": "nurse", "password": "ketacare-demo"})
+    client.get("/accounts/two-factor/setup/")  # the set-up starts: a device waits for its first code
+    out = StringIO()
+    call_command("demo_code", "nurse", stdout=out)
+    done = client.post("/accounts/two-factor/setup/", {"code": out.getvalue().strip()})
+    assert done.status_code == 200 and TOTPDevice.objects.get(user=nurse).confirmed
+    DemoDatabase.objects.all().delete()  # a clinic's database
+    with pytest.raises(CommandError, match="not a demo database") as refused:
+        call_command("demo_code", "nurse", stdout=StringIO())
+    assert refused.value.returncode == 2

@@ -12,6 +12,7 @@ from django.test import Client
 
 from ketacare.accounts.roles import Role
 from ketacare.audit.models import AuditEvent
+from tests.conftest import pass_second_factor
 from tests.treatment_helpers import PASSWORD
 
 LIMIT = 5  # KETACARE_SIGNIN_FAILURE_LIMIT's default
@@ -106,6 +107,7 @@ def test_the_session_cookie_ends_with_the_browser(make_user, monkeypatch):
     monkeypatch.setattr(middleware.time, "time", lambda: clock[0])
     nurse = make_user(Role.NURSE, "nurse.cookie")
     client, signed_in = _sign_in(nurse.username, PASSWORD)
+    pass_second_factor(client, nurse)
     cookie = signed_in.cookies["sessionid"]
     assert cookie.value and not cookie["expires"] and not cookie["max-age"]
     clock[0] += 120  # a renewal of the idle window: the cookie still has no lifetime of its own
@@ -123,6 +125,7 @@ def test_a_session_ends_twelve_hours_after_sign_in_however_active(make_user, mon
     monkeypatch.setattr(middleware.time, "time", lambda: clock[0])
     nurse = make_user(Role.NURSE, "nurse.shift")
     client, _ = _sign_in(nurse.username, PASSWORD)
+    pass_second_factor(client, nurse)
     for _ in range(24):  # active every half hour for eleven and a half hours
         clock[0] += 30 * 60 - 1
         assert client.get("/patients/").status_code == 200

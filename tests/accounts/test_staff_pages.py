@@ -9,7 +9,7 @@ from django.test import Client
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Role
 from ketacare.audit.models import AuditEvent
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +84,7 @@ def test_a_role_change_is_audited_and_the_last_admin_cannot_be_demoted(client_as
 def test_a_switched_off_account_cannot_sign_in_and_its_session_ends(client_as, clinic_admin, make_user):
     nurse = make_user(Role.NURSE, "nurse.leaving")
     nurse_client = Client()
-    nurse_client.force_login(nurse)
+    sign_in(nurse_client, nurse)
     assert nurse_client.get("/patients/").status_code == 200
     admin = client_as(clinic_admin)
     assert admin.post(f"/accounts/staff/{nurse.pk}/switch-off/").status_code == 302

@@ -55,3 +55,21 @@ def page(browser: Any, request: Any) -> Iterator[Any]:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+def enter_code(page: Any, username: str) -> None:
+    """The second step of signing in: the code the account's authenticator shows now. Each call
+    gives the account a fresh authenticator, so signing in twice within one 30-second step is not
+    refused as a replayed code (tests/accounts/test_two_factor.py tests the refusal)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from ketacare.accounts.models import User
+    from tests.conftest import totp_code
+
+    user = User.objects.get(username=username)
+    TOTPDevice.objects.filter(user=user).delete()
+    code = totp_code(user)
+    if "/accounts/two-factor/setup/" in page.url:  # a first sign-in: the authenticator is set up now
+        page.goto(page.url.replace("/two-factor/setup/", "/two-factor/"))
+    page.get_by_label("Code").fill(code)
+    page.get_by_label("Code").press("Enter")

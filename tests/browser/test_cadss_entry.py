@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from ketacare.accounts.roles import Role
 from ketacare.audit.context import Actor
 from ketacare.sessions.models import SessionScale
+from tests.browser.conftest import enter_code
 from tests.conftest import PASSWORD
 from tests.treatment_helpers import check_in, make_chair, make_eligible, start_plan
 
@@ -50,6 +51,7 @@ def sign_in(page, url, username):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Password").press("Enter")
+    enter_code(page, username)
 
 
 def assert_fits(layout):

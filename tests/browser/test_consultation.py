@@ -9,6 +9,7 @@ from pypdf import PdfReader
 from ketacare.accounts.roles import Role
 from ketacare.clinical.contraindications import checklist
 from ketacare.screening.models import CandidacyDecision
+from tests.browser.conftest import enter_code
 from tests.conftest import PASSWORD
 
 
@@ -21,6 +22,7 @@ def test_physician_completes_a_consultation_and_downloads_the_letter(live_server
     page.get_by_label("Username").fill(doctor.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Password").press("Enter")
+    enter_code(page, doctor.username)
     expect(page.get_by_text("No signed candidacy decision: treatment cannot start.")).to_be_visible()
 
     # Referral intake.

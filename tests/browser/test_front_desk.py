@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from ketacare.accounts.roles import Role
 from ketacare.patients.models import Patient
+from tests.browser.conftest import enter_code
 from tests.conftest import PASSWORD
 
 
@@ -17,6 +18,7 @@ def test_front_desk_registers_finds_and_opens_a_patient(live_server, page, make_
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Password").press("Enter")
+    enter_code(page, user.username)
     expect(page.get_by_role("heading", name="Patients")).to_be_visible()
 
     page.get_by_role("link", name="Register patient", exact=True).click()

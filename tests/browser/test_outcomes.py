@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ketacare.accounts.roles import Role
+from tests.browser.conftest import enter_code
 from tests.conftest import PASSWORD
 from tests.outcome_helpers import treated  # noqa: F401  (the cohort builder)
 from tests.outcomes.test_figures import cohort  # noqa: F401  (the hand-worked cohort)
@@ -16,6 +17,7 @@ def test_physician_filters_the_outcome_dashboard(live_server, page, make_user, c
     page.get_by_label("Username").fill(doctor.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Password").press("Enter")
+    enter_code(page, doctor.username)
 
     expect(page.get_by_role("heading", name="Outcomes: does ketamine work for our patients?")).to_be_visible()
     first = page.get_by_role("row", name="After the first treatment (first score from 20 hours after")

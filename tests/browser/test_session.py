@@ -21,6 +21,7 @@ from ketacare.sessions.models import (
     VitalSign,
 )
 from ketacare.sessions.services import signature_valid
+from tests.browser.conftest import enter_code
 from tests.conftest import PASSWORD
 from tests.treatment_helpers import ALL_CLEAR, ESCORT, make_chair, make_eligible, rate_on_schedule
 
@@ -30,6 +31,7 @@ def sign_in(page, url, username):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Password").press("Enter")
+    enter_code(page, username)
 
 
 def answer_checklist(page, answers=ALL_CLEAR, escort=ESCORT):

@@ -39,3 +39,15 @@ class StaffForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class CodeForm(forms.Form):
+    """The second factor: the authenticator's 6-digit code, or a recovery code."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True, "size": 10}
+        ),
+    )

@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -54,4 +55,52 @@ class IdleTimeoutMiddleware:
                 session[_KEY] = now  # saved: the row's expiry moves SESSION_COOKIE_AGE ahead
                 if session.get("_session_expiry") is not None:
                     session.set_expiry(None)  # an older session's lasting cookie: the browser's now
+        return self.get_response(request)
+
+
+# Pages a signed-in staff member reaches before the second factor: the two-factor pages
+# themselves, signing out, and static files.
+_BEFORE_SECOND_FACTOR = ("accounts:two-factor", "accounts:two-factor-setup", "accounts:logout")
+
+
+class TwoFactorRequiredMiddleware:
+    """Every staff account signs in with a password and then a TOTP (or single-use recovery) code
+    before it sees any patient data (HIPAA 164.312(d) person authentication; ONC 170.315(d)(13)
+    multi-factor authentication). Until `request.user.is_verified()` (django-otp), every page
+    redirects to the code page, or to setting up the authenticator on a first sign-in, and the API
+    answers 403."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self._allowed: tuple[str, ...] | None = None
+
+    def _allowed_paths(self) -> tuple[str, ...]:
+        if self._allowed is None:
+            self._allowed = tuple(reverse(name) for name in _BEFORE_SECOND_FACTOR) + (
+                "/" + settings.STATIC_URL.lstrip("/"),
+            )
+        return self._allowed
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            settings.TWO_FACTOR_REQUIRED
+            and user is not None
+            and user.is_authenticated
+            and not user.is_verified()
+            and not request.path.startswith(self._allowed_paths())
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": "Two-factor sign-in required: enter your authenticator code first."},
+                    status=403,
+                )
+            target = reverse("accounts:two-factor")
+            if request.method == "GET" and not request.headers.get("HX-Request"):
+                target += "?" + urlencode({"next": request.get_full_path()})
+            if request.headers.get("HX-Request"):
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = target
+                return response
+            return redirect(target)
         return self.get_response(request)

@@ -158,3 +158,19 @@ def user_set_active(*, user: User, active: bool, actor: Actor) -> User:
         ],
     )
     return user
+
+
+@transaction.atomic
+def password_changed(*, actor: Actor, user: User, how: str) -> None:
+    """Audit a password change (never the password): `how` is "changed" or "reset by e-mail link"."""
+    audit_record_many(
+        actor=actor,
+        specs=[
+            EventSpec(
+                Action.UPDATE,
+                "accounts.user",
+                str(user.pk),
+                detail={"username": user.username, "password": how},
+            )
+        ],
+    )

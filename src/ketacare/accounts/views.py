@@ -3,18 +3,22 @@ and sign-in lockout. Every change goes through accounts.services and is audited.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ketacare.accounts import services, signin
-from ketacare.accounts.forms import RoleForm, StaffForm
+from ketacare.accounts import services, signin, twofactor
+from ketacare.accounts.forms import CodeForm, RoleForm, StaffForm
 from ketacare.accounts.models import User
 from ketacare.accounts.permissions import requires
 from ketacare.accounts.roles import Role
@@ -78,6 +82,8 @@ def _detail(
         "locked": user.username in _locked_usernames([user.username]),
         "role_form": role_form or RoleForm(initial={"role": user.role}),
         "is_self": user.pk == request.user.pk,
+        "authenticator": twofactor.confirmed_authenticator(user),
+        "recovery_codes_left": twofactor.recovery_codes_left(user),
     }
     return render(request, "accounts/staff_detail.html", context, status=status)
 
@@ -87,7 +93,7 @@ def staff_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     return _detail(request, get_object_or_404(User, pk=user_id))
 
 
-ACTIONS = ("role", "switch-off", "switch-on", "unlock")
+ACTIONS = ("role", "switch-off", "switch-on", "unlock", "reset-two-factor")
 
 
 @requires("accounts.change_user")
@@ -109,6 +115,9 @@ def staff_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
                 raise ValidationError("You cannot switch your own account off.")
             services.user_set_active(user=user, active=action == "switch-on", actor=actor)
             done = f"{user.username} is switched {'on' if action == 'switch-on' else 'off'}."
+        elif action == "reset-two-factor":
+            twofactor.two_factor_reset(actor=actor, user=user)
+            done = f"{user.username} sets up two-factor sign-in again at the next sign-in."
         else:
             signin.unlock(actor=actor, username=user.username)
             done = f"{user.username} can sign in again."
@@ -120,3 +129,136 @@ def staff_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
         return _detail(request, user, form, UNPROCESSABLE)
     messages.success(request, done)
     return redirect("accounts:staff-detail", user_id=user.pk)
+
+
+# -- Two-factor sign-in and the user's own account ------------------------------------------------
+
+
+def _next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+def _with_next(name: str, request: HttpRequest) -> str:
+    from urllib.parse import urlencode
+
+    target = request.POST.get("next") or request.GET.get("next")
+    return reverse(name) + ("?" + urlencode({"next": target}) if target else "")
+
+
+@require_http_methods(["GET", "POST"])
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """After the password: the authenticator's code (or a recovery code)."""
+    user = cast(User, request.user)  # signed in (LoginRequiredMiddleware)
+    if user.is_verified():  # type: ignore[attr-defined]
+        return redirect(_next(request))
+    if twofactor.confirmed_authenticator(user) is None and not twofactor.recovery_codes_left(user):
+        return redirect(_with_next("accounts:two-factor-setup", request))
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            used = twofactor.second_factor_verify(request=request, code=form.cleaned_data["code"])
+        except twofactor.SecondFactorLockedOut:
+            logout(request)
+            return cast(HttpResponse, signin.lockout_response(request))
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            if used == "recovery code":
+                left = twofactor.recovery_codes_left(user)
+                messages.warning(
+                    request,
+                    f"You signed in with a recovery code: {left} left. "
+                    "Set up your authenticator again or make new codes under Your account.",
+                )
+            return redirect(_next(request))
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {"form": form, "next": request.GET.get("next", "")},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Setting up an authenticator: at the first sign-in, or to replace one from a session that has
+    passed both factors. A password alone never sets up a new authenticator."""
+    user = cast(User, request.user)  # signed in (LoginRequiredMiddleware)
+    has_factor = (
+        twofactor.confirmed_authenticator(user) is not None or twofactor.recovery_codes_left(user) > 0
+    )
+    if has_factor and not user.is_verified():  # type: ignore[attr-defined]
+        return redirect(_with_next("accounts:two-factor", request))
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    device = twofactor.pending_authenticator(user) if request.method == "POST" else None
+    if device is None:
+        device = twofactor.authenticator_start(user)
+        form = CodeForm()
+    elif form.is_valid():
+        try:
+            codes = twofactor.authenticator_confirm(
+                request=request, device=device, code=form.cleaned_data["code"]
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            return render(
+                request,
+                "accounts/recovery_codes.html",
+                {"codes": codes, "next": _next(request), "first": True},
+            )
+    status = UNPROCESSABLE if request.method == "POST" else 200
+    context = {"form": form, "enrolment": twofactor.enrolment(device), "next": request.GET.get("next", "")}
+    return render(request, "accounts/two_factor_setup.html", context, status=status)
+
+
+def account(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's own account: password, authenticator, recovery codes."""
+    user = cast(User, request.user)  # signed in (LoginRequiredMiddleware)
+    context = {
+        "authenticator": twofactor.confirmed_authenticator(user),
+        "recovery_codes_left": twofactor.recovery_codes_left(user),
+    }
+    return render(request, "accounts/account.html", context)
+
+
+@require_POST
+def recovery_codes_renew(request: HttpRequest) -> HttpResponse:
+    codes = twofactor.recovery_codes_renew(request=request)
+    return render(
+        request, "accounts/recovery_codes.html", {"codes": codes, "next": reverse("accounts:account")}
+    )
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Changing one's own password (the old one first), audited; the session stays signed in."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:account")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.password_changed(actor=Actor.from_request(self.request), user=form.user, how="changed")
+        messages.success(self.request, "Your password is changed.")
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Setting a new password from the e-mailed link, audited. The second factor is still asked
+    at the next sign-in: a reset by e-mail never bypasses it."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password-reset-complete")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.password_changed(
+            actor=Actor.from_request(self.request), user=form.user, how="reset by e-mail link"
+        )
+        return response

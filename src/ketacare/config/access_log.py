@@ -11,10 +11,13 @@ from gunicorn.glogging import Logger
 FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 # A patient's self-report link: its token is the key to their questionnaire.
 _TOKEN_PATH = re.compile(r"^/r/[^/]+/")
+# A password-reset link: the account's id and a token that sets its password.
+_RESET_PATH = re.compile(r"^/accounts/reset/[^/]+/[^/]+/")
 
 
 def safe_path(path: str) -> str:
-    return _TOKEN_PATH.sub("/r/<token>/", path or "-")
+    path = _TOKEN_PATH.sub("/r/<token>/", path or "-")
+    return _RESET_PATH.sub("/accounts/reset/<token>/", path)
 
 
 class AccessLogger(Logger):  # type: ignore[misc]  # gunicorn ships no types

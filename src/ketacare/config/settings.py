@@ -66,6 +66,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "ketacare.accounts",
     "ketacare.audit",
     "ketacare.patients",
@@ -82,12 +86,18 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ketacare.web.middleware.NoStoreMiddleware",
+    # Content-Security-Policy on every response (config/csp.py): no inline script anywhere.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Deny by default: every view needs a signed-in user unless it is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Two-factor sign-in: request.user.is_verified() once a TOTP or recovery code was accepted;
+    # until then a staff member reaches only the two-factor pages (accounts/middleware.py).
+    "django_otp.middleware.OTPMiddleware",
+    "ketacare.accounts.middleware.TwoFactorRequiredMiddleware",
     "ketacare.accounts.middleware.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -95,6 +105,9 @@ MIDDLEWARE = [
     # Turns a sign-in refused for lockout into the lockout page (429).
     "axes.middleware.AxesMiddleware",
 ]
+
+# The Content-Security-Policy lives in its own module (config/csp.py).
+from ketacare.config.csp import CONTENT_SECURITY_POLICY  # noqa: E402,F401
 
 ROOT_URLCONF = "ketacare.config.urls"
 WSGI_APPLICATION = "ketacare.config.wsgi.application"
@@ -160,6 +173,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "ketacare.accounts.validators.RepetitiveOrSequentialValidator"},
 ]
 LOGIN_URL = "accounts:login"
+# Two-factor sign-in (TOTP, django-otp) for every staff account before any patient data. Only a
+# development set-up may switch it off; `ketacare check --deploy` refuses that in production.
+TWO_FACTOR_REQUIRED = env_bool("KETACARE_TWO_FACTOR_REQUIRED", True)
+# The issuer an authenticator app shows beside the account.
+OTP_TOTP_ISSUER = os.environ.get("KETACARE_CLINIC_NAME", "KetaCare")
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
@@ -179,6 +197,10 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and env_bool("KETACARE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+# A clinic's whole domain is served over HTTPS only (browsers never try plain HTTP on a
+# subdomain, and may preload it); a clinic that cannot promise that turns these off.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("KETACARE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = HTTPS and env_bool("KETACARE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -216,6 +238,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API of KetaCare, the clinical platform for ketamine therapy clinics.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"DiagnosisCodeEnum": "ketacare.patients.api.DIAGNOSIS_CODES"},
 }
 
 # Patient data never goes into logs: only warnings from Django itself, to stderr.
@@ -315,6 +338,26 @@ PROTOCOLS_FILE = os.environ.get("KETACARE_PROTOCOLS") or None
 CHECKLIST_FILE = os.environ.get("KETACARE_CHECKLIST") or None
 # The clinic's outcome settings (time points, relapse rule) as JSON: docs/outcomes.md.
 OUTCOME_RULES = os.environ.get("KETACARE_OUTCOMES") or None
+
+# The audit key (audit/keys.py): keys the audit chain, its anchors and the signatures of decisions
+# and sessions. Kept outside the database; required in production. docs/security.md.
+AUDIT_KEY = os.environ.get("KETACARE_AUDIT_KEY", "")
+AUDIT_KEY_FILE = os.environ.get("KETACARE_AUDIT_KEY_FILE", "")
+# `ketacare audit-anchor` appends the chain's head here; keep it off the database's disk (or ship
+# it elsewhere): truncating the trail and moving its head back is caught against these lines.
+AUDIT_ANCHOR_FILE = Path(os.environ.get("KETACARE_AUDIT_ANCHOR_FILE", VAR_DIR / "audit-anchors.log"))
+
+# E-mail (password reset links). The demo and development print mails to the console; a clinic
+# names its SMTP server with these variables (Django's mail backends).
+EMAIL_BACKEND = os.environ.get("KETACARE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("KETACARE_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("KETACARE_EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("KETACARE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("KETACARE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("KETACARE_EMAIL_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("KETACARE_EMAIL_FROM", "KetaCare <no-reply@localhost>")
+# A password-reset link works once, for this long.
+PASSWORD_RESET_TIMEOUT = env_int("KETACARE_PASSWORD_RESET_MINUTES", 60) * 60
 
 # The clinic as its letters name it.
 CLINIC_NAME = os.environ.get("KETACARE_CLINIC_NAME", "KetaCare Clinic")

@@ -11,7 +11,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     """The menu a user sees follows their permissions: a link they may not use is not shown."""
     user = getattr(request, "user", None)
     items: list[tuple[str, str]] = []
-    if user is not None and user.is_authenticated:
+    verified = user is not None and (
+        not settings.TWO_FACTOR_REQUIRED or getattr(user, "is_verified", lambda: False)()
+    )
+    if user is not None and user.is_authenticated and verified:
         items.append(("Dashboard", reverse("web:home")))
         if user.has_perm("patients.view_patient"):
             items.append(("Patients", reverse("patients:list")))
@@ -30,6 +33,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append(("Staff", reverse("accounts:staff")))
         if user.has_perm("audit.view_auditevent"):
             items.append(("Audit trail", reverse("audit:event-list")))
+        items.append(("Your account", reverse("accounts:account")))
     return {
         "nav_items": items,
         "idle_timeout_minutes": settings.IDLE_TIMEOUT_MINUTES,
