@@ -24,6 +24,7 @@ def _without_guard(sql, params):
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("DROP TRIGGER audit_event_no_update")
+            cursor.execute("DROP TRIGGER audit_event_no_delete")
         else:
             # Deferred foreign-key checks from the test's own inserts must fire before ALTER TABLE.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

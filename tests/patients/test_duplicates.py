@@ -279,7 +279,7 @@ def test_the_form_warns_with_links_and_registers_once_different_person_is_ticked
     assert Patient.objects.count() == 1
     # the warning showed the other patient: recorded like a search result
     shown = AuditEvent.objects.get(action="view", actor_id=front_desk.pk)
-    assert shown.detail == {"list": True, "ids": [existing.pk]}
+    assert shown.detail == {"list": True, "ids": [existing.pk], "patients": [existing.pk]}
 
     registered = client.post(url, {**FORM, "not_duplicate": "on", "duplicates_shown": existing.mrn})
     patient = Patient.objects.exclude(pk=existing.pk).get()
@@ -353,6 +353,7 @@ def test_the_api_answers_409_listing_the_candidates_then_201_when_confirmed(clie
     assert AuditEvent.objects.get(action="view", actor_id=front_desk.pk).detail == {
         "list": True,
         "ids": [existing.pk],
+        "patients": [existing.pk],
     }
 
     created = client.post(

@@ -1,4 +1,5 @@
 import datetime
+import hashlib
 from decimal import Decimal
 
 import pytest
@@ -186,6 +187,9 @@ class TestDecision:
         assert services.signature_valid(d)
         assert d.snapshot["staging"]["treatment_resistant"] is True
         d.reasons = "something else"
+        assert not services.signature_valid(d)
+        # Re-signed by someone with the database but not the audit key: still not valid.
+        d.signature = hashlib.sha256(services.decision_text(d).encode()).hexdigest()
         assert not services.signature_valid(d)
         event = AuditEvent.objects.get(object_type="screening.candidacydecision")
         assert event.detail == {"decision": "eligible", "supersedes": None}

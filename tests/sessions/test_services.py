@@ -1,4 +1,5 @@
 import datetime
+import hashlib
 from decimal import Decimal
 
 import pytest
@@ -7,7 +8,7 @@ from django.utils import timezone
 
 from ketacare.clinical.monitoring import Vitals
 from ketacare.patients.models import BodyMeasurement
-from ketacare.sessions import services
+from ketacare.sessions import selectors, services
 from ketacare.sessions.models import (
     AdverseEvent,
     DoseOrder,
@@ -312,6 +313,8 @@ def test_signing_locks_the_session_and_later_changes_are_amendments(doctor, nurs
         services.session_sign(actor=nurse_actor, session=session, password=PASSWORD)
     signed = services.session_sign(actor=doctor, session=session, password=PASSWORD)
     assert signed.locked and services.signature_valid(signed)
+    unkeyed = hashlib.sha256(services.snapshot_text(selectors.session_snapshot(signed)).encode()).hexdigest()
+    assert signed.signature != unkeyed  # keyed: without the audit key it cannot be recomputed
     with pytest.raises(ValidationError, match="signed and locked"):
         services.vitals_record(actor=nurse_actor, session=session, vitals=NORMAL)
     with pytest.raises(ValidationError, match="signed and locked"):

@@ -17,8 +17,10 @@ from ketacare.patients.models import Patient
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_backup_restores_every_record_and_the_audit_chain(register, tmp_path):
+def test_a_backup_restores_every_record_and_the_audit_chain(register, tmp_path, settings):
+    settings.AUDIT_ANCHOR_FILE = tmp_path / "anchors.log"
     kept = register(family_name="Kept")
+    call_command("audit_anchor", stdout=StringIO())  # an anchor the backup holds
     path = tmp_path / "clinic.backup"
     out = StringIO()
     call_command("backup", "--to", str(path), stdout=out)
@@ -26,13 +28,17 @@ def test_a_backup_restores_every_record_and_the_audit_chain(register, tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     events = AuditEvent.objects.count()
     register(family_name="After", phone="555-777-0000")  # written after the backup: gone after
+    call_command("audit_anchor", stdout=StringIO())  # an anchor of events the restore replaces
     assert Patient.objects.count() == 2
     out = StringIO()
     call_command("restore", str(path), "--yes", stdout=out)
     assert list(Patient.objects.values_list("pk", "family_name")) == [(kept.pk, "Kept")]
-    assert AuditEvent.objects.count() == events
+    assert AuditEvent.objects.count() == events + 1  # the restore itself, in the trail
+    assert AuditEvent.objects.order_by("-seq").first().detail == {"restored_from": "clinic.backup"}
     assert "1 patients_patient" in out.getvalue() and "audit chain intact" in out.getvalue()
-    call_command("audit_verify", stdout=StringIO())
+    out = StringIO()
+    call_command("audit_verify", stdout=out)  # the anchors after the backup are set aside
+    assert f"{events + 1} events verified; 2 anchors checked" in out.getvalue()
 
 
 def test_restore_asks_for_yes_and_a_backup_is_never_written_over(register, tmp_path):

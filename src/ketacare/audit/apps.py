@@ -7,4 +7,8 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        from ketacare.audit import signals  # noqa: F401  (records sign-in and sign-out)
+        from django.db.backends.signals import connection_created
+
+        from ketacare.audit import checks, guard, signals  # noqa: F401  (checks: the audit key; signals: sign-ins)
+
+        connection_created.connect(guard.register, dispatch_uid="ketacare-audit-guard")

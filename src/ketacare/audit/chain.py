@@ -1,4 +1,4 @@
-"""The hash chain: canonical content of an event and the hash that links it."""
+"""The hash chain: canonical content of an event and the keyed hash that links it."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
+
+from ketacare.audit import keys
 
 GENESIS_HASH = "0" * 64
 
@@ -42,4 +44,11 @@ def canonical(
 
 
 def link(prev_hash: str, content: bytes) -> str:
+    """HMAC-SHA256 under the audit key (audit/keys.py) of the previous hash and this content:
+    without the key a rewritten trail cannot be re-chained."""
+    return keys.sign(prev_hash.encode() + b"\n" + content)
+
+
+def legacy_link(prev_hash: str, content: bytes) -> str:
+    """The unkeyed SHA-256 link of events written before the chain was keyed (key id "")."""
     return hashlib.sha256(prev_hash.encode() + b"\n" + content).hexdigest()

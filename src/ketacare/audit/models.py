@@ -24,8 +24,10 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 class AuditEvent(models.Model):
     """One read or change of patient data (or a sign-in), chained to the event before it.
 
-    `hash` is SHA-256 over the previous event's hash and this event's canonical content, so
-    changing, removing or inserting any row breaks every link after it (`ketacare audit-verify`).
+    `hash` is HMAC-SHA256, under the audit key kept outside the database, over the previous event's
+    hash and this event's canonical content, so changing, removing or inserting any row breaks
+    every link after it, and without the key the links cannot be recomputed (`ketacare
+    audit-verify`, which also checks the anchors `ketacare audit-anchor` wrote).
     """
 
     class Action(models.TextChoices):
@@ -54,6 +56,9 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # Which audit key linked this event (audit/keys.py key_id); "" for the unkeyed SHA-256 links
+    # of events written before the chain was keyed.
+    key_id = models.CharField(max_length=16, blank=True, db_default="")
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -75,6 +80,23 @@ class AuditEvent(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AuditImmutableError("audit events cannot be deleted")
 
+    @property
+    def summary(self) -> str:
+        """The event's detail in words for the audit page and its export: field names, roles,
+        what happened to an account; never patient data (none is stored)."""
+        d = self.detail or {}
+        parts: list[str] = []
+        if d.get("list"):
+            parts.append(f"list of {len(d.get('ids', ()))}")
+        if d.get("fields"):
+            parts.append("fields: " + ", ".join(str(f) for f in d["fields"]))
+        for key, value in sorted(d.items()):
+            if key in ("list", "ids", "patients", "fields") or isinstance(value, (dict, list)):
+                continue
+            label = key.replace("_", " ")
+            parts.append(label if value is True else f"{label}: {value}")
+        return "; ".join(parts)
+
 
 class AuditChainHead(models.Model):
     """The newest link of the chain. Locking this one row serialises appends across processes,
@@ -89,3 +111,19 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain head at event {self.seq}"
+
+
+class AuditListedPatient(models.Model):
+    """An index of the patients a list view showed (a search result, a dashboard panel, a list of
+    one patient's records): "who has seen this patient" finds lists too. Written with the event,
+    from the patient ids the event's detail names (and checked against them by audit-verify)."""
+
+    seq = models.PositiveBigIntegerField()
+    patient_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["patient_id", "-seq"], name="audit_listed_patient_seq")]
+        constraints = [models.UniqueConstraint(fields=["seq", "patient_id"], name="audit_listed_once")]
+
+    def __str__(self) -> str:
+        return f"event {self.seq} listed patient {self.patient_id}"

@@ -10,9 +10,10 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from ketacare.audit import keys
 from ketacare.audit.chain import GENESIS_HASH, canonical, link
 from ketacare.audit.context import Actor
-from ketacare.audit.models import AuditChainHead, AuditEvent
+from ketacare.audit.models import AuditChainHead, AuditEvent, AuditListedPatient
 from ketacare.bulk import bulk_insert
 
 Action = AuditEvent.Action
@@ -77,6 +78,7 @@ EVENT_FIELDS = (
     "detail",
     "prev_hash",
     "hash",
+    "key_id",
 )
 
 
@@ -89,7 +91,9 @@ def audit_record_many(*, actor: Actor, specs: Sequence[EventSpec]) -> int:
     seq, prev = _lock_head()
     now = timezone.now()
     actor_id = actor.user.pk if actor.user is not None else None
+    key_id = keys.key_id()
     rows: list[tuple[Any, ...]] = []
+    listed: list[tuple[int, int]] = []
     for spec in specs:
         seq += 1
         content = canonical(
@@ -121,10 +125,14 @@ def audit_record_many(*, actor: Actor, specs: Sequence[EventSpec]) -> int:
                 spec.detail,
                 prev,
                 digest,
+                key_id,
             )
         )
+        listed.extend((seq, pid) for pid in spec.detail.get("patients", ()))
         prev = digest
     bulk_insert(AuditEvent, EVENT_FIELDS, rows)
+    if listed:
+        bulk_insert(AuditListedPatient, ("seq", "patient_id"), listed)
     _move_head(seq, prev)
     return seq
 
@@ -141,16 +149,26 @@ def audit_view(*, actor: Actor, obj: models.Model) -> int:
     return audit_record(actor=actor, action=Action.VIEW, obj=obj)
 
 
-def list_view_spec(object_type: str, ids: Sequence[int]) -> EventSpec:
-    return EventSpec(Action.VIEW, object_type, detail={"list": True, "ids": [int(i) for i in ids]})
+def list_view_spec(object_type: str, ids: Sequence[int], patients: Iterable[int] | None = None) -> EventSpec:
+    """A list view of these records; `patients`, the patients they belong to (for a list of
+    patients, the ids themselves)."""
+    if patients is None and object_type == "patients.patient":
+        patients = ids
+    detail: dict[str, Any] = {"list": True, "ids": [int(i) for i in ids]}
+    if patients is not None:
+        detail["patients"] = sorted({int(p) for p in patients})
+    return EventSpec(Action.VIEW, object_type, detail=detail)
 
 
-def audit_list_view(*, actor: Actor, object_type: str, ids: Sequence[int]) -> int:
+def audit_list_view(
+    *, actor: Actor, object_type: str, ids: Sequence[int], patients: Iterable[int] | None = None
+) -> int:
     """Record that a list showed these records (a search result, a dashboard panel): one event
-    per page shown, naming the ids, so "who has seen this patient" includes lists."""
+    per page shown, naming the ids and the patients they belong to, so "who has seen this
+    patient" includes lists."""
     if not ids:
         return 0
-    return audit_record_many(actor=actor, specs=[list_view_spec(object_type, ids)])
+    return audit_record_many(actor=actor, specs=[list_view_spec(object_type, ids, patients)])
 
 
 def audit_objects(*, actor: Actor, action: str, objs: Iterable[models.Model]) -> int:

@@ -139,6 +139,11 @@ def _possible_duplicate_body(exc: services.PossibleDuplicateError) -> dict[str, 
     }
 
 
+PATIENT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The patient's id")
+# One name in the schema for the diagnosis codes (a list's items and the primary diagnosis).
+DIAGNOSIS_CODES = [d.code for d in DIAGNOSES]
+
+
 class PatientViewSet(viewsets.ViewSet):
     """Patients: search, read, register and update."""
 
@@ -160,7 +165,7 @@ class PatientViewSet(viewsets.ViewSet):
         response: Response = paginator.get_paginated_response(PatientListSerializer(page, many=True).data)
         return response
 
-    @extend_schema(responses=PatientSerializer)
+    @extend_schema(parameters=[PATIENT_ID], responses=PatientSerializer)
     def retrieve(self, request: Request, pk: str) -> Response:
         try:
             chart = selectors.patient_chart(patient_id=int(pk))
@@ -211,7 +216,9 @@ class PatientViewSet(viewsets.ViewSet):
             return Response(_possible_duplicate_body(exc), status=status.HTTP_409_CONFLICT)
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=PatientWriteSerializer(partial=True), responses=PatientSerializer)
+    @extend_schema(
+        parameters=[PATIENT_ID], request=PatientWriteSerializer(partial=True), responses=PatientSerializer
+    )
     def partial_update(self, request: Request, pk: str) -> Response:
         try:
             patient = Patient.objects.get(pk=int(pk))

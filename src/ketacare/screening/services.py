@@ -4,7 +4,6 @@ physician's signed candidacy decision. One transaction per action, each writing 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -15,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketacare.accounts.signin import SIGN_FAILED, reauthenticate
+from ketacare.audit import keys
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record
 from ketacare.clinical.antidepressants import dose_problem
@@ -266,8 +266,8 @@ def prior_treatment_record(
     return treatment
 
 
-def decision_signature(decision: CandidacyDecision) -> str:
-    """The digest of what was signed (content, signer, time): a later change shows."""
+def decision_text(decision: CandidacyDecision) -> str:
+    """What a signature covers: the content, the signer and the time, as canonical JSON."""
     content = {
         "patient": decision.patient_id,
         "consultation": decision.consultation_id,
@@ -281,13 +281,18 @@ def decision_signature(decision: CandidacyDecision) -> str:
         "signed_at": decision.signed_at.isoformat(),
         "supersedes": decision.supersedes_id,
     }
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def decision_signature(decision: CandidacyDecision) -> str:
+    """HMAC-SHA256 under the audit key (kept outside the database) of what was signed: a later
+    change shows, and whoever can write to the database cannot re-sign it."""
+    return keys.sign(decision_text(decision).encode())
 
 
 def signature_valid(decision: CandidacyDecision) -> bool:
     """True while the stored decision still matches the signature taken when it was signed."""
-    return decision_signature(decision) == decision.signature
+    return keys.matches(decision_text(decision).encode(), decision.signature)
 
 
 def decision_sign(

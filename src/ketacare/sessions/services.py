@@ -5,7 +5,6 @@ signing, changes are amendments that keep the original."""
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -18,6 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ketacare.accounts.signin import SIGN_FAILED, reauthenticate
+from ketacare.audit import keys
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record, audit_record_many, spec_for
 from ketacare.clinical import body, dosing, monitoring, session_checks
@@ -1240,14 +1240,20 @@ def _signature(session: TreatmentSession) -> str:
     return signature_of(selectors.session_snapshot(session))
 
 
+def snapshot_text(snapshot: dict[str, Any]) -> str:
+    return json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def signature_of(snapshot: dict[str, Any]) -> str:
-    text = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """HMAC-SHA256 under the audit key (kept outside the database) of the record as signed."""
+    return keys.sign(snapshot_text(snapshot).encode())
 
 
 def signature_valid(session: TreatmentSession) -> bool:
     """True while the signed record still matches the signature taken when it was locked."""
-    return bool(session.signature) and _signature(session) == session.signature
+    return bool(session.signature) and keys.matches(
+        snapshot_text(selectors.session_snapshot(session)).encode(), session.signature
+    )
 
 
 def session_sign(*, actor: Actor, session: TreatmentSession, password: str) -> TreatmentSession:

@@ -268,7 +268,10 @@ def session_alerts(request: HttpRequest, session_id: int) -> HttpResponse:
     session = get_object_or_404(TreatmentSession, pk=session_id)
     alerts = selectors.session_alerts(session)
     audit_list_view(
-        actor=Actor.from_request(request), object_type="measures.safetyalert", ids=[a.pk for a in alerts]
+        actor=Actor.from_request(request),
+        object_type="measures.safetyalert",
+        ids=[a.pk for a in alerts],
+        patients=[session.patient_id],
     )
     return render(request, "sessions/_session_alerts.html", {"s": session, "alerts": alerts})
 
@@ -518,6 +521,7 @@ def rems_pending(request: HttpRequest) -> HttpResponse:
         actor=Actor.from_request(request),
         object_type="treatment_sessions.remsrecord",
         ids=[r.pk for r in records],
+        patients=[r.patient_id for r in records],
     )
     return render(request, "sessions/rems_pending.html", {"records": records, "today": timezone.localdate()})
 

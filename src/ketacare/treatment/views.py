@@ -229,7 +229,10 @@ def calendar(request: HttpRequest) -> HttpResponse:
 def upcoming(request: HttpRequest) -> HttpResponse:
     slots = selectors.upcoming()
     audit_list_view(
-        actor=Actor.from_request(request), object_type="treatment.appointment", ids=[s.id for s in slots]
+        actor=Actor.from_request(request),
+        object_type="treatment.appointment",
+        ids=[s.id for s in slots],
+        patients=[s.patient_id for s in slots],
     )
     return render(
         request, "treatment/upcoming.html", {"slots": slots, "today": timezone.localdate().isoformat()}

@@ -25,7 +25,9 @@ def home(request: HttpRequest) -> HttpResponse:
     shown: list[EventSpec] = []
     if user.has_perm("measures.view_safetyalert"):
         alerts, open_count = open_alerts(limit=DASHBOARD_ALERTS)
-        shown.append(list_view_spec("measures.safetyalert", [a.pk for a in alerts]))
+        shown.append(
+            list_view_spec("measures.safetyalert", [a.pk for a in alerts], [a.patient_id for a in alerts])
+        )
         context.update(alerts=alerts, open_alert_count=open_count, ack_form=AcknowledgeForm())
     if user.has_perm("measures.view_questionnaireresponse"):
         prompts = booster_prompts()  # as of the last catch-up (an outcome page or the timer)

@@ -1,9 +1,13 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from ketacare import backups
+from ketacare.audit.anchors import restore_mark
+from ketacare.audit.context import Actor
 from ketacare.audit.selectors import chain_verify
+from ketacare.audit.services import Action, EventSpec, audit_record_many
 
 
 class Command(BaseCommand):
@@ -27,7 +31,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=2) from None
         except (RuntimeError, OSError) as exc:
             raise CommandError(f"Not restored: {exc}", returncode=1) from None
-        chain = chain_verify()
+        chain = chain_verify(after_restore=True)
         counts = ", ".join(f"{n} {t}" for t, n in report.counts.items())
         if not chain.intact:
             raise CommandError(
@@ -35,6 +39,15 @@ class Command(BaseCommand):
                 f"{chain.broken_at_seq}: {chain.problem}",
                 returncode=1,
             )
+        # The trail records the restore, and the anchor file learns where the trail now ends.
+        with transaction.atomic():
+            audit_record_many(
+                actor=Actor.command("restore"),
+                specs=[
+                    EventSpec(Action.UPDATE, "database", detail={"restored_from": Path(opts["path"]).name})
+                ],
+            )
+        restore_mark()
         self.stdout.write(
             f"Restored from {report.path}: {counts}; audit chain intact ({chain.events_checked} events)."
         )
