@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Sequence
 
 import matplotlib
@@ -23,7 +24,7 @@ from ketacare.measures.selectors import Trajectory, response_rule  # noqa: E402
 BAND_COLOURS = ("#e8f5e9", "#fffde7", "#fff3e0", "#fbe9e7", "#fde0dc")
 
 
-PLOT_VERSION = "3"  # change when the drawing changes, so cached plots are redrawn
+PLOT_VERSION = "4"  # change when the drawing changes, so cached plots are redrawn
 MARKERS_UP_TO = 60  # points per scale; denser series are drawn as a line only
 
 
@@ -67,8 +68,60 @@ def trajectory_svg(trajectories: Sequence[Trajectory], *, width_in: float = 8.0)
     axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg")
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
+    return without_css(buffer.getvalue())
+
+
+# The SVG 1.1 presentation attributes: every CSS property matplotlib writes has one.
+PRESENTATION_ATTRIBUTES = frozenset(
+    """alignment-baseline baseline-shift clip clip-path clip-rule color color-interpolation
+    color-interpolation-filters color-rendering cursor direction display dominant-baseline fill
+    fill-opacity fill-rule filter flood-color flood-opacity font-family font-size font-size-adjust
+    font-stretch font-style font-variant font-weight image-rendering letter-spacing lighting-color
+    marker-end marker-mid marker-start mask opacity overflow pointer-events shape-rendering
+    stop-color stop-opacity stroke stroke-dasharray stroke-dashoffset stroke-linecap
+    stroke-linejoin stroke-miterlimit stroke-opacity stroke-width text-anchor text-decoration
+    text-rendering unicode-bidi visibility word-spacing writing-mode""".split()
+)
+_SHEET = re.compile(r"\s*<defs>\s*<style[^>]*>\s*\*\s*\{([^{}<]*)\}\s*</style>\s*</defs>")
+_STYLED_TAG = re.compile(r'<[a-zA-Z][^<>]*?\sstyle="[^"]*"[^<>]*>')
+_STYLE = re.compile(r'\sstyle="([^"]*)"')
+
+
+def without_css(svg: str) -> str:
+    """matplotlib's SVG, to be put inline in a page, with its CSS turned into presentation
+    attributes: the Content-Security-Policy (config/csp.py) blocks style="" and <style> in a page,
+    and matplotlib has no option to write attributes. Drawn the same: each element's declarations
+    become its own attributes, and the sheet's one rule for every element (`*{...}`, the line joins
+    and caps) goes on the root, inherited by every element that does not set its own (matplotlib
+    styles only leaves: path, use, text). A declaration with no attribute stays in style="", where
+    tests/web/test_csp.py finds it."""
+    svg = svg[svg.index("<svg") :]
+    sheet = _SHEET.search(svg)
+    if sheet:
+        svg = svg[: sheet.start()] + svg[sheet.end() :]
+        svg = svg.replace("<svg", f'<svg style="{sheet[1]}"', 1)
+    return _STYLED_TAG.sub(_attributes, svg)
+
+
+def _attributes(tag: re.Match[str]) -> str:
+    text = tag[0]
+    style = _STYLE.search(text)
+    if style is None:  # not reached: _STYLED_TAG matched a style attribute
+        return text
+    attributes: dict[str, str] = {}
+    kept = []
+    for declaration in style[1].split(";"):
+        name, colon, value = (part.strip() for part in declaration.partition(":"))
+        if not colon or not name:
+            continue
+        if name in PRESENTATION_ATTRIBUTES and f" {name}=" not in text:
+            attributes[name] = value  # the last wins, as in CSS
+        else:
+            kept.append(f"{name}: {value}")
+    replacement = "".join(f' {name}="{value}"' for name, value in attributes.items())
+    if kept:
+        replacement += f' style="{"; ".join(kept)}"'
+    return text[: style.start()] + replacement + text[style.end() :]
 
 
 def _panel(ax: Axes, t: Trajectory) -> None:

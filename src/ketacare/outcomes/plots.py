@@ -14,8 +14,9 @@ from django.core.cache import cache  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from ketacare.clinical.statistics import Survival  # noqa: E402
+from ketacare.measures.plots import without_css  # noqa: E402
 
-PLOT_VERSION = "1"
+PLOT_VERSION = "2"  # change when the drawing changes, so cached plots are redrawn
 COLOURS = ("#0b6e75", "#7b1fa2", "#e65100", "#1565c0")
 PAIRED_LINES_UP_TO = 300  # patients drawn as lines; every patient is in the CSV and the medians
 
@@ -23,8 +24,7 @@ PAIRED_LINES_UP_TO = 300  # patients drawn as lines; every patient is in the CSV
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg")
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
+    return without_css(buffer.getvalue())  # inline in the page: no CSS, for the CSP
 
 
 def cached(kind: str, parts: Sequence[object], draw: Callable[[], str]) -> str:
