@@ -63,12 +63,14 @@ def test_positive_item_shows_a_loud_message_to_staff(client_as, physician, regis
 
 def test_patient_self_report_on_a_phone_with_crisis_resources(client, register, actor, settings):
     settings.CRISIS_TEXT = "Call 988 now."
+    settings.CLINIC_NAME = "Riverside Clinic"
     patient = register()
     _, token = services.self_report_link_create(actor=actor, patient=patient, instrument="phq9")
     url = reverse("measures:self-report", args=[token])
     page = client.get(url)
     assert page.status_code == 200
-    assert "Hello Anna" in page.content.decode()
+    assert "<h1>Riverside Clinic: questionnaire</h1>" in page.content.decode()
+    assert "Anna" not in page.content.decode()
     assert "Thoughts that you would be better off dead" in page.content.decode()
     missing = client.post(url, items([0] * 8))
     assert missing.status_code == 422

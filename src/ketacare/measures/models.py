@@ -133,12 +133,18 @@ class SafetyAlert(models.Model):
 
 
 class SelfReportLink(models.Model):
-    """A single-use, expiring link a patient opens on a phone to fill in one scale."""
+    """A single-use, expiring link a patient opens on a phone to fill in one scale.
+
+    The patient's URL carries a random token that names nothing (no ids); the row keeps only the
+    token's SHA-256 digest, so whoever reads the database (a backup, a replica, a report) cannot
+    open a live link. Staff may revoke a link before it is used."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="self_report_links")
     instrument = models.CharField(max_length=20, choices=INSTRUMENT_CHOICES)
     context = models.CharField(max_length=16, choices=Context.choices, default=Context.FOLLOW_UP)
-    nonce = models.CharField(max_length=32, unique=True)
+    token_digest = models.CharField(
+        max_length=64, unique=True, editable=False, help_text="SHA-256 of the token, hexadecimal"
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
@@ -150,6 +156,10 @@ class SelfReportLink(models.Model):
         on_delete=models.PROTECT,
         related_name="self_report_link",
     )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ("-created_at",)
@@ -158,6 +168,17 @@ class SelfReportLink(models.Model):
                 condition=Q(used_at__isnull=True, response__isnull=True)
                 | Q(used_at__isnull=False, response__isnull=False),
                 name="link_used_with_its_response",
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True, revoked_by__isnull=True)
+                | Q(revoked_at__isnull=False, revoked_by__isnull=False),
+                name="link_revoked_by_someone",
+                violation_error_message="A revoked link names who revoked it.",
+            ),
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="link_used_or_revoked_not_both",
+                violation_error_message="A link is either used or revoked, not both.",
             ),
         ]
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ketacare.clinical import instruments, outcomes
 from ketacare.clinical.baseline import baseline_label
-from ketacare.measures.models import Context, QuestionnaireResponse, SafetyAlert
+from ketacare.measures.models import Context, QuestionnaireResponse, SafetyAlert, SelfReportLink
 
 
 def open_alerts(*, limit: int = 50, offset: int = 0) -> tuple[list[SafetyAlert], int]:
@@ -167,6 +167,26 @@ def trajectories(
             )
         )
     return result
+
+
+def open_links(*, patient_id: int) -> list[SelfReportLink]:
+    """The patient's self-report links that can still be used (not used, not revoked, not
+    expired), newest first, with who made them. One query. The token digest is not read: nothing
+    shown to staff needs it."""
+    links = list(
+        SelfReportLink.objects.filter(
+            patient_id=patient_id,
+            used_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("created_by")
+        .defer("token_digest")
+        .order_by("-created_at", "-id")
+    )
+    for link in links:
+        link.scale_name = instruments.get(link.instrument).short_name  # type: ignore[attr-defined]
+    return links
 
 
 def responses_page(

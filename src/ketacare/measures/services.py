@@ -7,12 +7,12 @@ stored without its alert, and an alert never exists without the answers that rai
 from __future__ import annotations
 
 import datetime
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -40,7 +40,6 @@ FOLLOW_UP_FLAGS = frozenset({SEVERE_SYMPTOMS, SAFETY_ITEM_MISSING})
 # Flags that show the patient crisis resources at once on the self-report page.
 CRISIS_FLAGS = URGENT_FLAGS
 
-LINK_SALT = "ketacare.measures.self-report"
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
 
 
@@ -171,17 +170,34 @@ def alert_acknowledge(*, actor: Actor, alert: SafetyAlert, note: str) -> SafetyA
 
 # --- self-report links ---------------------------------------------------------------------------
 
+# 32 random bytes: 256 bits, 43 URL-safe characters. A token that long cannot be guessed, so a
+# plain SHA-256 of it (no salt, no slow hash) is enough to make the stored digest useless to a
+# reader of the database, and a lookup is one probe of a unique index.
+TOKEN_BYTES = 32
+TOKEN_MAX_LENGTH = 64  # longer is not one of ours: not hashed, not looked up
+
+INVALID = "This link is not valid. Please check that you copied all of it."
+USED = "This questionnaire has already been filled in. Thank you."
+# An expired link and a revoked one read the same to the patient: whoever holds the phone learns
+# nothing from the difference.
+CLOSED = "This link has expired. Please ask the clinic for a new one."
+
 
 def link_lifetime() -> datetime.timedelta:
     return datetime.timedelta(hours=settings.SELF_REPORT_LINK_HOURS)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @transaction.atomic
 def self_report_link_create(
     *, actor: Actor, patient: Patient, instrument: str, context: str = Context.FOLLOW_UP
 ) -> tuple[SelfReportLink, str]:
-    """A signed, single-use link for the patient to fill in one scale. Returns the link and the
-    token for its URL; the token is not stored (only its random nonce is)."""
+    """A single-use link for the patient to fill in one scale. Returns the link and the token for
+    its URL, once: the token is random (it names no link, patient or scale) and only its SHA-256
+    digest is stored, so nobody can show the URL again, and the database cannot open it."""
     if actor.user is None:
         raise ValidationError("A self-report link is created by a signed-in member of staff.")
     scale = instruments.get(instrument) if instrument in instruments.CODES else None
@@ -190,18 +206,37 @@ def self_report_link_create(
     if scale.rater != "patient":
         raise ValidationError({"instrument": f"{scale.name} is rated by a clinician, not by the patient."})
     now = timezone.now()
+    token = secrets.token_urlsafe(TOKEN_BYTES)
     link = SelfReportLink.objects.create(
         patient=patient,
         instrument=instrument,
         context=context,
-        nonce=secrets.token_hex(16),
+        token_digest=token_digest(token),
         created_by=actor.user,
         created_at=now,
         expires_at=now + link_lifetime(),
     )
-    token = signing.dumps({"l": link.pk, "p": patient.pk, "n": link.nonce}, salt=LINK_SALT)
     audit_record_many(actor=actor, specs=[spec_for(link, Action.CREATE)])
     return link, token
+
+
+@transaction.atomic
+def self_report_link_revoke(*, actor: Actor, link: SelfReportLink) -> SelfReportLink:
+    """Staff withdraw a link before the patient uses it (sent to the wrong number, no longer
+    wanted). From then on the patient's page shows the same closed page as an expired link. The
+    row is locked, so a revocation and the patient's submission cannot both succeed. Revoking a
+    link already revoked, used or expired changes nothing and writes no audit event."""
+    if actor.user is None:
+        raise ValidationError("A self-report link is revoked by a signed-in member of staff.")
+    locked = SelfReportLink.objects.select_for_update().get(pk=link.pk)
+    now = timezone.now()
+    if locked.revoked_at is not None or locked.used_at is not None or locked.expires_at <= now:
+        return locked
+    locked.revoked_at = now
+    locked.revoked_by = actor.user
+    locked.save(update_fields=["revoked_at", "revoked_by"])
+    audit_record_many(actor=actor, specs=[spec_for(locked, Action.UPDATE, {"fields": ["revoked"]})])
+    return locked
 
 
 class LinkUnusable(Exception):
@@ -213,21 +248,27 @@ class LinkUnusable(Exception):
         self.code = code
 
 
-def self_report_link_open(token: str) -> SelfReportLink:
-    """The link a token names, if it may still be used; otherwise LinkUnusable saying why."""
-    try:
-        payload = signing.loads(token, salt=LINK_SALT)
-        link = SelfReportLink.objects.select_related("patient").get(pk=int(payload["l"]))
-    except (signing.BadSignature, KeyError, TypeError, ValueError, SelfReportLink.DoesNotExist):
-        raise LinkUnusable(
-            "This link is not valid. Please check that you copied all of it.", "invalid"
-        ) from None
-    if payload.get("p") != link.patient_id or payload.get("n") != link.nonce:
-        raise LinkUnusable("This link is not valid. Please check that you copied all of it.", "invalid")
+def _check_open(link: SelfReportLink) -> None:
     if link.used_at is not None:
-        raise LinkUnusable("This questionnaire has already been filled in. Thank you.", "used")
-    if link.expires_at <= timezone.now():
-        raise LinkUnusable("This link has expired. Please ask the clinic for a new one.", "expired")
+        raise LinkUnusable(USED, "used")
+    if link.revoked_at is not None or link.expires_at <= timezone.now():
+        raise LinkUnusable(CLOSED, "expired")
+
+
+def self_report_link_open(token: str) -> SelfReportLink:
+    """The link a token opens, if it may still be used; otherwise LinkUnusable saying why. The
+    link's patient is not loaded: the patient's page has no use for who they are."""
+    if ":" in token:
+        # A signed token from before opaque tokens (payload:signature; a random token has no
+        # colon). Those links were retired by migration 0003: say so rather than "not valid".
+        raise LinkUnusable(CLOSED, "expired")
+    if not token or len(token) > TOKEN_MAX_LENGTH:
+        raise LinkUnusable(INVALID, "invalid")
+    try:
+        link = SelfReportLink.objects.get(token_digest=token_digest(token))
+    except SelfReportLink.DoesNotExist:
+        raise LinkUnusable(INVALID, "invalid") from None
+    _check_open(link)
     return link
 
 
@@ -246,8 +287,7 @@ def self_report_submit(
         with transaction.atomic():
             link = self_report_link_open(token)
             link = SelfReportLink.objects.select_for_update().select_related("patient").get(pk=link.pk)
-            if link.used_at is not None:
-                raise LinkUnusable("This questionnaire has already been filled in. Thank you.", "used")
+            _check_open(link)  # again under the lock: used or revoked meanwhile
             actor = Actor(user=None, ip=ip, user_agent=user_agent, system="patient-self-report")
             response = _record(
                 actor=actor,
@@ -264,5 +304,5 @@ def self_report_submit(
             link.response = response
             link.save(update_fields=["used_at", "response"])
     except IntegrityError:
-        raise LinkUnusable("This questionnaire has already been filled in. Thank you.", "used") from None
+        raise LinkUnusable(USED, "used") from None
     return Submitted(response, bool(CRISIS_FLAGS.intersection(response.flags)))

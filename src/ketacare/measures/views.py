@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,7 +21,7 @@ from ketacare.audit.services import audit_list_view, audit_view
 from ketacare.clinical import instruments
 from ketacare.measures import selectors, services, wording
 from ketacare.measures.forms import AcknowledgeForm, AnswersForm, LinkForm, StaffResponseForm
-from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
+from ketacare.measures.models import QuestionnaireResponse, SafetyAlert, SelfReportLink
 from ketacare.measures.plots import trajectory_svg_cached
 from ketacare.patients.models import Patient
 from ketacare.web.forms import UNPROCESSABLE, apply_errors
@@ -31,10 +32,17 @@ def flag_text(flags: list[str]) -> str:
 
 
 def chart_panel(request: HttpRequest, patient: Patient) -> str:
-    """The measures section of the patient chart (hooked in through settings.CHART_PANELS)."""
+    """The measures section of the patient chart (hooked in through settings.CHART_PANELS). Staff
+    who may send self-report links but not read scores (the front desk) see only the links."""
     user: Any = request.user
     if not user.has_perm("measures.view_questionnaireresponse"):
-        return ""
+        if not user.has_perm("measures.add_selfreportlink"):
+            return ""
+        return render_to_string(
+            "measures/_links_panel.html",
+            {"patient": patient, "link_form": LinkForm(), **_links_context(patient)},
+            request=request,
+        )
     trajectories = selectors.trajectories(patient_id=patient.pk, session_times=_session_times(patient.pk))
     responses = selectors.responses_page(patient_id=patient.pk, size=RESPONSES_SHOWN + 1)
     return render_to_string(
@@ -51,9 +59,18 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
             "scales": [instruments.get(c) for c in instruments.CODES],
             "link_form": LinkForm(),
             "ack_form": AcknowledgeForm(),
+            **_links_context(patient),
         },
         request=request,
     )
+
+
+def _links_context(patient: Patient, notice: str = "") -> dict[str, Any]:
+    return {
+        "patient": patient,
+        "open_links": selectors.open_links(patient_id=patient.pk),
+        "link_notice": notice,
+    }
 
 
 RESPONSES_SHOWN = 25
@@ -82,6 +99,7 @@ def responses_more(request: HttpRequest, patient_id: int) -> HttpResponse:
         actor=Actor.from_request(request),
         object_type="measures.questionnaireresponse",
         ids=[r.pk for r in rows[:RESPONSES_SHOWN]],
+        patients=[patient.pk],
     )
     return render(
         request,
@@ -203,6 +221,36 @@ def link_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
+@requires("measures.add_selfreportlink")
+@require_POST
+def link_revoke(request: HttpRequest, patient_id: int, link_id: int) -> HttpResponse:
+    """Withdraw a link the patient has not used yet: the same permission as sending one."""
+    found = get_object_or_404(
+        SelfReportLink.objects.select_related("patient"), pk=link_id, patient_id=patient_id
+    )
+    link = services.self_report_link_revoke(actor=Actor.from_request(request), link=found)
+    level = messages.WARNING
+    if link.revoked_at is not None:
+        notice, level = "Link revoked: it no longer opens the questionnaire.", messages.SUCCESS
+    elif link.used_at is not None:
+        when = timezone.localtime(link.used_at)
+        notice = f"Not revoked: the patient already filled it in at {when:%Y-%m-%d %H:%M}."
+    else:
+        notice = "Not revoked: the link had already expired."
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "measures/_self_report_links.html", _links_context(found.patient, notice))
+    messages.add_message(request, level, notice)
+    return redirect(reverse("patients:chart", args=[patient_id]) + "#self-report-links")
+
+
+def _patient_page(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    """A page for whoever holds the patient's phone: it names the clinic and the scale, never the
+    patient (the holder may not be the patient), so no name, date of birth or MRN reaches it."""
+    return render(request, template, {"clinic_name": settings.CLINIC_NAME, **context}, status=status)
+
+
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def self_report(request: HttpRequest, token: str) -> HttpResponse:
@@ -210,7 +258,7 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
     try:
         link = services.self_report_link_open(token)
     except services.LinkUnusable as exc:
-        return render(
+        return _patient_page(
             request,
             "measures/self_report_closed.html",
             {"reason": exc.reason, "code": exc.code},
@@ -229,29 +277,22 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
                 user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:USER_AGENT_MAX],
             )
         except services.LinkUnusable as exc:
-            return render(
-                request,
-                "measures/self_report_closed.html",
-                {"reason": exc.reason, "code": exc.code},
-                status=410,
+            return _patient_page(
+                request, "measures/self_report_closed.html", {"reason": exc.reason, "code": exc.code}, 410
             )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            return render(
+            return _patient_page(
                 request,
                 "measures/self_report_done.html",
-                {
-                    "crisis": submitted.show_crisis_resources,
-                    "crisis_text": settings.CRISIS_TEXT,
-                },
+                {"crisis": submitted.show_crisis_resources, "crisis_text": settings.CRISIS_TEXT},
             )
-    status = UNPROCESSABLE if request.method == "POST" else 200
-    return render(
+    return _patient_page(
         request,
         "measures/self_report.html",
-        {"scale": scale, "form": form, "patient": link.patient, "stem": wording.stem(scale)},
-        status=status,
+        {"scale": scale, "form": form, "stem": wording.stem(scale)},
+        status=UNPROCESSABLE if request.method == "POST" else 200,
     )
 
 
@@ -267,7 +308,10 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         page = 1
     alerts, total = selectors.open_alerts(limit=ALERTS_PER_PAGE, offset=(page - 1) * ALERTS_PER_PAGE)
     audit_list_view(
-        actor=Actor.from_request(request), object_type="measures.safetyalert", ids=[a.pk for a in alerts]
+        actor=Actor.from_request(request),
+        object_type="measures.safetyalert",
+        ids=[a.pk for a in alerts],
+        patients=[a.patient_id for a in alerts],
     )
     return render(
         request,
