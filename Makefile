@@ -9,13 +9,14 @@ export KETACARE_VAR_DIR ?= $(CURDIR)/var
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test test-sqlite test-postgres lint typecheck bench serve chromium clean help
+.PHONY: demo test test-sqlite test-postgres lint typecheck bench load serve chromium clean help
 
 help:
 	@echo "make demo   - set up and serve the demo on http://$(HOST):$(PORT)"
 	@echo "make test   - run the whole test suite (with CI=true also on PostgreSQL)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - speed figures on a 100,000-patient cohort (SQLite and PostgreSQL)"
+	@echo "make load   - 50 staff for 2 minutes against gunicorn (locust); fails on any error"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "KetaCare needs Python 3.11")'
@@ -63,6 +64,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	KETACARE_HTTPS=false $(BIN)/python benchmarks/run.py
+
+# A private directory and SQLite file of its own (benchmarks/load/run.py --help for a shorter run).
+load: $(STAMP)
+	$(BIN)/python benchmarks/load/run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

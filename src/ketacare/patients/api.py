@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -30,6 +32,7 @@ class DiagnosisSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class PatientSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     diagnoses = DiagnosisSerializer(many=True, read_only=True)
+    email = serializers.CharField(read_only=True, help_text="An e-mail address, or empty")
 
     class Meta:
         model = Patient
@@ -144,20 +147,43 @@ PATIENT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The
 DIAGNOSIS_CODES = [d.code for d in DIAGNOSES]
 
 
+# Every refusal: {"errors": {field: [message, ...]}} (web/api_errors.py); a list field's
+# messages are keyed by the position of the item at fault.
+ErrorSerializer = inline_serializer("Errors", {"errors": serializers.DictField()})
+REFUSED = OpenApiResponse(ErrorSerializer, description="Invalid input, each field named with its problem")
+class StrictPages(PageNumberPagination):
+    """A `page` that is given must be a page number (an empty one is not page 1)."""
+
+    def get_page_number(self, request: Any, paginator: Any) -> Any:
+        given = request.query_params.get(self.page_query_param)
+        if given is not None and not given.isdigit():
+            raise NotFound("Invalid page: give a page number from 1.")
+        return super().get_page_number(request, paginator)
+
+
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No patient with this id")
+
+
 class PatientViewSet(viewsets.ViewSet):
     """Patients: search, read, register and update."""
 
     required_perms = {"GET": VIEW, "POST": ADD, "PATCH": CHANGE}
+    pagination_class = StrictPages
+    parser_classes = [JSONParser]  # JSON bodies only: a form body cannot carry the nulls allowed
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, description="Name, MRN or date of birth")],
-        responses=PatientListSerializer(many=True),
+        responses={
+            200: PatientListSerializer(many=True),
+            400: REFUSED,
+            404: OpenApiResponse(ErrorSerializer, description="No such page of results"),
+        },
     )
     def list(self, request: Request) -> Response:
         query, qs = selectors.patient_search(text=request.query_params.get("q", ""))
         if query.kind == "invalid":
             return Response({"errors": {"q": [query.problem]}}, status=status.HTTP_400_BAD_REQUEST)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self) or []
         audit_list_view(
             actor=Actor.from_request(request), object_type="patients.patient", ids=[p.pk for p in page]
@@ -165,7 +191,7 @@ class PatientViewSet(viewsets.ViewSet):
         response: Response = paginator.get_paginated_response(PatientListSerializer(page, many=True).data)
         return response
 
-    @extend_schema(parameters=[PATIENT_ID], responses=PatientSerializer)
+    @extend_schema(parameters=[PATIENT_ID], responses={200: PatientSerializer, 404: NOT_FOUND})
     def retrieve(self, request: Request, pk: str) -> Response:
         try:
             chart = selectors.patient_chart(patient_id=int(pk))
@@ -180,6 +206,7 @@ class PatientViewSet(viewsets.ViewSet):
         request=PatientCreateSerializer,
         responses={
             201: PatientSerializer,
+            400: REFUSED,
             409: OpenApiResponse(
                 PossibleDuplicateSerializer,
                 description=(
@@ -217,7 +244,9 @@ class PatientViewSet(viewsets.ViewSet):
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        parameters=[PATIENT_ID], request=PatientWriteSerializer(partial=True), responses=PatientSerializer
+        parameters=[PATIENT_ID],
+        request=PatientWriteSerializer(partial=True),
+        responses={200: PatientSerializer, 400: REFUSED, 404: NOT_FOUND},
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         try:

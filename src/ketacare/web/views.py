@@ -50,6 +50,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def _error(request: HttpRequest, status: int, title: str, explanation: str) -> HttpResponse:
+    if request.path.startswith("/api/"):  # an API client gets the API's error shape, not a page
+        from django.http import JsonResponse
+
+        return JsonResponse({"errors": {"non_field_errors": [explanation]}}, status=status)
     return render(request, "web/error.html", {"title": title, "explanation": explanation}, status=status)
 
 
