@@ -35,6 +35,8 @@ demo: $(STAMP)
 	@echo ""
 	@echo "  KetaCare is running at http://$(HOST):$(PORT)/"
 	@echo "  Sign in as physician, nurse, frontdesk or admin; password: ketacare-demo"
+	@echo "  Then set up an authenticator app (QR code), or without a phone:"
+	@echo "  .venv/bin/ketacare demo-code USERNAME   prints the code to enter"
 	@echo "  (synthetic patients only; stop with Ctrl-C)"
 	@echo ""
 	KETACARE_HTTPS=false $(BIN)/gunicorn ketacare.config.wsgi --config python:ketacare.config.gunicorn --bind $(HOST):$(PORT) --workers 2 \

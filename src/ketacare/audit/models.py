@@ -93,6 +93,8 @@ class AuditEvent(models.Model):
         for key, value in sorted(d.items()):
             if key in ("list", "ids", "patients", "fields") or isinstance(value, (dict, list)):
                 continue
+            if value is False or value is None or value == "":
+                continue
             label = key.replace("_", " ")
             parts.append(label if value is True else f"{label}: {value}")
         return "; ".join(parts)
