@@ -65,6 +65,17 @@ def event_list(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/event_list.html", context)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (a user agent or a username can start with
+    = + - @) is kept as text (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -75,7 +86,8 @@ def _csv_rows(form: EventFilterForm) -> Iterator[str]:
     yield writer.writerow(CSV_COLUMNS)
     for e in events_export(form.filters()):
         yield writer.writerow(
-            (
+            _cell(v)
+            for v in (
                 e.seq,
                 e.occurred_at.isoformat(),
                 e.actor_label,
