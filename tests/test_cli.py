@@ -81,7 +81,10 @@ def test_ketacare_command_end_to_end_with_exit_codes(tmp_path: Path):
     ok = run("audit-verify")
     # 5 patients + 5 providers (min 5) created, one event per patient for their score history and
     # one per patient for their treatment plan and sessions, and the 4 demo accounts made
-    assert (ok.returncode, ok.stdout.strip()) == (0, "Audit chain intact: 24 events verified; 0 anchors checked.")
+    assert (ok.returncode, ok.stdout.strip()) == (
+        0,
+        "Audit chain intact: 24 events verified; 0 anchors checked.",
+    )
     import sqlite3
 
     db = sqlite3.connect(tmp_path / "cli.sqlite3")

@@ -54,7 +54,7 @@ def test_the_csv_export_holds_the_filtered_events_is_audited_and_runs_no_formula
     patient = register()
     admin = Client(HTTP_USER_AGENT='=HYPERLINK("http://evil.example","x")')
     sign_in(admin, clinic_admin)
-    response = admin.get("/audit/events.csv", {"patient": patient.pk})
+    response = admin.post(f"/audit/events.csv?patient={patient.pk}")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert "no-store" in response["Cache-Control"]
     rows = _rows(response)
@@ -67,14 +67,23 @@ def test_the_csv_export_holds_the_filtered_events_is_audited_and_runs_no_formula
         "export": "csv",
         "filters": {"patient": str(patient.pk)},
     }
-    everything = _rows(admin.get("/audit/events.csv"))
+    everything = _rows(admin.post("/audit/events.csv"))
     agents = {
         r["user_agent"] for r in everything if r["user"] == clinic_admin.username and r["action"] == "view"
     }
     assert agents == {'\'=HYPERLINK("http://evil.example","x")'}  # kept as text, never a formula
 
 
+def test_the_export_is_a_post_with_the_csrf_token(clinic_admin):
+    admin = Client(enforce_csrf_checks=True)
+    sign_in(admin, clinic_admin)
+    assert admin.get("/audit/events.csv").status_code == 405
+    assert admin.post("/audit/events.csv").status_code == 403  # no token: refused
+    page = admin.get("/audit/").content.decode()
+    assert 'form="export"' in page and 'id="export" method="post"' in page
+
+
 def test_only_the_audit_role_reads_or_exports_the_trail(nurse):
     client = sign_in(Client(), nurse)
     assert client.get("/audit/").status_code == 403
-    assert client.get("/audit/events.csv").status_code == 403
+    assert client.post("/audit/events.csv").status_code == 403

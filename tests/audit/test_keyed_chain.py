@@ -216,3 +216,36 @@ def test_after_a_restore_only_anchors_past_the_restored_end_are_set_aside(trail)
     assert chain_verify().intact  # the restore line sets the older anchor aside for good
     _as_intruder(("UPDATE audit_auditevent SET actor_label = %s WHERE seq = %s", ["nobody", 2]))
     assert not chain_verify(after_restore=True).intact  # a backup altered before its end: refused
+
+
+def test_an_anchor_line_replayed_moved_or_removed_breaks_the_chain_of_lines(trail, anchor_file):
+    from ketacare.audit.anchors import restore_mark
+
+    anchor_write()
+    restore_mark()  # a restore line, which an intruder would love to replay after a truncation
+    audit_record_many(actor=Actor.command("test"), specs=[EventSpec(Action.VIEW, "patients.patient", "7", 1)])
+    anchor_write()
+    lines = anchor_file.read_text().splitlines()
+    assert chain_verify().intact and chain_verify().anchors_checked == 3
+    anchor_file.write_text("\n".join([*lines, lines[1]]) + "\n")  # the restore line replayed
+    report = chain_verify()
+    assert not report.intact and "line 4" in report.problem and "replayed" in report.problem
+    anchor_file.write_text("\n".join([lines[0], lines[2]]) + "\n")  # the middle line taken out
+    assert "does not follow" in chain_verify().problem
+
+
+def test_a_restore_does_not_raise_a_false_alarm_for_the_event_numbers_it_reuses(trail):
+    from ketacare.audit.anchors import restore_mark
+
+    keep = trail[-3]
+    anchor_write()  # names the last event, which the "restore" below replaces
+    _as_intruder(
+        ("DELETE FROM audit_auditevent WHERE seq > %s", [keep.seq]),
+        ("UPDATE audit_auditchainhead SET seq = %s, hash = %s WHERE id = 1", [keep.seq, keep.hash]),
+    )
+    restore_mark()
+    for n in range(3):  # new events take the numbers of the replaced ones
+        audit_record_many(
+            actor=Actor.command("test"), specs=[EventSpec(Action.VIEW, "patients.patient", str(n), 1)]
+        )
+    assert chain_verify().intact

@@ -42,6 +42,8 @@ def test_the_access_log_keeps_no_search_query_token_referrer_or_cookie():
     assert '"GET /patients/" 200 512 42ms' in search and search.startswith("10.1.2.3 ")
     link = _line(logger, f"/r/{TOKEN}/", "", "")
     assert TOKEN not in link and '"GET /r/<token>/"' in link
+    for variant in (f"/r/{TOKEN}", f"//r/{TOKEN}/", f"/accounts/reset/MTI/{TOKEN}/"):
+        assert TOKEN not in _line(logger, variant, "", ""), variant
     assert "secret-session" not in search + link and "Mozilla" not in search + link
     assert gunicorn_conf.access_log_format == access_log.FORMAT
     logging.getLogger("gunicorn.access").handlers.clear()

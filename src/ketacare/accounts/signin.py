@@ -134,6 +134,10 @@ def unlock(*, actor: Actor, username: str = "", address: str = "") -> int:
         cleared = reset(username=username or None) if username else 0
         cleared += reset(ip=address) if address else 0
         pk = User.objects.filter(username=username).values_list("pk", flat=True).first() if username else None
+        if pk is not None:  # and django-otp's pause after failed codes
+            from ketacare.accounts.twofactor import throttles_reset
+
+            throttles_reset(User(pk=pk))
         detail: dict[str, Any] = {"unlocked": True, "failures_cleared": cleared}
         if username:
             detail["username"] = username

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import segno
+from axes.models import AccessAttempt
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -102,7 +103,9 @@ def authenticator_confirm(*, request: HttpRequest, device: TOTPDevice, code: str
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _new_recovery_codes(user)
+        request.session.cycle_key()
         otp_login(request, device)
+        AccessAttempt.objects.filter(username=user.username).delete()
         audit_record_many(
             actor=actor,
             specs=[_spec(Action.UPDATE, user, two_factor="authenticator set up", replaced=bool(replaced))],
@@ -128,15 +131,18 @@ def second_factor_verify(*, request: HttpRequest, code: str) -> str:
     credentials = {"username": user.username, "ketacare_purpose": "two-factor code"}
     if AxesProxyHandler.is_locked(request, credentials):
         raise SecondFactorLockedOut
-    used = ""
-    device = confirmed_authenticator(user)
+    used, device = "", None
     typed = _digits(code)
-    if device is not None and typed.isdigit() and device.verify_token(typed):
-        used = "authenticator"
-    else:
-        static = StaticDevice.objects.filter(user=user, confirmed=True).first()
-        if static is not None and static.verify_token(_recovery_form(code)):
-            device, used = static, "recovery code"
+    # Six digits try the authenticator, anything else the recovery codes: a guesser's wrong codes
+    # never slow the other factor down. The device row is locked so that two requests at once
+    # cannot both use one code or both skip django-otp's pause after a failure.
+    with transaction.atomic():
+        if len(typed) == 6 and typed.isdigit():
+            device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+            used = "authenticator" if device is not None and device.verify_token(typed) else ""
+        else:
+            device = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+            used = "recovery code" if device is not None and device.verify_token(_recovery_form(code)) else ""
     if not used or device is None:
         # django-axes counts it against the username (and address); signin.py audits it.
         user_login_failed.send(sender=__name__, credentials=credentials, request=request)
@@ -144,7 +150,10 @@ def second_factor_verify(*, request: HttpRequest, code: str) -> str:
             raise SecondFactorLockedOut
         raise ValidationError({"code": CODE_FAILED})
     with transaction.atomic():
+        request.session.cycle_key()  # a new session key once both factors are in
         otp_login(request, device)
+        # Only now do the username's failed attempts clear (a password alone never clears them).
+        AccessAttempt.objects.filter(username=user.username).delete()
         detail: dict[str, Any] = {"second_factor": used}
         if used == "recovery code":
             detail["recovery_codes_left"] = recovery_codes_left(user)
@@ -168,19 +177,45 @@ def recovery_codes_renew(*, request: HttpRequest) -> list[str]:
     return codes
 
 
+def _one_time_code(user: User) -> str:
+    """One single-use code for the person to sign in with once and set up an authenticator: what
+    a clinic admin hands over in person with a new account or after a reset, so that knowing the
+    password alone never lets anyone enrol their own authenticator."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=RECOVERY, confirmed=True)
+    code = StaticToken.random_token()
+    StaticToken.objects.create(device=device, token=code)
+    return str(code)
+
+
 @transaction.atomic
-def two_factor_reset(*, actor: Actor, user: User) -> int:
-    """A clinic admin clears an account's authenticator and recovery codes (a lost phone). Its
-    sessions lose their second factor at once; at its next sign-in it sets up a new authenticator.
-    Returns the devices removed."""
+def enrolment_code(*, actor: Actor, user: User) -> str:
+    """A one-time code for a new account's first sign-in (audited, never the code itself)."""
+    code = _one_time_code(user)
+    audit_record_many(actor=actor, specs=[_spec(Action.UPDATE, user, two_factor="one-time code made")])
+    return code
+
+
+@transaction.atomic
+def two_factor_reset(*, actor: Actor, user: User) -> str:
+    """A clinic admin clears an account's authenticator and recovery codes (a lost phone): its
+    sessions lose their second factor at once. Returns a one-time code to hand to the person, who
+    signs in with it once and sets up a new authenticator."""
     if actor.user is not None and actor.user.pk == user.pk:
         raise ValidationError("Reset another account's two-factor sign-in, not your own.")
     removed = TOTPDevice.objects.filter(user=user).delete()[0]
     removed += StaticDevice.objects.filter(user=user).delete()[0]
+    code = _one_time_code(user)
     audit_record_many(
         actor=actor, specs=[_spec(Action.UPDATE, user, two_factor="reset", devices_removed=removed)]
     )
-    return int(removed)
+    return code
+
+
+def throttles_reset(user: User) -> None:
+    """Lift django-otp's pause after failed codes (a clinic admin's unlock lifts it with the lockout)."""
+    for model in (TOTPDevice, StaticDevice):
+        model.objects.filter(user=user).update(throttling_failure_count=0, throttling_failure_timestamp=None)
 
 
 def current_code(user: User) -> str:

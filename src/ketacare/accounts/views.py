@@ -67,10 +67,15 @@ def staff_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, f"Account {user.username} made ({Role(data['role']).label}).")
-            return redirect("accounts:staff-detail", user_id=user.pk)
+            code = twofactor.enrolment_code(actor=Actor.from_request(request), user=user)
+            return _one_time_code_page(request, user, code, made=True)
     status = UNPROCESSABLE if request.method == "POST" else 200
     return render(request, "accounts/staff_form.html", {"form": form}, status=status)
+
+
+def _one_time_code_page(request: HttpRequest, user: User, code: str, *, made: bool) -> HttpResponse:
+    """The one-time code, shown once to the clinic admin, to hand to the person in person."""
+    return render(request, "accounts/one_time_code.html", {"account": user, "code": code, "made": made})
 
 
 def _detail(
@@ -116,8 +121,8 @@ def staff_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
             services.user_set_active(user=user, active=action == "switch-on", actor=actor)
             done = f"{user.username} is switched {'on' if action == 'switch-on' else 'off'}."
         elif action == "reset-two-factor":
-            twofactor.two_factor_reset(actor=actor, user=user)
-            done = f"{user.username} sets up two-factor sign-in again at the next sign-in."
+            code = twofactor.two_factor_reset(actor=actor, user=user)
+            return _one_time_code_page(request, user, code, made=False)
         else:
             signin.unlock(actor=actor, username=user.username)
             done = f"{user.username} can sign in again."
@@ -169,6 +174,8 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             apply_errors(form, exc)
         else:
             if used == "recovery code":
+                if twofactor.confirmed_authenticator(user) is None:  # a one-time code from the admin
+                    return redirect(_with_next("accounts:two-factor-setup", request))
                 left = twofactor.recovery_codes_left(user)
                 messages.warning(
                     request,

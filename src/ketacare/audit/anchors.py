@@ -9,6 +9,7 @@ The file is opened for appending only and kept 0600; on Linux make it append-onl
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from dataclasses import dataclass
@@ -48,14 +49,26 @@ def anchor_write() -> Anchor:
     return Anchor(seq, digest, at, 0)
 
 
+def _last_mac(fd: int) -> str:
+    """The HMAC that ends the file's last line ("" for an empty file)."""
+    size = os.lseek(fd, 0, os.SEEK_END)
+    if size == 0:
+        return ""
+    os.lseek(fd, max(0, size - 4096), os.SEEK_SET)
+    tail = os.read(fd, 4096).decode(errors="replace").rstrip("\n")
+    return tail.rsplit("\n", 1)[-1].rpartition(" ")[2]
+
+
 def _append(data: dict[str, object]) -> None:
-    body = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    text = f"{body} {keys.sign(body.encode())}\n"
+    """Append one line, chained to the line before it (its HMAC is part of this line's body), so
+    that a line replayed, moved or taken out of the middle breaks the chain of lines."""
     path = anchor_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        os.write(fd, text.encode())
+        fcntl.flock(fd, fcntl.LOCK_EX)  # two writers at once append one after the other
+        body = json.dumps({**data, "prev": _last_mac(fd)}, sort_keys=True, separators=(",", ":"))
+        os.write(fd, f"{body} {keys.sign(body.encode())}\n".encode())
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -82,6 +95,7 @@ def anchors_read(path: Path | None = None) -> list[Anchor]:
     if not path.exists():
         return []
     anchors: list[Anchor] = []
+    prev = ""
     for number, raw in enumerate(path.read_text().splitlines(), start=1):
         if not raw.strip():
             continue
@@ -89,6 +103,12 @@ def anchors_read(path: Path | None = None) -> list[Anchor]:
         if not body or not keys.matches(body.encode(), mac):
             raise AnchorFileError(f"line {number} of {path} is not an anchor written with this audit key")
         data = json.loads(body)
+        if data.get("prev") != prev:
+            raise AnchorFileError(
+                f"line {number} of {path} does not follow the line before it: lines were removed, "
+                "moved or replayed"
+            )
+        prev = mac
         if "restored_to" in data:
             restored = int(data["restored_to"])
             anchors = [a for a in anchors if a.seq <= restored]

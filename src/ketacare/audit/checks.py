@@ -30,6 +30,14 @@ def production_problems() -> list[Error]:
     return problems
 
 
+def refuse_unsafe_production() -> None:
+    """For the app servers (WSGI and ASGI), which do not run Django's checks: refuse to start in
+    production without the audit key, or with two-factor sign-in off, naming the problem."""
+    problems = production_problems()
+    if problems:
+        raise ImproperlyConfigured(" ".join(p.msg for p in problems))
+
+
 @register()
 def audit_key_check(app_configs: Any, **kwargs: Any) -> list[Error]:
     """`ketacare check` (and every start of the app server, config/wsgi.py) refuses production

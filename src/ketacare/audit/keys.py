@@ -77,4 +77,5 @@ def sign(data: bytes) -> str:
 
 
 def matches(data: bytes, signature: str) -> bool:
-    return hmac.compare_digest(sign(data), signature)
+    """Whether `signature` is the HMAC of `data`; any other text (altered, not ASCII) is not."""
+    return hmac.compare_digest(sign(data).encode(), str(signature).encode())

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
@@ -105,6 +106,7 @@ def _csv_rows(form: EventFilterForm) -> Iterator[str]:
 
 
 @requires("audit.view_auditevent")
+@require_POST
 def event_export(request: HttpRequest) -> HttpResponseBase:
     """The matching events as CSV, oldest first, streamed. The export is itself audited."""
     form = EventFilterForm(request.GET)

@@ -10,14 +10,15 @@ from gunicorn.glogging import Logger
 # Address, time, method, path, status, bytes, milliseconds.
 FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 # A patient's self-report link: its token is the key to their questionnaire.
-_TOKEN_PATH = re.compile(r"^/r/[^/]+/")
+# Anywhere in the path (a doubled slash routes the same), with or without the trailing slash.
+_TOKEN_PATH = re.compile(r"/r/[^/]+(/|$)")
 # A password-reset link: the account's id and a token that sets its password.
-_RESET_PATH = re.compile(r"^/accounts/reset/[^/]+/[^/]+/")
+_RESET_PATH = re.compile(r"/accounts/reset/[^/]+/[^/]+(/|$)")
 
 
 def safe_path(path: str) -> str:
-    path = _TOKEN_PATH.sub("/r/<token>/", path or "-")
-    return _RESET_PATH.sub("/accounts/reset/<token>/", path)
+    path = _TOKEN_PATH.sub(r"/r/<token>\1", path or "-")
+    return _RESET_PATH.sub(r"/accounts/reset/<token>\1", path)
 
 
 class AccessLogger(Logger):  # type: ignore[misc]  # gunicorn ships no types

@@ -273,7 +273,9 @@ SIGNIN_ADDRESS_FAILURE_LIMIT = env_int("KETACARE_SIGNIN_ADDRESS_FAILURE_LIMIT", 
 AXES_HANDLER = "ketacare.accounts.lockout.LockoutHandler"
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("KETACARE_SIGNIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
-AXES_RESET_ON_SUCCESS = True
+# Failed attempts clear only once the second factor is in (accounts/twofactor.py): a password
+# alone must not wipe the count of wrong codes.
+AXES_RESET_ON_SUCCESS = not TWO_FACTOR_REQUIRED
 AXES_LOCKOUT_CALLABLE = "ketacare.accounts.signin.lockout_response"
 AXES_DISABLE_ACCESS_LOG = True  # sign-ins are in the audit trail already
 # The address a request came from, for the lockout and the audit trail alike: the connection's,

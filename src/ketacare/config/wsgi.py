@@ -6,19 +6,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ketacare.config.settings")
 application = get_wsgi_application()
 
 
-def _refuse_unsafe_production() -> None:
-    """The app server does not run Django's checks: refuse to start here without the audit key
-    (or with two-factor sign-in off) in production, naming the problem."""
-    from django.core.exceptions import ImproperlyConfigured
+from ketacare.audit.checks import refuse_unsafe_production  # noqa: E402  (after the settings)
 
-    from ketacare.audit.checks import production_problems
-
-    problems = production_problems()
-    if problems:
-        raise ImproperlyConfigured(" ".join(p.msg for p in problems))
-
-
-_refuse_unsafe_production()
+refuse_unsafe_production()
 
 
 def _warm() -> None:

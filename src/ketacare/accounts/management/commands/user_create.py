@@ -34,4 +34,10 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
-        self.stdout.write(f"Created {user.username} ({Role(opts['role']).label}).")
+        from ketacare.accounts.twofactor import enrolment_code
+
+        code = enrolment_code(actor=Actor.command("user-create"), user=user)
+        self.stdout.write(
+            f"Created {user.username} ({Role(opts['role']).label}). One-time code for the first sign-in, "
+            f"to hand over in person: {code}"
+        )

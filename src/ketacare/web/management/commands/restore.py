@@ -39,7 +39,9 @@ class Command(BaseCommand):
                 f"{chain.broken_at_seq}: {chain.problem}",
                 returncode=1,
             )
-        # The trail records the restore, and the anchor file learns where the trail now ends.
+        # The anchor file learns where the trail now ends (the backup's end), and the trail
+        # records the restore after it.
+        restore_mark()
         with transaction.atomic():
             audit_record_many(
                 actor=Actor.command("restore"),
@@ -47,7 +49,6 @@ class Command(BaseCommand):
                     EventSpec(Action.UPDATE, "database", detail={"restored_from": Path(opts["path"]).name})
                 ],
             )
-        restore_mark()
         self.stdout.write(
             f"Restored from {report.path}: {counts}; audit chain intact ({chain.events_checked} events)."
         )
