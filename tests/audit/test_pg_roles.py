@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
+from ketacare.audit.checks import audit_tables_owner_check
 from ketacare.audit.context import Actor
 from ketacare.audit.models import AuditEvent
 from ketacare.audit.roles import RoleError, hand_back, secure_audit_tables
@@ -33,6 +34,8 @@ ATTEMPTS = [
     "CREATE OR REPLACE FUNCTION audit_event_refuse_change() RETURNS trigger AS $$ BEGIN RETURN OLD; END; $$ "
     "LANGUAGE plpgsql",
     "ALTER TABLE audit_auditevent OWNER TO CURRENT_USER",
+    "DROP TABLE audit_auditevent",
+    "ALTER SCHEMA public OWNER TO CURRENT_USER",
     "UPDATE audit_auditchainhead SET seq = 0",
     "DELETE FROM audit_auditchainhead",
     "DELETE FROM audit_auditlistedpatient",
@@ -71,10 +74,12 @@ def test_the_app_role_appends_but_cannot_rewrite_or_unguard_the_trail(register, 
                 cursor.execute(sql)
         assert AuditEvent.objects.count() >= 2
         assert chain_verify().intact
+        assert audit_tables_owner_check(None) == []
     finally:
         connection.close()
         with superuser.cursor() as cursor:
             hand_back(cursor, app_role=app_role)
+    assert [e.id for e in audit_tables_owner_check(None)] == ["ketacare.E023"]  # before the hand-over
 
 
 def test_audit_roles_needs_a_superuser_and_refuses_a_superuser_app_role(superuser):

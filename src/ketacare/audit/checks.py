@@ -38,6 +38,34 @@ def refuse_unsafe_production() -> None:
         raise ImproperlyConfigured(" ".join(p.msg for p in problems))
 
 
+@register(deploy=True)
+def audit_tables_owner_check(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """PostgreSQL in production: the app's role must not own the audit tables (audit/roles.py)."""
+    from django.db import DatabaseError, connection
+
+    if connection.vendor != "postgresql":
+        return []
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = ANY(%s) "
+                "AND tableowner = current_user",
+                [["audit_auditevent", "audit_auditlistedpatient", "audit_auditchainhead"]],
+            )
+            owned = cursor.fetchone()[0]
+    except DatabaseError:
+        return []  # no database yet: migrate first
+    if owned:
+        return [
+            Error(
+                "The app's database role owns the audit tables, so it could lift their guards: run "
+                "`ketacare audit-roles APP_ROLE` as a database administrator (docs/deployment.md).",
+                id="ketacare.E023",
+            )
+        ]
+    return []
+
+
 @register()
 def audit_key_check(app_configs: Any, **kwargs: Any) -> list[Error]:
     """`ketacare check` (and every start of the app server, config/wsgi.py) refuses production

@@ -6,7 +6,11 @@ handed to `ketacare_audit`, a role that cannot sign in and of which the app's ro
 member. The app's role keeps only what it needs: SELECT and INSERT on the events and the index,
 SELECT, INSERT and UPDATE on the chain head (which its trigger lets move forward only). So the
 app, or whoever takes it over, can neither delete nor change an audit row, nor disable, drop or
-replace the triggers, nor truncate the tables: each needs the owner.
+replace the triggers, nor truncate or drop the tables: each needs the owner of the table or of the
+schema, and the `public` schema goes to `ketacare_audit` as well (the app keeps USAGE and CREATE
+on it, so its own migrations still make and change its own tables). The app's role must not be
+a superuser nor have CREATEROLE; `ketacare check --deploy` fails (ketacare.E023) while the
+app's role still owns an audit table.
 
 `ketacare audit-roles APP_ROLE` does this; a database administrator (a superuser) runs it once
 after the first `ketacare migrate`, and again after any release whose notes say it changed the
@@ -35,13 +39,17 @@ def _ident(cursor: Any, name: str) -> str:
 
 def secure_audit_tables(cursor: Any, *, app_role: str, audit_owner: str = AUDIT_OWNER) -> list[str]:
     """Run as a superuser on the app's database. Returns the statements run."""
-    cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [app_role])
+    cursor.execute("SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = %s", [app_role])
     row = cursor.fetchone()
     if row is None:
         raise RoleError(f"There is no role {app_role!r} in this database server.")
     if row[0]:
         raise RoleError(
             f"{app_role!r} is a superuser: a superuser can rewrite anything. Run the app as a plain role."
+        )
+    if row[1]:
+        raise RoleError(
+            f"{app_role!r} may create roles (CREATEROLE): it could make itself a member of the audit owner."
         )
     app, owner = _ident(cursor, app_role), _ident(cursor, audit_owner)
     cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [audit_owner])
@@ -54,6 +62,9 @@ def secure_audit_tables(cursor: Any, *, app_role: str, audit_owner: str = AUDIT_
             )
     statements = [] if exists else [f"CREATE ROLE {owner} NOLOGIN"]
     tables = ", ".join(TABLES)
+    # The owner of a schema may drop any table in it, and the database's owner owns `public`
+    # (pg_database_owner): the schema goes to the audit owner too; the app keeps USAGE and CREATE.
+    statements += [f"ALTER SCHEMA public OWNER TO {owner}", f"GRANT USAGE, CREATE ON SCHEMA public TO {app}"]
     statements += [f"ALTER TABLE {t} OWNER TO {owner}" for t in TABLES]
     statements += [f"ALTER FUNCTION {f} OWNER TO {owner}" for f in FUNCTIONS]
     statements += [
@@ -76,6 +87,7 @@ def hand_back(cursor: Any, *, app_role: str) -> None:
     """Give the audit tables back to the app's role (the test suite, which empties every table
     between tests; never in production)."""
     app = _ident(cursor, app_role)
+    cursor.execute("ALTER SCHEMA public OWNER TO pg_database_owner")
     for t in TABLES:
         cursor.execute(f"ALTER TABLE {t} OWNER TO {app}")
     for f in FUNCTIONS:
