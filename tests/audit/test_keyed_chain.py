@@ -249,3 +249,30 @@ def test_a_restore_does_not_raise_a_false_alarm_for_the_event_numbers_it_reuses(
             actor=Actor.command("test"), specs=[EventSpec(Action.VIEW, "patients.patient", str(n), 1)]
         )
     assert chain_verify().intact
+
+
+def test_in_production_audit_verify_fails_without_a_recent_anchor(
+    trail, settings, anchor_file, capsys, monkeypatch
+):
+    import datetime as dt
+
+    from ketacare.audit.management.commands import audit_verify
+
+    settings.HTTPS, settings.AUDIT_KEY = True, keys.audit_key().decode()  # production, same key
+    with pytest.raises(CommandError, match="No anchor yet") as refused:
+        call_command("audit_verify")
+    assert refused.value.returncode == 1
+    anchor_write()
+    call_command("audit_verify")  # a fresh anchor: intact
+
+    class Later(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):  # two days on, and the timer has written nothing since
+            return dt.datetime.now(tz) + dt.timedelta(days=2)
+
+    monkeypatch.setattr(audit_verify, "datetime", Later)
+    with pytest.raises(CommandError, match="older than 24 hours"):
+        call_command("audit_verify")
+    settings.HTTPS = False
+    call_command("audit_verify")  # a demo or development set-up: a note, not a failure
+    assert "older than 24 hours" in capsys.readouterr().err

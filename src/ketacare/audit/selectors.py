@@ -24,6 +24,7 @@ class ChainReport:
     problem: str = ""
     anchors_checked: int = 0
     unkeyed_events: int = 0
+    newest_anchor_at: str = ""
 
     @property
     def intact(self) -> bool:
@@ -193,7 +194,8 @@ def chain_verify(
             0,
             unkeyed,
         )
-    return ChainReport(checked, anchors_checked=len(anchors), unkeyed_events=unkeyed)
+    newest = max((a.at for a in anchors), default="")
+    return ChainReport(checked, anchors_checked=len(anchors), unkeyed_events=unkeyed, newest_anchor_at=newest)
 
 
 @dataclass(frozen=True, slots=True)

@@ -348,6 +348,8 @@ AUDIT_KEY_FILE = os.environ.get("KETACARE_AUDIT_KEY_FILE", "")
 # `ketacare audit-anchor` appends the chain's head here; keep it off the database's disk (or ship
 # it elsewhere): truncating the trail and moving its head back is caught against these lines.
 AUDIT_ANCHOR_FILE = Path(os.environ.get("KETACARE_AUDIT_ANCHOR_FILE", VAR_DIR / "audit-anchors.log"))
+# In production `audit-verify` fails when the newest anchor is older than this (the timer stopped).
+AUDIT_ANCHOR_MAX_AGE_HOURS = env_int("KETACARE_AUDIT_ANCHOR_MAX_AGE_HOURS", 24)
 
 # E-mail (password reset links). The demo and development print mails to the console; a clinic
 # names its SMTP server with these variables (Django's mail backends).
