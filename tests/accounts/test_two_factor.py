@@ -120,7 +120,7 @@ def test_a_recovery_code_works_once_and_says_how_many_are_left(make_user):
     setup = sign_in(Client(), nurse)
     codes = re.findall(
         r"<li><code>([a-z2-7]{8})</code></li>",
-        setup.post("/accounts/account/recovery-codes/").content.decode(),
+        setup.post("/accounts/account/recovery-codes/", {"password": PASSWORD}).content.decode(),
     )
     assert len(codes) == 10
     client = _password_only(nurse)
@@ -136,10 +136,12 @@ def test_new_recovery_codes_replace_the_old_ones(make_user):
     nurse = make_user(Role.NURSE, "nurse.renew")
     client = sign_in(Client(), nurse)
     old = re.findall(
-        r"<code>([a-z2-7]{8})</code>", client.post("/accounts/account/recovery-codes/").content.decode()
+        r"<code>([a-z2-7]{8})</code>",
+        client.post("/accounts/account/recovery-codes/", {"password": PASSWORD}).content.decode(),
     )
     new = re.findall(
-        r"<code>([a-z2-7]{8})</code>", client.post("/accounts/account/recovery-codes/").content.decode()
+        r"<code>([a-z2-7]{8})</code>",
+        client.post("/accounts/account/recovery-codes/", {"password": PASSWORD}).content.decode(),
     )
     assert len(old) == len(new) == 10 and not set(old) & set(new)
     assert _password_only(nurse).post("/accounts/two-factor/", {"code": old[0]}).status_code == 422
@@ -276,3 +278,23 @@ def test_the_code_page_signs_in_to_the_page_asked_for(make_user):
     code = totp_code(nurse)
     ok = client2.post("/accounts/two-factor/", {"code": code, "next": "https://evil.example/"})
     assert ok["Location"] == "/"
+
+
+def test_changing_the_second_factor_asks_for_the_password_again(make_user, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    nurse = make_user(Role.NURSE, "nurse.shared.desk")
+    client = sign_in(Client(), nurse)  # a session someone else finds open on a shared workstation
+    before = set(StaticToken.objects.filter(device__user=nurse).values_list("token", flat=True))
+    refused = client.post("/accounts/account/recovery-codes/", {"password": "not-the-password"})
+    assert refused.status_code == 422 and "cannot confirm it is you" in refused.content.decode()
+    assert set(StaticToken.objects.filter(device__user=nurse).values_list("token", flat=True)) == before
+    assert _events(nurse, purpose="new recovery codes")[-1].action == AuditEvent.Action.LOGIN_FAILED
+    old = TOTPDevice.objects.get(user=nurse, confirmed=True)
+    client.get("/accounts/two-factor/setup/")
+    new = TOTPDevice.objects.get(user=nurse, confirmed=False)
+    replaced = client.post("/accounts/two-factor/setup/", {"code": _code_for(new), "password": "wrong-one"})
+    assert replaced.status_code == 422 and "cannot confirm it is you" in replaced.content.decode()
+    assert list(TOTPDevice.objects.filter(user=nurse, confirmed=True)) == [old]
+    done = client.post("/accounts/two-factor/setup/", {"code": _code_for(new), "password": PASSWORD})
+    assert done.status_code == 200 and "New recovery codes" in done.content.decode()
+    assert list(TOTPDevice.objects.filter(user=nurse, confirmed=True)) == [new]

@@ -39,12 +39,13 @@ def reauthenticate(
     actor: Actor,
     username: str,
     password: str,
-    permission: str,
+    permission: str | None,
     purpose: str,
     field: str = "password",
     failure: str = REAUTH_FAILED,
 ) -> User:
-    """The account whose password was re-entered for `purpose`, if it may do it (`permission`).
+    """The account whose password was re-entered for `purpose`, if it may do it (`permission`;
+    None for a change to one's own account).
 
     Every failure raises the same ValidationError on `field` (`failure`: REAUTH_FAILED, or
     SIGN_FAILED where the user re-enters their own password to sign). A wrong password
@@ -57,7 +58,7 @@ def reauthenticate(
     )
     if user is None:  # the failure is audited by _login_failed below (user_login_failed)
         raise ValidationError({field: failure})
-    if not user.is_active or not user.has_perm(permission):
+    if not user.is_active or (permission is not None and not user.has_perm(permission)):
         with transaction.atomic():
             audit_record_many(
                 actor=actor,

@@ -202,6 +202,8 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     )
     if has_factor and not user.is_verified():  # type: ignore[attr-defined]
         return redirect(_with_next("accounts:two-factor", request))
+    # Replacing an authenticator (not setting up the first) asks for the password again too.
+    replacing = twofactor.confirmed_authenticator(user) is not None
     form = CodeForm(request.POST if request.method == "POST" else None)
     device = twofactor.pending_authenticator(user) if request.method == "POST" else None
     if device is None:
@@ -209,6 +211,8 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         form = CodeForm()
     elif form.is_valid():
         try:
+            if replacing:
+                _own_password(request, "replacing the authenticator")
             codes = twofactor.authenticator_confirm(
                 request=request, device=device, code=form.cleaned_data["code"]
             )
@@ -218,25 +222,53 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             return render(
                 request,
                 "accounts/recovery_codes.html",
-                {"codes": codes, "next": _next(request), "first": True},
+                {"codes": codes, "next": _next(request), "first": not replacing},
             )
     status = UNPROCESSABLE if request.method == "POST" else 200
-    context = {"form": form, "enrolment": twofactor.enrolment(device), "next": request.GET.get("next", "")}
+    context = {
+        "form": form,
+        "enrolment": twofactor.enrolment(device),
+        "next": request.GET.get("next", ""),
+        "replacing": replacing,
+    }
     return render(request, "accounts/two_factor_setup.html", context, status=status)
+
+
+def _own_password(request: HttpRequest, purpose: str) -> None:
+    """The signed-in user's password again, before a change to their second factor: a session left
+    open on a shared workstation does not let someone else take the account's factors over."""
+    user = cast(User, request.user)
+    signin.reauthenticate(
+        actor=Actor.from_request(request),
+        username=user.username,
+        password=request.POST.get("password", ""),
+        permission=None,
+        purpose=purpose,
+        failure=signin.SIGN_FAILED,
+    )
 
 
 def account(request: HttpRequest) -> HttpResponse:
     """The signed-in user's own account: password, authenticator, recovery codes."""
+    return _account_page(request)
+
+
+def _account_page(request: HttpRequest, renew_error: str = "", status: int = 200) -> HttpResponse:
     user = cast(User, request.user)  # signed in (LoginRequiredMiddleware)
     context = {
         "authenticator": twofactor.confirmed_authenticator(user),
         "recovery_codes_left": twofactor.recovery_codes_left(user),
+        "renew_error": renew_error,
     }
-    return render(request, "accounts/account.html", context)
+    return render(request, "accounts/account.html", context, status=status)
 
 
 @require_POST
 def recovery_codes_renew(request: HttpRequest) -> HttpResponse:
+    try:
+        _own_password(request, "new recovery codes")
+    except ValidationError as exc:
+        return _account_page(request, renew_error=" ".join(exc.messages), status=UNPROCESSABLE)
     codes = twofactor.recovery_codes_renew(request=request)
     return render(
         request, "accounts/recovery_codes.html", {"codes": codes, "next": reverse("accounts:account")}
