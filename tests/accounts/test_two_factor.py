@@ -298,3 +298,18 @@ def test_changing_the_second_factor_asks_for_the_password_again(make_user, setti
     done = client.post("/accounts/two-factor/setup/", {"code": _code_for(new), "password": PASSWORD})
     assert done.status_code == 200 and "New recovery codes" in done.content.decode()
     assert list(TOTPDevice.objects.filter(user=nurse, confirmed=True)) == [new]
+
+
+def test_reset_links_are_limited_per_address_and_audited(make_user, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    nurse = make_user(Role.NURSE, "nurse.flooded")
+    nurse.email = "nurse.flooded@example.org"
+    nurse.save(update_fields=["email"])
+    public = Client(REMOTE_ADDR="198.51.100.9")
+    answers = [public.post("/accounts/password-reset/", {"email": nurse.email}) for _ in range(8)]
+    assert {a["Location"] for a in answers} == {"/accounts/password-reset/sent/"}  # the same answer
+    assert len(mail.outbox) == 5  # and no more mail than the limit
+    assert len(_events(nurse, password="reset link asked")) == 5
+    elsewhere = Client(REMOTE_ADDR="198.51.100.10")
+    elsewhere.post("/accounts/password-reset/", {"email": nurse.email})
+    assert len(mail.outbox) == 5  # the e-mail address has its own limit

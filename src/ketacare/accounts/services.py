@@ -174,3 +174,19 @@ def password_changed(*, actor: Actor, user: User, how: str) -> None:
             )
         ],
     )
+
+
+@transaction.atomic
+def password_reset_requested(*, actor: Actor, user: User) -> None:
+    """Audit that a reset link was asked for an account (by whom: an address, not yet a person)."""
+    audit_record_many(
+        actor=actor,
+        specs=[
+            EventSpec(
+                Action.UPDATE,
+                "accounts.user",
+                str(user.pk),
+                detail={"username": user.username, "password": "reset link asked"},
+            )
+        ],
+    )

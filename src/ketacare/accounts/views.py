@@ -3,6 +3,7 @@ and sign-in lockout. Every change goes through accounts.services and is audited.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, cast
 
 from django.conf import settings
@@ -286,6 +287,42 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         services.password_changed(actor=Actor.from_request(self.request), user=form.user, how="changed")
         messages.success(self.request, "Your password is changed.")
         return response
+
+
+RESETS_PER_HOUR = 5  # per address and per e-mail address
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Asking for a reset link. The page answers the same whatever was typed; past
+    RESETS_PER_HOUR requests from one address, or for one e-mail address, in an hour, no more mail
+    goes out (a mailbox is not flooded, accounts are not probed). A request for an account's
+    address is audited."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password-reset-sent")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        from django.core.cache import cache
+        from django.shortcuts import redirect as go
+
+        from ketacare.audit.context import client_ip
+
+        email = form.cleaned_data["email"].strip().lower()
+        keys = [
+            f"reset:ip:{client_ip(self.request)}",
+            f"reset:email:{hashlib.sha256(email.encode()).hexdigest()}",
+        ]
+        counts = []
+        for key in keys:
+            cache.add(key, 0, timeout=3600)
+            counts.append(cache.incr(key))
+        if max(counts) > RESETS_PER_HOUR:
+            return go(self.success_url)
+        for user in form.get_users(email):
+            services.password_reset_requested(actor=Actor.from_request(self.request), user=user)
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
