@@ -159,6 +159,10 @@ def test_the_database_refuses_delete_and_moving_the_head_back(trail):
         cursor.execute("UPDATE audit_auditchainhead SET seq = 1 WHERE id = 1")
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditchainhead")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(  # forward, but to an event that is not in the trail
+            "UPDATE audit_auditchainhead SET seq = %s, hash = %s WHERE id = 1", [trail[-1].seq + 5, "f" * 64]
+        )
     assert AuditEvent.objects.count() == len(trail)
     assert AuditChainHead.objects.get().seq == trail[-1].seq
 
