@@ -235,6 +235,9 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/two_factor_setup.html", context, status=status)
 
 
+OWN_PASSWORD_FAILED = "That password cannot confirm it is you: nothing was changed. Check it and try again."  # noqa: S105
+
+
 def _own_password(request: HttpRequest, purpose: str) -> None:
     """The signed-in user's password again, before a change to their second factor: a session left
     open on a shared workstation does not let someone else take the account's factors over."""
@@ -245,7 +248,7 @@ def _own_password(request: HttpRequest, purpose: str) -> None:
         password=request.POST.get("password", ""),
         permission=None,
         purpose=purpose,
-        failure=signin.SIGN_FAILED,
+        failure=OWN_PASSWORD_FAILED,
     )
 
 
