@@ -25,6 +25,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ketacare.accounts.models import User
+from ketacare.audit import keys
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, EventSpec, audit_record_many
 
@@ -76,6 +77,13 @@ def enrolment(device: TOTPDevice) -> Enrolment:
     return Enrolment(qr_svg=svg, secret=grouped)
 
 
+def stored_form(code: str) -> str:
+    """What the database keeps of a recovery or one-time code: a keyed digest (HMAC-SHA256 under
+    the audit key, 64 bits in django-otp's 16-character column), so whoever reads the database
+    cannot sign in with the codes it holds. The code itself is shown once and kept nowhere."""
+    return keys.sign(b"ketacare recovery code\n" + code.encode())[:16]
+
+
 def _new_recovery_codes(user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY, confirmed=True)
@@ -84,7 +92,7 @@ def _new_recovery_codes(user: User) -> list[str]:
         code = StaticToken.random_token()
         if code not in codes:
             codes.append(code)
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=stored_form(c)) for c in codes])
     return codes
 
 
@@ -142,7 +150,11 @@ def second_factor_verify(*, request: HttpRequest, code: str) -> str:
             used = "authenticator" if device is not None and device.verify_token(typed) else ""
         else:
             device = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
-            used = "recovery code" if device is not None and device.verify_token(_recovery_form(code)) else ""
+            used = (
+                "recovery code"
+                if device is not None and device.verify_token(stored_form(_recovery_form(code)))
+                else ""
+            )
     if not used or device is None:
         # django-axes counts it against the username (and address); signin.py audits it.
         user_login_failed.send(sender=__name__, credentials=credentials, request=request)
@@ -184,7 +196,7 @@ def _one_time_code(user: User) -> str:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY, confirmed=True)
     code = StaticToken.random_token()
-    StaticToken.objects.create(device=device, token=code)
+    StaticToken.objects.create(device=device, token=stored_form(code))
     return str(code)
 
 
