@@ -82,6 +82,14 @@ PAGES = {
     "sessions:alerts": ("/sessions/{sid}/alerts/", CLINICAL),
     "sessions:action": ("/sessions/{sid}/vitals/", CLINICAL),
     "sessions:rems-pending": ("/rems/", CLINICAL),
+    "ledger:stock": ("/ledger/", CLINICAL | {Role.CLINIC_ADMIN}),
+    "ledger:setup": ("/ledger/setup/", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
+    "ledger:receive": ("/ledger/receive/", CLINICAL),
+    "ledger:inventory": ("/ledger/inventory/", CLINICAL),
+    "ledger:lot": ("/ledger/lots/{lid}/", CLINICAL | {Role.CLINIC_ADMIN}),
+    "ledger:countersign": ("/ledger/countersign/", CLINICAL | {Role.CLINIC_ADMIN}),
+    "ledger:export": ("/ledger/export/", {Role.CLINIC_ADMIN}),
+    "ledger:inventory-record": ("/ledger/locations/{rgid}/inventory.pdf", {Role.CLINIC_ADMIN}),
     "outcomes:dashboard": ("/outcomes/", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
     "outcomes:csv": ("/outcomes/rates.csv", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
     "outcomes:clinic-report": ("/outcomes/report.pdf", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
@@ -149,7 +157,23 @@ def ids(register, actor, make_user):
         **ESCORT,
         vitals=Vitals(120, 80, 70, 98, 14),
     )
+    from ketacare.ledger.models import Lot, Product, Registration
+
+    lot = Lot.objects.create(
+        registration=Registration.objects.create(name="Clinic", address="1 Main St", dea_number="AB1234563"),
+        product=Product.objects.create(
+            code="ketamine-50-10",
+            substance="ketamine",
+            form="injection",
+            concentration_mg_per_ml=Decimal(50),
+            container_ml=Decimal(10),
+        ),
+        number="K1",
+        expiry=datetime.date(2030, 1, 1),
+    )
     return {
+        "lid": lot.pk,
+        "rgid": lot.registration_id,
         "plid": plan.pk,
         "apid": later.pk,
         "sid": session.pk,

@@ -84,6 +84,12 @@ _SESSIONS_PHYSICIAN = (
     "treatment_sessions.sign_medical",
 )
 
+# The controlled-substance ledger (21 CFR 1304): nurses and physicians record and witness; the
+# clinic admin reads it and downloads it for an inspector; physicians and the clinic admin set up
+# the registered locations and products. The front desk has no access.
+_LEDGER_CLINICAL = ("ledger.view_entry", "ledger.record_entry", "ledger.witness_entry")
+_LEDGER_SETUP = ("ledger.add_registration", "ledger.add_product")
+
 # The clinic's outcome figures: physicians and clinic admins (admins see MRNs in the lists, not
 # names, and cannot open a chart or a report).
 _OUTCOMES = ("outcomes.view_outcomes",)
@@ -97,13 +103,16 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     + _PLAN_ORDERS
     + _SESSIONS_CLINICAL
     + _SESSIONS_PHYSICIAN
+    + _LEDGER_CLINICAL
+    + _LEDGER_SETUP
     + _OUTCOMES,
     Role.NURSE: _PATIENT_RECORD
     + _MEASURES_CLINICAL
     + _SCREENING_CLINICAL
     + _SCHEDULE
     + _SESSIONS_CLINICAL
-    + ("treatment_sessions.sign_nursing",),
+    + ("treatment_sessions.sign_nursing",)
+    + _LEDGER_CLINICAL,
     Role.FRONT_DESK: _PATIENT_RECORD + ("measures.add_selfreportlink",) + _REFERRAL + _SCHEDULE,
     # Clinic admins run the clinic (staff, chairs, audit) but do not read patient charts.
     Role.CLINIC_ADMIN: (
@@ -113,6 +122,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.change_user",
         "treatment.view_chair",
         "treatment.add_chair",
+        "ledger.view_entry",
+        "ledger.export_ledger",
     )
+    + _LEDGER_SETUP
     + _OUTCOMES,
 }

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "ketacare.screening",
     "ketacare.treatment",
     "ketacare.sessions",
+    "ketacare.ledger",
     "ketacare.outcomes",
     "ketacare.interop",
     "ketacare.web",

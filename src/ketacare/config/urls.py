@@ -2,6 +2,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 
+from ketacare.ledger.services import DoseLedger
+from ketacare.sessions import urls as session_urls
+
 urlpatterns = [
     path("", include("ketacare.web.urls")),
     path("accounts/", include("ketacare.accounts.urls")),
@@ -10,7 +13,9 @@ urlpatterns = [
     path("", include("ketacare.measures.urls")),
     path("", include("ketacare.screening.urls")),
     path("", include("ketacare.treatment.urls")),
-    path("", include("ketacare.sessions.urls")),
+    # The session pages post each dose to the controlled-substance ledger.
+    path("", include((session_urls.patterns(stock=DoseLedger()), session_urls.app_name))),
+    path("ledger/", include("ketacare.ledger.urls")),
     path("outcomes/", include("ketacare.outcomes.urls")),
     path("api/v1/", include("ketacare.patients.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),

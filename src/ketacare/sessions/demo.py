@@ -127,6 +127,14 @@ SPO2_ACK_NOTE = "Probe repositioned, repeat 97%"
 CADSS_SKIP_REASON = "Patient declined the questionnaire: back to baseline and resting"
 
 
+def demo_lot(start: datetime.datetime, *, weight_based: bool, draw: int) -> str:
+    """The lot a demo dose was drawn from: one lot of each product a month, as a clinic receives
+    them (the controlled-substance ledger's demo receives exactly these). `draw` is the random
+    number that once named a lot per visit; it is still drawn so the rest of the demo is unchanged."""
+    del draw
+    return f"{'KT' if weight_based else 'SP'}{timezone.localtime(start):%y%m}"
+
+
 def _chairs_for(
     slots: list[tuple[int, datetime.datetime, datetime.timedelta]],
 ) -> dict[tuple[int, datetime.datetime], Chair]:
@@ -690,9 +698,7 @@ def _visit(
         stop=at(timeline.stop_min),
         discharged=discharged,
         order=dose,
-        lot_number=f"KT{rng.randint(10000, 99999)}"
-        if protocol.weight_based
-        else f"SP{rng.randint(10000, 99999)}",
+        lot_number=demo_lot(start, weight_based=protocol.weight_based, draw=rng.randint(10000, 99999)),
         vitals={at(m): v for m, v in sorted(timeline.readings.items())},
         moaas=[(at(m), m, score) for m, score in moaas],
         cadss=[(at(m), m, total) for m, total in cadss],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import typing
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -63,6 +64,17 @@ DISCHARGE_OVERRIDE_PERMISSION = "treatment_sessions.override_discharge"
 EARLY_STOP_TOLERANCE_MIN = 2
 # Substances whose recorded allergy stops a ketamine or esketamine dose (reference section 5).
 ALLERGY_SUBSTANCES = ("ketamine", "esketamine", "spravato", "ketalar")
+
+
+class DoseStock(typing.Protocol):
+    """The controlled-substance ledger's part in a dose (the ledger app, above this one, provides
+    it; config/urls.py hands it to the session pages). Both run inside the dose's own transaction:
+    a dose the ledger refuses (its lot missing, expired or short) does not start, and a dose never
+    starts or stops without its ledger line."""
+
+    def dose_started(self, *, actor: Actor, session: TreatmentSession, at: datetime.datetime) -> None: ...
+
+    def dose_stopped(self, *, actor: Actor, session: TreatmentSession) -> None: ...
 
 
 def _user(actor: Actor) -> Any:
@@ -589,21 +601,28 @@ def _dose_verified(*, actor: Actor, session: TreatmentSession, verifier: Any) ->
 
 
 def dose_start(
-    *, actor: Actor, session: TreatmentSession, at: datetime.datetime | None = None
+    *,
+    actor: Actor,
+    session: TreatmentSession,
+    at: datetime.datetime | None = None,
+    stock: DoseStock | None = None,
 ) -> TreatmentSession:
     """Start the infusion (or give the first device). Needs the pre-session scale, a current
     order (verified when the protocol asks), the blood pressure within the gate or a physician's
     override, a checklist with nothing that stops the dose, no urgent safety alert without a
     physician's risk assessment, the minimum interval since the last dose and, before the first
-    esketamine dose, the REMS enrolment. A start refused for safety is kept on the session."""
+    esketamine dose, the REMS enrolment. With the ledger (`stock`), the dose is posted to it as it
+    starts. A start refused for safety or by the ledger is kept on the session."""
     user = _user(actor)
     try:
-        return _dose_start(actor=actor, user=user, session=session, at=at)
+        return _dose_start(actor=actor, user=user, session=session, at=at, stock=stock)
     except ValidationError as exc:
         found = getattr(exc, "error_dict", {})
-        for key in ("gate", "checklist", "risk", "interval", "rems", "safety"):
+        for key in ("gate", "checklist", "risk", "interval", "rems", "safety", "lot_number"):
             if key in found:
-                kind = "gate_blocked" if key == "gate" else f"start_refused_{key}"
+                kind = {"gate": "gate_blocked", "lot_number": "start_refused_stock"}.get(
+                    key, f"start_refused_{key}"
+                )
                 _log(session, kind=kind, text=str(found[key][0].message), user=user)
         raise
 
@@ -655,7 +674,12 @@ def _other_doses(session: TreatmentSession) -> list[tuple[datetime.datetime, str
 
 @transaction.atomic
 def _dose_start(
-    *, actor: Actor, user: Any, session: TreatmentSession, at: datetime.datetime | None
+    *,
+    actor: Actor,
+    user: Any,
+    session: TreatmentSession,
+    at: datetime.datetime | None,
+    stock: DoseStock | None,
 ) -> TreatmentSession:
     current = _open(session)
     if current.dose_started_at is not None:
@@ -716,6 +740,8 @@ def _dose_start(
         if order is not None and (order.devices or 0) <= 1:
             _finish(current, when, given_mg=ESKETAMINE_DEVICE_MG)
     audit_record_many(actor=actor, specs=specs)
+    if stock is not None:
+        stock.dose_started(actor=actor, session=current, at=when)
     return current
 
 
@@ -787,11 +813,13 @@ def dose_stop(
     at: datetime.datetime | None = None,
     infused_volume_ml: Decimal | None = None,
     reason: str = "",
+    stock: DoseStock | None = None,
 ) -> TreatmentSession:
     """The infusion ends (or esketamine stops before the last device). An infusion stopped before
     its planned end needs the volume the pump infused and the reason: the given dose is computed
-    from it and the rest of the prepared dose is recorded as waste, to be witnessed. Discharge
-    timing runs from this moment."""
+    from it and the rest of the prepared dose is recorded as waste, to be witnessed (with the
+    ledger, `stock`, it is posted there as waste awaiting a witness). Discharge timing runs from
+    this moment."""
     _user(actor)
     current = _open(session)
     if current.dose_started_at is None:
@@ -852,6 +880,8 @@ def dose_stop(
             "waste_mg": str(current.waste_mg) if current.waste_mg is not None else None,
         },
     )
+    if stock is not None:
+        stock.dose_stopped(actor=actor, session=current)
     return current
 
 

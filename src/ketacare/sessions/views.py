@@ -52,6 +52,7 @@ from ketacare.sessions.forms import (
     VitalsForm,
 )
 from ketacare.sessions.models import SessionScale, TreatmentSession, VitalSign
+from ketacare.sessions.services import DoseStock
 from ketacare.treatment.models import Appointment
 from ketacare.web.forms import UNPROCESSABLE, apply_errors
 
@@ -280,13 +281,14 @@ def session_alerts(request: HttpRequest, session_id: int) -> HttpResponse:
 class _Action:
     form: Callable[..., BaseForm]
     perm: str
-    run: Callable[[Actor, TreatmentSession, Any], Any]
+    # The actor, the session, the valid form and the ledger's part in a dose (config/urls.py).
+    run: Callable[[Actor, TreatmentSession, Any, DoseStock | None], Any]
     done: str
     # Forms whose fields depend on the session (the checklist) are built from it.
     per_session: bool = False
 
 
-def _order(actor: Actor, s: TreatmentSession, f: Any) -> Any:
+def _order(actor: Actor, s: TreatmentSession, f: Any, _: DoseStock | None) -> Any:
     d = f.cleaned_data
     return services.dose_order(
         actor=actor,
@@ -302,7 +304,7 @@ def _order(actor: Actor, s: TreatmentSession, f: Any) -> Any:
     )
 
 
-def _amend(actor: Actor, s: TreatmentSession, f: Any) -> Any:
+def _amend(actor: Actor, s: TreatmentSession, f: Any, _: DoseStock | None) -> Any:
     d = f.cleaned_data
     event = None
     if d["add_event"]:
@@ -324,44 +326,50 @@ ACTIONS: dict[str, _Action] = {
     "vitals": _Action(
         VitalsForm,
         "treatment_sessions.add_vitalsign",
-        lambda a, s, f: services.vitals_record(actor=a, session=s, vitals=f.vitals()),
+        lambda a, s, f, _: services.vitals_record(actor=a, session=s, vitals=f.vitals()),
         "Reading recorded.",
     ),
     "override": _Action(
         ReasonForm,
         "treatment_sessions.override_bp_gate",
-        lambda a, s, f: services.gate_override(actor=a, session=s, reason=f.cleaned_data["reason"]),
+        lambda a, s, f, _: services.gate_override(actor=a, session=s, reason=f.cleaned_data["reason"]),
         "Gate overridden.",
     ),
     "order": _Action(OrderForm, "treatment_sessions.add_doseorder", _order, "Dose ordered."),
     "verify": _Action(
         VerifyForm,
         _CHANGE,
-        lambda a, s, f: services.dose_verify(actor=a, session=s, **f.cleaned_data),
+        lambda a, s, f, _: services.dose_verify(actor=a, session=s, **f.cleaned_data),
         "Dose verified.",
     ),
-    "start": _Action(Form, _CHANGE, lambda a, s, f: services.dose_start(actor=a, session=s), "Dose started."),
+    "start": _Action(
+        Form,
+        _CHANGE,
+        lambda a, s, f, stock: services.dose_start(actor=a, session=s, stock=stock),
+        "Dose started.",
+    ),
     "device": _Action(
         Form,
         "treatment_sessions.add_devicedose",
-        lambda a, s, f: services.device_record(actor=a, session=s),
+        lambda a, s, f, _: services.device_record(actor=a, session=s),
         "Device recorded.",
     ),
     "stop": _Action(
         StopForm,
         _CHANGE,
-        lambda a, s, f: services.dose_stop(
+        lambda a, s, f, stock: services.dose_stop(
             actor=a,
             session=s,
             infused_volume_ml=f.cleaned_data["infused_volume_ml"],
             reason=f.cleaned_data["reason"],
+            stock=stock,
         ),
         "Dose stopped.",
     ),
     "checklist": _Action(
         lambda data, page: _checklist_form(page, data),
         _CHANGE,
-        lambda a, s, f: services.checklist_update(
+        lambda a, s, f, _: services.checklist_update(
             actor=a,
             session=s,
             checklist=f.checklist(),
@@ -374,25 +382,25 @@ ACTIONS: dict[str, _Action] = {
     "risk": _Action(
         RiskForm,
         "treatment_sessions.assess_risk",
-        lambda a, s, f: services.risk_assess(actor=a, session=s, assessment=f.cleaned_data["assessment"]),
+        lambda a, s, f, _: services.risk_assess(actor=a, session=s, assessment=f.cleaned_data["assessment"]),
         "Risk assessment recorded.",
     ),
     "ack": _Action(
         AlarmAckForm,
         "treatment_sessions.add_alarmacknowledgement",
-        lambda a, s, f: services.alarm_acknowledge(actor=a, session=s, **f.cleaned_data),
+        lambda a, s, f, _: services.alarm_acknowledge(actor=a, session=s, **f.cleaned_data),
         "Alarm acknowledged.",
     ),
     "skip": _Action(
         SkipForm,
         _CHANGE,
-        lambda a, s, f: services.rating_skip(actor=a, session=s, **f.cleaned_data),
+        lambda a, s, f, _: services.rating_skip(actor=a, session=s, **f.cleaned_data),
         "Rating skipped.",
     ),
     "strike": _Action(
         StrikeForm,
         "treatment_sessions.add_vitalsign",
-        lambda a, s, f: services.vitals_strike(
+        lambda a, s, f, _: services.vitals_strike(
             actor=a, session=s, vital_ids=[f.cleaned_data["vital"]], reason=f.cleaned_data["reason"]
         ),
         "Reading struck out.",
@@ -400,25 +408,25 @@ ACTIONS: dict[str, _Action] = {
     "enrol": _Action(
         EnrolmentForm,
         "treatment_sessions.add_remsenrolment",
-        lambda a, s, f: services.rems_enrolment_record(actor=a, patient_id=s.patient_id, **f.cleaned_data),
+        lambda a, s, f, _: services.rems_enrolment_record(actor=a, patient_id=s.patient_id, **f.cleaned_data),
         "REMS enrolment recorded.",
     ),
     "sedation": _Action(
         SedationForm,
         "treatment_sessions.add_sedationrating",
-        lambda a, s, f: services.sedation_record(actor=a, session=s, moaas=f.cleaned_data["moaas"]),
+        lambda a, s, f, _: services.sedation_record(actor=a, session=s, moaas=f.cleaned_data["moaas"]),
         "Sedation rated.",
     ),
     "event": _Action(
         AdverseEventForm,
         "treatment_sessions.add_adverseevent",
-        lambda a, s, f: services.adverse_event_record(actor=a, session=s, **f.data_for_service()),
+        lambda a, s, f, _: services.adverse_event_record(actor=a, session=s, **f.data_for_service()),
         "Adverse event recorded.",
     ),
     "discharge": _Action(
         DischargeForm,
         _CHANGE,
-        lambda a, s, f: services.discharge(
+        lambda a, s, f, _: services.discharge(
             actor=a,
             session=s,
             criteria=f.criteria(),
@@ -430,15 +438,18 @@ ACTIONS: dict[str, _Action] = {
     "sign": _Action(
         SignForm,
         _CHANGE,
-        lambda a, s, f: services.session_sign(actor=a, session=s, password=f.cleaned_data["password"]),
+        lambda a, s, f, _: services.session_sign(actor=a, session=s, password=f.cleaned_data["password"]),
         "Signed.",
     ),
     "amend": _Action(AmendForm, "treatment_sessions.add_sessionamendment", _amend, "Amendment recorded."),
 }
 
 
-def session_action(request: HttpRequest, session_id: int, action: str) -> HttpResponse:
-    """POST only; each action checks its own permission (a front-desk user cannot order a dose)."""
+def session_action(
+    request: HttpRequest, session_id: int, action: str, stock: DoseStock | None = None
+) -> HttpResponse:
+    """POST only; each action checks its own permission (a front-desk user cannot order a dose).
+    `stock`: the controlled-substance ledger, which the dose start and stop post to."""
     spec = ACTIONS.get(action)
     if spec is None:
         raise Http404("No such action.")
@@ -456,7 +467,7 @@ def session_action(request: HttpRequest, session_id: int, action: str) -> HttpRe
         form = spec.form(request.POST)
     if form.is_valid():
         try:
-            spec.run(Actor.from_request(request), session, form)
+            spec.run(Actor.from_request(request), session, form, stock)
         except ValidationError as exc:
             apply_errors(form, exc)
         else:

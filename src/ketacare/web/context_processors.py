@@ -25,6 +25,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append(("Appointments", reverse("treatment:upcoming")))
         if user.has_perm("treatment_sessions.view_remsrecord"):
             items.append(("REMS", reverse("sessions:rems-pending")))
+        if user.has_perm("ledger.view_entry"):
+            items.append(("Ledger", reverse("ledger:stock")))
         if user.has_perm("outcomes.view_outcomes"):
             items.append(("Outcomes", reverse("outcomes:dashboard")))
         if user.has_perm("treatment.add_chair"):

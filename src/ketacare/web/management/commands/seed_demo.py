@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from ketacare.accounts.services import claim_demo_database
+from ketacare.ledger.demo import seed_ledger
 from ketacare.measures.demo import seed_histories
 from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.demo import seed_cohort
@@ -68,7 +69,8 @@ class Command(BaseCommand):
                 physician=_demo_user("physician"),
                 nurse=_demo_user("nurse"),
             )
-            line += f", {plans} treatment plans and {sessions} sessions"
+            entries = seed_ledger(physician=_demo_user("physician"), nurse=_demo_user("nurse"))
+            line += f", {plans} treatment plans, {sessions} sessions and {entries} ledger entries"
             outcome_changes.mark_changed(ids)
             caught_up = outcome_changes.catch_up()
             if caught_up.failure:

@@ -1,0 +1,375 @@
+"""Ledger reads, each a fixed number of queries however long the book grows: the stock page reads
+the lots (their balances are kept on them), a lot's history reads one page of its entries through
+the (lot, id) index, and the inspector's download streams a period's entries in order."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+
+from ketacare.clinical import ledger as rules
+from ketacare.clinical.ledger import Kind
+from ketacare.ledger.models import Discrepancy, Entry, Lot, Product, Registration
+from ketacare.patients.models import Patient
+
+HISTORY_PAGE = 100
+
+
+@dataclass(frozen=True)
+class LotLine:
+    lot: Lot
+    on_hand: str  # "350 mg (7.00 mL)"
+    containers: str  # full containers' worth, for the count ("3.5 vials")
+    expired: bool
+    open_discrepancies: int
+
+
+@dataclass(frozen=True)
+class ProductStock:
+    registration: Registration
+    product: Product
+    lots: list[LotLine]
+    total_mg: Decimal
+    total: str
+    inventory: rules.InventoryDue | None  # None: no inventory yet (the initial one is needed)
+
+
+@dataclass(frozen=True)
+class Stock:
+    registrations: list[Registration]
+    products: list[Product]
+    stock: list[ProductStock]
+    discrepancies: list[Discrepancy]
+    awaiting_witness: int
+
+
+def _containers(lot: Lot) -> str:
+    per = lot.product.mg_per_container
+    count = (lot.on_hand_mg / per).quantize(Decimal("0.01")).normalize() if per else Decimal(0)
+    noun = "vial" if lot.product.form == rules.Form.INJECTION else "pack"
+    return f"{count:f} {noun}{'' if count == 1 else 's'}"
+
+
+def stock(*, today: datetime.date | None = None) -> Stock:
+    """Every location's products and lots with their balances, the inventory each product is due,
+    the open discrepancies, and how many wastes wait for a witness. Six queries."""
+    today = today or timezone.localdate()
+    registrations = list(Registration.objects.all())
+    products = list(Product.objects.all())
+    lots = list(
+        Lot.objects.select_related("product", "registration")
+        .annotate(open=Count("discrepancies", filter=Q(discrepancies__resolved_at__isnull=True)))
+        .filter(Q(on_hand_mg__gt=0) | Q(open__gt=0))
+        .order_by("registration_id", "product_id", "expiry", "number")
+    )
+    last_inventory = {
+        (row["registration_id"], row["product_id"]): row["last"]
+        for row in Entry.objects.filter(kind=Kind.INVENTORY)
+        .values("registration_id", "product_id")
+        .annotate(last=Max("at"))
+    }
+    out: list[ProductStock] = []
+    for registration in registrations:
+        for product in products:
+            mine = [
+                lot for lot in lots if lot.registration_id == registration.pk and lot.product_id == product.pk
+            ]
+            last = last_inventory.get((registration.pk, product.pk))
+            if not mine and last is None:
+                continue
+            total = sum((lot.on_hand_mg for lot in mine), Decimal(0))
+            out.append(
+                ProductStock(
+                    registration=registration,
+                    product=product,
+                    lots=[
+                        LotLine(
+                            lot=lot,
+                            on_hand=product.describe(lot.on_hand_mg),
+                            containers=_containers(lot),
+                            expired=lot.expiry < today,
+                            open_discrepancies=lot.open,
+                        )
+                        for lot in mine
+                    ],
+                    total_mg=total,
+                    total=product.describe(total),
+                    inventory=rules.inventory_due(timezone.localtime(last).date(), today) if last else None,
+                )
+            )
+    discrepancies = list(
+        Discrepancy.objects.filter(resolved_at__isnull=True)
+        .select_related("lot__product", "entry__by", "entry__witness")
+        .order_by("opened_at")
+    )
+    return Stock(registrations, products, out, discrepancies, awaiting_witness().count())
+
+
+def awaiting_witness() -> QuerySet[Entry]:
+    """Wastes posted without a witness (a dose stopped early) and not yet countersigned."""
+    return Entry.objects.filter(kind=Kind.WASTE, witness__isnull=True, countersignature__isnull=True)
+
+
+@dataclass(frozen=True)
+class Countersigning:
+    waiting: list[Entry]
+    administrations: list[Entry]
+    day: datetime.date
+
+
+def to_countersign(*, day: datetime.date | None = None) -> Countersigning:
+    """The wastes waiting for a witness (whatever their day) and the day's administrations and
+    wastes, for the end-of-day check. Two queries."""
+    day = day or timezone.localdate()
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    related = ("product", "lot", "by", "witness", "patient", "session", "countersignature__witness")
+    waiting = list(awaiting_witness().select_related(*related).order_by("at"))
+    today = list(
+        Entry.objects.filter(
+            kind__in=[Kind.ADMINISTRATION, Kind.WASTE],
+            at__gte=start,
+            at__lt=start + datetime.timedelta(days=1),
+        )
+        .select_related(*related)
+        .order_by("at", "id")
+    )
+    return Countersigning(waiting, today, day)
+
+
+@dataclass(frozen=True)
+class LotHistory:
+    lot: Lot
+    entries: list[Entry]
+    older: int | None  # the id to read the next page before, if there are older entries
+    open_discrepancies: list[Discrepancy]
+
+
+def lot_history(*, lot_id: int, before: int | None = None) -> LotHistory:
+    """One page of a lot's entries, newest first, with the balance after each. Three queries."""
+    lot = Lot.objects.select_related("product", "registration").get(pk=lot_id)
+    rows = Entry.objects.filter(lot=lot)
+    if before is not None:
+        rows = rows.filter(id__lt=before)
+    related = ("by", "witness", "patient", "countersignature__witness", "corrected_by")
+    page = list(rows.select_related(*related).order_by("-id")[: HISTORY_PAGE + 1])
+    for entry in page:
+        entry.product, entry.lot = lot.product, lot  # one lot: read once
+    older = page[HISTORY_PAGE - 1].pk if len(page) > HISTORY_PAGE else None
+    discrepancies = list(lot.discrepancies.filter(resolved_at__isnull=True).order_by("opened_at"))
+    return LotHistory(lot, page[:HISTORY_PAGE], older, discrepancies)
+
+
+EXPORT_COLUMNS = (
+    "entry",
+    "recorded_at",
+    "at",
+    "business",
+    "kind",
+    "substance",
+    "form",
+    "concentration_mg_per_ml",
+    "units_per_container",
+    "lot",
+    "expiry",
+    "quantity_mg",
+    "quantity_ml",
+    "containers",
+    "balance_after_mg",
+    "counted_mg",
+    "patient_name",
+    "patient_address",
+    "by",
+    "witness",
+    "supplier_name",
+    "supplier_address",
+    "supplier_dea",
+    "invoice",
+    "manner",
+    "reason",
+    "corrects",
+)
+
+
+def _units(product: Product) -> str:
+    if product.form == rules.Form.INJECTION:
+        return f"{product.container_ml.normalize():f} mL"  # type: ignore[union-attr]
+    return f"{product.devices_per_container} devices"
+
+
+def _address(patient: Any) -> str:
+    parts = [patient.address_line1, patient.address_line2, patient.city, patient.state, patient.postal_code]
+    return ", ".join(p for p in parts if p)
+
+
+def _name(user: Any) -> str:
+    if user is None:
+        return ""
+    return str(user.get_full_name() or user.get_username())
+
+
+def export_rows(
+    *, registration: Registration, start: datetime.date, end: datetime.date
+) -> Iterator[list[str]]:
+    """The ledger of one location for a period, every entry as the records rule asks (21 CFR
+    1304.22): substance, form, concentration, units per container, the quantity, the person, the
+    patient's name and address for an administration, the supplier for a receipt, the manner of a
+    waste. Streamed in chunks: a year of a busy clinic is not held in memory.
+
+    The entries are read as plain values (no model instance per row: at a few hundred thousand
+    rows that is most of the time); the few products and lots are read once, and the people the
+    entries name once each, a chunk at a time (a bounded cache)."""
+    since = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
+    until = timezone.make_aware(
+        datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time.min)
+    )
+    yield list(EXPORT_COLUMNS)
+    tz = timezone.get_current_timezone()  # timezone.localtime's, looked up once
+    products = {
+        p.pk: (
+            p.substance,
+            p.form,
+            f"{p.concentration_mg_per_ml.normalize():f}" if p.concentration_mg_per_ml else "",
+            _units(p),
+            p.concentration_mg_per_ml,
+        )
+        for p in Product.objects.all()
+    }
+    lots = {lot.pk: (lot.number, f"{lot.expiry:%Y-%m-%d}") for lot in Lot.objects.only("number", "expiry")}
+    people: dict[int, str] = {}
+    patients: dict[int, tuple[str, str]] = {}
+    amounts: dict[tuple[int, Decimal], tuple[str, str]] = {}
+    rows = (
+        Entry.objects.filter(registration=registration, at__gte=since, at__lt=until)
+        .order_by("at", "id")
+        .values_list(
+            "id",
+            "recorded_at",
+            "at",
+            "business",
+            "kind",
+            "product_id",
+            "lot_id",
+            "quantity_mg",
+            "containers",
+            "balance_after_mg",
+            "counted_mg",
+            "patient_id",
+            "by_id",
+            "witness_id",
+            "countersignature__witness_id",
+            "supplier_name",
+            "supplier_address",
+            "supplier_dea",
+            "invoice",
+            "manner",
+            "reason",
+            "corrects_id",
+        )
+        .iterator(chunk_size=EXPORT_CHUNK)
+    )
+    while chunk := list(islice(rows, EXPORT_CHUNK)):
+        _remember_people(chunk, people, patients)
+        if len(amounts) > EXPORT_CACHE:
+            amounts.clear()
+        for (
+            pk,
+            recorded_at,
+            at,
+            business,
+            kind,
+            product_id,
+            lot_id,
+            quantity,
+            containers,
+            balance,
+            counted,
+            patient_id,
+            by_id,
+            witness_id,
+            countersigned_by,
+            supplier_name,
+            supplier_address,
+            supplier_dea,
+            invoice,
+            manner,
+            reason,
+            corrects_id,
+        ) in chunk:
+            substance, form, concentration, units, mg_per_ml = products[product_id]
+            # A quantity and its volume, formatted once per product and value (doses repeat).
+            moved = amounts.get((product_id, quantity)) if quantity else None
+            if moved is None:
+                moved = (f"{quantity.normalize():f}", str(rules.ml_of(abs(quantity), mg_per_ml) or ""))
+                if quantity:  # never 0: -0 and 0 are equal keys but read differently
+                    amounts[(product_id, quantity)] = moved
+            number, expiry = lots[lot_id] if lot_id is not None else ("", "")
+            name, address = patients[patient_id] if patient_id is not None else ("", "")
+            witness = witness_id or countersigned_by
+            yield [
+                str(pk),
+                recorded_at.astimezone(tz).isoformat(timespec="seconds"),
+                at.astimezone(tz).isoformat(timespec="seconds"),
+                business,
+                kind,
+                substance,
+                form,
+                concentration,
+                units,
+                number,
+                expiry,
+                *moved,
+                str(containers or ""),
+                f"{balance.normalize():f}" if balance is not None else "",
+                f"{counted.normalize():f}" if counted is not None else "",
+                name,
+                address,
+                people[by_id],
+                people[witness] if witness is not None else "",
+                supplier_name,
+                supplier_address,
+                supplier_dea,
+                invoice,
+                manner,
+                reason,
+                str(corrects_id or ""),
+            ]
+
+
+EXPORT_CHUNK = 2000
+# The people an export names are read once each, and each quantity formatted once; past this
+# many, a cache starts afresh.
+EXPORT_CACHE = 20_000
+_PATIENT_FIELDS = (
+    "given_name",
+    "family_name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+)
+
+
+def _remember_people(
+    chunk: list[tuple[Any, ...]], people: dict[int, str], patients: dict[int, tuple[str, str]]
+) -> None:
+    """Read the staff and the patients a chunk of export rows names that are not read yet: one
+    query for each kind, only when one is missing."""
+    if len(patients) > EXPORT_CACHE:
+        patients.clear()
+    staff = {pk for row in chunk for pk in (row[12], row[13], row[14]) if pk is not None} - people.keys()
+    if staff:
+        for user in get_user_model().objects.filter(pk__in=staff):
+            people[user.pk] = _name(user)
+    missing = {row[11] for row in chunk if row[11] is not None} - patients.keys()
+    if missing:
+        for patient in Patient.objects.filter(pk__in=missing).only(*_PATIENT_FIELDS):
+            patients[patient.pk] = (patient.full_name, _address(patient))

@@ -1,0 +1,484 @@
+"""The ledger's pages, as the clinic uses them: the stock, receiving, wasting with a witness at the
+same screen, counting, reversing a mistake, witnessing a session's waste, and the inspector's CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from ketacare.audit.context import Actor
+from ketacare.audit.models import AuditEvent
+from ketacare.ledger import services
+from ketacare.ledger.models import Discrepancy, Entry, Lot, Product, Registration
+from tests.conftest import PASSWORD, sign_in
+
+pytestmark = pytest.mark.django_db
+
+SUPPLIER = {
+    "supplier_name": "Henry Schein",
+    "supplier_address": "135 Duryea Road, Melville, NY 11747",
+    "supplier_dea": "PH1234563",
+}
+
+
+@pytest.fixture
+def book(physician, nurse):
+    """A clinic with its DEA registration, a 50 mg/mL 10 mL ketamine vial, an initial inventory of
+    nothing, then 2 vials of lot K100 received (1,000 mg)."""
+    doctor = Actor(user=physician)
+    registration = services.registration_create(
+        actor=doctor, name="Main clinic", address="1 Main St, Springfield", dea_number="AB1234563"
+    )
+    product = services.product_create(
+        actor=doctor,
+        code="ketamine-50-10",
+        substance="ketamine",
+        form="injection",
+        concentration_mg_per_ml=Decimal(50),
+        container_ml=Decimal(10),
+        beyond_use_days=28,
+    )
+    at = timezone.now() - datetime.timedelta(days=2)
+    services.inventory_record(
+        actor=Actor(user=nurse), registration=registration, product=product, lines=[], at=at
+    )
+    receipt = services.receipt_record(
+        actor=Actor(user=nurse),
+        registration=registration,
+        product=product,
+        lot_number="K100",
+        expiry=timezone.localdate() + datetime.timedelta(days=300),
+        containers=2,
+        at=at + datetime.timedelta(hours=1),
+        **SUPPLIER,
+    )
+    return receipt.lot
+
+
+def _as(client: Client, user) -> Client:
+    return sign_in(client, user)
+
+
+def test_stock_page_shows_each_lot_with_its_balance_in_mg_ml_and_vials(
+    client, nurse, book, django_assert_max_num_queries
+):
+    _as(client, nurse)
+    with django_assert_max_num_queries(14):
+        page = client.get("/ledger/").content.decode()
+    assert "Ketamine 50 mg/mL, 10 mL vial" in page
+    assert "K100" in page
+    assert "1000 mg (20.00 mL)" in page
+    assert "2 vials" in page
+    assert "Next inventory due by" in page
+
+
+def test_stock_page_query_count_does_not_grow_with_the_history(
+    client, nurse, physician, book, django_assert_max_num_queries
+):
+    for _ in range(30):
+        services.waste_record(
+            actor=Actor(user=nurse), lot=book, mg=1, manner="sink", reason="drawn in error", witness=physician
+        )
+    _as(client, nurse)
+    with django_assert_max_num_queries(14):
+        assert client.get("/ledger/").status_code == 200
+    with django_assert_max_num_queries(16):
+        assert client.get(f"/ledger/lots/{book.pk}/").status_code == 200
+
+
+def test_receiving_stock_through_the_page_adds_the_lot(client, nurse, book):
+    _as(client, nurse)
+    response = client.post(
+        "/ledger/receive/",
+        {
+            "registration": book.registration_id,
+            "product": book.product_id,
+            "lot_number": "K200",
+            "expiry": (timezone.localdate() + datetime.timedelta(days=400)).isoformat(),
+            "containers": 3,
+            "invoice": "INV-9",
+            **SUPPLIER,
+        },
+    )
+    lot = Lot.objects.get(number="K200")
+    assert response.status_code == 302
+    assert response["Location"] == f"/ledger/lots/{lot.pk}/"
+    assert lot.on_hand_mg == Decimal(1500)
+    entry = Entry.objects.get(lot=lot)
+    assert (entry.kind, entry.containers, entry.invoice, entry.by) == ("receipt", 3, "INV-9", nurse)
+
+
+def test_a_receipt_with_a_mistyped_supplier_dea_number_is_refused_beside_the_field(client, nurse, book):
+    _as(client, nurse)
+    before = Entry.objects.count()
+    response = client.post(
+        "/ledger/receive/",
+        {
+            "registration": book.registration_id,
+            "product": book.product_id,
+            "lot_number": "K300",
+            "expiry": (timezone.localdate() + datetime.timedelta(days=400)).isoformat(),
+            "containers": 1,
+            **{**SUPPLIER, "supplier_dea": "PH1234567"},
+        },
+    )
+    assert response.status_code == 422
+    assert "The check digit does not match" in response.content.decode()
+    assert Entry.objects.count() == before
+    assert not Lot.objects.filter(number="K300").exists()
+
+
+def _waste(client: Client, lot: Lot, **over):
+    data = {
+        "action": "waste",
+        "waste-mg": "",
+        "waste-ml": "0.5",
+        "waste-manner": "Rendered unrecoverable",
+        "waste-reason": "Vial dropped",
+        "waste-witness": "physician-user",
+        "waste-witness_password": PASSWORD,
+        **over,
+    }
+    return client.post(f"/ledger/lots/{lot.pk}/", data)
+
+
+def test_waste_witnessed_at_the_same_screen_takes_it_off_the_lot(client, nurse, physician, book):
+    _as(client, nurse)
+    response = _waste(client, book)
+    assert response.status_code == 302
+    entry = Entry.objects.filter(kind="waste").get()
+    assert entry.quantity_mg == Decimal("-25")  # 0.5 mL at 50 mg/mL
+    assert (entry.by, entry.witness) == (nurse, physician)
+    book.refresh_from_db()
+    assert book.on_hand_mg == Decimal(975)
+
+
+def test_a_wrong_witness_password_is_refused_audited_and_writes_no_waste(client, nurse, physician, book):
+    _as(client, nurse)
+    failures = AuditEvent.objects.filter(action="login_failed").count()
+    response = _waste(client, book, **{"waste-witness_password": "not-the-password"})
+    assert response.status_code == 422
+    assert "witness_password" in response.content.decode() or "password" in response.content.decode()
+    assert not Entry.objects.filter(kind="waste").exists()
+    book.refresh_from_db()
+    assert book.on_hand_mg == Decimal(1000)
+    assert AuditEvent.objects.filter(action="login_failed").count() == failures + 1
+
+
+def test_the_recorder_cannot_witness_their_own_waste(client, nurse, book):
+    _as(client, nurse)
+    response = _waste(client, book, **{"waste-witness": nurse.username})
+    assert response.status_code == 422
+    assert "The witness must be a different clinician" in response.content.decode()
+    assert not Entry.objects.filter(kind="waste").exists()
+
+
+def test_a_waste_larger_than_the_lot_holds_is_refused(client, nurse, book):
+    _as(client, nurse)
+    response = _waste(client, book, **{"waste-ml": "", "waste-mg": "1000.5"})
+    assert response.status_code == 422
+    assert (
+        "Lot K100 holds 1000 mg (20.00 mL): not enough for 1000.5 mg (20.01 mL)." in response.content.decode()
+    )
+    book.refresh_from_db()
+    assert book.on_hand_mg == Decimal(1000)
+
+
+def test_a_count_that_differs_opens_a_discrepancy_shown_on_the_stock_page(client, nurse, physician, book):
+    _as(client, nurse)
+    response = client.post(
+        f"/ledger/lots/{book.pk}/",
+        {
+            "action": "count",
+            "count-counted_mg": "950",
+            "count-witness": physician.username,
+            "count-witness_password": PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    discrepancy = Discrepancy.objects.get()
+    assert (discrepancy.book_mg, discrepancy.counted_mg, discrepancy.difference_mg) == (
+        Decimal(1000),
+        Decimal(950),
+        Decimal(-50),
+    )
+    page = client.get("/ledger/").content.decode()
+    assert "Open discrepancies" in page and "-50 mg" in page
+    response = client.post(
+        f"/ledger/lots/{book.pk}/",
+        {
+            "action": "resolve",
+            "discrepancy": discrepancy.pk,
+            "resolve-resolution": "Vial found in the fridge",
+        },
+    )
+    assert response.status_code == 302
+    discrepancy.refresh_from_db()
+    assert discrepancy.resolved_by == nurse
+    assert "Open discrepancies" not in client.get("/ledger/").content.decode()
+
+
+def test_a_matching_count_opens_nothing(client, nurse, physician, book):
+    _as(client, nurse)
+    client.post(
+        f"/ledger/lots/{book.pk}/",
+        {
+            "action": "count",
+            "count-counted_mg": "1000",
+            "count-witness": physician.username,
+            "count-witness_password": PASSWORD,
+        },
+    )
+    assert Entry.objects.filter(kind="count", counted_mg=1000).exists()
+    assert not Discrepancy.objects.exists()
+
+
+def test_reversing_a_receipt_entered_in_error(client, nurse, book):
+    _as(client, nurse)
+    receipt = Entry.objects.get(kind="receipt")
+    response = client.post(
+        f"/ledger/lots/{book.pk}/",
+        {"action": "correct", "correct-entry": receipt.pk, "correct-reason": "Wrong lot"},
+    )
+    assert response.status_code == 302
+    correction = Entry.objects.get(kind="correction")
+    assert (correction.corrects, correction.quantity_mg, correction.balance_after_mg) == (
+        receipt,
+        Decimal(-1000),
+        Decimal(0),
+    )
+    page = client.get(f"/ledger/lots/{book.pk}/").content.decode()
+    assert f"reversed by entry {correction.pk}" in page
+    again = client.post(
+        f"/ledger/lots/{book.pk}/",
+        {"action": "correct", "correct-entry": receipt.pk, "correct-reason": "Twice"},
+    )
+    assert again.status_code == 422
+    assert "already corrected" in again.content.decode()
+    assert Entry.objects.filter(kind="correction").count() == 1
+
+
+def test_a_front_desk_user_cannot_post_to_a_lot(client, front_desk, book):
+    _as(client, front_desk)
+    assert _waste(client, book).status_code == 403
+    assert not Entry.objects.filter(kind="waste").exists()
+
+
+def test_the_clinic_admin_reads_the_ledger_but_cannot_record(client, clinic_admin, book):
+    _as(client, clinic_admin)
+    assert client.get(f"/ledger/lots/{book.pk}/").status_code == 200
+    assert _waste(client, book).status_code == 403
+
+
+def test_the_inspector_csv_has_every_entry_of_the_period_with_the_records_the_rule_asks(
+    client, clinic_admin, nurse, physician, book
+):
+    services.waste_record(
+        actor=Actor(user=nurse), lot=book, mg=25, manner="sink", reason="dropped", witness=physician
+    )
+    _as(client, clinic_admin)
+    today = timezone.localdate()
+    response = client.get(
+        "/ledger/export/",
+        {
+            "registration": book.registration_id,
+            "start": (today - datetime.timedelta(days=7)).isoformat(),
+            "end": today.isoformat(),
+        },
+    )
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="ledger-AB1234563-')
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["kind"] for r in rows] == ["inventory", "receipt", "waste"]
+    receipt, waste = rows[1], rows[2]
+    assert (
+        receipt["substance"],
+        receipt["form"],
+        receipt["concentration_mg_per_ml"],
+        receipt["units_per_container"],
+    ) == (
+        "ketamine",
+        "injection",
+        "50",
+        "10 mL",
+    )
+    assert (receipt["containers"], receipt["quantity_mg"], receipt["quantity_ml"]) == ("2", "1000", "20.00")
+    assert (receipt["supplier_dea"], receipt["balance_after_mg"]) == ("PH1234563", "1000")
+    assert (waste["quantity_mg"], waste["quantity_ml"], waste["manner"], waste["balance_after_mg"]) == (
+        "-25",
+        "0.50",
+        "sink",
+        "975",
+    )
+    assert waste["by"] == "Nurse Tester" and waste["witness"] == "Physician Tester"
+    assert AuditEvent.objects.filter(object_type="ledger.registration", detail__download="csv").count() == 1
+
+
+def test_the_export_form_names_a_bad_period(client, clinic_admin, book):
+    _as(client, clinic_admin)
+    response = client.get(
+        "/ledger/export/", {"registration": book.registration_id, "start": "2026-05-02", "end": "2026-05-01"}
+    )
+    assert response.status_code == 422
+    assert "The end is before the start." in response.content.decode()
+
+
+def test_no_ledger_yet_says_so_and_points_to_setup(client, physician):
+    _as(client, physician)
+    page = client.get("/ledger/").content.decode()
+    assert "No ledger yet." in page
+    assert "/ledger/setup/" in page
+
+
+def test_setting_up_a_location_checks_its_dea_number(client, physician):
+    _as(client, physician)
+    response = client.post(
+        "/ledger/setup/",
+        {
+            "which": "registration",
+            "registration-name": "Clinic",
+            "registration-address": "1 Main",
+            "registration-dea_number": "AB1234567",
+        },
+    )
+    assert response.status_code == 422
+    assert "The check digit does not match" in response.content.decode()
+    assert not Registration.objects.exists()
+    response = client.post(
+        "/ledger/setup/",
+        {
+            "which": "registration",
+            "registration-name": "Clinic",
+            "registration-address": "1 Main",
+            "registration-dea_number": "ab1234563",
+        },
+    )
+    assert response.status_code == 302
+    assert Registration.objects.get().dea_number == "AB1234563"
+
+
+def test_an_esketamine_product_is_set_up_in_devices(client, physician):
+    _as(client, physician)
+    response = client.post(
+        "/ledger/setup/",
+        {
+            "which": "product",
+            "product-code": "spravato-56",
+            "product-substance": "esketamine",
+            "product-form": "nasal spray",
+            "product-devices_per_container": 2,
+        },
+    )
+    assert response.status_code == 302
+    product = Product.objects.get()
+    assert (product.mg_per_device, product.mg_per_container) == (Decimal(28), Decimal(56))
+
+
+def test_an_initial_inventory_through_the_page_opens_the_book(client, nurse, physician):
+    doctor = Actor(user=physician)
+    registration = services.registration_create(actor=doctor, name="C", address="A", dea_number="AB1234563")
+    product = services.product_create(
+        actor=doctor,
+        code="k",
+        substance="ketamine",
+        form="injection",
+        concentration_mg_per_ml=Decimal(10),
+        container_ml=Decimal(20),
+    )
+    _as(client, nurse)
+    expiry = (timezone.localdate() + datetime.timedelta(days=90)).isoformat()
+    data = {
+        "registration": registration.pk,
+        "product": product.pk,
+        "business": "opening",
+        "lines-TOTAL_FORMS": 2,
+        "lines-INITIAL_FORMS": 0,
+        "lines-0-lot_number": "A1",
+        "lines-0-expiry": expiry,
+        "lines-0-mg": "400",
+        "lines-1-lot_number": "",
+    }
+    assert client.post("/ledger/inventory/", data).status_code == 302
+    assert Lot.objects.get(number="A1").on_hand_mg == Decimal(400)
+    # A later inventory that finds less opens a discrepancy.
+    data["lines-0-mg"] = "380"
+    data["business"] = "close"
+    response = client.post("/ledger/inventory/", data, follow=True)
+    assert "differ from the book" in response.content.decode()
+    assert Discrepancy.objects.get().counted_mg == Decimal(380)
+
+
+def _pdf_text(content: bytes) -> str:
+    from pypdf import PdfReader
+
+    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_the_printed_ledger_of_a_period_shows_each_lot_with_its_running_balance(
+    client, clinic_admin, nurse, physician, book
+):
+    services.waste_record(
+        actor=Actor(user=nurse), lot=book, mg=25, manner="sink", reason="dropped", witness=physician
+    )
+    _as(client, clinic_admin)
+    today = timezone.localdate()
+    response = client.get(
+        "/ledger/export/",
+        {
+            "registration": book.registration_id,
+            "start": (today - datetime.timedelta(days=7)).isoformat(),
+            "end": today.isoformat(),
+            "format": "pdf",
+        },
+    )
+    assert response["Content-Type"] == "application/pdf"
+    text = _pdf_text(response.content)
+    assert "DEA registration AB1234563" in text
+    assert "lot K100" in text
+    assert "Henry Schein" in text and "PH1234563" in text
+    assert "-25 mg" in text and "975" in text
+    assert AuditEvent.objects.filter(object_type="ledger.registration", detail__download="pdf").count() == 1
+
+
+def test_a_period_too_long_to_print_points_to_the_csv(client, clinic_admin, book, monkeypatch):
+    from ketacare.ledger import documents
+
+    monkeypatch.setattr(documents, "PDF_MAX_ENTRIES", 1)
+    _as(client, clinic_admin)
+    today = timezone.localdate()
+    response = client.get(
+        "/ledger/export/",
+        {
+            "registration": book.registration_id,
+            "start": (today - datetime.timedelta(days=7)).isoformat(),
+            "end": today.isoformat(),
+            "format": "pdf",
+        },
+    )
+    assert response.status_code == 422
+    assert "More than 1 entries in this period" in response.content.decode()
+    assert not AuditEvent.objects.filter(object_type="ledger.registration", action="view").exists()
+
+
+def test_the_printed_inventory_has_each_product_lot_and_containers(client, clinic_admin, nurse, book):
+    services.inventory_record(
+        actor=Actor(user=nurse),
+        registration=book.registration,
+        product=book.product,
+        lines=[services.InventoryLine("K100", Decimal(750))],
+        business="close",
+    )
+    _as(client, clinic_admin)
+    response = client.get(f"/ledger/locations/{book.registration_id}/inventory.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    text = _pdf_text(response.content)
+    assert "Inventory of controlled substances" in text
+    assert "at the close of business" in text
+    assert "K100" in text and "750 mg (15.00 mL)" in text and "1.5" in text  # 1.5 vials of 10 mL
+    assert "1000 mg" in text  # the book, beside the count
