@@ -89,6 +89,8 @@ PAGES = {
     "ledger:lot": ("/ledger/lots/{lid}/", CLINICAL | {Role.CLINIC_ADMIN}),
     "ledger:countersign": ("/ledger/countersign/", CLINICAL | {Role.CLINIC_ADMIN}),
     "ledger:export": ("/ledger/export/", {Role.CLINIC_ADMIN}),
+    "ledger:incidents": ("/ledger/incidents/", CLINICAL | {Role.CLINIC_ADMIN}),
+    "ledger:incident": ("/ledger/incidents/{inid}/", CLINICAL | {Role.CLINIC_ADMIN}),
     "ledger:inventory-record": ("/ledger/locations/{rgid}/inventory.pdf", {Role.CLINIC_ADMIN}),
     "outcomes:dashboard": ("/outcomes/", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
     "outcomes:csv": ("/outcomes/rates.csv", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
@@ -171,7 +173,21 @@ def ids(register, actor, make_user):
         number="K1",
         expiry=datetime.date(2030, 1, 1),
     )
+    from django.utils import timezone
+
+    from ketacare.ledger.models import Incident
+
+    incident = Incident.objects.create(
+        registration=lot.registration,
+        loss_type="other",
+        discovered_at=timezone.now(),
+        description="Missing",
+        recorded_by=make_user(Role.NURSE, "ledger.nurse"),
+        notice_due=datetime.date(2026, 1, 2),
+        form_106_due=datetime.date(2026, 2, 15),
+    )
     return {
+        "inid": incident.pk,
         "lid": lot.pk,
         "rgid": lot.registration_id,
         "plid": plan.pk,

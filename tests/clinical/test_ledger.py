@@ -260,9 +260,23 @@ def test_an_opened_multi_dose_vial_is_used_for_28_days():
     assert rules.beyond_use_on(datetime.date(2026, 1, 10), days=14) == datetime.date(2026, 1, 24)
 
 
-def test_every_entry_but_the_initial_inventory_needs_it_first():
-    message = "Record the initial inventory first (zero if nothing is on hand)."
-    assert rules.sequence_problem([], Kind.INVENTORY) is None
-    assert [rules.sequence_problem([], k) for k in Kind if k != Kind.INVENTORY] == [message] * (len(Kind) - 1)
-    assert rules.sequence_problem([Kind.INVENTORY], Kind.RECEIPT) is None
-    assert rules.sequence_problem([Kind.RECEIPT], Kind.WASTE) == message
+def test_the_written_notice_of_a_theft_is_due_the_next_business_day():
+    # 21 CFR 1301.76(b): one business day after discovery; Form 106 within 45 days.
+    thursday, friday, saturday = (
+        datetime.date(2026, 12, 3),
+        datetime.date(2026, 12, 4),
+        datetime.date(2026, 12, 5),
+    )
+    assert rules.incident_deadlines(thursday) == rules.IncidentDeadlines(
+        notice_due=friday, form_106_due=datetime.date(2027, 1, 17)
+    )
+    assert rules.incident_deadlines(friday).notice_due == datetime.date(2026, 12, 7)  # the Monday
+    assert rules.incident_deadlines(saturday).notice_due == datetime.date(2026, 12, 7)
+    assert rules.incident_deadlines(saturday).form_106_due == datetime.date(2027, 1, 19)
+
+
+@given(st.dates(min_value=datetime.date(2000, 1, 1), max_value=datetime.date(2099, 12, 31)))
+def test_the_notice_is_always_due_on_a_weekday_within_three_days(day):
+    due = rules.business_days_after(day, 1)
+    assert due.weekday() < 5
+    assert 1 <= (due - day).days <= 3

@@ -10,15 +10,17 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
 
 from ketacare.accounts.roles import Role
 from ketacare.accounts.signin import REAUTH_FAILED
 from ketacare.audit.context import Actor
 from ketacare.audit.models import AuditEvent
+from ketacare.clinical import ledger as rules
 from ketacare.clinical.ledger import Kind
 from ketacare.ledger import services
-from ketacare.ledger.models import Discrepancy, Entry, Lot, Product, Registration
+from ketacare.ledger.models import Discrepancy, Entry, Incident, Lot, Product, Registration
 from ketacare.ledger.services import InventoryLine
 from tests.conftest import PASSWORD
 from tests.ledger.conftest import K100_MG, SUPPLIER, days_ago, in_days, receive, snapshot
@@ -907,3 +909,80 @@ def test_an_inventory_naming_a_lot_with_another_expiry_is_refused(nurse_actor, r
         ]
     }
     assert snapshot() == before
+
+
+def test_a_theft_of_two_lots_is_one_incident_with_its_dea_deadlines(
+    nurse_actor, nurse, registration, ketamine, k100
+):
+    k200 = receive(nurse_actor, registration, ketamine, "K200", containers=2).lot
+    discovered = days_ago(1)
+    incident = services.incident_report(
+        actor=nurse_actor,
+        registration=registration,
+        losses=[(k200, "1000"), (k100, "500")],
+        loss_type="night break-in",
+        description="Safe forced overnight; two boxes missing",
+        discovered_at=discovered,
+        police_notified=True,
+        police_report="Springfield PD 26-10442",
+    )
+    deadlines = rules.incident_deadlines(timezone.localtime(discovered).date())
+    assert (incident.notice_due, incident.form_106_due) == (deadlines.notice_due, deadlines.form_106_due)
+    assert incident.open
+    losses = list(incident.losses.order_by("lot__number"))
+    assert [(e.lot.number, e.kind, e.quantity_mg, e.balance_after_mg) for e in losses] == [
+        ("K100", "loss", Decimal(-500), Decimal(500)),
+        ("K200", "loss", Decimal(-1000), Decimal(0)),
+    ]
+    assert all(e.reason == "Safe forced overnight; two boxes missing" and e.by == nurse for e in losses)
+
+
+def test_a_theft_larger_than_a_lot_holds_is_refused_and_no_incident_is_left(nurse_actor, registration, k100):
+    before = snapshot()
+    with pytest.raises(ValidationError) as refused:
+        services.incident_report(
+            actor=nurse_actor,
+            registration=registration,
+            losses=[(k100, "1000.5")],
+            loss_type="employee pilferage",
+            description="Count short",
+        )
+    assert "not enough for 1000.5 mg" in refused.value.message_dict["mg"][0]
+    assert snapshot() == before
+    assert not Incident.objects.exists()
+
+
+def test_an_incident_closes_once_the_notice_is_sent_and_form_106_filed(doctor, nurse_actor, physician, k100):
+    loss = services.loss_record(
+        actor=nurse_actor, lot=k100, mg="500", reason="Vial missing", loss_type="other"
+    )
+    incident = loss.incident
+    with pytest.raises(ValidationError) as refused:
+        services.incident_notice_sent(actor=nurse_actor, incident=incident)
+    assert refused.value.messages == [
+        "Only a physician or the clinic admin records the DEA notice and Form 106."
+    ]
+    services.incident_notice_sent(actor=doctor, incident=incident)
+    with pytest.raises(ValidationError) as refused:
+        services.incident_form_106_filed(actor=doctor, incident=incident, reference=" ")
+    assert refused.value.message_dict == {
+        "reference": ["Give the reference the DEA gave the filed Form 106."]
+    }
+    filed = services.incident_form_106_filed(actor=doctor, incident=incident, reference="TL-2026-0042")
+    assert (filed.open, filed.form_106_filed_by, filed.notice_sent_by) == (False, physician, physician)
+    with pytest.raises(ValidationError):
+        services.incident_notice_sent(actor=doctor, incident=incident)
+
+
+def test_a_loss_entry_without_an_incident_is_refused_by_the_database(nurse, registration, ketamine, k100):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Entry.objects.create(
+            registration=registration,
+            product=ketamine,
+            lot=k100,
+            kind="loss",
+            at=timezone.now(),
+            by=nurse,
+            quantity_mg=Decimal(-1),
+            balance_after_mg=Decimal(999),
+        )

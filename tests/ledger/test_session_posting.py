@@ -357,7 +357,7 @@ def test_the_open_vial_past_its_beyond_use_date_stops_the_dose_until_its_remaind
     )
     Lot.objects.filter(pk=k100.pk).update(first_punctured_at=ago(29 * 24 * 60))
     k100.refresh_from_db()
-    assert ledger.open_vial(k100) == Decimal(460)
+    assert k100.open_vial_mg == Decimal(460)
     session = iv_session(doctor, nurse_actor, plan)
     opened_on = timezone.localtime(k100.first_punctured_at).date()
     assert _refused_start(nurse_actor, session)["lot_number"] == [

@@ -15,7 +15,7 @@ from django.utils import timezone
 from ketacare.audit.context import Actor
 from ketacare.audit.models import AuditEvent
 from ketacare.ledger import services
-from ketacare.ledger.models import Discrepancy, Entry, Lot, Product, Registration
+from ketacare.ledger.models import Discrepancy, Entry, Incident, Lot, Product, Registration
 from tests.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -482,3 +482,77 @@ def test_the_printed_inventory_has_each_product_lot_and_containers(client, clini
     assert "at the close of business" in text
     assert "K100" in text and "750 mg (15.00 mL)" in text and "1.5" in text  # 1.5 vials of 10 mL
     assert "1000 mg" in text  # the book, beside the count
+
+
+def test_a_theft_recorded_on_the_lot_page_opens_an_incident_shown_loudly_until_reported(
+    client, nurse, physician, book
+):
+    _as(client, nurse)
+    response = client.post(
+        f"/ledger/lots/{book.pk}/",
+        {
+            "action": "loss",
+            "loss-mg": "500",
+            "loss-loss_type": "employee pilferage",
+            "loss-reason": "One vial missing from the locked cabinet at the evening count",
+            "loss-police_report": "Springfield PD 26-1180",
+        },
+        follow=True,
+    )
+    incident = Incident.objects.get()
+    assert f"Written notice to the DEA due by {incident.notice_due:%a %d %b}" in response.content.decode()
+    assert (incident.loss_type, incident.police_notified) == ("employee pilferage", True)
+    book.refresh_from_db()
+    assert book.on_hand_mg == Decimal(500)
+    stock = client.get("/ledger/").content.decode()
+    assert "Theft or loss to report to the DEA" in stock
+    assert f"written notice due {incident.notice_due:%a} {incident.notice_due.day}" in stock
+    # The DEA Form 106 page has what the ledger knows, filled in.
+    page = client.get(f"/ledger/incidents/{incident.pk}/").content.decode()
+    for text in (
+        "Main clinic, 1 Main St, Springfield",
+        "AB1234563",
+        "Employee pilferage",
+        "Yes: Springfield PD 26-1180",
+        "500 mg (10.00 mL)",
+        "K100",
+    ):
+        assert text in page
+    # A nurse cannot record the notice; the physician records the notice and the filed form.
+    assert client.post(f"/ledger/incidents/{incident.pk}/", {"action": "notice"}).status_code == 403
+    _as(client, physician)
+    assert client.post(f"/ledger/incidents/{incident.pk}/", {"action": "notice"}).status_code == 302
+    response = client.post(
+        f"/ledger/incidents/{incident.pk}/", {"action": "form106", "form106-reference": ""}
+    )
+    assert response.status_code == 422
+    assert (
+        client.post(
+            f"/ledger/incidents/{incident.pk}/", {"action": "form106", "form106-reference": "TL-0042"}
+        ).status_code
+        == 302
+    )
+    incident.refresh_from_db()
+    assert not incident.open and incident.form_106_reference == "TL-0042"
+    assert "Theft or loss to report to the DEA" not in client.get("/ledger/").content.decode()
+
+
+def test_an_overdue_notice_is_flagged(client, nurse, book):
+    services.loss_record(actor=Actor(user=nurse), lot=book, mg=10, reason="missing", loss_type="other")
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    Incident.objects.update(notice_due=yesterday)  # as if discovered days ago and not yet reported
+    _as(client, nurse)
+    page = client.get("/ledger/incidents/").content.decode()
+    assert f"due {yesterday:%a} {yesterday.day}" in page and "overdue" in page
+    assert "overdue" in client.get("/ledger/").content.decode()
+
+
+def test_an_open_vial_past_its_beyond_use_date_is_flagged_on_the_stock_page(client, nurse, physician, book):
+    services.waste_record(
+        actor=Actor(user=nurse), lot=book, mg=40, manner="sink", reason="drawn", witness=physician
+    )
+    Lot.objects.filter(pk=book.pk).update(first_punctured_at=timezone.now() - datetime.timedelta(days=30))
+    _as(client, nurse)
+    page = client.get("/ledger/").content.decode()
+    assert "open vial past its beyond-use date" in page
+    assert "waste its 460 mg (9.20 mL)" in page

@@ -86,9 +86,10 @@ _SESSIONS_PHYSICIAN = (
 
 # The controlled-substance ledger (21 CFR 1304): nurses and physicians record and witness; the
 # clinic admin reads it and downloads it for an inspector; physicians and the clinic admin set up
-# the registered locations and products. The front desk has no access.
+# the registered locations and products and record a theft's DEA notice and Form 106. The front
+# desk has no access.
 _LEDGER_CLINICAL = ("ledger.view_entry", "ledger.record_entry", "ledger.witness_entry")
-_LEDGER_SETUP = ("ledger.add_registration", "ledger.add_product")
+_LEDGER_SETUP = ("ledger.add_registration", "ledger.add_product", "ledger.manage_incident")
 
 # The clinic's outcome figures: physicians and clinic admins (admins see MRNs in the lists, not
 # names, and cannot open a chart or a report).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -54,6 +54,47 @@ INVENTORY_WARNING_MONTHS = 23
 
 # 21 CFR 1304.04(a): records kept for at least two years.
 RETENTION_YEARS = 2
+
+# 21 CFR 1301.76(b): a theft or significant loss is reported to the DEA Field Division in writing
+# within one business day of discovery, and on DEA Form 106 within 45 days of discovery.
+NOTICE_BUSINESS_DAYS = 1
+FORM_106_DAYS = 45
+
+
+class LossType(StrEnum):
+    """DEA Form 106, "type of theft or loss"."""
+
+    NIGHT_BREAK_IN = "night break-in"
+    ARMED_ROBBERY = "armed robbery"
+    EMPLOYEE_PILFERAGE = "employee pilferage"
+    CUSTOMER_THEFT = "customer theft"
+    LOST_IN_TRANSIT = "lost in transit"
+    OTHER = "other"  # explained in the description (a significant loss of unknown cause)
+
+
+def business_days_after(day: datetime.date, days: int) -> datetime.date:
+    """The day `days` business days after `day`, counting Monday to Friday. Public holidays are
+    not skipped: the deadline this gives is never later than the rule's (a clinic closed on a
+    holiday reports the day before)."""
+    out = day
+    while days:
+        out += datetime.timedelta(days=1)
+        if out.weekday() < 5:
+            days -= 1
+    return out
+
+
+@dataclass(frozen=True)
+class IncidentDeadlines:
+    notice_due: datetime.date  # the written notice to the DEA Field Division
+    form_106_due: datetime.date
+
+
+def incident_deadlines(discovered: datetime.date) -> IncidentDeadlines:
+    return IncidentDeadlines(
+        notice_due=business_days_after(discovered, NOTICE_BUSINESS_DAYS),
+        form_106_due=discovered + datetime.timedelta(days=FORM_106_DAYS),
+    )
 
 MG_PLACES = Decimal("0.0001")  # quantities are kept to 0.1 microgram: a prepared dose's precision
 ML_PLACES = Decimal("0.01")  # syringe graduation (clinical reference section 5, dose preparation)
@@ -153,20 +194,19 @@ def discrepancy_mg(book_mg: Decimal, counted_mg: Decimal) -> Decimal:
     return counted_mg - book_mg
 
 
-def describe_quantity(quantity_mg: Decimal, concentration_mg_per_ml: Decimal | None) -> str:
+def describe_quantity(
+    quantity_mg: Decimal,
+    concentration_mg_per_ml: Decimal | None,
+    mg_per_device: Decimal | None = ESKETAMINE_MG_PER_DEVICE,
+) -> str:
     """`35 mg (0.70 mL)` for a solution, `56 mg (2 devices)` for esketamine."""
     amount = f"{quantity_mg.normalize():f} mg"
     volume = ml_of(quantity_mg, concentration_mg_per_ml)
     if volume is not None:
         return f"{amount} ({volume} mL)"
-    devices = quantity_mg / ESKETAMINE_MG_PER_DEVICE
+    if not mg_per_device:
+        return amount
+    devices = quantity_mg / mg_per_device
     if devices == devices.to_integral_value():
         return f"{amount} ({int(devices)} device{'s' if devices != 1 else ''})"
     return amount
-
-
-def sequence_problem(kinds_before: Sequence[Kind], kind: Kind) -> str | None:
-    """An entry other than the initial inventory needs one first (21 CFR 1304.11(b))."""
-    if kind != Kind.INVENTORY and Kind.INVENTORY not in kinds_before:
-        return "Record the initial inventory first (zero if nothing is on hand)."
-    return None

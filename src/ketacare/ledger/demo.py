@@ -120,7 +120,7 @@ def _seed(physician: Any, nurse: Any, now: datetime.datetime) -> int:
         lot = Lot.objects.get(registration=registration, product=product, number=number)
         for session in doses:
             lot.refresh_from_db()
-            if services.past_beyond_use(lot, session.dose_started_at or now):
+            if lot.past_beyond_use(session.dose_started_at or now):
                 count += _waste_open_vial(lot, by, physician, session.dose_started_at or now)
             services.administration_post(actor=by, session=session, at=session.dose_started_at or now)
             count += 1
@@ -184,7 +184,7 @@ def _waste_open_vial(lot: Lot, by: Actor, witness: Any, before: datetime.datetim
     services.waste_record(
         actor=by,
         lot=lot,
-        mg=services.open_vial(lot),
+        mg=lot.open_vial_mg,
         manner="Rendered unrecoverable in a drug waste container",
         reason="Opened vial past its beyond-use date",
         witness=witness,

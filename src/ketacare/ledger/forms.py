@@ -42,6 +42,10 @@ class ProductForm(forms.Form):
     devices_per_container = forms.IntegerField(
         label="Devices per pack", required=False, min_value=1, max_value=50
     )
+    trade_name = forms.CharField(max_length=60, required=False, help_text="Ketalar, Spravato...")
+    ndc = forms.CharField(
+        label="NDC", max_length=13, required=False, help_text="The package's National Drug Code"
+    )
     beyond_use_days = forms.IntegerField(
         label="Days usable after first puncture",
         required=False,
@@ -151,8 +155,23 @@ class CorrectionForm(forms.Form):
 
 
 class LossForm(_Quantity):
+    loss_type = forms.ChoiceField(
+        label="Type of theft or loss", choices=[(t.value, t.value.capitalize()) for t in rules.LossType]
+    )
     reason = forms.CharField(label="What happened", max_length=300)
+    police_report = forms.CharField(
+        label="Police department and report number", max_length=200, required=False, help_text="If reported."
+    )
     at = _when_field("Discovered")
+
+
+class NoticeForm(forms.Form):
+    at = _when_field("Sent", "Leave empty for now.")
+
+
+class Form106Form(forms.Form):
+    reference = forms.CharField(label="Form 106 reference", max_length=60)
+    at = _when_field("Filed", "Leave empty for now.")
 
 
 class CountersignForm(_Witnessed):

@@ -6,11 +6,13 @@ stock page reads the lots alone. The database refuses to change or delete an ent
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from ketacare.clinical import ledger as rules
 from ketacare.patients.models import Patient
@@ -51,6 +53,9 @@ class Product(models.Model):
     # An opened multi-dose vial is used up to this many days after its first puncture (USP <797>
     # default; the product's labelling may say otherwise). None: single-use containers.
     beyond_use_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The National Drug Code of the package, and its name as sold (DEA Form 106 lists both).
+    ndc = models.CharField("NDC", max_length=13, blank=True)
+    trade_name = models.CharField(max_length=60, blank=True)
 
     class Meta:
         ordering = ("substance", "code")
@@ -104,7 +109,7 @@ class Product(models.Model):
         return rules.mg(self.mg_per_device * self.devices_per_container)  # type: ignore[operator]
 
     def describe(self, quantity_mg: Decimal) -> str:
-        return rules.describe_quantity(quantity_mg, self.concentration_mg_per_ml)
+        return rules.describe_quantity(quantity_mg, self.concentration_mg_per_ml, self.mg_per_device)
 
 
 class Lot(models.Model):
@@ -136,6 +141,69 @@ class Lot(models.Model):
 
     def __str__(self) -> str:
         return f"lot {self.number}"
+
+    @property
+    def open_vial_mg(self) -> Decimal:
+        """What is left in the lot's opened vial: the part of its balance that is not whole
+        containers (one vial of a lot is open at a time). 0 for devices and untouched vials."""
+        if self.product.form != rules.Form.INJECTION:
+            return Decimal(0)
+        return self.on_hand_mg % self.product.mg_per_container
+
+    def past_beyond_use(self, at: datetime.datetime) -> datetime.date | None:
+        """The beyond-use date of the lot's open multi-dose vial if `at` is past it (USP <797>),
+        else None: its remainder is to be wasted, not given."""
+        days = self.product.beyond_use_days
+        if not days or self.first_punctured_at is None or not self.open_vial_mg:
+            return None
+        last = rules.beyond_use_on(timezone.localtime(self.first_punctured_at).date(), days)
+        return last if timezone.localtime(at).date() > last else None
+
+
+class Incident(models.Model):
+    """A theft or significant loss (21 CFR 1301.76(b)): the written notice to the DEA due within one
+    business day of discovery, DEA Form 106 within 45 days. Open until both are recorded as done.
+    Its loss entries take the stock off the book."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="incidents")
+    loss_type = models.CharField(
+        max_length=20, choices=[(t.value, t.value.capitalize()) for t in rules.LossType]
+    )
+    discovered_at = models.DateTimeField()
+    description = models.TextField()
+    police_notified = models.BooleanField(default=False)
+    police_report = models.CharField("police department and report number", max_length=200, blank=True)
+    recorded_by = models.ForeignKey(_USER, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    notice_due = models.DateField()
+    form_106_due = models.DateField()
+    notice_sent_at = models.DateTimeField(null=True, blank=True)
+    notice_sent_by = models.ForeignKey(
+        _USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    form_106_filed_at = models.DateTimeField(null=True, blank=True)
+    form_106_filed_by = models.ForeignKey(
+        _USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    form_106_reference = models.CharField("Form 106 reference", max_length=60, blank=True)
+
+    class Meta:
+        ordering = ("-discovered_at",)
+        permissions = [("manage_incident", "Record the DEA notice and Form 106 of a theft or loss")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(form_106_filed_at__isnull=True) | ~Q(form_106_reference=""),
+                name="ledger_form_106_filed_with_reference",
+                violation_error_message="A filed Form 106 has its reference.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_loss_type_display()} discovered {self.discovered_at:%Y-%m-%d}"
+
+    @property
+    def open(self) -> bool:
+        return self.notice_sent_at is None or self.form_106_filed_at is None
 
 
 class Entry(models.Model):
@@ -178,6 +246,9 @@ class Entry(models.Model):
     corrects = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrected_by"
     )
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.PROTECT, related_name="losses"
+    )
 
     class Meta:
         ordering = ("id",)
@@ -202,6 +273,11 @@ class Entry(models.Model):
                 | Q(session__isnull=False, patient__isnull=False, quantity_mg__lt=0),
                 name="ledger_administration_has_session",
                 violation_error_message="An administration belongs to a patient's session.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=rules.Kind.LOSS) | Q(incident__isnull=False),
+                name="ledger_loss_has_incident",
+                violation_error_message="A theft or loss is reported as an incident.",
             ),
             models.CheckConstraint(
                 condition=~Q(kind__in=[rules.Kind.WASTE, rules.Kind.LOSS]) | Q(quantity_mg__lt=0),

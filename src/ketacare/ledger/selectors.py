@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from ketacare.clinical import ledger as rules
 from ketacare.clinical.ledger import Kind
-from ketacare.ledger.models import Discrepancy, Entry, Lot, Product, Registration
+from ketacare.ledger.models import Discrepancy, Entry, Incident, Lot, Product, Registration
 from ketacare.patients.models import Patient
 
 HISTORY_PAGE = 100
@@ -30,6 +30,8 @@ class LotLine:
     containers: str  # full containers' worth, for the count ("3.5 vials")
     expired: bool
     open_discrepancies: int
+    beyond_use: datetime.date | None  # the open vial's beyond-use date, when it has passed
+    open_vial: str  # what is left in the open vial
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Stock:
     stock: list[ProductStock]
     discrepancies: list[Discrepancy]
     awaiting_witness: int
+    incidents: list[IncidentLine]
 
 
 def _containers(lot: Lot) -> str:
@@ -62,6 +65,7 @@ def stock(*, today: datetime.date | None = None) -> Stock:
     """Every location's products and lots with their balances, the inventory each product is due,
     the open discrepancies, and how many wastes wait for a witness. Six queries."""
     today = today or timezone.localdate()
+    now = timezone.now()
     registrations = list(Registration.objects.all())
     products = list(Product.objects.all())
     lots = list(
@@ -97,6 +101,8 @@ def stock(*, today: datetime.date | None = None) -> Stock:
                             containers=_containers(lot),
                             expired=lot.expiry < today,
                             open_discrepancies=lot.open,
+                            beyond_use=lot.past_beyond_use(now),
+                            open_vial=product.describe(lot.open_vial_mg),
                         )
                         for lot in mine
                     ],
@@ -110,7 +116,9 @@ def stock(*, today: datetime.date | None = None) -> Stock:
         .select_related("lot__product", "entry__by", "entry__witness")
         .order_by("opened_at")
     )
-    return Stock(registrations, products, out, discrepancies, awaiting_witness().count())
+    return Stock(
+        registrations, products, out, discrepancies, awaiting_witness().count(), open_incidents(today=today)
+    )
 
 
 def awaiting_witness() -> QuerySet[Entry]:
@@ -373,3 +381,85 @@ def _remember_people(
     if missing:
         for patient in Patient.objects.filter(pk__in=missing).only(*_PATIENT_FIELDS):
             patients[patient.pk] = (patient.full_name, _address(patient))
+
+
+@dataclass(frozen=True)
+class IncidentLine:
+    incident: Incident
+    notice_overdue: bool
+    form_106_overdue: bool
+
+
+def _incident_line(incident: Incident, today: datetime.date) -> IncidentLine:
+    return IncidentLine(
+        incident,
+        notice_overdue=incident.notice_sent_at is None and today > incident.notice_due,
+        form_106_overdue=incident.form_106_filed_at is None and today > incident.form_106_due,
+    )
+
+
+def open_incidents(*, today: datetime.date | None = None) -> list[IncidentLine]:
+    """Thefts and losses whose DEA notice or Form 106 is not yet recorded, the nearest deadline
+    first. One query."""
+    today = today or timezone.localdate()
+    rows = Incident.objects.filter(Q(notice_sent_at__isnull=True) | Q(form_106_filed_at__isnull=True))
+    return [
+        _incident_line(i, today)
+        for i in rows.select_related("registration").order_by("notice_due", "form_106_due", "id")
+    ]
+
+
+def incidents(*, today: datetime.date | None = None) -> list[IncidentLine]:
+    """Every incident, open ones first. One query."""
+    today = today or timezone.localdate()
+    rows = Incident.objects.select_related("registration", "recorded_by").order_by("-discovered_at", "-id")
+    lines = [_incident_line(i, today) for i in rows]
+    return sorted(lines, key=lambda line: not line.incident.open)
+
+
+@dataclass(frozen=True)
+class Form106Line:
+    entry: Entry
+    product: Product
+    quantity: str
+    containers: str
+
+
+@dataclass(frozen=True)
+class Form106:
+    """What DEA Form 106 asks that the ledger knows, filled in for the clinician filing it."""
+
+    incident: IncidentLine
+    registration: Registration
+    lines: list[Form106Line]
+    incidents_in_24_months: int  # this one included
+
+
+def form_106(*, incident_id: int, today: datetime.date | None = None) -> Form106:
+    """The incident with its losses (substance, strength, form, NDC, quantity) and how many
+    thefts or losses this location reported in the 24 months before it. Three queries."""
+    incident = Incident.objects.select_related(
+        "registration", "recorded_by", "notice_sent_by", "form_106_filed_by"
+    ).get(pk=incident_id)
+    losses = list(incident.losses.select_related("product", "lot").order_by("product__code", "lot__number"))
+    since = incident.discovered_at - datetime.timedelta(days=730)
+    earlier = Incident.objects.filter(
+        registration=incident.registration_id,
+        discovered_at__gte=since,
+        discovered_at__lte=incident.discovered_at,
+    ).count()
+    lines = []
+    for e in losses:
+        lost = -e.quantity_mg
+        per = e.product.mg_per_container
+        lines.append(
+            Form106Line(
+                e,
+                e.product,
+                e.product.describe(lost),
+                f"{(lost / per).quantize(Decimal('0.01')).normalize():f}" if per else "",
+            )
+        )
+    return Form106(
+        _incident_line(incident, today or timezone.localdate()), incident.registration, lines, earlier
+    )

@@ -26,13 +26,22 @@ from ketacare.accounts.signin import reauthenticate
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record, audit_record_many, spec_for
 from ketacare.clinical import ledger as rules
-from ketacare.clinical.ledger import Form, Kind, Substance
-from ketacare.ledger.models import Countersignature, Discrepancy, Entry, Lot, Product, Registration
+from ketacare.clinical.ledger import Form, Kind, LossType, Substance
+from ketacare.ledger.models import (
+    Countersignature,
+    Discrepancy,
+    Entry,
+    Incident,
+    Lot,
+    Product,
+    Registration,
+)
 from ketacare.measures.services import FUTURE_TOLERANCE
 from ketacare.sessions.models import DeviceDose, DoseOrder, TreatmentSession
 
 RECORD_PERMISSION = "ledger.record_entry"
 SETUP_PERMISSION = "ledger.add_product"
+INCIDENT_PERMISSION = "ledger.manage_incident"
 WITNESS_PERMISSION = "ledger.witness_entry"
 
 
@@ -201,6 +210,8 @@ def product_create(
     mg_per_device: Decimal | None = None,
     devices_per_container: int | None = None,
     beyond_use_days: int | None = None,
+    trade_name: str = "",
+    ndc: str = "",
 ) -> Product:
     """A stocked presentation of ketamine or esketamine."""
     _setup_user(actor)
@@ -221,6 +232,8 @@ def product_create(
         mg_per_device=mg_per_device,
         devices_per_container=devices_per_container,
         beyond_use_days=beyond_use_days,
+        trade_name=trade_name.strip(),
+        ndc=ndc.strip(),
     )
     product.full_clean()
     product.save()
@@ -437,24 +450,6 @@ def administration_post(*, actor: Actor, session: TreatmentSession, at: datetime
         raise ValidationError({"lot_number": " ".join(messages)}) from None
 
 
-def open_vial(lot: Lot) -> Decimal:
-    """What is left in the lot's opened vial: the part of its balance that is not whole
-    containers (one vial of a lot is open at a time). 0 for devices and untouched vials."""
-    if lot.product.form != Form.INJECTION:
-        return Decimal(0)
-    return lot.on_hand_mg % lot.product.mg_per_container
-
-
-def past_beyond_use(lot: Lot, at: datetime.datetime) -> datetime.date | None:
-    """The beyond-use date of the lot's open multi-dose vial if `at` is past it (USP <797>), else
-    None: its remainder is to be wasted, not given."""
-    days = lot.product.beyond_use_days
-    if not days or lot.first_punctured_at is None or not open_vial(lot):
-        return None
-    last = rules.beyond_use_on(timezone.localtime(lot.first_punctured_at).date(), days)
-    return last if timezone.localtime(at).date() > last else None
-
-
 def _administration_post(*, actor: Actor, session: TreatmentSession, at: datetime.datetime) -> Entry:
     by = actor.user
     order = DoseOrder.objects.get(session=session, superseded_at__isnull=True)
@@ -462,17 +457,17 @@ def _administration_post(*, actor: Actor, session: TreatmentSession, at: datetim
     _not_expired(lot, at, "lot_number")
     _after_initial_inventory(lot.registration, lot.product, at)
     locked = _locked(lot)
-    expired_vial = past_beyond_use(locked, at)
+    expired_vial = locked.past_beyond_use(at)
     if expired_vial is not None:
         raise ValidationError(
             f"The open vial of lot {locked.number} was first punctured on "
             f"{timezone.localtime(locked.first_punctured_at):%Y-%m-%d} and may not be used after "
             f"{expired_vial:%Y-%m-%d} (USP 797): waste its remainder "
-            f"({locked.product.describe(open_vial(locked))}) on the ledger, then give from a new vial."
+            f"({locked.product.describe(locked.open_vial_mg)}) on the ledger, then give from a new vial."
         )
     dose = session_dose_mg(session, order)
     # More than the open vial holds (or no vial open): the dose is drawn from a new vial.
-    opens_a_vial = locked.product.form == Form.INJECTION and open_vial(locked) < dose
+    opens_a_vial = locked.product.form == Form.INJECTION and locked.open_vial_mg < dose
     entry = _move(
         locked,
         kind=Kind.ADMINISTRATION,
@@ -695,20 +690,130 @@ def discrepancy_resolve(*, actor: Actor, discrepancy: Discrepancy, resolution: s
     return locked
 
 
-@transaction.atomic
 def loss_record(
-    *, actor: Actor, lot: Lot, mg: Decimal | int | str, reason: str, at: datetime.datetime | None = None
+    *,
+    actor: Actor,
+    lot: Lot,
+    mg: Decimal | int | str,
+    reason: str,
+    at: datetime.datetime | None = None,
+    loss_type: str = LossType.OTHER,
+    police_notified: bool = False,
+    police_report: str = "",
 ) -> Entry:
-    """Stock lost or stolen, taken off the book with what happened."""
+    """Stock of one lot stolen or lost, taken off the book: a theft or significant loss
+    incident (`incident_report`) with this one lot."""
+    incident = incident_report(
+        actor=actor,
+        registration=lot.registration,
+        losses=[(lot, mg)],
+        loss_type=loss_type,
+        description=reason,
+        discovered_at=at,
+        police_notified=police_notified,
+        police_report=police_report,
+    )
+    return incident.losses.get()
+
+
+@transaction.atomic
+def incident_report(
+    *,
+    actor: Actor,
+    registration: Registration,
+    losses: Sequence[tuple[Lot, Decimal | int | str]],
+    loss_type: str,
+    description: str,
+    discovered_at: datetime.datetime | None = None,
+    police_notified: bool = False,
+    police_report: str = "",
+) -> Incident:
+    """A theft or significant loss (21 CFR 1301.76(b)), as discovered: each lot's quantity taken
+    off the book (a loss entry each, lots locked in id order), and the incident with its
+    deadlines: the written notice to the DEA within one business day of discovery, DEA Form 106
+    within 45 days. It stays on the ledger's pages until both are recorded."""
     by = _user(actor)
+    when = _when(discovered_at)
+    if loss_type not in LossType.__members__.values():
+        raise ValidationError({"loss_type": "Choose the type of theft or loss (DEA Form 106)."})
+    why = _reason(description, "reason")
+    if not losses:
+        raise ValidationError({"mg": "Name what was lost: a lot and its quantity."})
+    quantities = [(lot, _positive_mg(mg)) for lot, mg in losses]
+    if len({lot.pk for lot, _ in quantities}) != len(quantities):
+        raise ValidationError({"lot": "A lot is named twice."})
+    if any(lot.registration_id != registration.pk for lot, _ in quantities):
+        raise ValidationError({"lot": "Every lot lost must be on this location's ledger."})
+    deadlines = rules.incident_deadlines(timezone.localtime(when).date())
+    incident = Incident.objects.create(
+        registration=registration,
+        loss_type=loss_type,
+        discovered_at=when,
+        description=description.strip(),
+        police_notified=police_notified,
+        police_report=police_report.strip()[:200],
+        recorded_by=by,
+        notice_due=deadlines.notice_due,
+        form_106_due=deadlines.form_106_due,
+    )
+    entries = []
+    for lot, quantity in sorted(quantities, key=lambda pair: pair[0].pk):
+        locked = _locked(lot)
+        _after_initial_inventory(locked.registration, locked.product, when)
+        entries.append(
+            _move(
+                locked, kind=Kind.LOSS, quantity_mg=-quantity, at=when, by=by, reason=why, incident=incident
+            )
+        )
+    audit_record_many(
+        actor=actor, specs=[spec_for(incident, Action.CREATE), *(spec_for(e, Action.CREATE) for e in entries)]
+    )
+    return incident
+
+
+def _incident_user(actor: Actor) -> Any:
+    if actor.user is None or not actor.user.has_perm(INCIDENT_PERMISSION):
+        raise ValidationError("Only a physician or the clinic admin records the DEA notice and Form 106.")
+    return actor.user
+
+
+@transaction.atomic
+def incident_notice_sent(
+    *, actor: Actor, incident: Incident, at: datetime.datetime | None = None
+) -> Incident:
+    """The written notice of the theft or loss was sent to the DEA Field Division."""
+    by = _incident_user(actor)
     when = _when(at)
-    quantity = _positive_mg(mg)
-    why = _reason(reason)
-    locked = _locked(lot)
-    _after_initial_inventory(locked.registration, locked.product, when)
-    entry = _move(locked, kind=Kind.LOSS, quantity_mg=-quantity, at=when, by=by, reason=why)
-    audit_record(actor=actor, action=Action.CREATE, obj=entry)
-    return entry
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    if locked.notice_sent_at is not None:
+        raise ValidationError("The notice is already recorded as sent.")
+    if when < locked.discovered_at:
+        raise ValidationError({"at": "The notice cannot be sent before the loss was discovered."})
+    locked.notice_sent_at, locked.notice_sent_by = when, by
+    locked.save(update_fields=["notice_sent_at", "notice_sent_by"])
+    audit_record(actor=actor, action=Action.UPDATE, obj=locked, detail={"notice_sent": True})
+    return locked
+
+
+@transaction.atomic
+def incident_form_106_filed(
+    *, actor: Actor, incident: Incident, reference: str, at: datetime.datetime | None = None
+) -> Incident:
+    """DEA Form 106 was filed (online, with the DEA's reference for it)."""
+    by = _incident_user(actor)
+    when = _when(at)
+    if not reference.strip():
+        raise ValidationError({"reference": "Give the reference the DEA gave the filed Form 106."})
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    if locked.form_106_filed_at is not None:
+        raise ValidationError("Form 106 is already recorded as filed.")
+    if when < locked.discovered_at:
+        raise ValidationError({"at": "Form 106 cannot be filed before the loss was discovered."})
+    locked.form_106_filed_at, locked.form_106_filed_by = when, by
+    locked.form_106_reference = reference.strip()[:60]
+    locked.save(update_fields=["form_106_filed_at", "form_106_filed_by", "form_106_reference"])
+    audit_record(actor=actor, action=Action.UPDATE, obj=locked, detail={"form_106_filed": True})
+    return locked
 
 
 class DoseLedger:

@@ -26,16 +26,18 @@ from ketacare.ledger.forms import (
     CountersignForm,
     CountForm,
     ExportForm,
+    Form106Form,
     InventoryForm,
     InventoryLines,
     LossForm,
+    NoticeForm,
     ProductForm,
     ReceiptForm,
     RegistrationForm,
     ResolveForm,
     WasteForm,
 )
-from ketacare.ledger.models import Discrepancy, Entry, Lot, Registration
+from ketacare.ledger.models import Discrepancy, Entry, Incident, Lot, Registration
 from ketacare.web.forms import UNPROCESSABLE, apply_errors
 
 RECORD = services.RECORD_PERMISSION
@@ -195,8 +197,21 @@ def _lot_action(request: HttpRequest, lot: Lot, action: str, form: Any) -> str |
                 return "!The count differs from the book: a discrepancy is open."
             return "The count matches the book."
         if action == "loss":
-            entry = services.loss_record(actor=actor, lot=lot, mg=d["mg"], reason=d["reason"], at=d["at"])
-            return f"!Loss of {entry.quantity_text} recorded. Report a theft or significant loss to the DEA."
+            entry = services.loss_record(
+                actor=actor,
+                lot=lot,
+                mg=d["mg"],
+                reason=d["reason"],
+                at=d["at"],
+                loss_type=d["loss_type"],
+                police_notified=bool(d["police_report"]),
+                police_report=d["police_report"],
+            )
+            incident = entry.incident
+            return (
+                f"!Loss of {entry.quantity_text} recorded. Written notice to the DEA due by "
+                f"{incident.notice_due:%a %d %b}; Form 106 by {incident.form_106_due:%a %d %b}."  # type: ignore[union-attr]
+            )
         if action == "correct":
             original = get_object_or_404(Entry, pk=d["entry"], lot=lot)
             services.correction_record(actor=actor, entry=original, reason=d["reason"])
@@ -389,3 +404,53 @@ def inventory_record(request: HttpRequest, registration_id: int) -> HttpResponse
     )
     response["Content-Disposition"] = f'inline; filename="inventory-{registration.dea_number}.pdf"'
     return response
+
+
+@requires("ledger.view_entry")
+def incidents(request: HttpRequest) -> HttpResponse:
+    """Every theft or loss, open ones first, with their DEA deadlines."""
+    return render(request, "ledger/incidents.html", {"lines": selectors.incidents()})
+
+
+@requires("ledger.view_entry")
+@require_http_methods(["GET", "POST"])
+def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """DEA Form 106 filled from the ledger, and the notice and the form recorded as done."""
+    get_object_or_404(Incident, pk=incident_id)
+    action = request.POST.get("action") if request.method == "POST" else None
+    notice = NoticeForm(request.POST if action == "notice" else None, prefix="notice")
+    filed = Form106Form(request.POST if action == "form106" else None, prefix="form106")
+    if action:
+        _post_allowed(request, services.INCIDENT_PERMISSION)
+        actor = Actor.from_request(request)
+        the = Incident.objects.get(pk=incident_id)
+        done = None
+        if action == "notice":
+            done = _run(
+                notice,
+                lambda: services.incident_notice_sent(
+                    actor=actor, incident=the, at=notice.cleaned_data["at"]
+                ),
+            )
+        elif action == "form106":
+            done = _run(
+                filed,
+                lambda: services.incident_form_106_filed(
+                    actor=actor,
+                    incident=the,
+                    reference=filed.cleaned_data["reference"],
+                    at=filed.cleaned_data["at"],
+                ),
+            )
+        else:
+            raise PermissionDenied
+        if done is not None:
+            messages.success(request, "Recorded.")
+            return redirect("ledger:incident", incident_id=incident_id)
+    form = selectors.form_106(incident_id=incident_id)
+    return render(
+        request,
+        "ledger/incident.html",
+        {"form": form, "notice": notice, "filed": filed},
+        status=UNPROCESSABLE if action else 200,
+    )

@@ -17,7 +17,9 @@ SQLITE_UP = [
         BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only: record a correction'); END""",
     )
 ]
-SQLITE_DOWN = [f"DROP TRIGGER IF EXISTS {table}_{what}" for table in TABLES for what in ("no_update", "no_delete")]
+SQLITE_DOWN = [
+    f"DROP TRIGGER IF EXISTS {table}_{what}" for table in TABLES for what in ("no_update", "no_delete")
+]
 
 PG_UP = [
     """CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger AS $$

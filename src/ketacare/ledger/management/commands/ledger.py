@@ -22,7 +22,7 @@ from django.utils import timezone
 from ketacare.accounts.models import User
 from ketacare.audit.context import Actor
 from ketacare.clinical import ledger as rules
-from ketacare.clinical.ledger import Form, Kind
+from ketacare.clinical.ledger import Form, Kind, LossType
 from ketacare.clinical.mrn import normalise_mrn
 from ketacare.ledger import services
 from ketacare.ledger.models import Discrepancy, Entry, Lot, Product, Registration
@@ -53,7 +53,7 @@ FIELDS: dict[str, frozenset[str]] = {
     Kind.ADMINISTRATION: COMMON | {"lot", "mg", "patient_mrn"},
     Kind.WASTE: COMMON | {"lot", "mg", "manner", "reason", "witness"},
     Kind.COUNT: COMMON | {"lot", "counted_mg", "witness"},
-    Kind.LOSS: COMMON | {"lot", "mg", "reason"},
+    Kind.LOSS: COMMON | {"lot", "mg", "reason", "loss_type", "police_report"},
 }
 LINE_KEYS = frozenset({"lot", "mg", "expiry"})
 MAX_MG = Decimal(10) ** 9  # what a ledger column holds (14 digits, 4 after the point), with room
@@ -419,7 +419,19 @@ def _apply_entry(run: _Run, registration: Registration, raw: Any) -> list[Entry]
             )
         ]
     mg = _number(raw, "mg")
-    return [services.loss_record(actor=actor, lot=lot, mg=mg, reason=_text(raw, "reason"), at=at)]
+    police = _text(raw, "police_report", required=False)
+    return [
+        services.loss_record(
+            actor=actor,
+            lot=lot,
+            mg=mg,
+            reason=_text(raw, "reason"),
+            at=at,
+            loss_type=_text(raw, "loss_type", required=False) or LossType.OTHER,
+            police_notified=bool(police),
+            police_report=police,
+        )
+    ]
 
 
 def _apply(doc: Any) -> tuple[Registration, dict[int, int]]:
