@@ -80,10 +80,11 @@ def test_ketacare_command_end_to_end_with_exit_codes(tmp_path: Path):
     assert run("seed-demo", "--patients", "0").returncode == 2
     ok = run("audit-verify")
     # 5 patients + 5 providers (min 5) created, one event per patient for their score history and
-    # one per patient for their treatment plan and sessions, and the 4 demo accounts made
+    # one per patient for their treatment plan and sessions, the 4 demo accounts made (24), and
+    # the demo ledger written through its services, each entry audited as on the pages (57)
     assert (ok.returncode, ok.stdout.strip()) == (
         0,
-        "Audit chain intact: 24 events verified; 0 anchors checked.",
+        "Audit chain intact: 81 events verified; 0 anchors checked.",
     )
     import sqlite3
 

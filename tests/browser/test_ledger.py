@@ -76,6 +76,7 @@ def test_a_box_received_a_dose_given_the_remainder_wasted_and_counted_all_on_the
     page.goto(f"{live_server.url}/ledger/lots/{lot.pk}/")
     expect(page.locator(".big-number")).to_have_text("960 mg (96.00 mL)")
     expect(page.locator("table.ledger-history")).to_contain_text("Marek, Rosa")
+    page.get_by_text("Record a waste").click()
     waste = page.locator("#waste")
     waste.get_by_label("or (mL)").fill("16")
     waste.get_by_label("Reason").fill("Remainder of the opened vial")
@@ -92,6 +93,7 @@ def test_a_box_received_a_dose_given_the_remainder_wasted_and_counted_all_on_the
     expect(page.locator(".big-number")).to_have_text("800 mg (80.00 mL)")
 
     # The two count the lot: four full vials, as the book says.
+    page.get_by_text("Record a count").click()
     count = page.locator("#count")
     count.get_by_label("Counted (mg)").fill("800")
     count.get_by_label("Witness (username)").fill(doctor.username)

@@ -52,9 +52,6 @@ MULTI_DOSE_BEYOND_USE_DAYS = 28
 INVENTORY_INTERVAL_MONTHS = 24
 INVENTORY_WARNING_MONTHS = 23
 
-# 21 CFR 1304.04(a): records kept for at least two years.
-RETENTION_YEARS = 2
-
 # 21 CFR 1301.76(b): a theft or significant loss is reported to the DEA Field Division in writing
 # within one business day of discovery, and on DEA Form 106 within 45 days of discovery.
 NOTICE_BUSINESS_DAYS = 1
@@ -95,6 +92,7 @@ def incident_deadlines(discovered: datetime.date) -> IncidentDeadlines:
         notice_due=business_days_after(discovered, NOTICE_BUSINESS_DAYS),
         form_106_due=discovered + datetime.timedelta(days=FORM_106_DAYS),
     )
+
 
 MG_PLACES = Decimal("0.0001")  # quantities are kept to 0.1 microgram: a prepared dose's precision
 ML_PLACES = Decimal("0.01")  # syringe graduation (clinical reference section 5, dose preparation)
