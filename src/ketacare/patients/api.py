@@ -151,6 +151,8 @@ DIAGNOSIS_CODES = [d.code for d in DIAGNOSES]
 # messages are keyed by the position of the item at fault.
 ErrorSerializer = inline_serializer("Errors", {"errors": serializers.DictField()})
 REFUSED = OpenApiResponse(ErrorSerializer, description="Invalid input, each field named with its problem")
+
+
 class StrictPages(PageNumberPagination):
     """A `page` that is given must be a page number (an empty one is not page 1)."""
 
