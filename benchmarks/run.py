@@ -3,7 +3,7 @@
 Each suite runs in a fresh process against a fresh SQLite file and a fresh PostgreSQL 15 (started
 by scripts/postgres.sh). Prints a table, writes var/bench/results.json, and exits non-zero when a
 page misses its target. BENCH_SUITES=web_pages limits the suites; BENCH_PATIENTS, BENCH_RESPONSES
-BENCH_TREATED_PATIENTS and BENCH_REQUESTS shrink the data for a quick look.
+BENCH_TREATED_PATIENTS, BENCH_LEDGER_ENTRIES and BENCH_REQUESTS shrink the data for a quick look.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ RESPONSES = os.environ.get("BENCH_RESPONSES", "2000000")
 REQUESTS = os.environ.get("BENCH_REQUESTS", "200")
 TREATED = os.environ.get("BENCH_TREATED_PATIENTS", "5000")
 OUTCOME_REQUESTS = os.environ.get("BENCH_OUTCOME_REQUESTS", "20")
+LEDGER_ENTRIES = os.environ.get("BENCH_LEDGER_ENTRIES", "1000000")
 SUITES: dict[str, tuple[list[str], dict[str, int | tuple[str, int]]]] = {
     # suite: (arguments, {page: target p95 in ms, or (measure, target) such as ("median_ms", 1000)})
     "web_pages": ([f"--patients={PATIENTS}"], {"search": 50, "list_unfiltered": 50, "chart": 50}),
@@ -45,6 +46,12 @@ SUITES: dict[str, tuple[list[str], dict[str, int | tuple[str, int]]]] = {
             "catch_up_1000_patients": ("median_ms", 1000),
         },
     ),
+    # The controlled-substance ledger with 1,000,000 entries: the stock page and a 200,000-entry
+    # lot's history (its newest page and one from the middle) under 50 ms.
+    "ledger_pages": (
+        [f"--entries={LEDGER_ENTRIES}"],
+        {"stock": 50, "lot_history": 50, "lot_history_before": 50},
+    ),
 }
 # Single figures with their ceilings (issue 13): the first dashboard request in a new server
 # process, `ketacare outcomes --json` as a fresh process, a full rebuild, a score save's queries.
@@ -55,6 +62,8 @@ SCALAR_TARGETS = {
         "refresh_all_seconds": 10,
         "score_save_queries": 13,
     },
+    # The inspector's CSV download of the last full year (about 330,000 entries), read to its end.
+    "ledger_pages": {"export_year_seconds": 5},
 }
 
 
@@ -110,6 +119,8 @@ def main() -> None:
                 "sessions",
                 "calendar_week_appointments",
                 "trials",
+                "entries",
+                "big_lot_entries",
                 "refresh_all_seconds",
                 "seed_seconds",
                 "seed_peak_rss_mb",
@@ -132,6 +143,11 @@ def main() -> None:
             ok = float(str(r[name])) <= limit
             failed |= not ok
             print(f"{'':<15} {r['database']:<11} {name}: {r[name]} ({'within' if ok else 'MISSED'} {limit})")
+        if "export_rows" in r:
+            print(
+                f"{'':<15} {r['database']:<11} export of {r['export_year']}: {r['export_rows']} rows, "
+                f"{r['export_mb']} MB of CSV, peak memory {r['export_peak_mb']} MB"
+            )
         if "scores_per_second" in r:
             print(f"{'':<15} {r['database']:<11} scores per second: {r['scores_per_second']}")
     (OUT / "results.json").write_text(json.dumps(results, indent=2))

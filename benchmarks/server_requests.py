@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from stats import summary
+from stats import sign_in, summary
 
 
 def main() -> None:
@@ -26,7 +26,7 @@ def main() -> None:
     from ketacare.accounts.models import User
 
     client = Client()
-    client.force_login(User.objects.get(username="bench-physician"))
+    sign_in(client, User.objects.get(username="bench-physician"))
 
     def timed(path: str) -> float:
         started = time.perf_counter()

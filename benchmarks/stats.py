@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -33,3 +34,19 @@ def cpu_reference_ms() -> float:
             total += i
         best = min(best, time.perf_counter() - started)
     return round(best * 1000, 1)
+
+
+def sign_in(client: Any, user: Any) -> Any:
+    """Sign `user` in as after the password and the authenticator's code (the session django-otp
+    marks verified, as tests/conftest.py does): every page asks for the second factor first."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="Authenticator", confirmed=True
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

@@ -15,7 +15,7 @@ import resource
 import sys
 import time
 
-from stats import summary
+from stats import sign_in, summary
 
 
 def main() -> None:
@@ -68,7 +68,7 @@ def main() -> None:
         role=Role.PHYSICIAN,
     )
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     rng = random.Random(args.seed)
     sample = list(
         Patient.objects.order_by("?").values_list("id", "mrn", "family_name", "given_name", "date_of_birth")[

@@ -261,6 +261,18 @@ class Entry(models.Model):
         indexes = [
             models.Index(fields=["lot", "id"], name="ledger_entry_lot"),
             models.Index(fields=["registration", "at"], name="ledger_entry_at"),
+            # The stock page: each product's last inventory, and the wastes awaiting a witness
+            # (id too: the check against the countersignatures joins on it).
+            models.Index(
+                fields=["registration", "product", "at"],
+                condition=Q(kind=rules.Kind.INVENTORY),
+                name="ledger_entry_inventory",
+            ),
+            models.Index(
+                fields=["kind", "witness", "at", "id"],
+                condition=Q(kind=rules.Kind.WASTE, witness__isnull=True),
+                name="ledger_entry_awaiting_witness",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
