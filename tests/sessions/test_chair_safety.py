@@ -261,7 +261,9 @@ def test_a_second_iv_dose_within_20_hours_is_refused_at_the_start(doctor, nurse_
 
 
 def test_booking_a_treatment_within_20_hours_of_another_is_refused(doctor, plan, chair):
-    first = plan.appointments.order_by("starts_at").first()
+    # The course's last treatment, days ahead: 19h59 after it is in the future at any time of day
+    # (the first is today at 00:00, and 19h59 after it is past once the clock passes 19:59).
+    first = plan.appointments.order_by("starts_at").last()
     with pytest.raises(ValidationError) as err:
         treatment.appointment_book(
             actor=doctor,
