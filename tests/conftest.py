@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import contextlib
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.db import transaction
+from django.test import Client, override_settings
 
 from ketacare.accounts.models import User
 from ketacare.accounts.roles import Role
@@ -37,20 +39,38 @@ def _audit_rows_go_with_the_flush() -> Any:
     flush.Command.handle = original  # type: ignore[method-assign]
 
 
+# Each test starts with an empty in-memory cache (no files shared between tests). Argon2 is
+# deliberately slow; tests create and check many passwords. Production keeps Argon2
+# (tests/accounts/test_passwords.py checks the settings module itself).
+TEST_CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+TEST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _test_cache(settings: Any) -> None:
-    # Each test starts with an empty in-memory cache (no files shared between tests).
     from django.core.cache import caches
 
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = TEST_CACHES
     caches["default"].clear()
 
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
-    # Argon2 is deliberately slow; tests create and check many passwords. Production keeps Argon2
-    # (tests/accounts/test_passwords.py checks the settings module itself).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = TEST_PASSWORD_HASHERS
+
+
+@contextlib.contextmanager
+def kept_for_the_module(django_db_blocker: Any) -> Iterator[None]:
+    """For a module-scoped fixture whose data many tests read: made once, inside a transaction the
+    module's tests each run a savepoint of (rolled back after each), and rolled back itself at the
+    module's end, as Django's TestCase.setUpTestData does. The fixture names `django_db_setup`."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(CACHES=TEST_CACHES, PASSWORD_HASHERS=TEST_PASSWORD_HASHERS),
+        transaction.atomic(),
+    ):
+        yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from ketacare.accounts.roles import Role
-from tests.conftest import sign_in
+from tests.conftest import kept_for_the_module, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -99,22 +99,54 @@ PAGES = {
 }
 
 
-@pytest.fixture
-def ids(register, actor, make_user):
+@pytest.fixture(scope="module")
+def ids(django_db_setup, django_db_blocker):
+    """One of everything the pages name, made once for the module (made for each test, it was
+    most of the module's time: about a second a test on PostgreSQL, across 350 tests)."""
+    with kept_for_the_module(django_db_blocker):
+        yield _one_of_everything()
+
+
+def _one_of_everything() -> dict[str, int]:
     import datetime
     from decimal import Decimal
 
+    from django.utils import timezone
+
+    from ketacare.accounts.services import user_create
     from ketacare.audit.context import Actor
     from ketacare.clinical.contraindications import RULES
+    from ketacare.clinical.monitoring import Vitals
+    from ketacare.ledger.models import Incident, Lot, Product, Registration
     from ketacare.measures.services import response_record
+    from ketacare.patients.services import patient_register
     from ketacare.screening import services as screening
-    from tests.conftest import PASSWORD
+    from ketacare.sessions.services import session_check_in
+    from tests.conftest import PASSWORD, patient_details
+    from tests.treatment_helpers import ALL_CLEAR, ESCORT, make_chair, make_eligible, start_plan
 
+    def user(role: Role, username: str):
+        return user_create(
+            username=username, password=PASSWORD, role=role, first_name=role.label, last_name="Tester"
+        )
+
+    def register(**overrides: object):
+        return patient_register(
+            actor=actor,
+            details=patient_details(**overrides),
+            diagnoses=("F33.1",),
+            primary_diagnosis="F33.1",
+            weight_kg=Decimal("72.5"),
+            height_cm=Decimal(168),
+            confirm_not_duplicate=True,
+        )
+
+    actor = Actor(user=user(Role.FRONT_DESK, "access.front-desk"), ip="127.0.0.1", user_agent="pytest")
     patient = register()
     response = response_record(
         actor=actor, patient=patient, instrument="phq9", answers=[1] * 9, context="baseline"
     )
-    doctor = Actor(user=make_user(Role.PHYSICIAN, "signing-doctor"))
+    doctor = Actor(user=user(Role.PHYSICIAN, "signing-doctor"))
     consultation = screening.consultation_start(actor=doctor, patient=patient)
     screening.episode_record(
         actor=doctor,
@@ -143,10 +175,6 @@ def ids(register, actor, make_user):
         reasons="r",
         password=PASSWORD,
     )
-    from ketacare.clinical.monitoring import Vitals
-    from ketacare.sessions.services import session_check_in
-    from tests.treatment_helpers import ALL_CLEAR, ESCORT, make_chair, make_eligible, start_plan
-
     treated = register(given_name="Tess")
     make_eligible(doctor, treated)
     plan = start_plan(doctor, treated, make_chair(), protocol="esketamine_nasal")
@@ -159,8 +187,6 @@ def ids(register, actor, make_user):
         **ESCORT,
         vitals=Vitals(120, 80, 70, 98, 14),
     )
-    from ketacare.ledger.models import Lot, Product, Registration
-
     lot = Lot.objects.create(
         registration=Registration.objects.create(name="Clinic", address="1 Main St", dea_number="AB1234563"),
         product=Product.objects.create(
@@ -173,16 +199,12 @@ def ids(register, actor, make_user):
         number="K1",
         expiry=datetime.date(2030, 1, 1),
     )
-    from django.utils import timezone
-
-    from ketacare.ledger.models import Incident
-
     incident = Incident.objects.create(
         registration=lot.registration,
         loss_type="other",
         discovered_at=timezone.now(),
         description="Missing",
-        recorded_by=make_user(Role.NURSE, "ledger.nurse"),
+        recorded_by=user(Role.NURSE, "ledger.nurse"),
         notice_due=datetime.date(2026, 1, 2),
         form_106_due=datetime.date(2026, 2, 15),
     )
@@ -199,7 +221,7 @@ def ids(register, actor, make_user):
         "cid": consultation.pk,
         "tid": trial.pk,
         "did": decision.pk,
-        "uid": make_user(Role.NURSE, "someone.else").pk,
+        "uid": user(Role.NURSE, "someone.else").pk,
     }
 
 

