@@ -147,6 +147,33 @@ def test_an_infusion_stopped_early_wastes_the_part_not_given_awaiting_a_witness(
     assert waste.witness is None and waste.quantity_mg == Decimal(-10)
 
 
+def test_the_lot_page_reads_each_entry_of_a_dose_stopped_early_until_its_waste_is_witnessed(
+    client, doctor, nurse_actor, nurse, physician, plan, k100
+):
+    """The lot's history names the dose, what came back to the vial, and the waste: awaiting a
+    witness until one countersigns, then naming them."""
+    session = iv_session(doctor, nurse_actor, plan)
+    _stop_early(nurse_actor, session, _start(nurse_actor, session))
+    waste = Entry.objects.get(kind=Kind.WASTE)
+    sign_in(client, nurse)
+
+    def line(entry: Entry) -> str:
+        page = client.get(reverse("ledger:lot", args=[k100.pk])).content.decode()
+        row = page.split(f"<td>{entry.pk}</td>", 1)[1].split("</tr>", 1)[0]
+        return " ".join(row.split())
+
+    assert "−10 mg (0.20 mL)" in line(waste)
+    assert "awaiting witness" in line(waste)
+    administration = Entry.objects.get(kind=Kind.ADMINISTRATION)
+    assert "−40 mg (0.80 mL)" in line(administration)
+    assert "Reverse entry" not in line(administration)  # the session amends a dose, not the ledger
+    assert f"{session.patient.family_name}, {session.patient.given_name}" in line(administration)
+    assert "+10 mg (0.20 mL)" in line(Entry.objects.get(kind=Kind.CORRECTION))
+    ledger.countersign(actor=Actor(user=physician), entry=waste, witness=physician)
+    assert "awaiting witness" not in line(waste)
+    assert f"witness {physician}" in line(waste)
+
+
 def test_the_nurse_who_stopped_the_dose_cannot_witness_its_waste(doctor, nurse_actor, nurse, plan, k100):
     session = iv_session(doctor, nurse_actor, plan)
     _stop_early(nurse_actor, session, _start(nurse_actor, session))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -318,6 +319,66 @@ def test_the_inspector_csv_has_every_entry_of_the_period_with_the_records_the_ru
     )
     assert waste["by"] == "Nurse Tester" and waste["witness"] == "Physician Tester"
     assert AuditEvent.objects.filter(object_type="ledger.registration", detail__download="csv").count() == 1
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
+def test_the_inspector_csv_reads_times_in_the_clinic_zone_and_quantities_exactly_across_pieces(
+    client, clinic_admin, nurse, physician, book, monkeypatch, zone
+):
+    """The download is read in chunks and sent in pieces: every entry comes once, in order, with
+    its time in the clinic's zone (a half-hour offset too) and its quantity to the ledger's
+    precision."""
+    from ketacare.ledger import selectors, views
+
+    monkeypatch.setattr(selectors, "EXPORT_CHUNK", 2)
+    monkeypatch.setattr(views, "EXPORT_PIECE_ROWS", 3)
+    for mg in ("12.3456", "0.0001", "37.5"):
+        services.waste_record(
+            actor=Actor(user=nurse),
+            lot=book,
+            mg=mg,
+            manner="sink",
+            reason="drawn up, not given",
+            witness=physician,
+        )
+    services.count_record(actor=Actor(user=nurse), lot=book, counted_mg="950.1", witness=physician)
+    _as(client, clinic_admin)
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        today = timezone.localdate()
+        response = client.get(
+            "/ledger/export/",
+            {
+                "registration": book.registration_id,
+                "start": (today - datetime.timedelta(days=7)).isoformat(),
+                "end": today.isoformat(),
+            },
+        )
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+        entries = list(Entry.objects.order_by("at", "id"))
+        assert [r["entry"] for r in rows] == [str(e.pk) for e in entries]
+        assert [r["at"] for r in rows] == [
+            timezone.localtime(e.at).isoformat(timespec="seconds") for e in entries
+        ]
+        assert [r["recorded_at"] for r in rows] == [
+            timezone.localtime(e.recorded_at).isoformat(timespec="seconds") for e in entries
+        ]
+    offset = "-0" if zone == "America/New_York" else "+05:30"
+    assert all(offset in r["at"] for r in rows)
+    wastes = [
+        (r["quantity_mg"], r["quantity_ml"], r["balance_after_mg"]) for r in rows if r["kind"] == "waste"
+    ]
+    assert wastes == [
+        ("-12.3456", "0.25", "987.6544"),
+        ("-0.0001", "0.00", "987.6543"),
+        ("-37.5", "0.75", "950.1543"),
+    ]
+    count = rows[-1]
+    assert (count["kind"], count["counted_mg"], count["balance_after_mg"], count["quantity_mg"]) == (
+        "count",
+        "950.1",
+        "950.1543",
+        "0",
+    )
 
 
 def test_the_export_form_names_a_bad_period(client, clinic_admin, book):

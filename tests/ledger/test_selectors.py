@@ -1,0 +1,61 @@
+"""Ledger reads that need no database: the export's local times and quantities."""
+
+from __future__ import annotations
+
+import datetime
+import random
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+
+from ketacare.clinical import ledger as rules
+from ketacare.ledger.selectors import LocalTimes, mg_text
+
+UTC = datetime.UTC
+
+
+@pytest.mark.parametrize(
+    ("zone", "around"),
+    [
+        ("America/New_York", datetime.datetime(2025, 3, 9, 7, tzinfo=UTC)),  # spring forward, on the UTC hour
+        ("America/New_York", datetime.datetime(2025, 11, 2, 6, tzinfo=UTC)),  # fall back: 1 a.m. twice
+        (
+            "Australia/Lord_Howe",
+            datetime.datetime(2025, 10, 4, 15, 30, tzinfo=UTC),
+        ),  # +10:30 to +11, mid-hour
+        ("Asia/Kolkata", datetime.datetime(2025, 6, 1, 12, tzinfo=UTC)),  # +05:30 all year
+        ("Asia/Kathmandu", datetime.datetime(2025, 6, 1, 12, tzinfo=UTC)),  # +05:45
+        ("UTC", datetime.datetime(2025, 12, 31, 23, tzinfo=UTC)),  # into the new year
+        ("Pacific/Kiritimati", datetime.datetime(2025, 12, 31, 9, tzinfo=UTC)),  # +14: the next day
+    ],
+)
+def test_export_times_read_as_the_clinic_zone_every_minute_across_a_clock_change(zone, around):
+    tz = zoneinfo.ZoneInfo(zone)
+    local = LocalTimes(tz)
+    for minute in range(-150, 150):
+        instant = around + datetime.timedelta(minutes=minute, seconds=17, microseconds=900_000)
+        expected = instant.astimezone(tz).isoformat(timespec="seconds")
+        text = instant.replace(tzinfo=None).isoformat(" ")
+        assert local(text) == expected, text  # SQLite's text
+        assert local(f"{text}+00") == expected, text  # PostgreSQL's
+        whole = text[:19]
+        assert local(whole) == expected, whole  # no fraction of a second
+
+
+def test_export_quantities_read_the_same_from_either_database():
+    """SQLite's driver hands a quantity back as a float or an int, PostgreSQL's as a Decimal to four
+    places: each reads as the ledger's exact text, as `rules.mg(...).normalize()` writes it."""
+    rng = random.Random(1304)
+    tenths_of_micrograms = [0, 1, 5, 10, 10_000, 123_456, 9_876_544, 10**10, 10**12 - 1, 2**40]
+    tenths_of_micrograms += [rng.randrange(10**12) for _ in range(5000)]
+    for n in tenths_of_micrograms:
+        for signed in (n, -n):
+            exact = Decimal(signed) / 10_000
+            expected = f"{rules.mg(exact).normalize():f}"
+            stored = float(exact)  # what SQLite keeps of the column's text
+            as_sqlite = int(stored) if stored == int(stored) and abs(stored) < 2**53 else stored
+            assert mg_text(as_sqlite) == expected, (signed, as_sqlite)
+            assert mg_text(stored) == expected, (signed, stored)
+            assert mg_text(exact.quantize(rules.MG_PLACES)) == expected, signed  # PostgreSQL's
+    assert mg_text(None) == ""
