@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import random
 import zoneinfo
 from decimal import Decimal
@@ -10,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from ketacare.clinical import ledger as rules
-from ketacare.ledger.selectors import LocalTimes, mg_text
+from ketacare.ledger.selectors import LocalTimes, csv_field, mg_text
 
 UTC = datetime.UTC
 
@@ -59,3 +61,26 @@ def test_export_quantities_read_the_same_from_either_database():
             assert mg_text(stored) == expected, (signed, stored)
             assert mg_text(exact.quantize(rules.MG_PLACES)) == expected, signed  # PostgreSQL's
     assert mg_text(None) == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "plain",
+        "a, b",
+        'say "when"',
+        "two\nlines",
+        "cr\rhere",
+        "\r\n",
+        '"',
+        ",",
+        " spaced ",
+        "O'Neil",
+        "é ü",
+    ],
+)
+def test_a_csv_field_is_quoted_as_the_csv_module_quotes_it(text):
+    written = io.StringIO()
+    csv.writer(written).writerow(["x", text, "y"])
+    assert f"x,{csv_field(text)},y\r\n" == written.getvalue()

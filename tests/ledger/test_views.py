@@ -326,8 +326,8 @@ def test_the_inspector_csv_reads_times_in_the_clinic_zone_and_quantities_exactly
     client, clinic_admin, nurse, physician, book, monkeypatch, zone
 ):
     """The download is read in chunks and sent in pieces: every entry comes once, in order, with
-    its time in the clinic's zone (a half-hour offset too) and its quantity to the ledger's
-    precision."""
+    its time in the clinic's zone (a half-hour offset too), its quantity to the ledger's
+    precision, and its free text whole."""
     from ketacare.ledger import selectors, views
 
     monkeypatch.setattr(selectors, "EXPORT_CHUNK", 2)
@@ -338,7 +338,7 @@ def test_the_inspector_csv_reads_times_in_the_clinic_zone_and_quantities_exactly
             lot=book,
             mg=mg,
             manner="sink",
-            reason="drawn up, not given",
+            reason='drawn up, "not given"\nsecond line',  # a comma, quotes and a line break
             witness=physician,
         )
     services.count_record(actor=Actor(user=nurse), lot=book, counted_mg="950.1", witness=physician)
@@ -362,6 +362,9 @@ def test_the_inspector_csv_reads_times_in_the_clinic_zone_and_quantities_exactly
         assert [r["recorded_at"] for r in rows] == [
             timezone.localtime(e.recorded_at).isoformat(timespec="seconds") for e in entries
         ]
+    assert [r["reason"] for r in rows if r["kind"] == "waste"] == ['drawn up, "not given"\nsecond line'] * 3
+    assert rows[1]["supplier_address"] == SUPPLIER["supplier_address"]  # its commas kept in one field
+    assert all(None not in r and len(r) == len(selectors.EXPORT_COLUMNS) for r in rows)
     offset = "-0" if zone == "America/New_York" else "+05:30"
     assert all(offset in r["at"] for r in rows)
     wastes = [
