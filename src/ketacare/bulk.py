@@ -50,17 +50,28 @@ def bulk_insert(
     columns = [cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields]
     quote = connection.ops.quote_name
     # Table and column names come from the model's own metadata and are quoted; values are parameters.
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
-        quote(meta.db_table),
-        ", ".join(quote(str(f.column)) for f in columns),
-        ", ".join(["%s"] * len(columns)),
+    into = "INSERT INTO {} ({})".format(  # noqa: S608
+        quote(meta.db_table), ", ".join(quote(str(f.column)) for f in columns)
     )
+    values = "({})".format(", ".join(["%s"] * len(columns)))
+    sql = f"{into} VALUES {values}"
     preparers = [None if prepared else _preparer(f) for f in columns]
     needs_prep = any(preparers)
-    # COPY costs a few round trips to set up: worth it for a load, not for a handful of rows
-    # (an audit event on every page view).
-    if connection.vendor == "postgresql" and not (isinstance(rows, Sized) and len(rows) < COPY_FROM_ROWS):
-        return _copy(meta.db_table, [str(f.column) for f in columns], rows, preparers if needs_prep else None)
+    if connection.vendor == "postgresql":
+        # COPY costs a few round trips to set up: worth it for a load, not for a handful of rows
+        # (the patients an audited page lists), which go in one statement: one round trip, where
+        # executemany takes one a row.
+        if not (isinstance(rows, Sized) and len(rows) < COPY_FROM_ROWS):
+            return _copy(
+                meta.db_table, [str(f.column) for f in columns], rows, preparers if needs_prep else None
+            )
+        few = [[p(v) if p else v for p, v in zip(preparers, row, strict=True)] for row in rows]
+        if few:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"{into} VALUES {', '.join([values] * len(few))}", [v for row in few for v in row]
+                )
+        return len(few)
     count = 0
     batch: list[Sequence[Any]] = []
     with connection.cursor() as cursor:

@@ -6,6 +6,7 @@ import csv
 import datetime
 import io
 import random
+import sqlite3
 import zoneinfo
 from decimal import Decimal
 
@@ -45,21 +46,18 @@ def test_export_times_read_as_the_clinic_zone_every_minute_across_a_clock_change
         assert local(whole) == expected, whole  # no fraction of a second
 
 
-def test_export_quantities_read_the_same_from_either_database():
-    """SQLite's driver hands a quantity back as a float or an int, PostgreSQL's as a Decimal to four
-    places: each reads as the ledger's exact text, as `rules.mg(...).normalize()` writes it."""
+def test_export_quantities_lose_their_trailing_zeros_only():
+    """PostgreSQL writes a quantity to the column's four places, SQLite as short as it goes: each
+    reads as `rules.mg(...).normalize()` writes it."""
     rng = random.Random(1304)
-    tenths_of_micrograms = [0, 1, 5, 10, 10_000, 123_456, 9_876_544, 10**10, 10**12 - 1, 2**40]
+    tenths_of_micrograms = [0, 1, 5, 10, 10_000, 100_000, 123_456, 9_876_544, 10**10, 10**12 - 1]
     tenths_of_micrograms += [rng.randrange(10**12) for _ in range(5000)]
     for n in tenths_of_micrograms:
         for signed in (n, -n):
-            exact = Decimal(signed) / 10_000
-            expected = f"{rules.mg(exact).normalize():f}"
-            stored = float(exact)  # what SQLite keeps of the column's text
-            as_sqlite = int(stored) if stored == int(stored) and abs(stored) < 2**53 else stored
-            assert mg_text(as_sqlite) == expected, (signed, as_sqlite)
-            assert mg_text(stored) == expected, (signed, stored)
-            assert mg_text(exact.quantize(rules.MG_PLACES)) == expected, signed  # PostgreSQL's
+            exact = (Decimal(signed) / 10_000).quantize(rules.MG_PLACES)
+            expected = f"{exact.normalize():f}"
+            assert mg_text(str(exact)) == expected, exact  # PostgreSQL's "950.0000"
+            assert mg_text(expected) == expected, expected  # SQLite's "950"
     assert mg_text(None) == ""
 
 
@@ -84,3 +82,18 @@ def test_a_csv_field_is_quoted_as_the_csv_module_quotes_it(text):
     written = io.StringIO()
     csv.writer(written).writerow(["x", text, "y"])
     assert f"x,{csv_field(text)},y\r\n" == written.getvalue()
+
+
+def test_sqlite_writes_a_stored_quantity_back_as_its_own_digits():
+    """The export reads SQLite's text of a stored quantity (`CAST(quantity_mg AS TEXT)`); SQLite keeps
+    a decimal column's value as a float or an integer, and its text must give back the digits
+    stored, for every quantity a ledger can hold."""
+    rng = random.Random(1304)
+    stored = [
+        (Decimal(rng.randrange(-(10**12), 10**12)) / 10_000).quantize(rules.MG_PLACES) for _ in range(20_000)
+    ]
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, q decimal)")
+    db.executemany("INSERT INTO t (q) VALUES (?)", [(str(q),) for q in stored])
+    texts = [t for (t,) in db.execute("SELECT CAST(q AS TEXT) FROM t ORDER BY n")]
+    assert [mg_text(t) for t in texts] == [f"{q.normalize():f}" for q in stored]

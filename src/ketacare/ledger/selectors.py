@@ -281,20 +281,14 @@ def _name(user: Any) -> str:
     return str(user.get_full_name() or user.get_username())
 
 
-def mg_text(value: Any) -> str:
-    """A quantity as the database hands it back (SQLite: a float or an int; PostgreSQL: a Decimal
-    to the column's places; or None) as the ledger writes it: "987.6544", "950", "-0.5", "".
-    A float the column wrote (four places at most) reads as its shortest text, which is exact."""
-    if value is None:
+def mg_text(text: str | None) -> str:
+    """A quantity as the database writes it as text (SQLite: "987.6544", "950", "-0.5";
+    PostgreSQL to the column's places: "950.0000") as the ledger writes it: "950", "-0.5"."""
+    if text is None:
         return ""
-    if type(value) is int:
-        return str(value)
-    if type(value) is float:
-        text = repr(value)
-        point = text.find(".")
-        if "e" not in text and 0 < point and len(text) - point <= 5:
-            return text[:-2] if text.endswith(".0") else text
-    return f"{rules.mg(Decimal(str(value))).normalize():f}"
+    if "." in text:
+        return text.rstrip("0").rstrip(".")
+    return text
 
 
 class LocalTimes:
@@ -354,7 +348,7 @@ def export_lines(*, registration: Registration, start: datetime.date, end: datet
 
     Written for a year of a few hundred thousand entries: they are read as the database's own
     values through a chunked cursor (no model instance and no field converter per row), times are
-    put in the clinic's zone an hour of UTC at a time, quantities read from their float or Decimal,
+    put in the clinic's zone an hour of UTC at a time, quantities read as the database writes them as text,
     and each line is joined here from parts quoted once: a product's, a lot's, a person's, a
     patient's (the free text of an entry, its supplier, manner and reason, is quoted as it
     comes)."""
@@ -396,10 +390,10 @@ def export_lines(*, registration: Registration, start: datetime.date, end: datet
             "kind",
             "product_id",
             "lot_id",
-            "quantity_mg",
+            Cast("quantity_mg", CharField()),
             "containers",
-            "balance_after_mg",
-            "counted_mg",
+            Cast("balance_after_mg", CharField()),
+            Cast("counted_mg", CharField()),
             "patient_id",
             "by_id",
             "witness_id",
@@ -448,13 +442,13 @@ def export_lines(*, registration: Registration, start: datetime.date, end: datet
             ) in chunk:
                 product, mg_per_ml = products[product_id]
                 # A quantity and its volume, worked out once per product and value (doses repeat).
-                moved = amounts.get((product_id, quantity)) if quantity else None
+                moved = amounts.get((product_id, quantity))
                 if moved is None:
-                    exact = rules.mg(Decimal(str(quantity)))
+                    exact = Decimal(quantity)
                     ml = rules.ml_of(abs(exact), mg_per_ml) if exact else None  # a count moves nothing
-                    moved = f"{mg_text(quantity)},{'' if ml is None else ml}"
-                    if quantity:  # never 0: -0 and 0 are equal keys but read differently
-                        amounts[(product_id, quantity)] = moved
+                    moved = amounts[(product_id, quantity)] = (
+                        f"{mg_text(quantity)},{'' if ml is None else ml}"
+                    )
                 witness = witness_id or countersigned_by
                 free_text = (
                     f"{q(supplier_name)},{q(supplier_address)},{q(supplier_dea)},{q(invoice)},{q(manner)},{q(reason)}"
