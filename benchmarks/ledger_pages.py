@@ -66,7 +66,15 @@ def seed(*, entries: int, patient_ids: list[int], users: dict[str, int]) -> None
 
     from ketacare.bulk import bulk_insert, db_datetimes
     from ketacare.clinical import ledger as rules
-    from ketacare.ledger.models import Countersignature, Discrepancy, Entry, Lot, Product, Registration
+    from ketacare.ledger.models import (
+        Countersignature,
+        Discrepancy,
+        Entry,
+        Lot,
+        Product,
+        Registration,
+        WitnessDue,
+    )
     from ketacare.sessions.models import TreatmentSession
 
     rng = random.Random(1304)
@@ -357,6 +365,7 @@ def seed(*, entries: int, patient_ids: list[int], users: dict[str, int]) -> None
     db_times(found, (4, 5))
     with transaction.atomic():
         bulk_insert(Countersignature, ("entry", "witness", "at"), signed, prepared=True)
+        bulk_insert(WitnessDue, ("entry",), [[eid] for eid, _ in countersign[-UNWITNESSED:]], prepared=True)
         bulk_insert(
             Discrepancy,
             (

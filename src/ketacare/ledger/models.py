@@ -335,6 +335,22 @@ class Countersignature(models.Model):
         return f"countersignature of entry {self.entry_id}"
 
 
+class WitnessDue(models.Model):
+    """A waste posted without a witness (a dose stopped early), until one countersigns it: the
+    work list the stock page counts and the countersigning page shows. Not a record itself (the
+    entry and its countersignature are): a row comes with the waste and goes, in the same
+    transaction, with the countersignature, so the list is as long as the wastes waiting and not
+    as long as the book (which the entries and countersignatures alone could only answer by
+    reading every waste ever countersigned)."""
+
+    entry = models.OneToOneField(
+        Entry, on_delete=models.PROTECT, primary_key=True, related_name="witness_due"
+    )
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id} waits for a witness"
+
+
 class Discrepancy(models.Model):
     """A count or inventory that differs from the book, open until a clinician resolves it (a
     correction, or a loss reported)."""

@@ -122,8 +122,9 @@ def stock(*, today: datetime.date | None = None) -> Stock:
 
 
 def awaiting_witness() -> QuerySet[Entry]:
-    """Wastes posted without a witness (a dose stopped early) and not yet countersigned."""
-    return Entry.objects.filter(kind=Kind.WASTE, witness__isnull=True, countersignature__isnull=True)
+    """Wastes posted without a witness (a dose stopped early) and not yet countersigned: the
+    WitnessDue list, as long as the wastes waiting however long the book."""
+    return Entry.objects.filter(witness_due__isnull=False)
 
 
 @dataclass(frozen=True)
@@ -154,17 +155,29 @@ def to_countersign(*, day: datetime.date | None = None) -> Countersigning:
 
 @dataclass(frozen=True)
 class HistoryLine:
-    """One entry of a lot's history as its page reads it, worked out once here rather than looked
-    up in the template (a missing countersignature or reversal costs a failed lookup each)."""
+    """One entry of a lot's history as its page shows it: plain values worked out here (no model
+    instance a row, no lookup in the template that fails, as a missing reversal's does)."""
 
-    entry: Entry
+    pk: int
     at: str  # "2025-05-03 10:23", the clinic's time
     kind: str  # "Waste"
     business: str  # "opening of business", or ""
     quantity: str  # "+1000 mg (20.00 mL)", "−25 mg (0.50 mL)", "counted 950 mg", or ""
     balance: str  # "975 mg", or ""
+    by: str
     witness: str  # at the time or countersigned later, or ""
     awaiting_witness: bool  # a waste nobody has witnessed yet
+    patient_id: int | None
+    patient: str  # "Family, Given", or ""
+    mrn: str
+    session_id: int | None
+    containers: int | None
+    supplier_name: str
+    supplier_dea: str
+    invoice: str
+    manner: str
+    reason: str
+    corrects_id: int | None
     reversed_by: int | None  # the correction that reverses this entry
     reversible: bool  # a movement other than an administration (which the session reverses)
 
@@ -177,27 +190,34 @@ class LotHistory:
     open_discrepancies: list[Discrepancy]
 
 
-def _history_line(entry: Entry, people: dict[int, Any], witnessed_later: dict[int, int]) -> HistoryLine:
-    quantity = ""
-    if entry.quantity_mg:
-        sign = "+" if entry.quantity_mg > 0 else "−"
-        quantity = f"{sign}{entry.quantity_text}"
-    elif entry.counted_mg is not None:
-        quantity = f"counted {entry.counted_mg.normalize():f} mg"
-    witness_id = entry.witness_id or witnessed_later.get(entry.pk)
-    corrected_by = getattr(entry, "corrected_by", None)  # a reverse one-to-one: absent, not None
-    return HistoryLine(
-        entry=entry,
-        at=timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M"),
-        kind=entry.get_kind_display(),
-        business=entry.get_business_display().lower() if entry.business else "",
-        quantity=quantity,
-        balance="" if entry.balance_after_mg is None else f"{entry.balance_after_mg.normalize():f} mg",
-        witness=str(people[witness_id]) if witness_id is not None else "",
-        awaiting_witness=witness_id is None and entry.kind == Kind.WASTE,
-        reversed_by=corrected_by.pk if corrected_by is not None else None,
-        reversible=bool(entry.quantity_mg) and entry.kind != Kind.ADMINISTRATION,
-    )
+_HISTORY_FIELDS = (
+    "id",
+    "at",
+    "kind",
+    "business",
+    "quantity_mg",
+    "counted_mg",
+    "balance_after_mg",
+    "by_id",
+    "witness_id",
+    "countersignature__witness_id",
+    "patient_id",
+    "patient__family_name",
+    "patient__given_name",
+    "patient__mrn",
+    "session_id",
+    "containers",
+    "supplier_name",
+    "supplier_dea",
+    "invoice",
+    "manner",
+    "reason",
+    "corrects_id",
+    "corrected_by__id",
+)
+_KIND_LABELS = dict(Entry._meta.get_field("kind").choices or ())
+_BUSINESS_LABELS = {value: label.lower() for value, label in Entry.Business.choices}
+_SIGNS = ("\u2212", "+")  # a minus sign, not a hyphen
 
 
 def lot_history(*, lot: Lot, before: int | None = None) -> LotHistory:
@@ -210,26 +230,69 @@ def lot_history(*, lot: Lot, before: int | None = None) -> LotHistory:
     rows = Entry.objects.filter(lot=lot)
     if before is not None:
         rows = rows.filter(id__lt=before)
-    related = ("patient", "countersignature", "corrected_by")
-    # Of the patient, countersignature and reversal, only what the page shows: a patient row is
-    # wide, and a model instance is built of every column read.
-    shown = ("patient__mrn", "patient__given_name", "patient__family_name", "countersignature__witness_id")
-    entry_fields = [f.name for f in Entry._meta.concrete_fields]
-    page = list(
-        rows.select_related(*related)
-        .only(*entry_fields, *shown, "corrected_by__id")
-        .order_by("-id")[: HISTORY_PAGE + 1]
-    )
-    # (hasattr: a missing reverse one-to-one raises an AttributeError; select_related read it.)
-    witnessed_later = {e.pk: e.countersignature.witness_id for e in page if hasattr(e, "countersignature")}
-    staff = {e.by_id for e in page} | {e.witness_id for e in page if e.witness_id is not None}
-    people = get_user_model().objects.in_bulk(staff | set(witnessed_later.values()))
-    for entry in page:
-        entry.product, entry.lot = lot.product, lot  # one lot: read once
-        entry.by = people[entry.by_id]
-    older = page[HISTORY_PAGE - 1].pk if len(page) > HISTORY_PAGE else None
+    page = list(rows.order_by("-id").values_list(*_HISTORY_FIELDS)[: HISTORY_PAGE + 1])
+    staff = {pk for row in page for pk in (row[7], row[8], row[9]) if pk is not None}
+    people = {user.pk: str(user) for user in get_user_model().objects.filter(pk__in=staff)}
+    describe = lot.product.describe
+    lines = []
+    for (
+        pk,
+        at,
+        kind,
+        business,
+        quantity,
+        counted,
+        balance,
+        by_id,
+        witness_id,
+        countersigned_by,
+        patient_id,
+        family_name,
+        given_name,
+        mrn,
+        session_id,
+        containers,
+        supplier_name,
+        supplier_dea,
+        invoice,
+        manner,
+        reason,
+        corrects_id,
+        reversed_by,
+    ) in page[:HISTORY_PAGE]:
+        witness = witness_id or countersigned_by
+        if quantity:
+            moved = f"{_SIGNS[quantity > 0]}{describe(abs(quantity))}"
+        else:
+            moved = f"counted {counted.normalize():f} mg" if counted is not None else ""
+        lines.append(
+            HistoryLine(
+                pk=pk,
+                at=timezone.localtime(at).strftime("%Y-%m-%d %H:%M"),
+                kind=_KIND_LABELS[kind],
+                business=_BUSINESS_LABELS.get(business, ""),
+                quantity=moved,
+                balance="" if balance is None else f"{balance.normalize():f} mg",
+                by=people[by_id],
+                witness=people[witness] if witness is not None else "",
+                awaiting_witness=witness is None and kind == Kind.WASTE,
+                patient_id=patient_id,
+                patient=f"{family_name}, {given_name}" if patient_id is not None else "",
+                mrn=mrn or "",
+                session_id=session_id,
+                containers=containers,
+                supplier_name=supplier_name,
+                supplier_dea=supplier_dea,
+                invoice=invoice,
+                manner=manner,
+                reason=reason,
+                corrects_id=corrects_id,
+                reversed_by=reversed_by,
+                reversible=bool(quantity) and kind != Kind.ADMINISTRATION,
+            )
+        )
+    older = page[HISTORY_PAGE - 1][0] if len(page) > HISTORY_PAGE else None
     discrepancies = list(lot.discrepancies.filter(resolved_at__isnull=True).order_by("opened_at"))
-    lines = [_history_line(e, people, witnessed_later) for e in page[:HISTORY_PAGE]]
     return LotHistory(lot, lines, older, discrepancies)
 
 

@@ -35,6 +35,7 @@ from ketacare.ledger.models import (
     Lot,
     Product,
     Registration,
+    WitnessDue,
 )
 from ketacare.measures.services import FUTURE_TOLERANCE
 from ketacare.sessions.models import DeviceDose, DoseOrder, TreatmentSession
@@ -127,7 +128,7 @@ def _move(
         )
     lot.on_hand_mg = balance
     lot.save(update_fields=["on_hand_mg"])
-    return Entry.objects.create(
+    entry = Entry.objects.create(
         registration=lot.registration,
         product=lot.product,
         lot=lot,
@@ -138,6 +139,9 @@ def _move(
         balance_after_mg=balance,
         **fields,
     )
+    if kind == Kind.WASTE and entry.witness_id is None:
+        WitnessDue.objects.create(entry=entry)  # on the list until a witness countersigns it
+    return entry
 
 
 def _not_expired(lot: Lot, at: datetime.datetime, field: str = "lot") -> None:
@@ -590,6 +594,7 @@ def countersign(*, actor: Actor, entry: Entry, witness: Any) -> Countersignature
         raise ValidationError("This waste is already witnessed.")
     _witness(locked.by, witness)
     signature = Countersignature.objects.create(entry=locked, witness=witness)
+    WitnessDue.objects.filter(entry=locked).delete()
     audit_record(actor=actor, action=Action.CREATE, obj=signature, detail={"entry": locked.pk})
     return signature
 

@@ -4,7 +4,7 @@ calls one service; a refusal is shown beside the field with nothing written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -249,7 +249,7 @@ def lot(request: HttpRequest, lot_id: int) -> HttpResponse:
             return redirect("ledger:lot", lot_id=the_lot.pk)
     before = request.GET.get("before")
     history = selectors.lot_history(lot=the_lot, before=int(before) if before and before.isdigit() else None)
-    _audit_patients(request, [line.entry for line in history.entries])
+    _audit_patients(request, history.entries)
     return render(
         request,
         "ledger/lot.html",
@@ -266,7 +266,7 @@ def lot(request: HttpRequest, lot_id: int) -> HttpResponse:
     )
 
 
-def _audit_patients(request: HttpRequest, entries: list[Entry]) -> None:
+def _audit_patients(request: HttpRequest, entries: Sequence[Entry | selectors.HistoryLine]) -> None:
     """Administrations name patients: a page showing them is a read of patient data, audited as
     one list event naming the entries and their patients."""
     named = [e for e in entries if e.patient_id is not None]
