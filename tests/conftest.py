@@ -69,6 +69,11 @@ def kept_for_the_module(django_db_blocker: Any) -> Iterator[None]:
         override_settings(CACHES=TEST_CACHES, PASSWORD_HASHERS=TEST_PASSWORD_HASHERS),
         transaction.atomic(),
     ):
+        from django.core.cache import caches
+
+        # What the test before left in the in-memory cache (a role's permissions, kept by user
+        # id, which SQLite gives out again after a rollback) is not this module's.
+        caches["default"].clear()
         yield
         transaction.set_rollback(True)
 
