@@ -166,12 +166,6 @@ class TestEfficacyNotes:
         findings = ci.screen(["naltrexone", "maoi", "active_psychosis"])
         assert [f.kind for f in findings if f.route == IV] == [A, R, N]
 
-    def test_a_note_reads_as_not_a_contraindication(self):
-        sentence = ci.screen(["lamotrigine"])[0].sentence
-        assert sentence.startswith(
-            "Efficacy note for iv ketamine (not a contraindication): taking lamotrigine."
-        )
-
     def test_a_clinic_cannot_turn_a_contraindication_into_a_note(self):
         with pytest.raises(ValueError, match="maoi.iv_ketamine: 'note' is not absolute, relative or none"):
             ci.with_overrides({"maoi": {"iv_ketamine": "note"}})

@@ -417,16 +417,6 @@ class Finding:
             "source": self.source,
         }
 
-    @property
-    def sentence(self) -> str:
-        route = ROUTE_LABELS[self.route].lower()
-        if self.kind == Kind.NOTE:
-            return (
-                f"Efficacy note for {route} (not a contraindication): {self.question.lower()}. {self.reason}"
-            )
-        kind = "Absolute contraindication" if self.kind == Kind.ABSOLUTE else "Precaution (relative)"
-        return f"{kind} to {route}: {self.question.lower()}. {self.reason}"
-
 
 class UnknownCondition(ValueError):
     pass

@@ -115,11 +115,6 @@ def percent_change(*, baseline_total: int, total: int) -> Decimal | None:
     return (Decimal(total - baseline_total) * 100 / baseline_total).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
-def reduction_pct(*, baseline_total: int, total: int) -> Decimal | None:
-    change = percent_change(baseline_total=baseline_total, total=total)
-    return None if change is None else -change
-
-
 def response_category(
     *, baseline_total: int, total: int, rule: ResponseRule = HALF_BELOW_BASELINE
 ) -> ResponseCategory | None:

@@ -52,7 +52,6 @@ OUTCOME_LABELS = {
     Outcome.INTOLERANCE: "Not tolerated",
     Outcome.REMISSION: "Remission",
 }
-FAILED_OUTCOMES = frozenset({Outcome.NO_RESPONSE, Outcome.PARTIAL_RESPONSE})
 
 
 class Adherence(StrEnum):

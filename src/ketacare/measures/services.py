@@ -62,7 +62,6 @@ def _record(
     minutes_after_dose: int | None,
     source: str,
     entered_by: User | None,
-    raise_alert: bool = True,
 ) -> QuestionnaireResponse:
     try:
         scale = instruments.get(instrument)
@@ -104,7 +103,7 @@ def _record(
         outcome_changes.mark_changed([patient.pk])  # the outcomes catch up later, never here
     records: list[QuestionnaireResponse | SafetyAlert] = [response]
     priority = alert_priority(score.flags)
-    if raise_alert and priority is not None:
+    if priority is not None:
         records.append(
             SafetyAlert.objects.create(
                 patient=patient,

@@ -103,15 +103,6 @@ def consultation_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     return redirect("screening:consultation", consultation_id=consultation.pk)
 
 
-FORM_CLASSES = {
-    "episode": EpisodeForm,
-    "checklist": ChecklistForm,
-    "trial": TrialForm,
-    "prior": PriorTreatmentForm,
-    "decision": DecisionForm,
-}
-
-
 def _forms(consultation: Consultation, bound: dict[str, BaseForm]) -> dict[str, BaseForm]:
     forms: dict[str, BaseForm] = {
         "episode": EpisodeForm(instance=consultation),
