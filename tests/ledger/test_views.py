@@ -277,6 +277,13 @@ def test_the_clinic_admin_reads_the_ledger_but_cannot_record(client, clinic_admi
     assert _waste(client, book).status_code == 403
 
 
+def _last_week(client: Client, lot: Lot, **extra: str):
+    """The download of the lot's location for the last seven days, in the clinic's time zone."""
+    today = timezone.localdate()
+    period = {"start": (today - datetime.timedelta(days=7)).isoformat(), "end": today.isoformat()}
+    return client.get("/ledger/export/", {"registration": lot.registration_id, **period, **extra})
+
+
 def test_the_inspector_csv_has_every_entry_of_the_period_with_the_records_the_rule_asks(
     client, clinic_admin, nurse, physician, book
 ):
@@ -284,15 +291,7 @@ def test_the_inspector_csv_has_every_entry_of_the_period_with_the_records_the_ru
         actor=Actor(user=nurse), lot=book, mg=25, manner="sink", reason="dropped", witness=physician
     )
     _as(client, clinic_admin)
-    today = timezone.localdate()
-    response = client.get(
-        "/ledger/export/",
-        {
-            "registration": book.registration_id,
-            "start": (today - datetime.timedelta(days=7)).isoformat(),
-            "end": today.isoformat(),
-        },
-    )
+    response = _last_week(client, book)
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="ledger-AB1234563-')
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -344,15 +343,7 @@ def test_the_inspector_csv_reads_times_in_the_clinic_zone_and_quantities_exactly
     services.count_record(actor=Actor(user=nurse), lot=book, counted_mg="950.1", witness=physician)
     _as(client, clinic_admin)
     with timezone.override(zoneinfo.ZoneInfo(zone)):
-        today = timezone.localdate()
-        response = client.get(
-            "/ledger/export/",
-            {
-                "registration": book.registration_id,
-                "start": (today - datetime.timedelta(days=7)).isoformat(),
-                "end": today.isoformat(),
-            },
-        )
+        response = _last_week(client, book)
         rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
         entries = list(Entry.objects.order_by("at", "id"))
         assert [r["entry"] for r in rows] == [str(e.pk) for e in entries]
@@ -491,16 +482,7 @@ def test_the_printed_ledger_of_a_period_shows_each_lot_with_its_running_balance(
         actor=Actor(user=nurse), lot=book, mg=25, manner="sink", reason="dropped", witness=physician
     )
     _as(client, clinic_admin)
-    today = timezone.localdate()
-    response = client.get(
-        "/ledger/export/",
-        {
-            "registration": book.registration_id,
-            "start": (today - datetime.timedelta(days=7)).isoformat(),
-            "end": today.isoformat(),
-            "format": "pdf",
-        },
-    )
+    response = _last_week(client, book, format="pdf")
     assert response["Content-Type"] == "application/pdf"
     text = _pdf_text(response.content)
     assert "DEA registration AB1234563" in text
@@ -515,16 +497,7 @@ def test_a_period_too_long_to_print_points_to_the_csv(client, clinic_admin, book
 
     monkeypatch.setattr(documents, "PDF_MAX_ENTRIES", 1)
     _as(client, clinic_admin)
-    today = timezone.localdate()
-    response = client.get(
-        "/ledger/export/",
-        {
-            "registration": book.registration_id,
-            "start": (today - datetime.timedelta(days=7)).isoformat(),
-            "end": today.isoformat(),
-            "format": "pdf",
-        },
-    )
+    response = _last_week(client, book, format="pdf")
     assert response.status_code == 422
     assert "More than 1 entries in this period" in response.content.decode()
     assert not AuditEvent.objects.filter(object_type="ledger.registration", action="view").exists()
