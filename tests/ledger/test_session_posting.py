@@ -258,10 +258,13 @@ def test_a_dose_whose_order_names_no_lot_does_not_start_once_the_clinic_keeps_a_
 
 
 def test_a_dose_from_an_expired_lot_does_not_start(doctor, nurse_actor, plan, k100):
-    Lot.objects.filter(pk=k100.pk).update(expiry=in_days(-1))  # the lot expired yesterday
+    # The lot expired the day before the dose (the dose's own day: shortly after midnight, the
+    # dose started 50 minutes ago falls on yesterday, when a lot expiring yesterday was still good).
+    expired = timezone.localdate(ago(50)) - datetime.timedelta(days=1)
+    Lot.objects.filter(pk=k100.pk).update(expiry=expired)
     session = iv_session(doctor, nurse_actor, plan)
     assert _refused_start(nurse_actor, session) == {
-        "lot_number": [f"Lot K100 expired on {in_days(-1):%Y-%m-%d}: it cannot be used."]
+        "lot_number": [f"Lot K100 expired on {expired:%Y-%m-%d}: it cannot be used."]
     }
 
 
@@ -382,7 +385,8 @@ def test_the_open_vial_past_its_beyond_use_date_stops_the_dose_until_its_remaind
         reason="drawn for a dose not given",
         witness=physician,
     )
-    Lot.objects.filter(pk=k100.pk).update(first_punctured_at=ago(29 * 24 * 60))
+    # Opened 29 days before the dose, which `_start` dates 50 minutes ago.
+    Lot.objects.filter(pk=k100.pk).update(first_punctured_at=ago(50 + 29 * 24 * 60))
     k100.refresh_from_db()
     assert k100.open_vial_mg == Decimal(460)
     session = iv_session(doctor, nurse_actor, plan)

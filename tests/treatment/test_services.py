@@ -13,7 +13,9 @@ from tests.treatment_helpers import make_chair, make_eligible, start_plan
 
 pytestmark = pytest.mark.django_db
 
-NEXT_MONDAY = timezone.localdate() + datetime.timedelta(days=7 - timezone.localdate().weekday())
+# The Monday at least a week ahead, so that a run crossing midnight (into a Monday) still
+# finds it in the future.
+NEXT_MONDAY = timezone.localdate() + datetime.timedelta(days=14 - timezone.localdate().weekday())
 
 
 def at(day, hour, minute=0):
