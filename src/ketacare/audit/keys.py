@@ -26,6 +26,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from ketacare.keyfiles import read_or_create
+
 MIN_KEY_CHARS = 32
 
 
@@ -46,12 +48,7 @@ def _load(inline: str, file: str, fallback: str) -> bytes:
                 f"KETACARE_AUDIT_KEY_FILE {file}: cannot read the audit key ({exc})."
             ) from exc
     else:
-        path = Path(fallback)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
-        text = path.read_text().strip()
+        text = read_or_create(Path(fallback), lambda: secrets.token_hex(32))
     if len(text) < MIN_KEY_CHARS:
         raise ImproperlyConfigured(f"The audit key must be at least {MIN_KEY_CHARS} characters long.")
     return text.encode()

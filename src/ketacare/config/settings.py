@@ -39,14 +39,9 @@ def _secret_key() -> str:
     key = os.environ.get("KETACARE_SECRET_KEY")
     if key:
         return key
-    key_file = VAR_DIR / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
-    return key
+    from ketacare.keyfiles import read_or_create
+
+    return read_or_create(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 
 
 SECRET_KEY = _secret_key()
