@@ -79,16 +79,18 @@ def test_ketacare_command_end_to_end_with_exit_codes(tmp_path: Path):
     assert (seeded.returncode, seeded.stdout.startswith("Seeded 5 synthetic patients")) == (0, True)
     assert run("seed-demo", "--patients", "0").returncode == 2
     ok = run("audit-verify")
-    # 5 patients + 5 providers (min 5) created, one event per patient for their score history and
-    # one per patient for their treatment plan and sessions, the 4 demo accounts made (24), and
-    # the demo ledger written through its services, each entry audited as on the pages (57)
-    assert (ok.returncode, ok.stdout.strip()) == (
-        0,
-        "Audit chain intact: 81 events verified; 0 anchors checked.",
-    )
     import sqlite3
 
     db = sqlite3.connect(tmp_path / "cli.sqlite3")
+    # Every event is verified: the patients, providers, score histories, plans and sessions, the
+    # demo accounts, and the demo ledger's entries (how many depends on the day the demo is made:
+    # its stock history runs up to today).
+    (events,) = db.execute("SELECT COUNT(*) FROM audit_auditevent").fetchone()
+    assert events > 40
+    assert (ok.returncode, ok.stdout.strip()) == (
+        0,
+        f"Audit chain intact: {events} events verified; 0 anchors checked.",
+    )
     db.execute("DROP TRIGGER audit_event_no_update")
     db.execute("UPDATE audit_auditevent SET object_id = '999' WHERE seq = 7")
     db.commit()
