@@ -38,7 +38,11 @@ def test_register_gives_a_valid_unique_mrn_and_records_everything_with_audit(reg
     ("overrides", "field", "message"),
     [
         # Tomorrow, reckoned when the test runs (a run may cross midnight after collection).
-        ({"date_of_birth": lambda: timezone.localdate() + datetime.timedelta(days=1)}, "date_of_birth", "future"),
+        (
+            {"date_of_birth": lambda: timezone.localdate() + datetime.timedelta(days=1)},
+            "date_of_birth",
+            "future",
+        ),
         ({"date_of_birth": datetime.date(1899, 12, 31)}, "date_of_birth", "1900"),
         ({"given_name": ""}, "given_name", "blank"),
         ({"sex": "x"}, "sex", "not a valid choice"),
