@@ -52,12 +52,17 @@ test: $(STAMP) chromium
 	$(MAKE) test-sqlite
 	@if [ "$${CI:-}" = "true" ]; then $(MAKE) test-postgres; fi
 
+# One pytest worker per core (pytest-xdist), each with a test database of its own; a file's tests
+# stay on one worker, so a module's kept data (tests/conftest.py) is made once.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := --numprocesses=$(PYTEST_WORKERS) --dist=loadfile
+
 test-sqlite: $(STAMP)
-	KETACARE_HTTPS=false $(BIN)/pytest
+	KETACARE_HTTPS=false $(BIN)/pytest $(PYTEST_PARALLEL)
 
 test-postgres: $(STAMP)
 	scripts/postgres.sh start
-	DATABASE_URL=$$(scripts/postgres.sh url) KETACARE_HTTPS=false $(BIN)/pytest; status=$$?; \
+	DATABASE_URL=$$(scripts/postgres.sh url) KETACARE_HTTPS=false $(BIN)/pytest $(PYTEST_PARALLEL); status=$$?; \
 		scripts/postgres.sh stop; exit $$status
 
 lint: $(STAMP)
