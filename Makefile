@@ -14,7 +14,7 @@ PORT ?= 8000
 help:
 	@echo "make demo   - set up and serve the demo on http://$(HOST):$(PORT)"
 	@echo "make test   - run the whole test suite (with CI=true also on PostgreSQL)"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff, the layer contracts (import-linter) and mypy"
 	@echo "make bench  - speed figures on a 100,000-patient cohort (SQLite and PostgreSQL)"
 	@echo "make load   - 50 staff for 2 minutes against gunicorn (locust); fails on any error"
 
@@ -67,6 +67,7 @@ test-postgres: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy src
 
 bench: $(STAMP)

@@ -53,6 +53,7 @@ def main() -> None:
     from ketacare.outcomes.models import PatientOutcome
     from ketacare.patients.demo import seed_cohort
     from ketacare.patients.models import Patient
+    from ketacare.patients.services import record_changed
     from ketacare.screening.models import AntidepressantTrial
     from ketacare.sessions.models import TreatmentSession
 
@@ -175,7 +176,7 @@ def main() -> None:
     )
     catch_up_ms = []
     for n in range(5):
-        outcome_services.mark_changed(random.Random(n).sample(treated_ids, 1000))
+        record_changed(random.Random(n).sample(treated_ids, 1000))
         t = time.perf_counter()
         done = outcome_services.catch_up()
         catch_up_ms.append((time.perf_counter() - t) * 1000)

@@ -51,3 +51,16 @@ def test_demo_code_prints_the_authenticator_code_on_a_demo_database_only(make_us
     with pytest.raises(CommandError, match="not a demo database") as refused:
         call_command("demo_code", "nurse", stdout=StringIO())
     assert refused.value.returncode == 2
+
+
+def test_a_database_holding_patients_but_no_accounts_is_refused():
+    # A clinic's history imported before any account was made: its patients are on the audit trail.
+    from ketacare.audit.context import Actor
+    from ketacare.patients.services import patient_register
+    from tests.conftest import patient_details
+
+    patient_register(actor=Actor(user=None, system="history import"), details=patient_details())
+    assert not User.objects.exists()
+    with pytest.raises(CommandError, match="was not set up as a demo"):
+        call_command("demo_users", stdout=StringIO())
+    assert not User.objects.exists() and not DemoDatabase.objects.exists()

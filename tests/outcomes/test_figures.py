@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 
 from ketacare.outcomes import selectors, services
 from ketacare.outcomes.models import PatientOutcome
+from ketacare.patients.services import record_changed
 from ketacare.screening.models import AntidepressantTrial
 from tests.outcome_helpers import T0
 
@@ -69,7 +70,7 @@ def cohort(treated):
             stopped_on=first - datetime.timedelta(days=stop),
             outcome="no_response",
         )
-    services.mark_changed([made["A"].pk, made["C"].pk])  # as screening.services.trial_record does
+    record_changed([made["A"].pk, made["C"].pk])  # as screening.services.trial_record does
     services.catch_up()
     return made
 

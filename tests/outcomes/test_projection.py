@@ -18,13 +18,9 @@ from django.test.utils import CaptureQueriesContext
 from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
 from ketacare.measures.services import response_record
 from ketacare.outcomes import selectors, services
-from ketacare.outcomes.models import (
-    GROUP_INDEXES,
-    OutcomeChange,
-    OutcomeState,
-    PatientOutcome,
-    TreatedPatient,
-)
+from ketacare.outcomes.models import GROUP_INDEXES, OutcomeState, PatientOutcome, TreatedPatient
+from ketacare.patients.models import RecordChange
+from ketacare.patients.services import record_changed
 from ketacare.screening.services import trial_record
 from tests.outcome_helpers import at, phq9_answers
 
@@ -53,16 +49,16 @@ def test_a_broken_outcome_setting_never_loses_a_score_or_its_suicide_alert(treat
     assert QuestionnaireResponse.objects.get(pk=response.pk).total == 2
     alert = SafetyAlert.objects.get(response=response)
     assert "suicidal_ideation" in alert.flags
-    assert OutcomeChange.objects.filter(patient=patient).exists()
+    assert RecordChange.objects.filter(patient=patient).exists()
     # ... and the catch-up fails without raising, keeps the mark and records why.
     failed = services.catch_up()
     assert "KETACARE_OUTCOMES is not JSON" in failed.failure
-    assert OutcomeChange.objects.filter(patient=patient).exists()
+    assert RecordChange.objects.filter(patient=patient).exists()
     assert "KETACARE_OUTCOMES is not JSON" in OutcomeState.objects.get(pk=1).failure
     # Mended, the next catch-up computes the mark and clears the failure.
     settings.OUTCOME_RULES = None
     assert services.catch_up().failure == ""
-    assert not OutcomeChange.objects.exists()
+    assert not RecordChange.objects.exists()
     assert OutcomeState.objects.get(pk=1).failure == ""
     assert PatientOutcome.objects.get(patient=patient, instrument="phq9").latest_total == 2
 
@@ -85,7 +81,7 @@ def test_a_score_saved_is_on_the_dashboard_at_the_next_read(treated, nurse_actor
     html = client.get("/outcomes/?instrument=phq9").content.decode()
     rates = html.split('id="rates"')[1].split("</table>")[0]
     assert '100.0%</strong> <span class="muted">(1 of 1;' in rates
-    assert not OutcomeChange.objects.exists()
+    assert not RecordChange.objects.exists()
 
 
 def test_saving_a_score_costs_no_outcome_work(treated, nurse_actor):
@@ -105,7 +101,7 @@ def test_saving_a_score_costs_no_outcome_work(treated, nurse_actor):
 
 def test_each_clinical_write_an_outcome_depends_on_marks_the_patient(treated, doctor, db):
     patient = treated([(-3, 20)])
-    assert not OutcomeChange.objects.exists()
+    assert not RecordChange.objects.exists()
     trial_record(
         actor=doctor,
         patient=patient,
@@ -117,13 +113,13 @@ def test_each_clinical_write_an_outcome_depends_on_marks_the_patient(treated, do
         adherence="good",
         current_episode=True,
     )
-    assert list(OutcomeChange.objects.values_list("patient_id", flat=True)) == [patient.pk]
+    assert list(RecordChange.objects.values_list("patient_id", flat=True)) == [patient.pk]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_catch_ups_racing_recompute_each_change_once(treated, monkeypatch):
     patient = treated([(-3, 20), (1, 8)])
-    services.mark_changed([patient.pk])
+    record_changed([patient.pk])
     recomputed: list[list[int]] = []
     real_refresh = services.refresh
     entered = threading.Barrier(2, timeout=10)
@@ -220,18 +216,18 @@ def test_a_change_made_while_a_catch_up_runs_keeps_its_mark(treated, monkeypatch
 
     def refresh_while_an_earlier_write_commits(patient_ids=None):
         written = real_refresh(patient_ids)
-        OutcomeChange.objects.create(id=late[0], patient=patient)  # the earlier id, committed late
+        RecordChange.objects.create(id=late[0], patient=patient)  # the earlier id, committed late
         return written
 
     monkeypatch.setattr(services, "refresh", refresh_while_an_earlier_write_commits)
     for catch_up in (lambda: services.catch_up_patient(patient.pk), services.rebuild, services.catch_up):
-        OutcomeChange.objects.all().delete()
-        reserved = OutcomeChange.objects.create(patient=patient)  # the id the slow write holds
+        RecordChange.objects.all().delete()
+        reserved = RecordChange.objects.create(patient=patient)  # the id the slow write holds
         late[:] = [reserved.pk]
         reserved.delete()
-        services.mark_changed([patient.pk])  # a later write, committed before the catch-up reads
+        record_changed([patient.pk])  # a later write, committed before the catch-up reads
         catch_up()
-        assert list(OutcomeChange.objects.values_list("id", flat=True)) == [late[0]]
+        assert list(RecordChange.objects.values_list("id", flat=True)) == [late[0]]
 
 
 def _trial(actor, patient, started: float, stopped: float | None, drug: str = "sertraline") -> None:

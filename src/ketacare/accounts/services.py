@@ -115,11 +115,13 @@ def claim_demo_database() -> None:
     from django.core.management.base import CommandError
 
     from ketacare.accounts.models import DemoDatabase
-    from ketacare.patients.models import Patient
+    from ketacare.audit.models import AuditEvent
 
     if DemoDatabase.objects.exists():
         return
-    if User.objects.exists() or Patient.objects.exists():
+    # Patients are found through the audit trail (every patient's record was written with an
+    # event naming them, an import's included): accounts sit below the patients app.
+    if User.objects.exists() or AuditEvent.objects.filter(patient_id__isnull=False).exists():
         raise CommandError(
             "This database has accounts or patients and was not set up as a demo: the demo "
             "accounts' well-known password would open it, and synthetic patients would mix with "

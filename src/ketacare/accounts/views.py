@@ -24,7 +24,7 @@ from ketacare.accounts.models import User
 from ketacare.accounts.permissions import requires
 from ketacare.accounts.roles import Role
 from ketacare.audit.context import Actor
-from ketacare.web.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors
 
 
 def _locked_usernames(usernames: list[str]) -> set[str]:

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "ketacare.ledger",
     "ketacare.outcomes",
     "ketacare.interop",
+    "ketacare.ui",
     "ketacare.web",
 ]
 
@@ -227,7 +228,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "ketacare.web.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "ketacare.ui.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "KetaCare API",

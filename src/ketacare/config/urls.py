@@ -9,7 +9,7 @@ urlpatterns = [
     path("", include("ketacare.web.urls")),
     path("accounts/", include("ketacare.accounts.urls")),
     path("patients/", include("ketacare.patients.urls")),
-    path("audit/", include("ketacare.audit.urls")),
+    path("audit/", include("ketacare.web.audit_trail")),
     path("", include("ketacare.measures.urls")),
     path("", include("ketacare.screening.urls")),
     path("", include("ketacare.treatment.urls")),

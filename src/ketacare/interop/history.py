@@ -40,6 +40,7 @@ from ketacare.measures.services import FUTURE_TOLERANCE
 from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.models import MrnSequence, Patient, Sex
 from ketacare.patients.names import name_key
+from ketacare.patients.services import record_changed
 from ketacare.patients.validators import validate_date_of_birth
 from ketacare.sessions.models import DoseOrder, TreatmentSession
 from ketacare.treatment import rules as protocol_rules
@@ -428,7 +429,7 @@ def _history_import(*, actor: Actor, patients: Path, sessions: Path, scores: Pat
         for pid, n in sorted(counts.items())
     ]
     audit_record_many(actor=actor, specs=specs)
-    outcome_changes.mark_changed(counts)
+    record_changed(counts)
     return summary
 
 

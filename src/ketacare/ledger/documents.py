@@ -16,7 +16,7 @@ from django.utils import timezone
 from ketacare.clinical import ledger as rules
 from ketacare.clinical.ledger import Kind
 from ketacare.ledger.models import Entry, Product, Registration
-from ketacare.web.documents import letterhead
+from ketacare.ui.documents import letterhead
 
 # A printed ledger is for a period an inspector reads page by page; a longer one is the CSV.
 PDF_MAX_ENTRIES = 3000

@@ -38,7 +38,7 @@ from ketacare.ledger.forms import (
     WasteForm,
 )
 from ketacare.ledger.models import Discrepancy, Entry, Incident, Lot, Registration
-from ketacare.web.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors
 
 RECORD = services.RECORD_PERMISSION
 

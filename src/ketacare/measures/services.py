@@ -32,8 +32,8 @@ from ketacare.clinical.instruments.base import (
 )
 from ketacare.clinical.outcomes import OUTCOME_SCALES
 from ketacare.measures.models import Context, QuestionnaireResponse, SafetyAlert, SelfReportLink, Source
-from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.models import Patient
+from ketacare.patients.services import record_changed
 
 URGENT_FLAGS = frozenset({SUICIDAL_IDEATION, SUICIDAL_BEHAVIOR, SUICIDE_RISK_HIGH, SUICIDE_RISK_MODERATE})
 FOLLOW_UP_FLAGS = frozenset({SEVERE_SYMPTOMS, SAFETY_ITEM_MISSING})
@@ -100,7 +100,7 @@ def _record(
     response.full_clean(exclude=["patient", "entered_by"], validate_constraints=False)
     response.save()
     if instrument in OUTCOME_SCALES and response.total is not None:
-        outcome_changes.mark_changed([patient.pk])  # the outcomes catch up later, never here
+        record_changed([patient.pk])  # the outcomes catch up later, never here
     records: list[QuestionnaireResponse | SafetyAlert] = [response]
     priority = alert_priority(score.flags)
     if priority is not None:

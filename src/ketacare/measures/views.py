@@ -24,7 +24,7 @@ from ketacare.measures.forms import AcknowledgeForm, AnswersForm, LinkForm, Staf
 from ketacare.measures.models import QuestionnaireResponse, SafetyAlert, SelfReportLink
 from ketacare.measures.plots import trajectory_svg_cached
 from ketacare.patients.models import Patient
-from ketacare.web.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors
 
 
 def flag_text(flags: list[str]) -> str:

@@ -1,8 +1,8 @@
 """Each treated patient's outcome on each scale, as `clinical.outcomes.evaluate` names it.
 
 An explicit projection (derived data): a clinical write that changes what an outcome depends on
-(a score, a dose start, a primary diagnosis, an antidepressant trial) only adds an
-`OutcomeChange` row for the patient in its own transaction; `services.catch_up` recomputes the
+(a score, a dose start, a primary diagnosis, an antidepressant trial) only adds a
+`patients.RecordChange` row for the patient in its own transaction; `services.catch_up` recomputes the
 changed patients later, in a transaction of its own, before the outcome pages read. So a failure
 of the outcome rules can never lose or block a clinical write. The clinic figures are SQL
 aggregates over one row per patient and scale instead of a pass over every score."""
@@ -119,17 +119,6 @@ class PatientOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} outcome of patient {self.patient_id}"
-
-
-class OutcomeChange(models.Model):
-    """A patient whose outcomes are out of date: written by a clinical write in its own
-    transaction, deleted by the catch-up that recomputes the patient. Position by id."""
-
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
-    changed_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"outcomes of patient {self.patient_id} changed"
 
 
 class OutcomeState(models.Model):

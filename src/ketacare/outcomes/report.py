@@ -17,7 +17,7 @@ from ketacare.outcomes.selectors import patient_outcomes
 from ketacare.patients.models import Patient
 from ketacare.sessions.selectors import chart_sessions, dose_times
 from ketacare.treatment.selectors import chart_plans
-from ketacare.web.documents import letterhead
+from ketacare.ui.documents import letterhead
 
 
 def report_context(patient: Patient) -> dict[str, Any]:

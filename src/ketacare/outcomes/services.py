@@ -1,10 +1,11 @@
 """Keeping each treated patient's stored outcomes current: an explicit projection.
 
-A clinical write that changes what an outcome depends on calls `mark_changed` inside its own
-transaction (one insert). `catch_up` recomputes the marked patients, in a transaction of its own,
-and is called by the outcome pages before they read, by the import and the demo after bulk loads,
-and by `ketacare outcomes --refresh` (on a timer in deployment: docs/deployment.md). When the
-clinic's outcome settings changed since the last full recomputation, it recomputes every patient.
+A clinical write that changes what an outcome depends on calls `patients.services.record_changed`
+inside its own transaction (one insert of a `patients.RecordChange`). `catch_up` recomputes the
+marked patients, in a transaction of its own, and is called by the outcome pages before they
+read, by the import and the demo after bulk loads, and by `ketacare outcomes --refresh` (on a
+timer in deployment: docs/deployment.md). When the clinic's outcome settings changed since the
+last full recomputation, it recomputes every patient.
 A failure is logged and kept on `OutcomeState` for the dashboard to show; the marks stay, so the
 next catch-up tries again, and no clinical write ever waits on or is lost by it.
 
@@ -42,12 +43,11 @@ from ketacare.measures.models import Context, QuestionnaireResponse
 from ketacare.outcomes import rules
 from ketacare.outcomes.models import (
     GROUP_INDEXES,
-    OutcomeChange,
     OutcomeState,
     PatientOutcome,
     TreatedPatient,
 )
-from ketacare.patients.models import Diagnosis, Patient
+from ketacare.patients.models import Diagnosis, Patient, RecordChange
 from ketacare.screening.models import AntidepressantTrial
 from ketacare.sessions.models import TreatmentSession
 from ketacare.treatment.models import PROTOCOL_CHOICES, ROUTE_CHOICES
@@ -523,7 +523,7 @@ def rebuild() -> int:
     """Recompute every stored outcome now and clear the marks (`ketacare outcomes --rebuild`)."""
     # Only the marks read before the data: a mark whose write commits later (PostgreSQL) keeps
     # its row, and the next catch-up reads that write.
-    claimed = list(OutcomeChange.objects.values_list("id", flat=True))
+    claimed = list(RecordChange.objects.values_list("id", flat=True))
     written = refresh()
     _delete_marks(claimed)
     return written
@@ -531,14 +531,7 @@ def rebuild() -> int:
 
 def _delete_marks(ids: Sequence[int]) -> None:
     for start in range(0, len(ids), BATCH_PATIENTS):
-        OutcomeChange.objects.filter(id__in=ids[start : start + BATCH_PATIENTS]).delete()
-
-
-def mark_changed(patient_ids: Iterable[int]) -> None:
-    """Mark these patients' outcomes out of date. Called by the clinical writes (scores, dose
-    starts, primary diagnoses, antidepressant trials) inside their own transactions: one insert,
-    nothing that can fail on the outcome rules."""
-    OutcomeChange.objects.bulk_create([OutcomeChange(patient_id=pid) for pid in set(patient_ids)])
+        RecordChange.objects.filter(id__in=ids[start : start + BATCH_PATIENTS]).delete()
 
 
 @dataclass(frozen=True)
@@ -559,7 +552,7 @@ def catch_up() -> CatchUp:
         version = rules.version()
         current = (
             OutcomeState.objects.filter(pk=1)
-            .annotate(pending=Exists(OutcomeChange.objects.all()))
+            .annotate(pending=Exists(RecordChange.objects.all()))
             .values_list("rules_version", "failure", "pending")
             .first()
         )
@@ -578,7 +571,7 @@ def catch_up_patient(patient_id: int) -> CatchUp:
     query when there is nothing to do. Never raises, as `catch_up`."""
     try:
         version = rules.version()
-        changed = OutcomeChange.objects.filter(patient_id=patient_id)
+        changed = RecordChange.objects.filter(patient_id=patient_id)
         stale = PatientOutcome.objects.filter(patient_id=patient_id).exclude(rules_version=version)
         todo = (
             Patient.objects.filter(pk=patient_id)
@@ -628,7 +621,7 @@ def _catch_up() -> CatchUp:
         rebuild()  # writes the state row with this version
         OutcomeState.objects.filter(pk=1).update(caught_up_at=now, failure="", failed_at=None)
         return CatchUp(TreatedPatient.objects.count(), True)
-    claimed = list(OutcomeChange.objects.order_by("id").values_list("id", "patient_id"))
+    claimed = list(RecordChange.objects.order_by("id").values_list("id", "patient_id"))
     if claimed:
         refresh(sorted({pid for _, pid in claimed}))
         _delete_marks([i for i, _ in claimed])

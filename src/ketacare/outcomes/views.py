@@ -18,7 +18,7 @@ from ketacare.outcomes import plots, rules, selectors, services
 from ketacare.outcomes.forms import FiltersForm
 from ketacare.outcomes.report import report_pdf
 from ketacare.patients.models import Patient
-from ketacare.web.documents import letterhead
+from ketacare.ui.documents import letterhead
 
 BAD_FILTER = 400
 SETTINGS_BROKEN = 503  # the outcome settings do not parse: the figures are unavailable

@@ -276,3 +276,17 @@ def bmi_of(weight_kg: Decimal | None, height_cm: Decimal | None) -> Decimal | No
     if weight_kg is None or height_cm is None:
         return None
     return body.bmi(weight_kg=weight_kg, height_cm=height_cm)
+
+
+class RecordChange(models.Model):
+    """A patient whose clinical record changed (a score, a dose started, a primary diagnosis, an
+    antidepressant trial) since the figures derived from it were computed: written by the
+    clinical write in its own transaction, deleted by the catch-up that recomputes the patient's
+    outcomes (outcomes.services.catch_up). Position by id. It lives here, below every clinical
+    app, so that a write marks the change without importing the outcomes it feeds."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"record of patient {self.patient_id} changed"

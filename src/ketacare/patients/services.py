@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
@@ -20,13 +20,13 @@ from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record, audit_record_many, spec_for
 from ketacare.clinical.codes import UnknownDiagnosisCode, diagnosis
 from ketacare.clinical.mrn import format_mrn
-from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.models import (
     Allergy,
     BodyMeasurement,
     Diagnosis,
     MrnSequence,
     Patient,
+    RecordChange,
     ReferringProvider,
     phone_digits_forms,
     phone_digits_sql,
@@ -53,6 +53,14 @@ PATIENT_FIELDS = (
     "referring_provider",
     "no_known_allergies",
 )
+
+
+def record_changed(patient_ids: Iterable[int]) -> None:
+    """Mark these patients' records changed, so that what is derived from them (their stored
+    outcomes) catches up later (outcomes.services.catch_up). Called by the clinical writes
+    (scores, dose starts, primary diagnoses, antidepressant trials) inside their own
+    transactions: one insert, nothing that can fail on the outcome rules."""
+    RecordChange.objects.bulk_create([RecordChange(patient_id=pid) for pid in set(patient_ids)])
 
 
 def mrn_allocate(*, count: int = 1) -> list[str]:
@@ -242,7 +250,7 @@ def patient_register(
         measurement.save()
         specs.append(spec_for(measurement, Action.CREATE))
     if primary_diagnosis:
-        outcome_changes.mark_changed([patient.pk])
+        record_changed([patient.pk])
     audit_record_many(actor=actor, specs=specs)
     return patient
 
@@ -289,7 +297,7 @@ def patient_update(
                 Diagnosis.objects.filter(pk=current.pk).update(is_primary=(code == primary_diagnosis))
                 specs.append(spec_for(current, Action.UPDATE, {"fields": ["is_primary"]}))
     if diagnoses is not None and specs:
-        outcome_changes.mark_changed([locked.pk])  # the primary diagnosis groups the outcomes
+        record_changed([locked.pk])  # the primary diagnosis groups the outcomes
     if changed:
         locked.save()
         specs.insert(0, spec_for(locked, Action.UPDATE, {"fields": changed}))

@@ -17,7 +17,7 @@ from ketacare.audit.services import audit_list_view, audit_view
 from ketacare.patients import selectors, services
 from ketacare.patients.forms import AllergyForm, MeasurementForm, PatientForm, PatientRegisterForm
 from ketacare.patients.models import Patient
-from ketacare.web.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors
 
 
 def _chart_or_404(patient_id: int) -> selectors.Chart:

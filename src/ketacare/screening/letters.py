@@ -17,7 +17,7 @@ from ketacare.clinical.candidacy import DECISION_LABELS, PRESENTING_LABELS, Deci
 from ketacare.clinical.contraindications import ROUTE_LABELS, Kind, Route
 from ketacare.clinical.staging import OUTCOME_LABELS, SEVERITY_LABELS, Outcome, Severity
 from ketacare.screening.models import CandidacyDecision
-from ketacare.web.documents import letterhead
+from ketacare.ui.documents import letterhead
 
 
 def _notes(found: list[dict[str, Any]]) -> list[dict[str, Any]]:

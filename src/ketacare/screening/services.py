@@ -20,8 +20,8 @@ from ketacare.audit.services import Action, audit_record
 from ketacare.clinical.antidepressants import dose_problem
 from ketacare.clinical.candidacy import Decision, PresentingCondition, decision_problems
 from ketacare.clinical.contraindications import Route, checklist
-from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.models import Patient, ReferringProvider
+from ketacare.patients.services import record_changed
 from ketacare.screening import rules, selectors
 from ketacare.screening.models import (
     AntidepressantTrial,
@@ -212,7 +212,7 @@ def trial_record(
     )
     trial.full_clean()
     trial.save()
-    outcome_changes.mark_changed([trial.patient_id])  # weeks on trials before ketamine
+    record_changed([trial.patient_id])  # weeks on trials before ketamine
     audit_record(actor=actor, action=Action.CREATE, obj=trial)
     return trial
 
@@ -230,7 +230,7 @@ def trial_strike_out(*, actor: Actor, trial: AntidepressantTrial, reason: str) -
     locked.struck_out_by = _require_user(actor)
     locked.struck_out_reason = reason.strip()[:200]
     locked.save(update_fields=["struck_out_at", "struck_out_by", "struck_out_reason"])
-    outcome_changes.mark_changed([locked.patient_id])
+    record_changed([locked.patient_id])
     audit_record(actor=actor, action=Action.UPDATE, obj=locked, detail={"fields": ["struck_out"]})
     return locked
 

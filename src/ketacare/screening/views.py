@@ -29,7 +29,7 @@ from ketacare.screening.forms import (
     TrialForm,
 )
 from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Consultation
-from ketacare.web.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors
 
 
 def chart_panel(request: HttpRequest, patient: Patient) -> str:

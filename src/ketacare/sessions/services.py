@@ -30,8 +30,8 @@ from ketacare.clinical.protocols import (
 )
 from ketacare.measures.models import Context, SafetyAlert
 from ketacare.measures.services import FUTURE_TOLERANCE, alert_acknowledge, response_record
-from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.models import Allergy, BodyMeasurement
+from ketacare.patients.services import record_changed
 from ketacare.screening.services import require_eligible
 from ketacare.sessions import checklist as checklist_table
 from ketacare.sessions import selectors
@@ -730,7 +730,7 @@ def _dose_start(
         raise ValidationError(errors)
     current.dose_started_at = when
     current.save(update_fields=["dose_started_at"])
-    outcome_changes.mark_changed([current.patient_id])  # a treatment: the outcomes catch up later
+    record_changed([current.patient_id])  # a treatment: the outcomes catch up later
     specs = [spec_for(current, Action.UPDATE, {"dose_started": True})]
     if current.is_esketamine:
         device = DeviceDose.objects.create(

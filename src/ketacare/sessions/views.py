@@ -54,7 +54,7 @@ from ketacare.sessions.forms import (
 from ketacare.sessions.models import SessionScale, TreatmentSession, VitalSign
 from ketacare.sessions.services import DoseStock
 from ketacare.treatment.models import Appointment
-from ketacare.web.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors
 
 PRE_SCALES = ("phq9", "gad7", "epds", "pcl5", "qids_sr16", "madrs")
 

@@ -30,7 +30,7 @@ from ketacare.treatment.forms import (
     RescheduleForm,
 )
 from ketacare.treatment.models import Appointment, Chair, TreatmentPlan
-from ketacare.web.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors
 
 
 def chart_panel(request: HttpRequest, patient: Patient) -> str:

@@ -12,6 +12,7 @@ from ketacare.measures.demo import seed_histories
 from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.demo import seed_cohort
 from ketacare.patients.models import Patient
+from ketacare.patients.services import record_changed
 from ketacare.sessions.demo import seed_treatment
 
 ANALYZED = (
@@ -71,7 +72,7 @@ class Command(BaseCommand):
             )
             entries = seed_ledger(physician=_demo_user("physician"), nurse=_demo_user("nurse"))
             line += f", {plans} treatment plans, {sessions} sessions and {entries} ledger entries"
-            outcome_changes.mark_changed(ids)
+            record_changed(ids)
             caught_up = outcome_changes.catch_up()
             if caught_up.failure:
                 raise CommandError(f"The outcome figures could not be computed: {caught_up.failure}")

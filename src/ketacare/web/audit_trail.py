@@ -1,3 +1,7 @@
+"""The audit trail's pages (/audit/): the clinic admin's filtered list of events and its CSV.
+A page at the top, as it joins the audit app's records with the accounts app's permissions (the
+audit app sits below accounts, which writes to it)."""
+
 from __future__ import annotations
 
 import csv
@@ -6,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -14,7 +19,7 @@ from ketacare.audit.context import Actor
 from ketacare.audit.forms import EventFilterForm
 from ketacare.audit.selectors import events_export, events_page
 from ketacare.audit.services import Action, EventSpec, audit_record_many
-from ketacare.web.forms import UNPROCESSABLE
+from ketacare.ui.forms import UNPROCESSABLE
 
 PAGE_SIZE = 50
 CSV_COLUMNS = (
@@ -122,3 +127,10 @@ def event_export(request: HttpRequest) -> HttpResponseBase:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="ketacare-audit-{stamp}.csv"'
     return response
+
+
+app_name = "audit"
+urlpatterns = [
+    path("", event_list, name="event-list"),
+    path("events.csv", event_export, name="event-export"),
+]

@@ -1,5 +1,5 @@
 """What every printed document (the consultation letter, the progress report) shares: the clinic's
-letterhead from the settings, and the print style in `web/_document_style.html`."""
+letterhead from the settings, and the print style in `ui/_document_style.html`."""
 
 from __future__ import annotations
 

@@ -1,9 +1,0 @@
-from django.urls import path
-
-from ketacare.audit import views
-
-app_name = "audit"
-urlpatterns = [
-    path("", views.event_list, name="event-list"),
-    path("events.csv", views.event_export, name="event-export"),
-]
