@@ -301,19 +301,6 @@ CACHES = {
 }
 
 PATIENTS_PER_PAGE = 25
-# Sections other apps add to the patient chart, in order: each a function (request, patient) -> HTML.
-# The chart lives in `patients`, below the apps that add to it, so it finds them here.
-# When each treatment was given, for the score plots' session markers (measures reads it through
-# this hook so that it does not depend on the sessions app).
-TREATMENT_TIMES = "ketacare.sessions.selectors.dose_times"
-# The chart's session rows, for the treatment panel (treatment does not import sessions).
-CHART_SESSIONS = "ketacare.sessions.selectors.chart_sessions"
-CHART_PANELS = [
-    "ketacare.screening.views.chart_panel",
-    "ketacare.treatment.views.chart_panel",
-    "ketacare.outcomes.views.chart_panel",
-    "ketacare.measures.views.chart_panel",
-]
 
 # Patient self-report links: how long a link stays valid (hours), and what a patient who answers a
 # suicide item positively is shown at once. US default: the 988 Suicide & Crisis Lifeline.

@@ -3,12 +3,15 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 
 from ketacare.ledger.services import DoseLedger
+from ketacare.patients import urls as patient_urls
 from ketacare.sessions import urls as session_urls
+from ketacare.web.chart import patient_chart
 
 urlpatterns = [
     path("", include("ketacare.web.urls")),
     path("accounts/", include("ketacare.accounts.urls")),
-    path("patients/", include("ketacare.patients.urls")),
+    # The chart is composed at the top from every app's section (web/chart.py).
+    path("patients/", include((patient_urls.patterns(chart=patient_chart), patient_urls.app_name))),
     path("audit/", include("ketacare.web.audit_trail")),
     path("", include("ketacare.measures.urls")),
     path("", include("ketacare.screening.urls")),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +14,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketacare.accounts.permissions import requires
@@ -31,9 +32,13 @@ def flag_text(flags: list[str]) -> str:
     return selectors.flag_labels(flags)
 
 
-def chart_panel(request: HttpRequest, patient: Patient) -> str:
-    """The measures section of the patient chart (hooked in through settings.CHART_PANELS). Staff
-    who may send self-report links but not read scores (the front desk) see only the links."""
+def chart_panel(
+    request: HttpRequest, patient: Patient, *, session_times: Callable[[], Iterable[datetime.datetime]]
+) -> str:
+    """The measures section of the patient chart (composed in web/chart.py). Staff who may send
+    self-report links but not read scores (the front desk) see only the links. `session_times`
+    reads when the patient's treatments were given (from the sessions app, which sits above this
+    one), for the score plot's markers; it is called only for staff who see the plot."""
     user: Any = request.user
     if not user.has_perm("measures.view_questionnaireresponse"):
         if not user.has_perm("measures.add_selfreportlink"):
@@ -43,7 +48,7 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
             {"patient": patient, "link_form": LinkForm(), **_links_context(patient)},
             request=request,
         )
-    trajectories = selectors.trajectories(patient_id=patient.pk, session_times=_session_times(patient.pk))
+    trajectories = selectors.trajectories(patient_id=patient.pk, session_times=list(session_times()))
     responses = selectors.responses_page(patient_id=patient.pk, size=RESPONSES_SHOWN + 1)
     return render_to_string(
         "measures/_chart_panel.html",
@@ -74,13 +79,6 @@ def _links_context(patient: Patient, notice: str = "") -> dict[str, Any]:
 
 
 RESPONSES_SHOWN = 25
-
-
-def _session_times(patient_id: int) -> list[Any]:
-    """When the patient's treatments were given, from the app that records them
-    (settings.TREATMENT_TIMES: measures does not depend on the sessions app)."""
-    path = getattr(settings, "TREATMENT_TIMES", "")
-    return list(import_string(path)(patient_id=patient_id)) if path else []
 
 
 def _patient(patient_id: int) -> Patient:

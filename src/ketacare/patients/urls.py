@@ -1,13 +1,22 @@
-from django.urls import path
+from collections.abc import Callable
+from typing import Any
+
+from django.urls import URLPattern, path
 
 from ketacare.patients import views
 
 app_name = "patients"
-urlpatterns = [
-    path("", views.patient_list, name="list"),
-    path("new/", views.patient_create, name="create"),
-    path("<int:patient_id>/", views.patient_chart, name="chart"),
-    path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
-    path("<int:patient_id>/measurements/", views.measurement_add, name="measurement-add"),
-    path("<int:patient_id>/allergies/", views.allergy_add, name="allergy-add"),
-]
+
+
+def patterns(*, chart: Callable[..., Any]) -> list[URLPattern]:
+    """The registry's pages; `chart` is the patient chart, composed from every app's section at
+    the top (web/chart.py; config/urls.py names it: this app sits below the apps whose sections
+    the chart shows)."""
+    return [
+        path("", views.patient_list, name="list"),
+        path("new/", views.patient_create, name="create"),
+        path("<int:patient_id>/", chart, name="chart"),
+        path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
+        path("<int:patient_id>/measurements/", views.measurement_add, name="measurement-add"),
+        path("<int:patient_id>/allergies/", views.allergy_add, name="allergy-add"),
+    ]

@@ -7,8 +7,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.module_loading import import_string
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketacare.accounts.permissions import requires
@@ -20,7 +18,8 @@ from ketacare.patients.models import Patient
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors
 
 
-def _chart_or_404(patient_id: int) -> selectors.Chart:
+def chart_or_404(patient_id: int) -> selectors.Chart:
+    """The chart's own part (demographics, diagnoses, measurements, allergies), or a 404."""
     try:
         return selectors.patient_chart(patient_id=patient_id)
     except Patient.DoesNotExist:
@@ -80,7 +79,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 @requires("patients.change_patient")
 @require_http_methods(["GET", "POST"])
 def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
-    patient = _chart_or_404(patient_id).patient
+    patient = chart_or_404(patient_id).patient
     form = PatientForm(request.POST if request.method == "POST" else None, instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
@@ -107,7 +106,9 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def _chart_context(chart: selectors.Chart, **forms: Any) -> dict[str, Any]:
+def chart_context(chart: selectors.Chart, **forms: Any) -> dict[str, Any]:
+    """What patients/chart.html shows of this app's part, with its forms (web/chart.py adds the
+    other apps' sections)."""
     return {
         "chart": chart,
         "patient": chart.patient,
@@ -116,18 +117,10 @@ def _chart_context(chart: selectors.Chart, **forms: Any) -> dict[str, Any]:
     }
 
 
-@requires("patients.view_patient")
-def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
-    chart = _chart_or_404(patient_id)
-    audit_view(actor=Actor.from_request(request), obj=chart.patient)
-    panels = [mark_safe(import_string(path)(request, chart.patient)) for path in settings.CHART_PANELS]  # noqa: S308
-    return render(request, "patients/chart.html", {**_chart_context(chart), "panels": panels})
-
-
 @requires("patients.add_bodymeasurement")
 @require_POST
 def measurement_add(request: HttpRequest, patient_id: int) -> HttpResponse:
-    chart = _chart_or_404(patient_id)
+    chart = chart_or_404(patient_id)
     form = MeasurementForm(request.POST)
     status = 200
     if form.is_valid():
@@ -148,19 +141,19 @@ def measurement_add(request: HttpRequest, patient_id: int) -> HttpResponse:
         return render(
             request,
             "patients/_measurements.html",
-            _chart_context(chart, measurement_form=form),
+            chart_context(chart, measurement_form=form),
             status=status,
         )
     if status == 200:
         messages.success(request, "Recorded.")
         return redirect("patients:chart", patient_id=patient_id)
-    return render(request, "patients/chart.html", _chart_context(chart, measurement_form=form), status=status)
+    return render(request, "patients/chart.html", chart_context(chart, measurement_form=form), status=status)
 
 
 @requires("patients.add_allergy")
 @require_POST
 def allergy_add(request: HttpRequest, patient_id: int) -> HttpResponse:
-    chart = _chart_or_404(patient_id)
+    chart = chart_or_404(patient_id)
     form = AllergyForm(request.POST)
     status = 200
     if form.is_valid():
@@ -176,9 +169,9 @@ def allergy_add(request: HttpRequest, patient_id: int) -> HttpResponse:
         chart, form = selectors.patient_chart(patient_id=patient_id), AllergyForm()
     if request.htmx:  # type: ignore[attr-defined]
         return render(
-            request, "patients/_allergies.html", _chart_context(chart, allergy_form=form), status=status
+            request, "patients/_allergies.html", chart_context(chart, allergy_form=form), status=status
         )
     if status == 200:
         messages.success(request, "Recorded.")
         return redirect("patients:chart", patient_id=patient_id)
-    return render(request, "patients/chart.html", _chart_context(chart, allergy_form=form), status=status)
+    return render(request, "patients/chart.html", chart_context(chart, allergy_form=form), status=status)

@@ -33,7 +33,7 @@ from ketacare.ui.forms import UNPROCESSABLE, apply_errors
 
 
 def chart_panel(request: HttpRequest, patient: Patient) -> str:
-    """The consultation and candidacy section of the patient chart (settings.CHART_PANELS)."""
+    """The consultation and candidacy section of the patient chart (composed in web/chart.py)."""
     user: Any = request.user
     if not user.has_perm("screening.view_referral"):
         return ""

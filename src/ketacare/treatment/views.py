@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import BaseForm
@@ -12,7 +12,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketacare.accounts.permissions import requires
@@ -33,18 +32,13 @@ from ketacare.treatment.models import Appointment, Chair, TreatmentPlan
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors
 
 
-def chart_panel(request: HttpRequest, patient: Patient) -> str:
-    """The treatment section of the chart: the plan, the next appointment and the sessions."""
+def chart_panel(request: HttpRequest, patient: Patient, *, sessions: Sequence[Any] | None) -> str:
+    """The treatment section of the chart: the plan, the next appointment and the sessions
+    (`sessions`: the session rows, read by the chart's composer, web/chart.py, from the sessions
+    app, which sits above this one; None for a user who may not see them)."""
     user: Any = request.user
     if not user.has_perm("treatment.view_treatmentplan"):
         return ""
-    # The session rows come from the sessions app through settings.CHART_SESSIONS: sessions
-    # depends on treatment, not the other way round.
-    sessions = (
-        import_string(settings.CHART_SESSIONS)(patient_id=patient.pk)
-        if user.has_perm("treatment_sessions.view_treatmentsession")
-        else None
-    )
     return render_to_string(
         "treatment/_chart_panel.html",
         {"patient": patient, "summary": selectors.chart_plans(patient_id=patient.pk), "sessions": sessions},

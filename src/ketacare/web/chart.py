@@ -1,0 +1,41 @@
+"""The patient chart, composed here at the top from each app's section, in order: the patient's
+own record (patients), consultation and candidacy (screening), the treatment plan and sessions
+(treatment, with the session rows from sessions), outcomes, and the rating scales (measures, with
+the treatment times from sessions for the plot's markers). Each section decides from the user's
+permissions what it shows; this module is the one place that knows every app the chart reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.safestring import mark_safe
+
+from ketacare.accounts.permissions import requires
+from ketacare.audit.context import Actor
+from ketacare.audit.services import audit_view
+from ketacare.measures import views as measures
+from ketacare.outcomes import views as outcomes
+from ketacare.patients import views as patients
+from ketacare.screening import views as screening
+from ketacare.sessions.selectors import chart_sessions, dose_times
+from ketacare.treatment import views as treatment
+
+
+@requires("patients.view_patient")
+def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
+    chart = patients.chart_or_404(patient_id)
+    audit_view(actor=Actor.from_request(request), obj=chart.patient)
+    patient, user = chart.patient, request.user
+    sees_sessions = user.has_perm("treatment_sessions.view_treatmentsession")
+    sessions: Any = chart_sessions(patient_id=patient.pk) if sees_sessions else None
+    sections = [
+        screening.chart_panel(request, patient),
+        treatment.chart_panel(request, patient, sessions=sessions),
+        outcomes.chart_panel(request, patient),
+        measures.chart_panel(request, patient, session_times=lambda: dose_times(patient_id=patient.pk)),
+    ]
+    # Each section is HTML its own template rendered (escaped there).
+    panels = [mark_safe(html) for html in sections]  # noqa: S308
+    return render(request, "patients/chart.html", {**patients.chart_context(chart), "panels": panels})
