@@ -10,6 +10,7 @@ from ketacare.clinical.monitoring import (
     highlights,
     over_bp_gate,
     oversedated,
+    vitals_overdue,
 )
 
 T0 = datetime.datetime(2026, 11, 30, 9, 0, tzinfo=datetime.UTC)
@@ -76,3 +77,17 @@ def test_entry_problems_name_the_field():
 
 def test_moaas_three_or_less_is_oversedation():
     assert oversedated(3) and not oversedated(4)
+
+
+def test_vitals_are_overdue_only_past_the_margin_after_their_due_time():
+    due = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.UTC)
+    minute = datetime.timedelta(minutes=1)
+    assert not vitals_overdue(due, due + 5 * minute, margin_min=5)  # 5 minutes late: still in time
+    assert vitals_overdue(due, due + 5 * minute + datetime.timedelta(seconds=1), margin_min=5)
+    assert vitals_overdue(due, due + 2 * minute, margin_min=1)  # a stricter clinic
+    assert not vitals_overdue(None, due, margin_min=5)  # nothing due (no dose yet, or discharged)
+
+
+def test_oversedation_is_moaas_three_or_less_and_an_unrated_session_is_not():
+    assert [oversedated(m) for m in (5, 4, 3, 0)] == [False, False, True, True]
+    assert oversedated(None) is False

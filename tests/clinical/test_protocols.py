@@ -109,9 +109,11 @@ def test_clinic_may_tighten_the_new_settings():
                 "no_consecutive_days": True,
             },
             "im_ketamine": {"im_max_ml_per_site": "2.5", "im_max_sites": 3},
-            "esketamine_nasal": {"older_adult_start_mg": 28},
+            "esketamine_nasal": {"older_adult_start_mg": 28, "vitals_overdue_after_min": 2},
         }
     )
+    assert changed[ProtocolCode.ESKETAMINE_NASAL].vitals_overdue_after_min == 2
+    assert DEFAULTS[ProtocolCode.ESKETAMINE_NASAL].vitals_overdue_after_min == 5
     iv = changed[ProtocolCode.IV_KETAMINE_STANDARD]
     assert (iv.min_duration_min, iv.max_bag_mg_per_ml, iv.post_infusion_min) == (30, D(1), 45)
     assert (iv.min_dose_interval_hours, iv.no_consecutive_days) == (24, True)

@@ -219,7 +219,16 @@ MOAAS_DEEP_AT_OR_BELOW = 1
 MOAAS_DISCHARGE = 5
 
 
-def oversedated(moaas: int) -> bool:
+def vitals_overdue(next_due: datetime.datetime | None, now: datetime.datetime, *, margin_min: int) -> bool:
+    """Whether the next set of vital signs is overdue: more than `margin_min` minutes past its due
+    time (the protocol's `vitals_overdue_after_min`). None: no set is due."""
+    return next_due is not None and now > next_due + datetime.timedelta(minutes=margin_min)
+
+
+def oversedated(moaas: int | None) -> bool:
+    """MOAA/S 3 or less: moderate or deeper sedation. None (not rated) is not."""
+    if moaas is None:
+        return False
     return moaas <= MOAAS_OVERSEDATION_AT_OR_BELOW
 
 

@@ -96,6 +96,10 @@ ESKETAMINE_OLDER_ADULT_STARTS_MG = (ESKETAMINE_EU_OLDER_ADULT_START_MG, ESKETAMI
 # refused. A clinic may be stricter (a weaker bag, a longer minimum), never looser.
 MAX_BAG_MG_PER_ML = Decimal(2)
 MIN_INFUSION_DURATION_MIN = 20
+# How long past its due time a set of vital signs is shown as overdue. The sources give only the
+# interval (clinical reference section 5: every 10-15 minutes); no published standard gives a
+# margin. KetaCare's default allows 5 minutes to take a set; clinic setting.
+VITALS_OVERDUE_AFTER_MIN = 5
 # Intramuscular: at most 5 mL per injection site, a larger volume split across sites (clinical
 # reference section 5, decision; clinic setting, may be lowered, e.g. 2 mL for the deltoid). Two
 # sites at most is KetaCare's conservative default (clinic setting).
@@ -171,6 +175,7 @@ class Protocol:
     max_bag_mg_per_ml: Decimal = MAX_BAG_MG_PER_ML  # final concentration in the infusion bag
     im_max_ml_per_site: Decimal = IM_MAX_ML_PER_SITE
     im_max_sites: int = IM_MAX_SITES
+    vitals_overdue_after_min: int = VITALS_OVERDUE_AFTER_MIN  # past the due time: overdue
     # Esketamine: the first dose for patients 65 and older; None follows the US label (56 mg),
     # 28 the EU SmPC (28 mg is then also allowed for them).
     older_adult_start_mg: Decimal | None = None
@@ -330,6 +335,7 @@ _DECIMAL_FIELDS = {
 _INT_FIELDS = {
     "duration_min",
     "vitals_interval_min",
+    "vitals_overdue_after_min",
     "min_monitoring_min",
     "booster_interval_days",
     "appointment_min",

@@ -128,6 +128,10 @@ class SafetyAlert(models.Model):
         return f"alert {self.pk}: {', '.join(self.flags)}"
 
     @property
+    def is_urgent(self) -> bool:
+        return self.priority == self.Priority.URGENT
+
+    @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None
 

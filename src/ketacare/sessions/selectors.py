@@ -324,8 +324,9 @@ def _flowsheet(s: TreatmentSession) -> Flowsheet:
         post_dose_bp=post_bp,
         schedule=schedule,
         next_vitals_at=next_at,
-        # More than 5 minutes past the protocol's interval with the patient still in the chair.
-        vitals_overdue=next_at is not None and timezone.now() > next_at + datetime.timedelta(minutes=5),
+        vitals_overdue=monitoring.vitals_overdue(
+            next_at, timezone.now(), margin_min=protocol.vitals_overdue_after_min
+        ),
         earliest_discharge_at=earliest,
         oversedated=any(monitoring.oversedated(r.moaas) for r in sedation),
     )
@@ -485,6 +486,7 @@ class RemsForm:
     ready_to_leave_minutes: int | None
     max_cadss: int | None
     min_moaas: int | None
+    oversedated: bool  # the lowest MOAA/S was moderate sedation or deeper (clinical.monitoring)
     respiratory_depression: bool
     serious_events: list[AdverseEvent]
     dose_mg: Any
@@ -554,6 +556,7 @@ def rems_form(*, session_id: int) -> RemsForm:
         ready_to_leave_minutes=minutes_from(first, page.rems.ready_to_leave_at if page.rems else None),
         max_cadss=max((c for c in cadss if c is not None), default=None),
         min_moaas=min((r.moaas for r in page.sedation), default=None),
+        oversedated=monitoring.oversedated(min((r.moaas for r in page.sedation), default=None)),
         respiratory_depression=any(
             e.kind in monitoring.RESPIRATORY_DEPRESSION_EVENTS for e in page.adverse_events
         )
