@@ -460,8 +460,8 @@ def main() -> None:
     from ketacare.accounts.models import User
     from ketacare.accounts.roles import Role
     from ketacare.accounts.services import user_create
+    from ketacare.demo.patients import seed_cohort
     from ketacare.ledger.models import Entry, Registration
-    from ketacare.patients.demo import seed_cohort
     from ketacare.patients.models import Patient
 
     result: dict[str, object] = {"database": connection.vendor}

@@ -37,10 +37,10 @@ def main() -> None:
     from ketacare.accounts.services import user_create
     from ketacare.audit.context import Actor
     from ketacare.clinical import instruments
-    from ketacare.measures.demo import seed_histories
+    from ketacare.demo.measures import seed_histories
+    from ketacare.demo.patients import seed_cohort
     from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
     from ketacare.measures.services import response_record
-    from ketacare.patients.demo import seed_cohort
     from ketacare.patients.models import Patient
 
     result: dict[str, object] = {"database": connection.vendor}

@@ -47,11 +47,11 @@ def main() -> None:
     from ketacare.accounts.roles import Role
     from ketacare.accounts.services import user_create
     from ketacare.bulk import bulk_insert
-    from ketacare.measures.demo import seed_histories
+    from ketacare.demo.measures import seed_histories
+    from ketacare.demo.patients import seed_cohort
     from ketacare.measures.models import Context, QuestionnaireResponse
     from ketacare.outcomes import services as outcome_services
     from ketacare.outcomes.models import PatientOutcome
-    from ketacare.patients.demo import seed_cohort
     from ketacare.patients.models import Patient
     from ketacare.patients.services import record_changed
     from ketacare.screening.models import AntidepressantTrial

@@ -36,7 +36,7 @@ def main() -> None:
     from ketacare.accounts.models import User
     from ketacare.accounts.roles import Role
     from ketacare.accounts.services import user_create
-    from ketacare.patients.demo import seed_cohort
+    from ketacare.demo.patients import seed_cohort
     from ketacare.patients.models import Patient
 
     call_command("migrate", verbosity=0)

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ketacare.patients.demo import seed_cohort
+from ketacare.demo.patients import seed_cohort
 from ketacare.patients.models import Diagnosis, Patient
 
 pytestmark = pytest.mark.django_db

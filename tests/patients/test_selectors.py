@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 
-from ketacare.patients.demo import seed_cohort
+from ketacare.demo.patients import seed_cohort
 from ketacare.patients.selectors import parse_search, patient_chart, patient_search
 
 pytestmark = pytest.mark.django_db

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "ketacare.interop",
     "ketacare.ui",
     "ketacare.web",
+    "ketacare.demo",
 ]
 
 MIDDLEWARE = [

@@ -2,10 +2,10 @@ import pytest
 from django.utils import timezone
 
 from ketacare.clinical import instruments
-from ketacare.measures.demo import LIVE_WINDOW, seed_histories
+from ketacare.demo.measures import LIVE_WINDOW, seed_histories
+from ketacare.demo.patients import seed_cohort
 from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
 from ketacare.measures.services import alert_priority
-from ketacare.patients.demo import seed_cohort
 from ketacare.patients.models import Patient
 
 pytestmark = pytest.mark.django_db

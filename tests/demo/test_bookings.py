@@ -1,4 +1,4 @@
-"""The demo's bookings: a larger cohort than tests/sessions/test_demo.py's, seeded once."""
+"""The demo's bookings: a larger cohort than tests/demo/test_sessions.py's, seeded once."""
 
 from io import StringIO
 

@@ -7,13 +7,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from ketacare.accounts.services import claim_demo_database
-from ketacare.ledger.demo import seed_ledger
-from ketacare.measures.demo import seed_histories
+from ketacare.demo.ledger import seed_ledger
+from ketacare.demo.measures import seed_histories
+from ketacare.demo.patients import seed_cohort
+from ketacare.demo.sessions import seed_treatment
 from ketacare.outcomes import services as outcome_changes
-from ketacare.patients.demo import seed_cohort
 from ketacare.patients.models import Patient
 from ketacare.patients.services import record_changed
-from ketacare.sessions.demo import seed_treatment
 
 ANALYZED = (
     "patients_patient",

@@ -46,7 +46,7 @@ from ketacare.clinical.protocols import (
     Protocol,
     ProtocolCode,
 )
-from ketacare.measures.demo import LIVE_WINDOW
+from ketacare.demo.measures import LIVE_WINDOW
 from ketacare.measures.models import RESPONSE_BULK_COLUMNS, Context, QuestionnaireResponse, Source
 from ketacare.patients.models import BodyMeasurement, Diagnosis, Patient
 from ketacare.screening import rules as screening_rules
