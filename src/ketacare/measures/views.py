@@ -25,7 +25,7 @@ from ketacare.measures.forms import AcknowledgeForm, AnswersForm, LinkForm, Staf
 from ketacare.measures.models import QuestionnaireResponse, SafetyAlert, SelfReportLink
 from ketacare.measures.plots import trajectory_svg_cached
 from ketacare.patients.models import Patient
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
 
 
 def flag_text(flags: list[str]) -> str:
@@ -153,9 +153,10 @@ def response_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         )
     scale = instruments.get(code)
     form = StaffResponseForm(request.POST if request.method == "POST" else None, instrument=scale)
-    if request.method == "POST" and form.is_valid():
-        try:
-            response = services.response_record(
+    if request.method == "POST":
+        done, response = submit(
+            form,
+            lambda: services.response_record(
                 actor=Actor.from_request(request),
                 patient=patient,
                 instrument=code,
@@ -163,10 +164,9 @@ def response_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 context=form.cleaned_data["context"],
                 administered_at=form.cleaned_data["administered_at"],
                 minutes_after_dose=form.cleaned_data["minutes_after_dose"],
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if done and response is not None:
             summary = f"{scale.name} recorded: " + (
                 f"{response.total} ({response.band})"
                 if response.total is not None
@@ -329,13 +329,14 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = get_object_or_404(SafetyAlert.objects.select_related("patient", "response"), pk=alert_id)
     form = AcknowledgeForm(request.POST)
-    if form.is_valid():
-        try:
-            alert = services.alert_acknowledge(
-                actor=Actor.from_request(request), alert=alert, note=form.cleaned_data["note"]
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
+    done, acknowledged = submit(
+        form,
+        lambda: services.alert_acknowledge(
+            actor=Actor.from_request(request), alert=alert, note=form.cleaned_data["note"]
+        ),
+    )
+    if done and acknowledged is not None:
+        alert = acknowledged
     alert.flag_labels = flag_text(alert.flags)  # type: ignore[attr-defined]
     if request.htmx:  # type: ignore[attr-defined]
         return render(

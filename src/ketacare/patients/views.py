@@ -15,7 +15,7 @@ from ketacare.audit.services import audit_list_view, audit_view
 from ketacare.patients import selectors, services
 from ketacare.patients.forms import AllergyForm, MeasurementForm, PatientForm, PatientRegisterForm
 from ketacare.patients.models import Patient
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
 
 
 def chart_or_404(patient_id: int) -> selectors.Chart:
@@ -81,21 +81,20 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = chart_or_404(patient_id).patient
     form = PatientForm(request.POST if request.method == "POST" else None, instance=patient)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.patient_update(
+    if request.method == "POST":
+        if submit(
+            form,
+            lambda: services.patient_update(
                 actor=Actor.from_request(request),
                 patient=patient,
                 details=form.details(),
                 diagnoses=form.cleaned_data["diagnoses"],
                 primary_diagnosis=form.cleaned_data["primary_diagnosis"] or None,
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )[0]:
             messages.success(request, "Changes saved.")
             return redirect("patients:chart", patient_id=patient.pk)
-    elif request.method == "GET":
+    else:
         audit_view(actor=Actor.from_request(request), obj=patient)
     status = UNPROCESSABLE if request.method == "POST" else 200
     return render(
@@ -123,16 +122,15 @@ def measurement_add(request: HttpRequest, patient_id: int) -> HttpResponse:
     chart = chart_or_404(patient_id)
     form = MeasurementForm(request.POST)
     status = 200
-    if form.is_valid():
-        try:
-            services.measurement_record(
-                actor=Actor.from_request(request),
-                patient=chart.patient,
-                weight_kg=form.cleaned_data["weight_kg"],
-                height_cm=form.cleaned_data["height_cm"],
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
+    submit(
+        form,
+        lambda: services.measurement_record(
+            actor=Actor.from_request(request),
+            patient=chart.patient,
+            weight_kg=form.cleaned_data["weight_kg"],
+            height_cm=form.cleaned_data["height_cm"],
+        ),
+    )
     if form.errors:
         status = UNPROCESSABLE
     else:
@@ -156,13 +154,12 @@ def allergy_add(request: HttpRequest, patient_id: int) -> HttpResponse:
     chart = chart_or_404(patient_id)
     form = AllergyForm(request.POST)
     status = 200
-    if form.is_valid():
-        try:
-            services.allergy_record(
-                actor=Actor.from_request(request), patient=chart.patient, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
+    submit(
+        form,
+        lambda: services.allergy_record(
+            actor=Actor.from_request(request), patient=chart.patient, **form.cleaned_data
+        ),
+    )
     if form.errors:
         status = UNPROCESSABLE
     else:

@@ -29,7 +29,7 @@ from ketacare.screening.forms import (
     TrialForm,
 )
 from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Consultation
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, submit
 
 
 def chart_panel(request: HttpRequest, patient: Patient) -> str:
@@ -57,29 +57,28 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
 def referral_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
     form = ReferralForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        actor = Actor.from_request(request)
-        try:
-            with transaction.atomic():
-                provider = form.cleaned_data["referring_provider"]
-                details = form.new_provider()
-                if details is not None:
-                    provider = referring_provider_create(actor=actor, details=details)
-                services.referral_record(
-                    actor=actor,
-                    patient=patient,
-                    referring_provider=provider,
-                    received_on=form.cleaned_data["received_on"],
-                    reason=form.cleaned_data["reason"],
-                    presenting_conditions=form.cleaned_data["presenting_conditions"],
-                    consent_to_treatment=form.cleaned_data["consent_to_treatment"],
-                    consent_to_share=form.cleaned_data["consent_to_share"],
-                )
-        except ValidationError as exc:
-            apply_errors(form, _provider_errors(exc))
-        else:
-            messages.success(request, "Referral recorded.")
-            return redirect("patients:chart", patient_id=patient.pk)
+    actor = Actor.from_request(request)
+
+    @transaction.atomic
+    def record() -> None:
+        data = form.cleaned_data
+        provider, details = data["referring_provider"], form.new_provider()
+        if details is not None:
+            provider = referring_provider_create(actor=actor, details=details)
+        services.referral_record(
+            actor=actor,
+            patient=patient,
+            referring_provider=provider,
+            received_on=data["received_on"],
+            reason=data["reason"],
+            presenting_conditions=data["presenting_conditions"],
+            consent_to_treatment=data["consent_to_treatment"],
+            consent_to_share=data["consent_to_share"],
+        )
+
+    if request.method == "POST" and submit(form, record, place=_provider_errors)[0]:
+        messages.success(request, "Referral recorded.")
+        return redirect("patients:chart", patient_id=patient.pk)
     status = UNPROCESSABLE if request.method == "POST" else 200
     return render(request, "screening/referral_form.html", {"patient": patient, "form": form}, status=status)
 
@@ -149,6 +148,25 @@ def _consultation(consultation_id: int) -> Consultation:
     return get_object_or_404(Consultation.objects.select_related("patient"), pk=consultation_id)
 
 
+# The form fields each service takes by the same name.
+TRIAL_FIELDS = (
+    "drug",
+    "daily_dose_mg",
+    "started_on",
+    "stopped_on",
+    "outcome",
+    "adherence",
+    "current_episode",
+    "notes",
+)
+PRIOR_TREATMENT_FIELDS = ("kind", "outcome", "description", "started_on", "sessions", "current_episode")
+DECISION_FIELDS = ("decision", "routes", "reasons", "precautions", "plan", "password")
+
+
+def _fields(form: BaseForm, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: form.cleaned_data[name] for name in names}
+
+
 def _back(consultation: Consultation, anchor: str) -> HttpResponse:
     return redirect(reverse("screening:consultation", args=[consultation.pk]) + f"#{anchor}")
 
@@ -158,21 +176,20 @@ def _back(consultation: Consultation, anchor: str) -> HttpResponse:
 def episode_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
     consultation = _consultation(consultation_id)
     form = EpisodeForm(request.POST, instance=Consultation.objects.get(pk=consultation.pk))
-    if form.is_valid():
-        try:
-            services.episode_record(
-                actor=Actor.from_request(request),
-                consultation=consultation,
-                episode_duration_months=form.cleaned_data["episode_duration_months"],
-                severity=form.cleaned_data["severity"],
-                augmentation_used=form.cleaned_data["augmentation_used"],
-                notes=form.cleaned_data["notes"],
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, "Episode recorded.")
-            return _back(consultation, "episode")
+    done, _ = submit(
+        form,
+        lambda: services.episode_record(
+            actor=Actor.from_request(request),
+            consultation=consultation,
+            episode_duration_months=form.cleaned_data["episode_duration_months"],
+            severity=form.cleaned_data["severity"],
+            augmentation_used=form.cleaned_data["augmentation_used"],
+            notes=form.cleaned_data["notes"],
+        ),
+    )
+    if done:
+        messages.success(request, "Episode recorded.")
+        return _back(consultation, "episode")
     return _page(request, consultation.pk, {"episode": form}, UNPROCESSABLE)
 
 
@@ -181,16 +198,15 @@ def episode_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
 def checklist_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
     consultation = _consultation(consultation_id)
     form = ChecklistForm(request.POST)
-    if form.is_valid():
-        try:
-            services.checklist_record(
-                actor=Actor.from_request(request), consultation=consultation, answers=form.answers()
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, "History checklist recorded.")
-            return _back(consultation, "checklist")
+    done, _ = submit(
+        form,
+        lambda: services.checklist_record(
+            actor=Actor.from_request(request), consultation=consultation, answers=form.answers()
+        ),
+    )
+    if done:
+        messages.success(request, "History checklist recorded.")
+        return _back(consultation, "checklist")
     return _page(request, consultation.pk, {"checklist": form}, UNPROCESSABLE)
 
 
@@ -199,26 +215,17 @@ def checklist_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
 def trial_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
     consultation = _consultation(consultation_id)
     form = TrialForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.trial_record(
-                actor=Actor.from_request(request),
-                patient=consultation.patient,
-                drug=data["drug"],
-                daily_dose_mg=data["daily_dose_mg"],
-                started_on=data["started_on"],
-                stopped_on=data["stopped_on"],
-                outcome=data["outcome"],
-                adherence=data["adherence"],
-                current_episode=data["current_episode"],
-                notes=data["notes"],
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, "Trial recorded.")
-            return _back(consultation, "trials")
+    done, _ = submit(
+        form,
+        lambda: services.trial_record(
+            actor=Actor.from_request(request),
+            patient=consultation.patient,
+            **_fields(form, TRIAL_FIELDS),
+        ),
+    )
+    if done:
+        messages.success(request, "Trial recorded.")
+        return _back(consultation, "trials")
     return _page(request, consultation.pk, {"trial": form}, UNPROCESSABLE)
 
 
@@ -228,16 +235,15 @@ def trial_strike_out(request: HttpRequest, consultation_id: int, trial_id: int) 
     consultation = _consultation(consultation_id)
     trial = get_object_or_404(AntidepressantTrial, pk=trial_id, patient_id=consultation.patient_id)
     form = StrikeOutForm(request.POST)
-    if form.is_valid():
-        try:
-            services.trial_strike_out(
-                actor=Actor.from_request(request), trial=trial, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"{trial} struck out.")
-            return _back(consultation, "trials")
+    done, _ = submit(
+        form,
+        lambda: services.trial_strike_out(
+            actor=Actor.from_request(request), trial=trial, reason=form.cleaned_data["reason"]
+        ),
+    )
+    if done:
+        messages.success(request, f"{trial} struck out.")
+        return _back(consultation, "trials")
     messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
     return _page(request, consultation.pk, {"strike": form}, UNPROCESSABLE)
 
@@ -247,24 +253,17 @@ def trial_strike_out(request: HttpRequest, consultation_id: int, trial_id: int) 
 def prior_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
     consultation = _consultation(consultation_id)
     form = PriorTreatmentForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.prior_treatment_record(
-                actor=Actor.from_request(request),
-                patient=consultation.patient,
-                kind=data["kind"],
-                outcome=data["outcome"],
-                description=data["description"],
-                started_on=data["started_on"],
-                sessions=data["sessions"],
-                current_episode=data["current_episode"],
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, "Treatment recorded.")
-            return _back(consultation, "prior")
+    done, _ = submit(
+        form,
+        lambda: services.prior_treatment_record(
+            actor=Actor.from_request(request),
+            patient=consultation.patient,
+            **_fields(form, PRIOR_TREATMENT_FIELDS),
+        ),
+    )
+    if done:
+        messages.success(request, "Treatment recorded.")
+        return _back(consultation, "prior")
     return _page(request, consultation.pk, {"prior": form}, UNPROCESSABLE)
 
 
@@ -273,24 +272,15 @@ def prior_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
 def decision_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
     consultation = _consultation(consultation_id)
     form = DecisionForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            decision = services.decision_sign(
-                actor=Actor.from_request(request),
-                consultation=consultation,
-                decision=data["decision"],
-                routes=data["routes"],
-                reasons=data["reasons"],
-                precautions=data["precautions"],
-                plan=data["plan"],
-                password=data["password"],
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Decision signed: {decision.get_decision_display()}.")
-            return _back(consultation, "decision")
+    done, decision = submit(
+        form,
+        lambda: services.decision_sign(
+            actor=Actor.from_request(request), consultation=consultation, **_fields(form, DECISION_FIELDS)
+        ),
+    )
+    if done and decision is not None:
+        messages.success(request, f"Decision signed: {decision.get_decision_display()}.")
+        return _back(consultation, "decision")
     return _page(request, consultation.pk, {"decision": form}, UNPROCESSABLE)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.forms import BaseForm, Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
@@ -54,9 +54,14 @@ from ketacare.sessions.forms import (
 from ketacare.sessions.models import SessionScale, TreatmentSession, VitalSign
 from ketacare.sessions.services import DoseStock
 from ketacare.treatment.models import Appointment
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, submit
 
 PRE_SCALES = ("phq9", "gad7", "epds", "pcl5", "qids_sr16", "madrs")
+
+
+# Form fields the services take by the same name.
+CHECK_IN_FIELDS = ("weight_kg", "height_cm", "concomitant", "escort_name", "escort_phone", "confirm_weight")
+REMS_SUBMIT_FIELDS = ("confirmation", "setting", "monitored_by", "prescriber_on_site")
 
 
 @requires("treatment_sessions.add_treatmentsession")
@@ -75,24 +80,18 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
         initial={"height_cm": latest.height_cm if latest else None},
         items=items,
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            session = services.session_check_in(
+    if request.method == "POST":
+        done, session = submit(
+            form,
+            lambda: services.session_check_in(
                 actor=Actor.from_request(request),
                 appointment=appointment,
-                weight_kg=data["weight_kg"],
-                height_cm=data["height_cm"],
-                concomitant=data["concomitant"],
+                **{name: form.cleaned_data[name] for name in CHECK_IN_FIELDS},
                 checklist=form.checklist(),
-                escort_name=data["escort_name"],
-                escort_phone=data["escort_phone"],
-                confirm_weight=data["confirm_weight"],
                 vitals=form.vitals(),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if done and session is not None:
             messages.success(request, "Checked in.")
             return redirect("sessions:session", session_id=session.pk)
     status = UNPROCESSABLE if request.method == "POST" else 200
@@ -465,16 +464,11 @@ def session_action(
         form = spec.form(request.POST, selectors.session_page(session_id=session.pk))
     else:
         form = spec.form(request.POST)
-    if form.is_valid():
-        try:
-            spec.run(Actor.from_request(request), session, form, stock)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            if request.headers.get("HX-Request"):
-                return _render(request, session.pk)
-            messages.success(request, spec.done)
-            return redirect(reverse("sessions:session", args=[session.pk]) + f"#{action}")
+    if submit(form, lambda: spec.run(Actor.from_request(request), session, form, stock))[0]:
+        if request.headers.get("HX-Request"):
+            return _render(request, session.pk)
+        messages.success(request, spec.done)
+        return redirect(reverse("sessions:session", args=[session.pk]) + f"#{action}")
     return _render(request, session.pk, {action: form}, UNPROCESSABLE)
 
 
@@ -489,18 +483,18 @@ def scale_entry(request: HttpRequest, session_id: int) -> HttpResponse:
         raise Http404("Choose the purpose and the scale.")
     scale = instruments.get(code)
     form = AnswersForm(request.POST if request.method == "POST" else None, instrument=scale)
-    if request.method == "POST" and form.is_valid():
-        try:
-            link = services.scale_record(
+    if request.method == "POST":
+        done, link = submit(
+            form,
+            lambda: services.scale_record(
                 actor=Actor.from_request(request),
                 session=session,
                 purpose=purpose,
                 instrument_code=code,
                 answers=form.answers(),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if done and link is not None:
             r = link.response
             messages.success(
                 request,
@@ -551,21 +545,17 @@ def rems_form(request: HttpRequest, session_id: int) -> HttpResponse:
     if request.method == "POST":
         if not request.user.has_perm("treatment_sessions.change_remsrecord"):
             raise PermissionDenied
-        if form.is_valid():
-            try:
-                services.rems_submit(
-                    actor=Actor.from_request(request),
-                    session=form_data.page.session,
-                    confirmation=form.cleaned_data["confirmation"],
-                    setting=form.cleaned_data["setting"],
-                    monitored_by=form.cleaned_data["monitored_by"],
-                    prescriber_on_site=form.cleaned_data["prescriber_on_site"],
-                )
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, "REMS form marked submitted.")
-                return redirect("sessions:rems-pending")
+        done, _ = submit(
+            form,
+            lambda: services.rems_submit(
+                actor=Actor.from_request(request),
+                session=form_data.page.session,
+                **{name: form.cleaned_data[name] for name in REMS_SUBMIT_FIELDS},
+            ),
+        )
+        if done:
+            messages.success(request, "REMS form marked submitted.")
+            return redirect("sessions:rems-pending")
     else:
         audit_record(
             actor=Actor.from_request(request),

@@ -29,7 +29,7 @@ from ketacare.treatment.forms import (
     RescheduleForm,
 )
 from ketacare.treatment.models import Appointment, Chair, TreatmentPlan
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
 
 
 def chart_panel(request: HttpRequest, patient: Patient, *, sessions: Sequence[Any] | None) -> str:
@@ -46,6 +46,22 @@ def chart_panel(request: HttpRequest, patient: Patient, *, sessions: Sequence[An
     )
 
 
+# The plan form's fields plan_start takes by the same name.
+PLAN_FIELDS = (
+    "protocol",
+    "start_on",
+    "start_time",
+    "chair",
+    "clinician",
+    "weekdays",
+    "dose_mg_per_kg",
+    "dose_mg",
+    "booster_interval_days",
+    "goals",
+    "suicidal_ideation_indication",
+)
+
+
 @requires("treatment.add_treatmentplan")
 @require_http_methods(["GET", "POST"])
 def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
@@ -53,28 +69,19 @@ def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     decision = current_decision(patient_id=patient.pk)
     routes = list(decision.routes) if decision is not None and decision.is_eligible else []
     form = PlanForm(request.POST if request.method == "POST" else None, routes=routes)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            plan = services.plan_start(
+    if request.method == "POST":
+        done, plan = submit(
+            form,
+            lambda: services.plan_start(
                 actor=Actor.from_request(request),
                 patient=patient,
-                protocol=data["protocol"],
-                start_on=data["start_on"],
-                start_time=data["start_time"],
-                chair=data["chair"],
-                clinician=data["clinician"],
-                weekdays=data["weekdays"],
-                dose_mg_per_kg=data["dose_mg_per_kg"],
-                dose_mg=data["dose_mg"],
-                weight_basis=data["weight_basis"] or None,
-                booster_interval_days=data["booster_interval_days"],
-                goals=data["goals"],
-                suicidal_ideation_indication=data["suicidal_ideation_indication"],
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
+                **{
+                    **{name: form.cleaned_data[name] for name in PLAN_FIELDS},
+                    "weight_basis": form.cleaned_data["weight_basis"] or None,
+                },
+            ),
+        )
+        if done and plan is not None:
             messages.success(request, f"Plan started: {plan.induction_sessions} treatments booked.")
             return redirect("treatment:plan", plan_id=plan.pk)
     status = UNPROCESSABLE if request.method == "POST" else 200
@@ -134,22 +141,13 @@ def _plan(plan_id: int) -> TreatmentPlan:
 def booster_book(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(plan_id)
     form = BookForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            appointment = services.appointment_book(
-                actor=Actor.from_request(request),
-                plan=plan,
-                chair=data["chair"],
-                starts_at=data["starts_at"],
-                kind=data["kind"],
-                clinician=data["clinician"],
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Booked: {appointment}.")
-            return redirect(reverse("treatment:plan", args=[plan.pk]) + "#appointments")
+    done, appointment = submit(
+        form,
+        lambda: services.appointment_book(actor=Actor.from_request(request), plan=plan, **form.cleaned_data),
+    )
+    if done:
+        messages.success(request, f"Booked: {appointment}.")
+        return redirect(reverse("treatment:plan", args=[plan.pk]) + "#appointments")
     return _plan_page(request, plan.pk, {"book": form}, UNPROCESSABLE)
 
 
@@ -158,14 +156,14 @@ def booster_book(request: HttpRequest, plan_id: int) -> HttpResponse:
 def maintenance_new(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(plan_id)
     form = MaintenanceForm(request.POST)
-    if form.is_valid():
-        try:
-            services.maintenance_decide(actor=Actor.from_request(request), plan=plan, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, "Maintenance decision recorded.")
-            return redirect(reverse("treatment:plan", args=[plan.pk]) + "#maintenance")
+    if submit(
+        form,
+        lambda: services.maintenance_decide(
+            actor=Actor.from_request(request), plan=plan, **form.cleaned_data
+        ),
+    )[0]:
+        messages.success(request, "Maintenance decision recorded.")
+        return redirect(reverse("treatment:plan", args=[plan.pk]) + "#maintenance")
     return _plan_page(request, plan.pk, {"maintenance": form}, UNPROCESSABLE)
 
 
@@ -174,16 +172,14 @@ def maintenance_new(request: HttpRequest, plan_id: int) -> HttpResponse:
 def plan_stop(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(plan_id)
     form = ReasonForm(request.POST)
-    if form.is_valid():
-        try:
-            services.plan_stop(
-                actor=Actor.from_request(request), plan=plan, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, "Plan stopped; its future appointments are cancelled.")
-            return redirect("treatment:plan", plan_id=plan.pk)
+    if submit(
+        form,
+        lambda: services.plan_stop(
+            actor=Actor.from_request(request), plan=plan, reason=form.cleaned_data["reason"]
+        ),
+    )[0]:
+        messages.success(request, "Plan stopped; its future appointments are cancelled.")
+        return redirect("treatment:plan", plan_id=plan.pk)
     return _plan_page(request, plan.pk, {"stop": form}, UNPROCESSABLE)
 
 
@@ -291,14 +287,12 @@ def chairs(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not user.has_perm("treatment.add_chair"):
             raise PermissionDenied
-        if form.is_valid():
-            try:
-                chair = services.chair_create(actor=Actor.from_request(request), **form.cleaned_data)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, f"{chair} added.")
-                return redirect("treatment:chairs")
+        done, chair = submit(
+            form, lambda: services.chair_create(actor=Actor.from_request(request), **form.cleaned_data)
+        )
+        if done:
+            messages.success(request, f"{chair} added.")
+            return redirect("treatment:chairs")
     status = UNPROCESSABLE if request.method == "POST" else 200
     return render(
         request, "treatment/chairs.html", {"chairs": Chair.objects.all(), "form": form}, status=status

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
+
+T = TypeVar("T")
 
 # An invalid form is answered with 422 and shown again with every error beside its field.
 UNPROCESSABLE = 422
@@ -16,3 +21,23 @@ def apply_errors(form: BaseForm, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+def submit(
+    form: BaseForm,
+    action: Callable[[], T],
+    *,
+    place: Callable[[ValidationError], ValidationError] | None = None,
+) -> tuple[bool, T | None]:
+    """The step every POST form takes: validate the form, then call the service (`action`, which
+    reads `form.cleaned_data`). A service's refusal goes beside the fields it names (`place` maps
+    its field names onto the form's where they differ), and nothing was written: services are
+    one transaction each. Returns (True, what the service returned), or (False, None) with the
+    errors on the form, for the page to show again with UNPROCESSABLE."""
+    if not form.is_valid():
+        return False, None
+    try:
+        return True, action()
+    except ValidationError as exc:
+        apply_errors(form, place(exc) if place else exc)
+        return False, None
