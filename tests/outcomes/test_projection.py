@@ -278,3 +278,32 @@ def test_the_projection_reads_scores_from_the_covering_index_alone(treated):
             cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
             plans += [str(row[-1]) for row in cursor.fetchall()]
     assert plans == ["SCAN measures_questionnaireresponse USING COVERING INDEX response_patient_scale_cover"]
+
+
+def test_a_packed_read_unpacks_every_field_at_its_limits():
+    import numpy as np
+
+    from ketacare.clinical import instruments
+    from ketacare.outcomes.services import (
+        CODE_BITS,
+        CONTEXTS,
+        OUTCOME_SCALES,
+        PROTOCOLS,
+        ROUTES,
+        TOTAL_BITS,
+        _total,
+        _unpacked,
+    )
+
+    # Every scale's highest total and every code fit their bits (-1, "any other", included).
+    assert max(instruments.get(c).max_total for c in OUTCOME_SCALES) < 1 << TOTAL_BITS
+    assert max(len(OUTCOME_SCALES), len(CONTEXTS), len(ROUTES), len(PROTOCOLS)) < (1 << CODE_BITS) - 1
+    rows = [(1, -1, -1, 0), (10**12, len(OUTCOME_SCALES) - 1, len(CONTEXTS) - 1, 92), (77, 2, 3, 27)]
+    code, total_bits = 1 << CODE_BITS, 1 << TOTAL_BITS
+    packed = np.array(
+        [((p * code + a + 1) * code + b + 1) * total_bits + total for p, a, b, total in rows], dtype=np.int64
+    )
+    totals, rest = _total(packed)
+    first, (a, b) = _unpacked(rest, 2)
+    got = zip(first.tolist(), a.tolist(), b.tolist(), totals.tolist(), strict=True)
+    assert list(got) == rows
