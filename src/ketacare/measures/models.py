@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from ketacare.clinical import instruments
 from ketacare.clinical.instruments import CODES
 from ketacare.patients.models import Patient
 
@@ -86,6 +87,21 @@ RESPONSE_BULK_COLUMNS = (
 )
 
 
+# What each safety flag says on a page.
+FLAG_TEXT = {
+    "suicidal_ideation": "suicidal ideation",
+    "suicidal_behavior": "suicidal behaviour",
+    "suicide_risk_high": "high suicide risk (C-SSRS)",
+    "suicide_risk_moderate": "moderate suicide risk (C-SSRS)",
+    "severe_symptoms": "severe symptoms",
+    "safety_item_missing": "safety question unanswered",
+}
+
+
+def flag_labels(flags: list[str]) -> str:
+    return ", ".join(FLAG_TEXT.get(f, f) for f in flags)
+
+
 class SafetyAlert(models.Model):
     """Raised in the same transaction as the response that caused it; shown on every physician's
     and nurse's dashboard and on the chart until a clinician acknowledges it with a note."""
@@ -130,6 +146,10 @@ class SafetyAlert(models.Model):
     @property
     def is_urgent(self) -> bool:
         return self.priority == self.Priority.URGENT
+
+    @property
+    def flag_labels(self) -> str:
+        return flag_labels(self.flags)
 
     @property
     def is_open(self) -> bool:
@@ -188,3 +208,7 @@ class SelfReportLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} link for patient {self.patient_id}"
+
+    @property
+    def scale_name(self) -> str:
+        return instruments.get(self.instrument).short_name

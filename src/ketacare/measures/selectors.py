@@ -43,23 +43,7 @@ def open_alerts(*, limit: int = 50, offset: int = 0) -> tuple[list[SafetyAlert],
         .order_by("priority", "created_at", "id")[offset : offset + limit]
     )
     total = offset + len(alerts) if 0 < len(alerts) < limit else qs.count()
-    for alert in alerts:
-        alert.flag_labels = flag_labels(alert.flags)  # type: ignore[attr-defined]
     return alerts, total
-
-
-FLAG_TEXT = {
-    "suicidal_ideation": "suicidal ideation",
-    "suicidal_behavior": "suicidal behaviour",
-    "suicide_risk_high": "high suicide risk (C-SSRS)",
-    "suicide_risk_moderate": "moderate suicide risk (C-SSRS)",
-    "severe_symptoms": "severe symptoms",
-    "safety_item_missing": "safety question unanswered",
-}
-
-
-def flag_labels(flags: list[str]) -> str:
-    return ", ".join(FLAG_TEXT.get(f, f) for f in flags)
 
 
 def patient_open_alerts(*, patient_id: int) -> list[SafetyAlert]:
@@ -68,8 +52,6 @@ def patient_open_alerts(*, patient_id: int) -> list[SafetyAlert]:
         .select_related("response")
         .order_by("priority", "created_at")
     )
-    for alert in alerts:
-        alert.flag_labels = flag_labels(alert.flags)  # type: ignore[attr-defined]
     return alerts
 
 
@@ -184,8 +166,6 @@ def open_links(*, patient_id: int) -> list[SelfReportLink]:
         .defer("token_digest")
         .order_by("-created_at", "-id")
     )
-    for link in links:
-        link.scale_name = instruments.get(link.instrument).short_name  # type: ignore[attr-defined]
     return links
 
 

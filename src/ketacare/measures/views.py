@@ -22,14 +22,10 @@ from ketacare.audit.services import audit_list_view, audit_view
 from ketacare.clinical import instruments
 from ketacare.measures import selectors, services, wording
 from ketacare.measures.forms import AcknowledgeForm, AnswersForm, LinkForm, StaffResponseForm
-from ketacare.measures.models import QuestionnaireResponse, SafetyAlert, SelfReportLink
+from ketacare.measures.models import QuestionnaireResponse, SafetyAlert, SelfReportLink, flag_labels
 from ketacare.measures.plots import trajectory_svg_cached
 from ketacare.patients.models import Patient
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
-
-
-def flag_text(flags: list[str]) -> str:
-    return selectors.flag_labels(flags)
 
 
 def chart_panel(
@@ -130,7 +126,7 @@ def response_detail(request: HttpRequest, patient_id: int, response_id: int) -> 
             "scale": scale,
             "rows": rows,
             "patient": response.patient,
-            "flag_text": flag_text(response.flags),
+            "flag_text": flag_labels(response.flags),
         },
     )
 
@@ -174,7 +170,7 @@ def response_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             )
             messages.success(request, summary + ".")
             if response.flags and services.alert_priority(response.flags):
-                messages.error(request, f"Safety alert raised: {flag_text(response.flags)}.")
+                messages.error(request, f"Safety alert raised: {flag_labels(response.flags)}.")
             return redirect(reverse("patients:chart", args=[patient.pk]) + "#measures")
     status = UNPROCESSABLE if request.method == "POST" else 200
     return render(
@@ -337,7 +333,6 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     )
     if done and acknowledged is not None:
         alert = acknowledged
-    alert.flag_labels = flag_text(alert.flags)  # type: ignore[attr-defined]
     if request.htmx:  # type: ignore[attr-defined]
         return render(
             request,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from ketacare.clinical import instruments
+from ketacare.clinical.outcomes import TREND_TEXT, Trend
 from ketacare.measures.models import INSTRUMENT_CHOICES
 from ketacare.patients.models import Patient
 
@@ -119,6 +121,15 @@ class PatientOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} outcome of patient {self.patient_id}"
+
+    @property
+    def scale_name(self) -> str:
+        return instruments.get(self.instrument).name
+
+    @property
+    def trend_text(self) -> str:
+        """ "Responding", "Scores rising toward relapse", "Relapsed", or "" (no trend)."""
+        return TREND_TEXT.get(Trend(self.trend), "")
 
 
 class OutcomeState(models.Model):

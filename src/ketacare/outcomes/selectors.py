@@ -19,7 +19,6 @@ from ketacare.clinical.codes import DIAGNOSES_BY_CODE
 from ketacare.clinical.outcomes import (
     EXCLUDED_TEXT,
     OUTCOME_SCALES,
-    TREND_TEXT,
     Excluded,
     OutcomeRules,
     Trend,
@@ -553,8 +552,6 @@ def booster_prompts(*, limit: int = 10) -> list[PatientOutcome]:
         .order_by("-latest_at", "id")[:limit]
     )
     for o in rows:
-        o.scale_name = instruments.get(o.instrument).name  # type: ignore[attr-defined]
-        o.trend_text = TREND_TEXT[Trend(o.trend)]  # type: ignore[attr-defined]
         _name_baseline(o)
     return rows
 
@@ -600,7 +597,6 @@ def patient_outcomes(patient_id: int) -> list[PatientOutcome]:
         )
     outcome_rules = rules.current()
     for o in rows:
-        o.scale_name = instruments.get(o.instrument).name  # type: ignore[attr-defined]
         o.next_appointment = next_at  # type: ignore[attr-defined]
         o.active_plan = plan  # type: ignore[attr-defined]
         _name_baseline(o)

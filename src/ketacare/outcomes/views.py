@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_list_view, audit_record
-from ketacare.clinical.outcomes import CLAIM_RANGE, EXCLUDED_TEXT, PUBLISHED, TREND_TEXT, Excluded, Trend
+from ketacare.clinical.outcomes import CLAIM_RANGE, EXCLUDED_TEXT, PUBLISHED, Excluded
 from ketacare.outcomes import plots, rules, selectors, services
 from ketacare.outcomes.forms import FiltersForm
 from ketacare.outcomes.report import report_pdf
@@ -35,7 +35,6 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
     if not rows:
         return ""
     for row in rows:
-        row.trend_text = TREND_TEXT.get(Trend(row.trend), "")  # type: ignore[attr-defined]
         for point in ("first", "week", "course"):
             reason = getattr(row, f"excluded_{point}")
             setattr(row, f"{point}_reason", EXCLUDED_TEXT[Excluded(reason)] if reason else "")
@@ -70,8 +69,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     figures = selectors.dashboard(filters)
     excluded = selectors.left_out(filters)
     prompts = selectors.maintenance_prompts(filters)
-    for p in prompts:
-        p.trend_text = TREND_TEXT[Trend(p.trend)]  # type: ignore[attr-defined]
     shown = selectors.ids(excluded) + selectors.ids(prompts)
     audit_list_view(actor=Actor.from_request(request), object_type="patients.patient", ids=sorted(set(shown)))
     first_itt = figures.points["first"].itt
