@@ -1,7 +1,14 @@
-"""Every URL, every role: access is denied unless a rule allows it."""
+"""Every URL, every role: access is denied unless a rule allows it; and every page's number of
+database queries for every role, pinned exactly in one baseline file (tests/query_counts.json)."""
+
+import json
+import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from ketacare.accounts.roles import Role
@@ -252,16 +259,44 @@ def test_anonymous_user_is_refused_everywhere(client, ids, name):
             assert response["Location"].startswith("/accounts/login/?next=")
 
 
+# Each page's queries as each role, per database (a page may read differently on each). A change
+# that adds or removes a query fails with the queries listed; when the change is meant, write the
+# new counts with `KETACARE_QUERY_BASELINE=update pytest tests/accounts/test_access.py` (on each
+# database) and commit the file, so the difference shows in review.
+BASELINE_FILE = Path(__file__).resolve().parents[1] / "query_counts.json"
+UPDATING = os.environ.get("KETACARE_QUERY_BASELINE") == "update"
+
+
+@pytest.fixture(scope="module")
+def query_baseline():
+    baseline = json.loads(BASELINE_FILE.read_text()) if BASELINE_FILE.exists() else {}
+    counted: dict[str, int] = {}
+    yield baseline.get(connection.vendor, {}), counted
+    if UPDATING and counted:
+        baseline[connection.vendor] = dict(sorted(counted.items()))
+        BASELINE_FILE.write_text(json.dumps(baseline, indent=1, sort_keys=True) + "\n")
+
+
 @pytest.mark.parametrize("role", list(Role))
 @pytest.mark.parametrize("name", sorted(PAGES))
-def test_each_role_reaches_exactly_its_pages(make_user, client, ids, role, name):
+def test_each_role_reaches_exactly_its_pages_in_its_pinned_queries(
+    make_user, client, ids, query_baseline, role, name
+):
     sign_in(client, make_user(role))
     path, allowed = PAGES[name]
-    response = client.get(path.format(**ids))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path.format(**ids))
     if role in allowed:
         assert response.status_code in (200, 405), response.status_code
     else:
         assert response.status_code == 403
+    pinned, counted = query_baseline
+    key = f"{name} as {role.value}"
+    counted[key] = len(queries)
+    if not UPDATING:
+        listed = "\n".join(f"{n}. {q['sql']}" for n, q in enumerate(queries.captured_queries, 1))
+        assert key in pinned, f"{key}: no pinned query count (see BASELINE_FILE)"
+        assert len(queries) == pinned[key], f"{key}: {len(queries)} queries, pinned {pinned[key]}:\n{listed}"
 
 
 def test_public_pages_need_no_sign_in(client):
