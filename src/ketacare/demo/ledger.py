@@ -6,7 +6,8 @@ the stock the demo's doses are drawn from)
 and of esketamine (2-device packs) received before its first dose, with enough for the month;
 every dose the demo gave posted from its session; the part of a dose stopped early wasted and
 countersigned; each month's opened-vial remainder wasted at its beyond-use date; a witnessed
-count at each month's end (one of which found a miscount, resolved); and stock on hand today.
+count at each month's end and this morning (one of them, the first spray lot's if one has closed,
+found a miscount, resolved); and stock on hand today.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def _seed(physician: Any, nurse: Any, now: datetime.datetime) -> int:
     for session in sessions:
         if session.pk in orders:
             by_lot[orders[session.pk].lot_number].append(session)
-    first_spray_lot = min((n for n in by_lot if n.startswith("SP")), default="")
+    miscounted = False  # the demo's one miscount, resolved, is made on the first count it can be
     # The latest lot of each product is the one in use today: it keeps spare stock.
     current = {max((n for n in by_lot if n.startswith(prefix)), default="") for prefix in ("KT", "SP")}
     for number in sorted(by_lot, key=lambda n: by_lot[n][0].dose_started_at or now):
@@ -147,35 +148,54 @@ def _seed(physician: Any, nurse: Any, now: datetime.datetime) -> int:
             )
             count += 1
             lot.refresh_from_db()
-        # Two people count the lot at the month's end; one month the first count was a device short.
-        miscount = number == first_spray_lot and lot.on_hand_mg > 0
-        counted = lot.on_hand_mg - rules.ESKETAMINE_MG_PER_DEVICE if miscount else lot.on_hand_mg
-        entry = services.count_record(
-            actor=by,
-            lot=lot,
-            counted_mg=counted,
-            witness=physician,
-            at=month_end + datetime.timedelta(minutes=30),
+        # Two people count the lot at the month's end; the first spray lot's first count was a
+        # device short (or, if no spray lot has closed yet, this morning's count: see below).
+        miscount = not miscounted and product == spray and lot.on_hand_mg >= _short_by(lot)
+        count += _count(lot, by, physician, doctor, month_end + datetime.timedelta(minutes=30), miscount)
+        miscounted = miscounted or miscount
+    return count + _counts_today(registration, [spray, vial], by, physician, doctor, now, not miscounted)
+
+
+def _short_by(lot: Lot) -> Decimal:
+    """What the demo's one miscount leaves out: a device of a nasal spray, or a vial."""
+    if lot.product.form == rules.Form.INJECTION:
+        return lot.product.mg_per_container
+    return rules.ESKETAMINE_MG_PER_DEVICE
+
+
+def _count(lot: Lot, by: Actor, witness: Any, doctor: Actor, at: datetime.datetime, miscount: bool) -> int:
+    """A witnessed count matching the book; with `miscount`, the first count is short by
+    `_short_by` and the physician resolves the discrepancy it opens."""
+    counted = lot.on_hand_mg - _short_by(lot) if miscount else lot.on_hand_mg
+    entry = services.count_record(actor=by, lot=lot, counted_mg=counted, witness=witness, at=at)
+    if miscount:
+        services.discrepancy_resolve(
+            actor=doctor,
+            discrepancy=entry.discrepancy,
+            resolution="Recounted together: it was in the wrong bin; the book is right.",
         )
-        count += 1
-        if miscount:
-            services.discrepancy_resolve(
-                actor=doctor,
-                discrepancy=entry.discrepancy,
-                resolution="Recounted together: a pack was in the wrong bin; the book is right.",
-            )
-    return count + _counts_today(registration, [vial, spray], by, physician, now)
+    return 1
 
 
 def _counts_today(
-    registration: Registration, products: list[Product], by: Actor, witness: Any, now: datetime.datetime
+    registration: Registration,
+    products: list[Product],
+    by: Actor,
+    witness: Any,
+    doctor: Actor,
+    now: datetime.datetime,
+    miscount: bool,
 ) -> int:
-    """This morning's count of the lots in use, matching the book."""
-    lots = Lot.objects.filter(registration=registration, product__in=products, on_hand_mg__gt=0)
+    """This morning's count of the lots in use, matching the book; with `miscount` (no lot has
+    closed with one yet), the first lot that can be is counted short once and resolved."""
     at = min(_day(now, 7), now - datetime.timedelta(minutes=1))
-    for lot in lots:
-        services.count_record(actor=by, lot=lot, counted_mg=lot.on_hand_mg, witness=witness, at=at)
-    return len(lots)
+    counted = 0
+    for product in products:
+        for lot in Lot.objects.filter(registration=registration, product=product, on_hand_mg__gt=0):
+            short = miscount and lot.on_hand_mg >= _short_by(lot)
+            counted += _count(lot, by, witness, doctor, at, short)
+            miscount = miscount and not short
+    return counted
 
 
 def _waste_open_vial(lot: Lot, by: Actor, witness: Any, before: datetime.datetime) -> int:
