@@ -150,23 +150,27 @@ def _seed(physician: Any, nurse: Any, now: datetime.datetime) -> int:
             lot.refresh_from_db()
         # Two people count the lot at the month's end; the first spray lot's first count was a
         # device short (or, if no spray lot has closed yet, this morning's count: see below).
-        miscount = not miscounted and product == spray and lot.on_hand_mg >= _short_by(lot)
-        count += _count(lot, by, physician, doctor, month_end + datetime.timedelta(minutes=30), miscount)
+        miscount = not miscounted and product == spray and lot.on_hand_mg >= _short_by(product)
+        count += _count(
+            lot, product, by, physician, doctor, month_end + datetime.timedelta(minutes=30), miscount
+        )
         miscounted = miscounted or miscount
     return count + _counts_today(registration, [spray, vial], by, physician, doctor, now, not miscounted)
 
 
-def _short_by(lot: Lot) -> Decimal:
+def _short_by(product: Product) -> Decimal:
     """What the demo's one miscount leaves out: a device of a nasal spray, or a vial."""
-    if lot.product.form == rules.Form.INJECTION:
-        return lot.product.mg_per_container
+    if product.form == rules.Form.INJECTION:
+        return product.mg_per_container
     return rules.ESKETAMINE_MG_PER_DEVICE
 
 
-def _count(lot: Lot, by: Actor, witness: Any, doctor: Actor, at: datetime.datetime, miscount: bool) -> int:
+def _count(
+    lot: Lot, product: Product, by: Actor, witness: Any, doctor: Actor, at: datetime.datetime, miscount: bool
+) -> int:
     """A witnessed count matching the book; with `miscount`, the first count is short by
     `_short_by` and the physician resolves the discrepancy it opens."""
-    counted = lot.on_hand_mg - _short_by(lot) if miscount else lot.on_hand_mg
+    counted = lot.on_hand_mg - _short_by(product) if miscount else lot.on_hand_mg
     entry = services.count_record(actor=by, lot=lot, counted_mg=counted, witness=witness, at=at)
     if miscount:
         services.discrepancy_resolve(
@@ -192,8 +196,8 @@ def _counts_today(
     counted = 0
     for product in products:
         for lot in Lot.objects.filter(registration=registration, product=product, on_hand_mg__gt=0):
-            short = miscount and lot.on_hand_mg >= _short_by(lot)
-            counted += _count(lot, by, witness, doctor, at, short)
+            short = miscount and lot.on_hand_mg >= _short_by(product)
+            counted += _count(lot, product, by, witness, doctor, at, short)
             miscount = miscount and not short
     return counted
 
