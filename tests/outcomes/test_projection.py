@@ -266,7 +266,7 @@ def test_the_projection_reads_scores_from_the_covering_index_alone(treated):
     reads: list[tuple[str, object]] = []
 
     def keep(execute, sql, params, many, context):
-        if sql.startswith("SELECT") and "measures_questionnaireresponse" in sql:
+        if sql.startswith(("SELECT", "WITH")) and "measures_questionnaireresponse" in sql:
             reads.append((sql, params))
         return execute(sql, params, many, context)
 
@@ -277,7 +277,12 @@ def test_the_projection_reads_scores_from_the_covering_index_alone(treated):
         for sql, params in reads:
             cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
             plans += [str(row[-1]) for row in cursor.fetchall()]
-    assert plans == ["SCAN measures_questionnaireresponse USING COVERING INDEX response_patient_scale_cover"]
+    # The scores stream from the index into the joining of each column's values (`rows`).
+    assert plans == [
+        "CO-ROUTINE rows",
+        "SCAN measures_questionnaireresponse USING COVERING INDEX response_patient_scale_cover",
+        "SCAN rows",
+    ]
 
 
 def test_a_packed_read_unpacks_every_field_at_its_limits():
@@ -307,3 +312,108 @@ def test_a_packed_read_unpacks_every_field_at_its_limits():
     first, (a, b) = _unpacked(rest, 2)
     got = zip(first.tolist(), a.tolist(), b.tolist(), totals.tolist(), strict=True)
     assert list(got) == rows
+
+
+def test_rows_the_database_returns_out_of_order_are_sorted_not_trusted(treated, monkeypatch):
+    """SQLite is asked for the scores in index order, and the order is checked: rows that come
+    back in any other order are sorted before the time points are read from them."""
+    import numpy as np
+
+    treated([(-3, 20), (1, 8), (2, 6)])
+    treated([(-3, 18), (1, 17)])
+    in_order = services._scores(None)
+    read = services._columns
+
+    def backwards(query, dtypes):
+        return [column[::-1].copy() for column in read(query, dtypes)]
+
+    monkeypatch.setattr(services, "_columns", backwards)
+    shuffled = services._scores(None)
+    (scores, contexts), (again, again_contexts) = in_order["phq9"], shuffled["phq9"]
+    assert len(scores.patient) == 5
+    for name in ("patient", "at", "total", "post_session"):
+        assert np.array_equal(getattr(scores, name), getattr(again, name))
+    assert np.array_equal(contexts, again_contexts)
+
+
+def test_the_order_check_finds_a_step_back_in_any_key():
+    import numpy as np
+
+    from ketacare.outcomes.services import _ascending
+
+    def keys(*columns):  # most significant first, as read; `_ascending` takes lexsort's order
+        return [np.array(c) for c in reversed(columns)]
+
+    assert _ascending(keys([], []))
+    assert _ascending(keys([1, 1, 2], [5, 6, 0]))  # ties on the first key broken by the second
+    assert not _ascending(keys([1, 2, 1], [0, 0, 0]))  # the first key steps back
+    assert not _ascending(keys([1, 1, 2], [6, 5, 0]))  # a tie broken the wrong way
+    assert not _ascending(keys([1, 1], [5, 5], [3, 2]))  # the last key steps back within a tie
+
+
+def test_times_are_read_to_the_microsecond(treated, nurse_actor):
+    """The full recomputation's columnar read brings each time back to the microsecond, so a
+    score one microsecond before the first dose is still before it."""
+    import datetime
+
+    patient = treated([(-3, 20)])
+    exact = datetime.datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=datetime.UTC)
+    QuestionnaireResponse.objects.filter(patient=patient).update(administered_at=exact)
+    (scores, _contexts) = services._scores([patient.pk])["phq9"]
+    assert scores.at.tolist() == [pytest.approx(exact.timestamp(), abs=1e-6)]
+
+
+def test_rows_computed_ahead_come_in_order_with_one_waiting_at_most():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ketacare.outcomes.services import _one_ahead
+
+    started: list[int] = []
+
+    def job(n):
+        def run():
+            started.append(n)
+            return n * 10
+
+        return run
+
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        results = _one_ahead(worker, [job(n) for n in range(4)])
+        worker.submit(lambda: None).result()  # the first job has run before anything is taken
+        assert started == [0]
+        assert next(results) == 0
+        worker.submit(lambda: None).result()
+        assert started == [0, 1]  # the next one runs as the last is handed over, no further
+        assert list(results) == [10, 20, 30]
+        assert list(_one_ahead(worker, [])) == []
+
+
+def test_a_rebuild_that_fails_on_one_scale_leaves_the_stored_outcomes_as_they_were(
+    treated, nurse_actor, monkeypatch
+):
+    """The rows of each scale are computed on a second thread: a failure there still undoes the
+    whole recomputation (one transaction), and the dashboard keeps its last complete figures."""
+    patient = treated([(-3, 20), (1, 8)])
+    response_record(
+        actor=nurse_actor,
+        patient=patient,
+        instrument="gad7",
+        answers=[1] * 7,
+        context="pre_session",
+        administered_at=at(-3),
+    )
+    services.rebuild()
+    before = sorted(PatientOutcome.objects.values_list("patient_id", "instrument", "first_total"))
+    assert [row[1] for row in before] == ["gad7", "phq9"]
+    table_rows = services._table_rows
+
+    def fails_on_gad7(code, *args, **kwargs):
+        if code == "gad7":
+            raise RuntimeError("a scale's rows could not be made")
+        return table_rows(code, *args, **kwargs)
+
+    monkeypatch.setattr(services, "_table_rows", fails_on_gad7)
+    with pytest.raises(RuntimeError, match="could not be made"):
+        services.rebuild()
+    assert sorted(PatientOutcome.objects.values_list("patient_id", "instrument", "first_total")) == before
+    assert TreatedPatient.objects.filter(patient=patient).exists()

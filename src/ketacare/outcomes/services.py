@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, cast
+from functools import partial
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +49,7 @@ from ketacare.clinical.outcomes import (
     OUTCOME_SCALES,
     CohortOutcomes,
     Excluded,
+    OutcomeRules,
     ScoreColumns,
     TreatmentColumns,
 )
@@ -64,6 +67,7 @@ from ketacare.sessions.models import TreatmentSession
 from ketacare.treatment.models import PROTOCOL_CHOICES, ROUTE_CHOICES
 
 log = logging.getLogger(__name__)
+Row = TypeVar("Row")
 BATCH_PATIENTS = 5000
 SECONDS_PER_DAY = rules_of.SECONDS_PER_DAY
 
@@ -75,7 +79,15 @@ class Epoch(Func):
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return self.as_sql(
-            compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)", **extra
+            # Whole seconds, then the microseconds from the stored text ("YYYY-MM-DD HH:MM:SS.ffffff",
+            # none when 0): exact to the microsecond, where julianday's day fraction is not (about
+            # 20 microseconds off). Used on columns only (the expression stands twice).
+            compiler,
+            connection,
+            template=(
+                "(unixepoch(%(expressions)s) + CAST(substr(%(expressions)s, 21, 6) AS INTEGER) / 1000000.0)"
+            ),
+            **extra,
         )
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
@@ -152,10 +164,42 @@ def _columns(query: Any, dtypes: Sequence[Any]) -> list[npt.NDArray[Any]]:
                 rows = cursor.stream(sql, params, binary=True, size=STREAM_ROWS)
                 table = np.fromiter(rows, dtype=table_type)
         else:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                table = np.fromiter(cursor.cursor, dtype=table_type)
+            return _sqlite_columns(sql, params, dtypes)
     return [np.ascontiguousarray(table[name]) for name in table_type.names or ()]
+
+
+MICROSECONDS = 1_000_000
+
+
+def _sqlite_columns(sql: str, params: Sequence[Any], dtypes: Sequence[Any]) -> list[npt.NDArray[Any]]:
+    """SQLite's side of `_columns`: each column comes back as one text of its values, joined by
+    the database (`group_concat`) and parsed by numpy, so no Python object is made for each of a
+    clinic's millions of values (a row at a time, that cost is half the full recomputation's read).
+    Times (the float columns) come as whole microseconds: SQLite writes an integer as text far
+    faster than a float. The columns must hold no NULL (`group_concat` skips them): a count beside
+    them checks that nothing was dropped, or the read fails."""
+    names = [f"c{i}" for i in range(len(dtypes))]
+    floats = [np.dtype(dtype).kind == "f" for dtype in dtypes]
+    texts = [
+        f"group_concat(CAST(round({name} * {MICROSECONDS}) AS INTEGER))"
+        if is_float
+        else f"group_concat({name})"
+        for name, is_float in zip(names, floats, strict=True)
+    ]
+    # The query is Django's own (its values stay parameters); only the wrapping is added here.
+    wrapped = f"WITH rows({', '.join(names)}) AS ({sql}) SELECT count(*), {', '.join(texts)} FROM rows"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(wrapped, params)
+        count, *joined = cursor.fetchone()
+    columns = [
+        np.fromstring(text or "", dtype=np.int64, sep=",") / MICROSECONDS
+        if is_float
+        else np.fromstring(text or "", dtype=dtype, sep=",")
+        for text, dtype, is_float in zip(joined, dtypes, floats, strict=True)
+    ]
+    if any(len(column) != count for column in columns):
+        raise ValueError(f"{count} rows read, but the columns hold {[len(c) for c in columns]} values")
+    return columns
 
 
 CONTEXTS = tuple(str(c) for c in Context.values)
@@ -223,14 +267,27 @@ def _scores(patient_ids: Sequence[int] | None) -> dict[str, tuple[ScoreColumns, 
     for n, scale in enumerate(OUTCOME_SCALES):
         rows = np.flatnonzero(code == n)
         if len(rows):
-            if not in_order:  # by patient, then time
-                rows = rows[np.lexsort((context[rows], total[rows], at[rows], patient[rows]))]
+            keys = (context[rows], total[rows], at[rows], patient[rows])  # by patient, then time
+            if not (in_order and _ascending(keys)):
+                rows = rows[np.lexsort(keys)]
             contexts = context[rows]
             out[scale] = (
                 ScoreColumns(patient[rows], at[rows], total[rows], contexts == post_session),
                 contexts,
             )
     return out
+
+
+def _ascending(keys: Sequence[npt.NDArray[Any]]) -> bool:
+    """Whether the rows are in `np.lexsort(keys)`'s order already (the last key first): the
+    order asked of the database is checked, not assumed, and sorted here if it was not kept."""
+    after = np.ones(len(keys[0]) - 1 if len(keys[0]) else 0, dtype=bool)  # ties so far
+    for key in reversed(keys):
+        step = np.diff(key)
+        if np.any(after & (step < 0)):
+            return False
+        after &= step == 0
+    return True
 
 
 EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
@@ -476,6 +533,42 @@ def _table_rows(
     return list(zip(*columns, strict=True))
 
 
+def _scale_rows(
+    code: str,
+    scores: ScoreColumns,
+    contexts: npt.NDArray[np.int8],
+    treatments: TreatmentColumns,
+    treated: _Treated,
+    *,
+    outcome_rules: OutcomeRules,
+    version: str,
+) -> list[tuple[Any, ...]]:
+    """The rows to store for one scale: its outcomes evaluated, in their database form."""
+    result = rules_of.evaluate(
+        scores,
+        treatments,
+        instrument=code,
+        remission_max=instruments.get(code).remission_max,
+        rules=outcome_rules,
+    )
+    return _table_rows(code, result, contexts, version=version, treated=treated)
+
+
+def _one_ahead(worker: ThreadPoolExecutor, jobs: Sequence[Callable[[], Row]]) -> Iterator[Row]:
+    """Each job's result in order. The first job starts now, and each next one as its
+    predecessor's result is handed over: one result waits at most, however many jobs."""
+    started = [worker.submit(job) for job in jobs[:1]]
+
+    def results() -> Iterator[Row]:
+        for n in range(len(jobs)):
+            result = started.pop().result()
+            if n + 1 < len(jobs):
+                started.append(worker.submit(jobs[n + 1]))
+            yield result
+
+    return results()
+
+
 def _batches(patient_ids: Iterable[int] | None) -> Iterator[list[int] | None]:
     """The patients to recompute, a batch at a time; None: everyone, in one columnar pass (the
     full rebuild reads every score once, without a list of patients)."""
@@ -541,21 +634,26 @@ def refresh(patient_ids: Iterable[int] | None = None) -> int:
         treated = _treated(
             treatments, conditions, _weeks_on_trials(batch, patients, treatments.at[first_rows])
         )
-        bulk_insert(TreatedPatient, TREATED_FIELDS, _treated_rows(treated), prepared=True)
-        for code, (scores, contexts) in _scores(batch).items():
-            result = rules_of.evaluate(
+        jobs = [
+            partial(
+                _scale_rows,
+                code,
                 scores,
+                contexts,
                 treatments,
-                instrument=code,
-                remission_max=instruments.get(code).remission_max,
-                rules=outcome_rules,
+                treated,
+                outcome_rules=outcome_rules,
+                version=version,
             )
-            written += bulk_insert(
-                PatientOutcome,
-                FIELDS,
-                _table_rows(code, result, contexts, version=version, treated=treated),
-                prepared=True,
-            )
+            for code, (scores, contexts) in _scores(batch).items()
+        ]
+        # One scale's rows are computed (numpy, no database) while the last scale's are written:
+        # the database's side of a write lets the other thread run.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcome-rows") as worker:
+            scales = _one_ahead(worker, jobs)
+            bulk_insert(TreatedPatient, TREATED_FIELDS, _treated_rows(treated), prepared=True)
+            for rows in scales:
+                written += bulk_insert(PatientOutcome, FIELDS, rows, prepared=True)
     if rebuilding:
         _create_indexes()
         OutcomeState.objects.update_or_create(
