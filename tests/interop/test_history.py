@@ -195,3 +195,67 @@ def test_history_already_on_record_is_not_imported_twice(tmp_path, db):
     assert f"sessions.csv line 2: datetime: this session of {NEW_1} is already on record" in err.getvalue()
     assert f"scores.csv line 2: datetime: this phq9 of {NEW_1} is already on record" in err.getvalue()
     assert TreatmentSession.objects.count() == 3
+
+
+def test_an_import_stores_what_the_pages_store(tmp_path, db, nurse_actor):
+    """The import writes through the services' bulk variants: an imported patient and score are
+    stored as registration and staff entry store them (name keys, trimming, padded answers),
+    sessions are numbered as check-in numbers them, and the MRN sequence moves past the MRNs
+    imported, so a registration after the import is never handed one of them."""
+    from ketacare.measures.services import response_record
+    from ketacare.patients.services import patient_register
+
+    live = patient_register(
+        actor=nurse_actor,
+        details={
+            "given_name": "  Siobhán ",
+            "family_name": "O'Neill-Testa",
+            "date_of_birth": datetime.date(1980, 1, 2),
+            "sex": "female",
+        },
+    )
+    live_score = response_record(
+        actor=nurse_actor,
+        patient=live,
+        instrument="phq9",
+        answers=[1, 1, 1, 1, 1, 1, 1, 1, None],
+        context="follow_up",
+    )
+    patients = f"""
+mrn,given_name,family_name,birth_date,sex
+{NEW_1},  Siobhán ,O'Neill-Testa,1981-01-02,female
+"""
+    scores = f"""
+mrn,datetime,instrument,item1,item2,item3,item4,item5,item6,item7,item8,item9
+{NEW_1},2025-03-01T08:00:00,phq9,1,1,1,1,1,1,1,1,
+"""
+    sessions = f"""
+mrn,datetime,route,dose_mg
+{NEW_1},2025-03-05T09:00:00,iv_ketamine,35
+{NEW_1},2025-03-03T09:00:00,iv_ketamine,35
+{NEW_1},2025-03-04T09:00:00,esketamine,56
+"""
+    call_command("import_history", *files(tmp_path, patients, sessions, scores), stdout=io.StringIO())
+    imported = Patient.objects.get(mrn=NEW_1)
+    for field in ("given_name", "given_name_key", "family_name", "family_name_key"):
+        assert getattr(imported, field) == getattr(live, field)
+    score = QuestionnaireResponse.objects.get(patient=imported)
+    for field in ("answers", "item_scores", "total", "band", "flags", "complete", "prorated"):
+        assert getattr(score, field) == getattr(live_score, field)
+    assert score.answers[-2:] == [None, None] and len(score.answers) == 10  # padded to the scale's length
+    numbered = TreatmentSession.objects.filter(patient=imported).order_by("dose_started_at")
+    assert [(s.route, s.number) for s in numbered] == [
+        ("iv_ketamine", 1),
+        ("esketamine", 1),
+        ("iv_ketamine", 2),
+    ]
+    later = patient_register(
+        actor=nurse_actor,
+        details={
+            "given_name": "Ana",
+            "family_name": "Lee",
+            "date_of_birth": datetime.date(1990, 5, 6),
+            "sex": "female",
+        },
+    )
+    assert later.mrn == format_mrn(9_000_002)

@@ -25,7 +25,6 @@ from django.utils import timezone
 
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, EventSpec, audit_record_many
-from ketacare.bulk import bulk_insert
 from ketacare.clinical import instruments
 from ketacare.clinical.instruments.parse import parse_answers
 from ketacare.clinical.mrn import MRN_PATTERN, is_valid_mrn, normalise_mrn
@@ -35,19 +34,22 @@ from ketacare.clinical.protocols import (
     ProtocolCode,
     TreatmentRoute,
 )
-from ketacare.measures.models import RESPONSE_BULK_COLUMNS, Context, QuestionnaireResponse, Source
-from ketacare.measures.services import FUTURE_TOLERANCE
+from ketacare.measures.models import Context, QuestionnaireResponse
+from ketacare.measures.services import FUTURE_TOLERANCE, responses_import, scored, scored_total
 from ketacare.outcomes import services as outcome_changes
-from ketacare.patients.models import MrnSequence, Patient, Sex
+from ketacare.patients.models import Patient, Sex
 from ketacare.patients.names import name_key
-from ketacare.patients.services import record_changed
+from ketacare.patients.services import patients_import
 from ketacare.patients.validators import validate_date_of_birth
-from ketacare.sessions.models import DoseOrder, TreatmentSession
+from ketacare.sessions.models import TreatmentSession
+from ketacare.sessions.services import sessions_import
 from ketacare.treatment import rules as protocol_rules
 
 PATIENT_COLUMNS = ("mrn", "given_name", "family_name", "birth_date", "sex")
 SESSION_COLUMNS = ("mrn", "datetime", "route", "dose_mg")
 SCORE_COLUMNS = ("mrn", "datetime", "instrument")
+# What `scored` and `scored_total` give each score.
+SCORED_FIELDS = ("answers", "item_scores", "total", "band", "flags", "complete", "prorated")
 ROUTE_PROTOCOL = {
     TreatmentRoute.IV_KETAMINE: ProtocolCode.IV_KETAMINE_STANDARD,
     TreatmentRoute.IM_KETAMINE: ProtocolCode.IM_KETAMINE,
@@ -253,23 +255,23 @@ def _parse_scores(
         context = values.get("context") or Context.FOLLOW_UP
         if context not in Context.values:
             problems.append(f"context: {context!r} is not one of {', '.join(Context.values)}")
-        scored = None
+        fields = None
         if code not in instruments.CODES:
             problems.append(
                 f"instrument: {values['instrument']!r} is not one of {', '.join(instruments.CODES)}"
             )
         else:
             try:
-                scored = _score(code, values)
+                fields = _score(code, values)
             except ValueError as exc:
                 problems.append(str(exc))
         if at is not None and (mrn, code, at) in seen:
             problems.append(f"datetime: a second {code} for {mrn} at {values['datetime']}")
-        if problems or at is None or scored is None:
+        if problems or at is None or fields is None:
             plan.errors += [RowError(name, line, p) for p in problems]
             continue
         seen.add((mrn, code, at))
-        plan.scores.append({"line": line, "mrn": mrn, "at": at, "code": code, "context": context, **scored})
+        plan.scores.append({"line": line, "mrn": mrn, "at": at, "code": code, "context": context, **fields})
 
 
 def _score(code: str, values: Mapping[str, str]) -> dict[str, Any]:
@@ -281,39 +283,21 @@ def _score(code: str, values: Mapping[str, str]) -> dict[str, Any]:
     total_text = values.get("total", "")
     if any(given):
         try:
-            answers = parse_answers(",".join(given))
-            score = scale.score(answers)
+            fields = scored(scale, parse_answers(",".join(given)))
         except instruments.ScoringError as exc:
             raise ValueError(f"items: {exc}") from None
-        if score.total is None:
-            raise ValueError(f"items: {code} cannot be scored: {score.note}")
-        if total_text and total_text != str(score.total):
-            raise ValueError(f"total: {total_text} differs from the items' total of {score.total}")
-        return {
-            "answers": answers,
-            "item_scores": list(score.item_scores),
-            "total": score.total,
-            "band": score.band or "",
-            "flags": list(score.flags),
-            "complete": score.complete,
-            "prorated": score.prorated,
-        }
+        if fields["total"] is None:
+            raise ValueError(f"items: {code} cannot be scored: {scale.score(fields['answers']).note}")
+        if total_text and total_text != str(fields["total"]):
+            raise ValueError(f"total: {total_text} differs from the items' total of {fields['total']}")
+        return fields
     if not total_text:
         raise ValueError(f"total: empty, and no item answers ({item_columns[0]}..{item_columns[-1]})")
     if not total_text.isdigit() or int(total_text) > scale.max_total:
         raise ValueError(
             f"total: {total_text!r} is not a whole number from 0 to {scale.max_total} ({scale.name})"
         )
-    total = int(total_text)
-    return {
-        "answers": [],
-        "item_scores": [],
-        "total": total,
-        "band": scale.band_for(total) or "",
-        "flags": [],
-        "complete": True,
-        "prorated": False,
-    }
+    return scored_total(scale, int(total_text))
 
 
 def _read(path: Path, plan: _Plan) -> str:
@@ -405,7 +389,7 @@ def _history_import(*, actor: Actor, patients: Path, sessions: Path, scores: Pat
         raise ImportRejected(plan.errors)
     summary = Summary(patients_matched=len(plan.matched))
     ids = dict(plan.matched)
-    created = _create_patients(plan.patients)
+    created = patients_import(plan.patients)
     ids.update(created)
     ids.update(
         Patient.objects.filter(
@@ -429,97 +413,34 @@ def _history_import(*, actor: Actor, patients: Path, sessions: Path, scores: Pat
         for pid, n in sorted(counts.items())
     ]
     audit_record_many(actor=actor, specs=specs)
-    record_changed(counts)
     return summary
 
 
-def _create_patients(new: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-    if not new:
-        return {}
-    Patient.objects.bulk_create(
+def _create_sessions(rows: Sequence[Mapping[str, Any]], ids: Mapping[str, int]) -> int:
+    return sessions_import(
         [
-            Patient(
-                mrn=mrn,
-                given_name_key=name_key(p["given_name"]),
-                family_name_key=name_key(p["family_name"]),
-                **p,
-            )
-            for mrn, p in new.items()
+            {
+                "patient_id": ids[r["mrn"]],
+                "at": r["at"],
+                "route": r["route"],
+                "protocol": ROUTE_PROTOCOL[TreatmentRoute(r["route"])].value,
+                "dose_mg": r["dose_mg"],
+            }
+            for r in rows
         ]
     )
-    # Later MRNs are handed out after the highest one imported, so none is given twice.
-    highest = max(int(MRN_PATTERN.match(mrn).group(1)) for mrn in new)  # type: ignore[union-attr]
-    MrnSequence.objects.get_or_create(pk=1)
-    sequence = MrnSequence.objects.select_for_update().get(pk=1)
-    if sequence.last_serial < highest:
-        MrnSequence.objects.filter(pk=1).update(last_serial=highest)
-    return dict(Patient.objects.filter(mrn__in=list(new)).values_list("mrn", "id"))
-
-
-def _create_sessions(rows: Sequence[Mapping[str, Any]], ids: Mapping[str, int]) -> int:
-    if not rows:
-        return 0
-    patient_ids = {ids[r["mrn"]] for r in rows}
-    numbers: dict[tuple[int, str], int] = defaultdict(int)
-    for pid, route in TreatmentSession.objects.filter(patient_id__in=patient_ids).values_list(
-        "patient_id", "route"
-    ):
-        numbers[(pid, route)] += 1
-    sessions = []
-    for r in sorted(rows, key=lambda r: (r["mrn"], r["at"])):
-        pid = ids[r["mrn"]]
-        numbers[(pid, r["route"])] += 1
-        sessions.append(
-            TreatmentSession(
-                patient_id=pid,
-                source=TreatmentSession.Source.IMPORT,
-                protocol=ROUTE_PROTOCOL[TreatmentRoute(r["route"])].value,
-                route=r["route"],
-                number=numbers[(pid, r["route"])],
-                checked_in_at=r["at"],
-                dose_started_at=r["at"],
-                notes="Imported history.",
-            )
-        )
-    made = TreatmentSession.objects.bulk_create(sessions, batch_size=2000)
-    dose = {(ids[r["mrn"]], r["at"]): r["dose_mg"] for r in rows}
-    DoseOrder.objects.bulk_create(
-        [
-            DoseOrder(
-                session=s,
-                patient_id=s.patient_id,
-                ordered_at=s.checked_in_at,
-                dose_mg=dose[(s.patient_id, s.checked_in_at)],
-            )
-            for s in made
-        ],
-        batch_size=2000,
-    )
-    return len(made)
 
 
 def _create_scores(rows: Sequence[Mapping[str, Any]], ids: Mapping[str, int]) -> int:
-    now = timezone.now()
-    padded = []
-    for r in rows:
-        n = len(instruments.get(r["code"]).items)
-        answers = r["answers"] + [None] * (n - len(r["answers"])) if r["answers"] else []
-        padded.append(
-            (
-                ids[r["mrn"]],
-                r["code"],
-                answers,
-                r["item_scores"],
-                r["total"],
-                r["band"],
-                r["flags"],
-                r["complete"],
-                r["prorated"],
-                r["context"],
-                None,  # minutes after the dose: not in the history files
-                r["at"],
-                Source.IMPORT,
-                now,
-            )
-        )
-    return bulk_insert(QuestionnaireResponse, RESPONSE_BULK_COLUMNS, padded)
+    return responses_import(
+        [
+            {
+                "patient_id": ids[r["mrn"]],
+                "instrument": r["code"],
+                "context": r["context"],
+                "administered_at": r["at"],
+                **{name: r[name] for name in SCORED_FIELDS},
+            }
+            for r in rows
+        ]
+    )

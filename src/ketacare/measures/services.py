@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,6 +21,7 @@ from django.utils import timezone
 from ketacare.accounts.models import User
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record_many, spec_for
+from ketacare.bulk import bulk_insert
 from ketacare.clinical import instruments
 from ketacare.clinical.instruments.base import (
     SAFETY_ITEM_MISSING,
@@ -29,9 +31,17 @@ from ketacare.clinical.instruments.base import (
     SUICIDE_RISK_HIGH,
     SUICIDE_RISK_MODERATE,
     Answer,
+    Instrument,
 )
 from ketacare.clinical.outcomes import OUTCOME_SCALES
-from ketacare.measures.models import Context, QuestionnaireResponse, SafetyAlert, SelfReportLink, Source
+from ketacare.measures.models import (
+    RESPONSE_BULK_COLUMNS,
+    Context,
+    QuestionnaireResponse,
+    SafetyAlert,
+    SelfReportLink,
+    Source,
+)
 from ketacare.patients.models import Patient
 from ketacare.patients.services import record_changed
 
@@ -51,6 +61,72 @@ def alert_priority(flags: Sequence[str]) -> int | None:
     return None
 
 
+def scored(scale: Instrument, answers: Sequence[Answer]) -> dict[str, Any]:
+    """A response's scored fields, as every way in stores them (staff, self-report, history
+    import): the answers padded to the scale's length (None: not answered) and the scale's own
+    scoring. Raises instruments.ScoringError for answers the scale cannot take."""
+    score = scale.score(answers)
+    return {
+        "answers": list(answers) + [None] * (len(scale.items) - len(answers)),
+        "item_scores": list(score.item_scores),
+        "total": score.total,
+        "band": score.band or "",
+        "flags": list(score.flags),
+        "complete": score.complete,
+        "prorated": score.prorated,
+    }
+
+
+def scored_total(scale: Instrument, total: int) -> dict[str, Any]:
+    """The scored fields of a total given without its items (history from another system): its
+    band by the scale's own cut-offs, no items and no flags. The caller checks the range."""
+    return {
+        "answers": [],
+        "item_scores": [],
+        "total": total,
+        "band": scale.band_for(total) or "",
+        "flags": [],
+        "complete": True,
+        "prorated": False,
+    }
+
+
+def responses_import(rows: Sequence[Mapping[str, Any]]) -> int:
+    """`response_record`'s bulk variant for a history import. Each row: `patient_id`,
+    `instrument`, `context`, `administered_at` and the fields of `scored` or `scored_total`.
+    Stored as imported, and their patients' outcomes marked to catch up. No safety alert is
+    raised for history (each score keeps its flags). Runs inside the caller's transaction; the
+    caller records the audit events. Returns the number stored."""
+    now = timezone.now()
+    written = bulk_insert(
+        QuestionnaireResponse,
+        RESPONSE_BULK_COLUMNS,
+        [
+            (
+                r["patient_id"],
+                r["instrument"],
+                r["answers"],
+                r["item_scores"],
+                r["total"],
+                r["band"],
+                r["flags"],
+                r["complete"],
+                r["prorated"],
+                r["context"],
+                None,  # minutes after the dose: not known for history
+                r["administered_at"],
+                Source.IMPORT,
+                now,
+            )
+            for r in rows
+        ],
+    )
+    record_changed(
+        r["patient_id"] for r in rows if r["instrument"] in OUTCOME_SCALES and r["total"] is not None
+    )
+    return written
+
+
 def _record(
     *,
     actor: Actor,
@@ -65,7 +141,7 @@ def _record(
 ) -> QuestionnaireResponse:
     try:
         scale = instruments.get(instrument)
-        score = scale.score(answers)
+        fields = scored(scale, answers)
     except instruments.UnknownInstrument as exc:
         raise ValidationError({"instrument": str(exc)}) from None
     except instruments.ScoringError as exc:
@@ -82,13 +158,7 @@ def _record(
     response = QuestionnaireResponse(
         patient=patient,
         instrument=scale.code,
-        answers=list(answers) + [None] * (len(scale.items) - len(answers)),
-        item_scores=list(score.item_scores),
-        total=score.total,
-        band=score.band or "",
-        flags=list(score.flags),
-        complete=score.complete,
-        prorated=score.prorated,
+        **fields,
         context=context,
         minutes_after_dose=minutes_after_dose,
         administered_at=administered_at,
@@ -102,13 +172,13 @@ def _record(
     if instrument in OUTCOME_SCALES and response.total is not None:
         record_changed([patient.pk])  # the outcomes catch up later, never here
     records: list[QuestionnaireResponse | SafetyAlert] = [response]
-    priority = alert_priority(score.flags)
+    priority = alert_priority(response.flags)
     if priority is not None:
         records.append(
             SafetyAlert.objects.create(
                 patient=patient,
                 response=response,
-                flags=list(score.flags),
+                flags=list(response.flags),
                 priority=priority,
                 created_at=timezone.now(),
             )

@@ -19,7 +19,7 @@ from django.utils import timezone
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record, audit_record_many, spec_for
 from ketacare.clinical.codes import UnknownDiagnosisCode, diagnosis
-from ketacare.clinical.mrn import format_mrn
+from ketacare.clinical.mrn import MRN_PATTERN, format_mrn
 from ketacare.patients.models import (
     Allergy,
     BodyMeasurement,
@@ -70,6 +70,34 @@ def mrn_allocate(*, count: int = 1) -> list[str]:
     first = sequence.last_serial + 1
     MrnSequence.objects.filter(pk=1).update(last_serial=F("last_serial") + count)
     return [format_mrn(serial) for serial in range(first, first + count)]
+
+
+def mrn_sequence_past(mrns: Iterable[str]) -> None:
+    """Move the MRN sequence past these MRNs (given by an import, not allocated here), so no
+    later registration is handed one of them. Must run inside the caller's transaction."""
+    serials = [int(match.group(1)) for mrn in mrns if (match := MRN_PATTERN.match(mrn))]
+    if not serials:
+        return
+    MrnSequence.objects.get_or_create(pk=1)
+    MrnSequence.objects.select_for_update().get(pk=1)
+    MrnSequence.objects.filter(pk=1, last_serial__lt=max(serials)).update(last_serial=max(serials))
+
+
+def patients_import(new: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """Registration's bulk variant for a history import: patients by the MRN their file gives
+    (checked by the caller), with the same name keys and trimming as `patient_register`, and the
+    MRN sequence moved past them. Returns their ids by MRN. Runs inside the caller's transaction;
+    the caller records the audit events."""
+    if not new:
+        return {}
+    patients = []
+    for mrn, details in new.items():
+        patient = Patient(mrn=mrn)
+        _apply(patient, details)
+        patients.append(patient)
+    Patient.objects.bulk_create(patients)
+    mrn_sequence_past(new)
+    return dict(Patient.objects.filter(mrn__in=list(new)).values_list("mrn", "id"))
 
 
 def _apply(patient: Patient, details: Mapping[str, Any]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import json
 import typing
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -178,6 +179,52 @@ def _checklist(
         if not escort_phone.strip():
             errors["escort_phone"] = "Give the escort's phone number."
     return errors, [{"code": f.code, "effect": f.effect.value, "message": f.message} for f in findings]
+
+
+def sessions_import(rows: Sequence[Mapping[str, Any]]) -> int:
+    """Check-in's bulk variant for a history import: treatments given elsewhere, each row with
+    `patient_id`, `at` (the dose's start), `route`, `protocol` and `dose_mg`. Each is numbered as
+    check-in numbers a session (the patient's sessions by that route so far, plus one), in time
+    order after those on record, with its dose order; their patients' outcomes are marked to
+    catch up. Runs inside the caller's transaction; the caller records the audit events.
+    Returns the number stored."""
+    if not rows:
+        return 0
+    numbers: dict[tuple[int, str], int] = defaultdict(int)
+    on_record = TreatmentSession.objects.filter(patient_id__in={r["patient_id"] for r in rows})
+    for patient_id, route in on_record.values_list("patient_id", "route"):
+        numbers[(patient_id, route)] += 1
+    sessions = []
+    for r in sorted(rows, key=lambda r: (r["patient_id"], r["at"])):
+        numbers[(r["patient_id"], r["route"])] += 1
+        sessions.append(
+            TreatmentSession(
+                patient_id=r["patient_id"],
+                source=TreatmentSession.Source.IMPORT,
+                protocol=r["protocol"],
+                route=r["route"],
+                number=numbers[(r["patient_id"], r["route"])],
+                checked_in_at=r["at"],
+                dose_started_at=r["at"],
+                notes="Imported history.",
+            )
+        )
+    made = TreatmentSession.objects.bulk_create(sessions, batch_size=2000)
+    dose = {(r["patient_id"], r["at"]): r["dose_mg"] for r in rows}
+    DoseOrder.objects.bulk_create(
+        [
+            DoseOrder(
+                session=s,
+                patient_id=s.patient_id,
+                ordered_at=s.checked_in_at,
+                dose_mg=dose[(s.patient_id, s.checked_in_at)],
+            )
+            for s in made
+        ],
+        batch_size=2000,
+    )
+    record_changed(s.patient_id for s in made)
+    return len(made)
 
 
 @transaction.atomic
