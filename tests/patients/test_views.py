@@ -165,12 +165,34 @@ def test_chart_page_query_count_is_flat_as_history_grows(client_as, nurse, regis
     assert "<svg" in response.content.decode()
     # patient record (session, user, the second factor's device, chart, audit; permissions come
     # from the cache), the candidacy panel's three reads (latest referral, latest consultation,
-    # current decision), the measures panel's four (trajectories, latest responses, open alerts,
-    # live self-report links), the treatment panel's two
-    # (plans with their next appointment, sessions), the plot's session times and the outcome
-    # panel's two (anything to catch up for this patient?, each scale's outcome; two more only when
-    # a scale prompts a booster)
-    assert len(large.captured_queries) == len(small.captured_queries) <= 24
+    # current decision), the measures panel's three (latest responses, open alerts, live
+    # self-report links) and the treatment panel's two (plans with their next appointment,
+    # sessions). A history longer than the responses listed adds one read for the plot (all its
+    # scores); a shorter one is drawn from the list. The treatment times and whether there are
+    # outcomes to show come from the sessions listed (none here: no outcome panel).
+    assert len(large.captured_queries) == len(small.captured_queries) + 1 <= 21
+
+
+def test_a_short_history_is_drawn_from_the_responses_listed(client_as, nurse, register, actor):
+    """The chart lists the newest responses; when that list holds all of them, the plot is drawn
+    from it: the same points as a separate read of every score would give."""
+    from ketacare.measures import selectors
+    from ketacare.measures.services import response_record
+
+    patient = register()
+    for i in range(3):
+        response_record(
+            actor=actor, patient=patient, instrument="phq9", answers=[i] * 8 + [0], context="follow_up"
+        )
+    response_record(actor=actor, patient=patient, instrument="madrs", answers=[2] * 10, context="follow_up")
+    listed = selectors.responses_page(patient_id=patient.pk, size=26)
+    drawn = selectors.trajectories(patient_id=patient.pk, rows=selectors.score_rows(listed))
+    read = selectors.trajectories(patient_id=patient.pk)
+    assert drawn == read
+    assert sorted(t.instrument for t in read) == ["madrs", "phq9"]
+    assert [len(t.points) for t in read if t.instrument == "phq9"] == [3]
+    html = client_as(nurse).get(reverse("patients:chart", args=[patient.pk])).content.decode()
+    assert "<svg" in html
 
 
 def test_all_errors_show_on_the_first_submit(client_as, front_desk):

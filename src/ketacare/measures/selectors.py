@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -72,9 +72,11 @@ class Trajectory:
     baseline_label: str = ""
 
 
-def first_treatment_from_ratings(
-    rows: list[tuple[str, datetime, int | None, str, int | None]],
-) -> datetime | None:
+# A scored response as the trajectories read it: scale, time, total, context, minutes after the dose.
+ScoreRow = tuple[str, datetime, int | None, str, int | None]
+
+
+def first_treatment_from_ratings(rows: Sequence[ScoreRow]) -> datetime | None:
     """When the first treatment was given, as the ratings around it show: just after the first
     pre-session rating, or a post-session rating's minutes before it. (Recorded sessions will
     name it exactly once they exist.)"""
@@ -87,20 +89,32 @@ def first_treatment_from_ratings(
     return min(candidates) if candidates else None
 
 
+def score_rows(responses: Iterable[QuestionnaireResponse]) -> list[ScoreRow]:
+    """`trajectories`' rows from responses read already (every one of the patient's, in any
+    order), so the chart that lists them draws them without reading them again."""
+    scored = sorted((r for r in responses if r.total is not None), key=lambda r: (r.administered_at, r.pk))
+    return [(r.instrument, r.administered_at, r.total, r.context, r.minutes_after_dose) for r in scored]
+
+
 def trajectories(
-    *, patient_id: int, first_treatment_at: datetime | None = None, session_times: Sequence[datetime] = ()
+    *,
+    patient_id: int,
+    first_treatment_at: datetime | None = None,
+    session_times: Sequence[datetime] = (),
+    rows: Sequence[ScoreRow] | None = None,
 ) -> list[Trajectory]:
     """Each scale's scored totals over time, with baseline (named: which score, taken when),
-    response and remission. One query.
+    response and remission. One query, none when given every score's `rows` (`score_rows`).
     With recorded sessions the first dose names the first treatment; without them it is inferred
     from the ratings around it."""
     if first_treatment_at is None and session_times:
         first_treatment_at = min(session_times)
-    rows = list(
-        QuestionnaireResponse.objects.filter(patient_id=patient_id, total__isnull=False)
-        .order_by("administered_at", "id")
-        .values_list("instrument", "administered_at", "total", "context", "minutes_after_dose")
-    )
+    if rows is None:
+        rows = list(
+            QuestionnaireResponse.objects.filter(patient_id=patient_id, total__isnull=False)
+            .order_by("administered_at", "id")
+            .values_list("instrument", "administered_at", "total", "context", "minutes_after_dose")
+        )
     if first_treatment_at is None:
         first_treatment_at = first_treatment_from_ratings(rows)
     by_scale: dict[str, list[outcomes.Point]] = {}

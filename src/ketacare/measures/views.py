@@ -44,8 +44,12 @@ def chart_panel(
             {"patient": patient, "link_form": LinkForm(), **_links_context(patient)},
             request=request,
         )
-    trajectories = selectors.trajectories(patient_id=patient.pk, session_times=list(session_times()))
     responses = selectors.responses_page(patient_id=patient.pk, size=RESPONSES_SHOWN + 1)
+    # A page that is not full holds every score the patient has: the plot is drawn from it.
+    every = selectors.score_rows(responses) if len(responses) <= RESPONSES_SHOWN else None
+    trajectories = selectors.trajectories(
+        patient_id=patient.pk, session_times=list(session_times()), rows=every
+    )
     return render_to_string(
         "measures/_chart_panel.html",
         {

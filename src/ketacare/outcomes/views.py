@@ -24,11 +24,12 @@ BAD_FILTER = 400
 SETTINGS_BROKEN = 503  # the outcome settings do not parse: the figures are unavailable
 
 
-def chart_panel(request: HttpRequest, patient: Patient) -> str:
+def chart_panel(request: HttpRequest, patient: Patient, *, treated: bool | None = None) -> str:
     """The chart's outcome summary: response and remission, time to response, durability, and the
-    maintenance prompt when the scores rise toward relapse."""
+    maintenance prompt when the scores rise toward relapse. `treated`: False when the caller knows
+    the patient never had a dose (no outcome is kept for them: nothing to read), None if unknown."""
     user: Any = request.user
-    if not user.has_perm("measures.view_questionnaireresponse"):
+    if not user.has_perm("measures.view_questionnaireresponse") or treated is False:
         return ""
     services.catch_up_patient(patient.pk)
     rows = selectors.patient_outcomes(patient.pk)

@@ -584,8 +584,12 @@ class ChartSession:
     state: str
 
 
-def chart_sessions(*, patient_id: int, limit: int = 50) -> list[ChartSession]:
-    """The chart's session list: dose, route, adverse events, pre/post scores. Four queries."""
+CHART_SESSIONS = 50  # the newest sessions the chart lists
+
+
+def chart_sessions(*, patient_id: int, limit: int = CHART_SESSIONS) -> list[ChartSession]:
+    """The chart's session list, newest first: dose, route, adverse events, pre/post scores.
+    Four queries (one with no sessions)."""
     sessions = list(
         TreatmentSession.objects.filter(patient_id=patient_id)
         .order_by("-checked_in_at", "-id")

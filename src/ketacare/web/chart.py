@@ -6,6 +6,7 @@ permissions what it shows; this module is the one place that knows every app the
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +20,7 @@ from ketacare.measures import views as measures
 from ketacare.outcomes import views as outcomes
 from ketacare.patients import views as patients
 from ketacare.screening import views as screening
-from ketacare.sessions.selectors import chart_sessions, dose_times
+from ketacare.sessions.selectors import CHART_SESSIONS, chart_sessions, dose_times
 from ketacare.treatment import views as treatment
 
 
@@ -30,11 +31,19 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient, user = chart.patient, request.user
     sees_sessions = user.has_perm("treatment_sessions.view_treatmentsession")
     sessions: Any = chart_sessions(patient_id=patient.pk) if sees_sessions else None
+    # Every session is in the list when it is shorter than its limit: then the treatment times
+    # and whether the patient was ever treated are read from it, not asked of the database again.
+    complete = sessions is not None and len(sessions) < CHART_SESSIONS
+    times = [s.dose_started_at for s in sessions if s.dose_started_at] if complete else None
+
+    def treatment_times() -> list[datetime.datetime]:
+        return list(reversed(times)) if times is not None else dose_times(patient_id=patient.pk)
+
     sections = [
         screening.chart_panel(request, patient),
         treatment.chart_panel(request, patient, sessions=sessions),
-        outcomes.chart_panel(request, patient),
-        measures.chart_panel(request, patient, session_times=lambda: dose_times(patient_id=patient.pk)),
+        outcomes.chart_panel(request, patient, treated=bool(times) if times is not None else None),
+        measures.chart_panel(request, patient, session_times=treatment_times),
     ]
     # Each section is HTML its own template rendered (escaped there).
     panels = [mark_safe(html) for html in sections]  # noqa: S308
