@@ -417,3 +417,43 @@ def test_a_rebuild_that_fails_on_one_scale_leaves_the_stored_outcomes_as_they_we
         services.rebuild()
     assert sorted(PatientOutcome.objects.values_list("patient_id", "instrument", "first_total")) == before
     assert TreatedPatient.objects.filter(patient=patient).exists()
+
+
+def _binary_copy(rows, formats):
+    """Rows in PostgreSQL's binary COPY format (struct formats: q int8, i int4, d float8)."""
+    import struct
+
+    from ketacare.outcomes.services import COPY_SIGNATURE
+
+    out = bytearray(COPY_SIGNATURE + (0).to_bytes(4, "big") + (0).to_bytes(4, "big"))
+    for row in rows:
+        out += len(row).to_bytes(2, "big")
+        for value, fmt in zip(row, formats, strict=True):
+            if value is None:
+                out += (-1).to_bytes(4, "big", signed=True)
+            else:
+                packed = struct.pack(">" + fmt, value)
+                out += len(packed).to_bytes(4, "big") + packed
+    return bytes(out + (-1).to_bytes(2, "big", signed=True))
+
+
+def test_a_binary_copy_is_read_as_columns_and_a_null_or_odd_row_fails_the_read():
+    import numpy as np
+
+    from ketacare.outcomes.services import binary_columns
+
+    dtypes = (np.int64, np.float64, np.int64)
+    rows = [(2**40 + 7, 1772600767.891011, 12), (-1, 0.5, 2**31 - 1)]
+    packed, at, pk = binary_columns(_binary_copy(rows, "qdi"), dtypes)
+    assert packed.tolist() == [2**40 + 7, -1] and packed.dtype == np.int64
+    assert at.tolist() == [1772600767.891011, 0.5]
+    assert pk.tolist() == [12, 2**31 - 1] and pk.dtype == np.int64  # an int4 column widened
+    assert [len(c) for c in binary_columns(_binary_copy([], "qdi"), dtypes)] == [0, 0, 0]
+    with pytest.raises(ValueError, match="column 1: -1 bytes"):
+        binary_columns(_binary_copy([(1, None, 2)], "qdi"), dtypes)
+    with pytest.raises(ValueError, match="differ in layout"):  # a NULL after the first row
+        binary_columns(_binary_copy([(1, 2.0, 3), (1, None, 3)], "qdi"), dtypes)
+    with pytest.raises(ValueError, match="2 fields, not 3"):
+        binary_columns(_binary_copy([(1, 2.0)], "qd"), dtypes)
+    with pytest.raises(ValueError, match="not a binary COPY"):
+        binary_columns(b"1\t2\t3\n", dtypes)

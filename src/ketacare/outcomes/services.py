@@ -39,7 +39,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from ketacare.bulk import bulk_insert, db_datetimes
@@ -111,8 +111,6 @@ def coded(field: str, values: Sequence[str]) -> Case:
     )
 
 
-STREAM_ROWS = 20_000  # rows per chunk PostgreSQL sends while the previous chunk is converted
-
 # Columns packed into one integer by the database: reading a clinic's millions of rows costs a
 # Python object per value, so fewer values a row make the full recomputation's reads about a
 # third faster. A row's id (patient or session) comes first, then small codes (`coded`: -1 to 14,
@@ -122,7 +120,8 @@ TOTAL_BITS = 10  # totals 0 to 1023: the largest scale total is 92 (CADSS)
 
 
 def _packed(first: str, codes: Sequence[Case], total: str | None = None) -> Any:
-    packed: Any = F(first)
+    # bigint from the start: a patient id shifted by the codes' bits outgrows a 32-bit integer.
+    packed: Any = Cast(first, BigIntegerField())
     for code in codes:
         packed = packed * (1 << CODE_BITS) + code + 1
     if total is not None:
@@ -148,24 +147,64 @@ def _total(packed: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.ND
 
 
 def _columns(query: Any, dtypes: Sequence[Any]) -> list[npt.NDArray[Any]]:
-    """The query's result (numbers only: texts come `coded`) as one numpy array per column,
-    filled straight from the driver's cursor: no Python list of a clinic's millions of rows is
-    kept, and no Python step of Django's is added to each row."""
+    """The query's result (numbers only, never NULL: texts come `coded`) as one numpy array per
+    column, read without a Python object per value: PostgreSQL copies the rows out in its binary
+    format, parsed by numpy as they are; SQLite joins each column's values into one text
+    (`_sqlite_columns`)."""
     sql, params = query.query.sql_with_params()
-    table_type = np.dtype([(f"c{i}", dtype) for i, dtype in enumerate(dtypes)])
     connection.ensure_connection()
     with connection.wrap_database_errors:
         if connection.vendor == "postgresql":
-            import psycopg
+            return _postgresql_columns(sql, params, dtypes)
+        return _sqlite_columns(sql, params, dtypes)
 
-            # PostgreSQL streams binary rows in chunks, so the server reads the next chunk while
-            # this process converts the last (Django's client-side cursor sends text, all at once).
-            with psycopg.Cursor(connection.connection) as cursor:
-                rows = cursor.stream(sql, params, binary=True, size=STREAM_ROWS)
-                table = np.fromiter(rows, dtype=table_type)
-        else:
-            return _sqlite_columns(sql, params, dtypes)
-    return [np.ascontiguousarray(table[name]) for name in table_type.names or ()]
+
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"  # PostgreSQL's binary COPY format: "COPY", File Formats
+
+
+def _postgresql_columns(sql: str, params: Sequence[Any], dtypes: Sequence[Any]) -> list[npt.NDArray[Any]]:
+    import psycopg
+
+    data = bytearray()
+    with (
+        psycopg.Cursor(connection.connection) as cursor,
+        cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy,
+    ):
+        for chunk in copy:
+            data += chunk
+    return binary_columns(bytes(data), dtypes)
+
+
+def binary_columns(data: bytes, dtypes: Sequence[Any]) -> list[npt.NDArray[Any]]:
+    """The columns of a binary COPY (header, then per row: a field count, and per field its
+    length and big-endian value; then a -1 trailer). Every row of numbers has the same layout,
+    so numpy reads the rows as one array of records. A NULL, a column that is not a fixed-size
+    number, or any row that differs in layout fails the read rather than misread it."""
+    if not data.startswith(COPY_SIGNATURE) or len(data) < 21 or data[-2:] != b"\xff\xff":
+        raise ValueError("not a binary COPY")
+    body = memoryview(data)[19 + int.from_bytes(data[15:19], "big") : len(data) - 2]
+    if len(body) == 0:
+        return [np.empty(0, dtype=dtype) for dtype in dtypes]
+    if int.from_bytes(body[0:2], "big") != len(dtypes):
+        raise ValueError(f"the rows have {int.from_bytes(body[0:2], 'big')} fields, not {len(dtypes)}")
+    fields: list[tuple[str, str]] = [("fields", ">i2")]
+    at = 2
+    for n, dtype in enumerate(dtypes):
+        size = int.from_bytes(body[at : at + 4], "big", signed=True)
+        kind = np.dtype(dtype).kind
+        if (kind, size) not in {("i", 2), ("i", 4), ("i", 8), ("f", 4), ("f", 8)}:
+            raise ValueError(f"column {n}: {size} bytes is not a {np.dtype(dtype).name} (NULL: -1)")
+        fields += [(f"size{n}", ">i4"), (f"c{n}", f">{kind}{size}")]
+        at += 4 + size
+    rows = np.dtype(fields)
+    if len(body) % rows.itemsize:
+        raise ValueError("the rows differ in layout")
+    table = np.frombuffer(body, dtype=rows)
+    if np.any(table["fields"] != len(dtypes)) or any(
+        np.any(table[f"size{n}"] != rows[f"c{n}"].itemsize) for n in range(len(dtypes))
+    ):
+        raise ValueError("the rows differ in layout")
+    return [table[f"c{n}"].astype(dtype) for n, dtype in enumerate(dtypes)]
 
 
 MICROSECONDS = 1_000_000
