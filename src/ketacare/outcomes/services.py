@@ -592,6 +592,9 @@ def _indexes() -> list[tuple[type[models.Model], models.Index]]:
     return indexes + (list(GROUP_INDEXES) if connection.vendor == "sqlite" else [])
 
 
+ANALYSIS_ROWS = 1000
+
+
 def _drop_indexes() -> None:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
@@ -607,7 +610,10 @@ def _create_indexes() -> None:
             cursor.execute(str(index.create_sql(model, editor)))
         if connection.vendor == "sqlite":
             # Statistics of the tables just loaded, so the dashboard's queries are planned on what
-            # they hold (SQLite keeps none until asked; PostgreSQL's autovacuum analyzes them).
+            # they hold (SQLite keeps none until asked; PostgreSQL's autovacuum analyzes them),
+            # from a sample of each index as SQLite recommends (`analysis_limit`, 100 to 1000
+            # rows): a full pass costs a fiftieth of the rebuild.
+            cursor.execute(f"PRAGMA analysis_limit={ANALYSIS_ROWS}")
             for model in (PatientOutcome, TreatedPatient):
                 cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
 
