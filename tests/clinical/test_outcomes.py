@@ -52,6 +52,36 @@ def test_course_names_response_and_remission():
     assert (result.category, result.remission) == (ResponseCategory.RESPONSE, True)
 
 
+def test_a_same_day_latest_score_is_shown_but_never_read_as_a_response():
+    """A PHQ-9 at 20 before, 4 an hour after the dose and 19 the next week: the chart's latest is
+    the 4, but response and remission are read from the newest score that is not same-day."""
+    dose = day(7)
+    points = [Point(day(-3), 20), Point(day(1), 19), Point(dose + timedelta(hours=1), 4)]
+    same = {p.at for p in points if outcomes.same_day(p.at, [day(0), dose], hours=20)}
+    result = outcomes.course(points, first_treatment_at=day(0), remission_max=4, same_day_times=same)
+    assert result.latest == Point(dose + timedelta(hours=1), 4) and result.latest_is_same_day
+    assert result.assessed == Point(day(1), 19)
+    assert (result.change, result.category, result.remission) == (-1, ResponseCategory.NON_RESPONSE, False)
+    # Only same-day scores after the baseline: no verdict at all, rather than a flattering one.
+    only_same_day = outcomes.course(
+        points[::2], first_treatment_at=day(0), remission_max=4, same_day_times=same
+    )
+    assert (only_same_day.latest.total, only_same_day.category, only_same_day.remission) == (4, None, None)
+
+
+@pytest.mark.parametrize(
+    ("after", "is_same_day"),
+    [
+        (timedelta(0), True),
+        (timedelta(hours=19, minutes=59), True),
+        (timedelta(hours=20), False),
+        (-timedelta(minutes=1), False),
+    ],
+)
+def test_a_score_is_same_day_from_the_dose_to_20_hours_after_it(after, is_same_day):
+    assert outcomes.same_day(day(0) + after, [day(-30), day(0)], hours=20) is is_same_day
+
+
 def test_course_without_follow_up_has_no_verdict():
     result = outcomes.course([Point(day(-3), 18)], first_treatment_at=day(0), remission_max=4)
     assert (result.latest, result.category, result.remission) == (None, None, None)

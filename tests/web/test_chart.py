@@ -37,3 +37,19 @@ def test_a_treated_patient_has_the_outcome_panel_and_an_untreated_one_reads_no_o
     assert not TreatmentSession.objects.filter(patient=never).exists()
     assert not any("outcomes_patientoutcome" in sql or "patients_recordchange" in sql for sql in queries)
     assert '<section id="outcomes"' not in html
+
+
+def test_the_chart_never_reads_a_score_taken_an_hour_after_a_dose_as_a_response(
+    treated,  # noqa: F811
+    client_as,
+    physician,
+):
+    """PHQ-9 20 before treatment, 19 the next day, 4 an hour after the fourth dose: the scales
+    table shows the 4 as same-day and reads response and remission from the 19."""
+    patient = treated([(-3, 20), (1, 19), (7 + 1 / 24, 4)], days=(0, 2, 4, 7))
+    html, _queries = _chart(client_as(physician), patient)
+    row = html.split('<table class="course">')[1].split("</tr>")[1]
+    assert "same day as a dose" in row
+    assert "the columns beside read 19" in row
+    assert "non-response" in row
+    assert ">response<" not in row.replace(" ", "")

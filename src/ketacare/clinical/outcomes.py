@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -140,12 +140,29 @@ def response_threshold(baseline_total: int, rule: ResponseRule = HALF_BELOW_BASE
 
 @dataclass(frozen=True, slots=True)
 class Course:
+    """Where a patient stands on one scale. `latest` is the newest score after the baseline;
+    change, response and remission are read from `assessed`, the newest that is not a same-day
+    score (taken within hours of a dose: the acute state, never a response), which is `latest`
+    unless that is a same-day score."""
+
     baseline: Point | None
     latest: Point | None
     change: int | None
     percent_change: Decimal | None
     category: ResponseCategory | None
     remission: bool | None
+    assessed: Point | None = None
+
+    @property
+    def latest_is_same_day(self) -> bool:
+        return self.latest is not None and self.latest != self.assessed
+
+
+def same_day(at: datetime, dose_times: Sequence[datetime], *, hours: float) -> bool:
+    """Whether a score taken at `at` is a same-day score: within `hours` after a dose (clinical
+    reference section 2, "Time points": it measures the acute state and never counts as response
+    or remission; `OutcomeRules.time_point_min_hours`, 20 by default)."""
+    return any(dose <= at < dose + timedelta(hours=hours) for dose in dose_times)
 
 
 def course(
@@ -154,20 +171,26 @@ def course(
     first_treatment_at: datetime | None,
     remission_max: int | None,
     rule: ResponseRule = HALF_BELOW_BASELINE,
+    same_day_times: Collection[datetime] = (),
 ) -> Course:
-    """Where a patient stands on one scale: baseline, latest score, change, response, remission."""
+    """Where a patient stands on one scale: baseline, latest score, change, response, remission.
+    Scores taken at `same_day_times` (`same_day`, or rated after the session) are shown as the
+    latest but never read as a response or remission."""
     base = baseline(points, first_treatment_at=first_treatment_at)
     after = [p for p in points if base is not None and p.at > base.at]
     latest = max(after, key=lambda p: p.at) if after else None
-    if base is None or latest is None:
-        return Course(base, latest, None, None, None, None)
+    counted = [p for p in after if p.at not in same_day_times]
+    assessed = max(counted, key=lambda p: p.at) if counted else None
+    if base is None or assessed is None:
+        return Course(base, latest, None, None, None, None, None)
     return Course(
         baseline=base,
         latest=latest,
-        change=latest.total - base.total,
-        percent_change=percent_change(baseline_total=base.total, total=latest.total),
-        category=response_category(baseline_total=base.total, total=latest.total, rule=rule),
-        remission=in_remission(total=latest.total, remission_max=remission_max),
+        change=assessed.total - base.total,
+        percent_change=percent_change(baseline_total=base.total, total=assessed.total),
+        category=response_category(baseline_total=base.total, total=assessed.total, rule=rule),
+        remission=in_remission(total=assessed.total, remission_max=remission_max),
+        assessed=assessed,
     )
 
 

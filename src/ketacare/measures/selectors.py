@@ -127,17 +127,26 @@ def trajectories(
             by_scale.setdefault(code, []).append(outcomes.Point(at, total))
             context_of.setdefault((code, at, total), context)
     today = timezone.localdate()
+    rules = outcome_rules()
     result = []
     for code in instruments.CODES:
         points = by_scale.get(code)
         if not points:
             continue
         scale = instruments.get(code)
+        # Rated after the session, or within hours of a dose: shown, never read as a response.
+        same_day = {
+            p.at
+            for p in points
+            if context_of.get((code, p.at, p.total)) == Context.POST_SESSION
+            or outcomes.same_day(p.at, session_times, hours=rules.time_point_min_hours)
+        }
         course = outcomes.course(
             points,
             first_treatment_at=first_treatment_at,
             remission_max=scale.remission_max,
-            rule=response_rule(code),
+            rule=outcomes.response_rule(code, rules),
+            same_day_times=same_day,
         )
         base = course.baseline
         result.append(
@@ -195,12 +204,15 @@ def responses_page(
     return list(qs.order_by("-id")[:size])
 
 
-def response_rule(code: str) -> outcomes.ResponseRule:
-    """The scale's response rule under the clinic's outcome settings (PCL-5 by points). A setting
-    that does not parse is reported by `ketacare check`; the chart then draws the published rule
-    rather than fail a clinical page."""
+def outcome_rules() -> outcomes.OutcomeRules:
+    """The clinic's outcome settings. A setting that does not parse is reported by `ketacare
+    check`; the chart then uses the published defaults rather than fail a clinical page."""
     try:
-        rules = outcomes.rules_from_text(settings.OUTCOME_RULES)
+        return outcomes.rules_from_text(settings.OUTCOME_RULES)
     except ValueError:
-        rules = outcomes.OutcomeRules()
-    return outcomes.response_rule(code, rules)
+        return outcomes.OutcomeRules()
+
+
+def response_rule(code: str) -> outcomes.ResponseRule:
+    """The scale's response rule under the clinic's outcome settings (PCL-5 by points)."""
+    return outcomes.response_rule(code, outcome_rules())

@@ -58,6 +58,7 @@ def chart_panel(
             "trajectories": trajectories,
             "baseline_labels": [t.baseline_label for t in trajectories if t.baseline_label],
             "pcl5_rule": selectors.response_rule("pcl5").text(),
+            "same_day_hours": selectors.outcome_rules().time_point_min_hours,
             "plot_svg": trajectory_svg_cached(patient.pk, trajectories),
             "responses": responses[:RESPONSES_SHOWN],
             "more_before": responses[RESPONSES_SHOWN - 1].pk if len(responses) > RESPONSES_SHOWN else None,
