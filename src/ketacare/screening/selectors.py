@@ -235,11 +235,43 @@ class ChartSummary:
 
 
 def chart_summary(*, patient_id: int) -> ChartSummary:
+    """The chart's candidacy section: the latest referral and consultation, the current decision.
+    Three queries, each of only the columns the section shows."""
     referral = (
         Referral.objects.filter(patient_id=patient_id)
         .select_related("referring_provider")
+        .only(
+            "id",
+            "patient_id",
+            "received_on",
+            "presenting_conditions",
+            "consent_to_share",
+            "consent_to_treatment",
+            "referring_provider",
+        )
         .order_by("-received_on", "-id")
         .first()
     )
-    consultation = Consultation.objects.filter(patient_id=patient_id).order_by("-held_on", "-id").first()
-    return ChartSummary(referral, consultation, current_decision(patient_id=patient_id))
+    consultation = (
+        Consultation.objects.filter(patient_id=patient_id)
+        .only("id", "patient_id", "held_on")
+        .order_by("-held_on", "-id")
+        .first()
+    )
+    decision = (
+        CandidacyDecision.objects.current()
+        .filter(patient_id=patient_id)
+        .select_related("signed_by")
+        .only(
+            "id",
+            "patient_id",
+            "decision",
+            "routes",
+            "signed_at",
+            "signed_by__username",
+            "signed_by__first_name",
+            "signed_by__last_name",
+        )
+        .first()
+    )
+    return ChartSummary(referral, consultation, decision)

@@ -593,6 +593,18 @@ def chart_sessions(*, patient_id: int, limit: int = CHART_SESSIONS) -> list[Char
     sessions = list(
         TreatmentSession.objects.filter(patient_id=patient_id)
         .order_by("-checked_in_at", "-id")
+        # Only what the list shows: a session row is wide (checklist, safety log, notes ...).
+        .only(
+            "id",
+            "patient_id",
+            "number",
+            "route",
+            "checked_in_at",
+            "dose_started_at",
+            "given_dose_mg",
+            "discharged_at",
+            "locked_at",
+        )
         .prefetch_related(
             Prefetch("orders", queryset=DoseOrder.objects.filter(superseded_at__isnull=True)),
             Prefetch("adverse_events", queryset=AdverseEvent.objects.order_by("onset_at")),
