@@ -239,6 +239,9 @@ mrn,datetime,route,dose_mg
     imported = Patient.objects.get(mrn=NEW_1)
     for field in ("given_name", "given_name_key", "family_name", "family_name_key"):
         assert getattr(imported, field) == getattr(live, field)
+    from ketacare.patients.selectors import patient_search
+
+    assert sorted(p.pk for p in patient_search(text="testa")[1]) == sorted([live.pk, imported.pk])
     score = QuestionnaireResponse.objects.get(patient=imported)
     for field in ("answers", "item_scores", "total", "band", "flags", "complete", "prorated"):
         assert getattr(score, field) == getattr(live_score, field)

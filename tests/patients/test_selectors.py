@@ -43,6 +43,45 @@ def test_accents_and_apostrophes_do_not_matter(people):
     assert found("sean o'b") == ["Seán O'Brien"]
 
 
+def test_any_part_of_a_hyphenated_or_multi_word_family_name_is_found_by_prefix(people, register, actor):
+    from ketacare.patients.models import NamePart
+    from ketacare.patients.services import patient_update
+
+    register(given_name="Maeve", family_name="O'Neill-Testa", date_of_birth=datetime.date(1984, 4, 2))
+    register(given_name="Luis", family_name="de la Cruz", date_of_birth=datetime.date(1970, 5, 6))
+    assert found("testa") == ["Maeve O'Neill-Testa"]
+    assert found("tes") == ["Maeve O'Neill-Testa"]
+    assert found("oneill") == ["Maeve O'Neill-Testa"]
+    assert found("maeve testa") == ["Maeve O'Neill-Testa"]
+    assert found("Testa, Mae") == ["Maeve O'Neill-Testa"]
+    assert found("cruz") == ["Luis de la Cruz"]
+    assert found("cruz luis") == ["Luis de la Cruz"]
+    assert found("neill") == []  # a part is split at spaces and hyphens, not inside O'Neill
+    # A new family name replaces the old parts.
+    anna = people["anna"]
+    patient_update(actor=actor, patient=anna, details={"family_name": "Smith-Rivera"})
+    assert found("rivera") == ["Anna Smith-Rivera"]
+    patient_update(actor=actor, patient=anna, details={"family_name": "Smith"})
+    assert found("rivera") == []
+    assert NamePart.objects.filter(patient=anna).count() == 0
+
+
+def test_a_name_part_search_reads_indexes_only():
+    """The later parts are found through their own index, and the patients by primary key: no
+    scan of the patient table (the same on PostgreSQL, whose planner sees the same indexes)."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's query plan")
+    _query, qs = patient_search(text="testa")
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " / ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "name_part_key" in plan, plan
+    assert "SCAN patients_patient " not in plan + " ", plan
+
+
 def test_mrn_in_any_case_with_dashes(people):
     mrn = people["sean"].mrn
     assert found(f"{mrn[:4].lower()}-{mrn[4:]}") == ["Seán O'Brien"]

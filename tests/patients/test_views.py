@@ -206,6 +206,17 @@ def test_all_errors_show_on_the_first_submit(client_as, front_desk):
     assert Patient.objects.count() == 0
 
 
+def test_a_name_over_the_limit_is_refused_beside_the_field_not_cut(client_as, front_desk):
+    client = client_as(front_desk)
+    form = client.get(reverse("patients:create")).content.decode()
+    assert "maxlength" not in form  # a browser would cut a pasted name silently
+    response = client.post(reverse("patients:create"), {**FORM, "family_name": "D" * 300})
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "at most 100 characters (it has 300)" in html
+    assert Patient.objects.count() == 0
+
+
 def test_a_page_number_past_any_registry_shows_the_first_page_not_an_error(client_as, nurse, register):
     register(given_name="Ada", family_name="Lovelace")
     client = client_as(nurse)

@@ -15,8 +15,16 @@ from faker import Faker
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, EventSpec, audit_record_many
 from ketacare.bulk import bulk_insert
-from ketacare.patients.models import Allergy, BodyMeasurement, Diagnosis, Patient, ReferringProvider, Sex
-from ketacare.patients.names import name_key
+from ketacare.patients.models import (
+    Allergy,
+    BodyMeasurement,
+    Diagnosis,
+    NamePart,
+    Patient,
+    ReferringProvider,
+    Sex,
+)
+from ketacare.patients.names import later_part_keys, name_key
 from ketacare.patients.services import mrn_allocate
 
 BATCH = 5000
@@ -218,6 +226,8 @@ def _seed_batch(
         if not nka:
             substance, reaction = rng.choice(ALLERGENS)
             allergies.append((pid, substance, reaction, rng.choice(Allergy.Severity.values), now))
+    parts = [(ids[str(row[0])], key) for row in rows for key in later_part_keys(str(row[2]))]
+    bulk_insert(NamePart, ("patient", "key"), parts)  # as registration writes them
     bulk_insert(Diagnosis, ("patient", "code", "is_primary", "recorded_at"), diagnoses)
     bulk_insert(BodyMeasurement, ("patient", "measured_at", "weight_kg", "height_cm"), measurements)
     bulk_insert(Allergy, ("patient", "substance", "reaction", "severity", "recorded_at"), allergies)

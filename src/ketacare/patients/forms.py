@@ -8,6 +8,7 @@ from ketacare.clinical import body
 from ketacare.clinical.codes import DIAGNOSES
 from ketacare.patients.models import Allergy, Patient, ReferringProvider
 from ketacare.patients.services import PATIENT_FIELDS, PossibleDuplicate, possible_duplicates
+from ketacare.ui.forms import refuse_overlong
 
 DIAGNOSIS_CHOICES = [(d.code, d.label) for d in DIAGNOSES]
 
@@ -88,6 +89,7 @@ class PatientForm(forms.ModelForm):  # type: ignore[type-arg]
         provider_field = cast(forms.ModelChoiceField, self.fields["referring_provider"])  # type: ignore[type-arg]
         provider_field.queryset = ReferringProvider.objects.order_by("name")
         self.fields["given_name"].widget.attrs["autofocus"] = True
+        refuse_overlong(self)
         if self.instance.pk:
             dxs = list(self.instance.diagnoses.all())
             self.initial.setdefault("diagnoses", [d.code for d in dxs])

@@ -143,6 +143,22 @@ class Patient(models.Model):
         return body.age_years(born=self.date_of_birth, on=timezone.localdate())
 
 
+class NamePart(models.Model):
+    """A part of a patient's family name after the first, as a search key ("testa" of
+    "O'Neill-Testa"): a search finds the patient by any part of the name, with one indexed range
+    scan. Written by the services that set the name (`patients.services`)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="name_parts")
+    key = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["patient", "key"], name="name_part_unique")]
+        indexes = [models.Index(fields=["key", "patient"], name="name_part_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} (patient {self.patient_id})"
+
+
 class Diagnosis(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="diagnoses")
     code = models.CharField("ICD-10-CM code", max_length=8, choices=[(d.code, d.label) for d in DIAGNOSES])

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q, QuerySet
 
 from ketacare.clinical.mrn import normalise_mrn
-from ketacare.patients.models import BodyMeasurement, Diagnosis, Patient, bmi_of
+from ketacare.patients.models import BodyMeasurement, Diagnosis, NamePart, Patient, bmi_of
 from ketacare.patients.names import name_key, prefix_upper_bound
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -62,14 +62,21 @@ def _prefix(field: str, prefix: str) -> Q:
     return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix_upper_bound(prefix)})
 
 
+def _family(prefix: str) -> Q:
+    """The family name begins with `prefix`, or any later part of it does ("testa" finds
+    O'Neill-Testa): two indexed range scans."""
+    later = NamePart.objects.filter(_prefix("key", prefix)).values("patient_id")
+    return _prefix("family_name_key", prefix) | Q(pk__in=later)
+
+
 def _name_filter(names: tuple[str, ...], comma: bool) -> Q:
     if len(names) == 1:
-        return _prefix("family_name_key", names[0]) | _prefix("given_name_key", names[0])
+        return _family(names[0]) | _prefix("given_name_key", names[0])
     first, rest = names[0], "".join(names[1:])
     if comma:  # "Family, Given"
-        return _prefix("family_name_key", first) & _prefix("given_name_key", rest)
-    return (_prefix("given_name_key", first) & _prefix("family_name_key", rest)) | (
-        _prefix("family_name_key", first) & _prefix("given_name_key", rest)
+        return _family(first) & _prefix("given_name_key", rest)
+    return (_prefix("given_name_key", first) & _family(rest)) | (
+        _family(first) & _prefix("given_name_key", rest)
     )
 
 

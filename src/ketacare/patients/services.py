@@ -25,13 +25,14 @@ from ketacare.patients.models import (
     BodyMeasurement,
     Diagnosis,
     MrnSequence,
+    NamePart,
     Patient,
     RecordChange,
     ReferringProvider,
     phone_digits_forms,
     phone_digits_sql,
 )
-from ketacare.patients.names import name_key
+from ketacare.patients.names import later_part_keys, name_key
 
 # The demographic fields a user edits on the registration and edit forms.
 PATIENT_FIELDS = (
@@ -97,7 +98,20 @@ def patients_import(new: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
         patients.append(patient)
     Patient.objects.bulk_create(patients)
     mrn_sequence_past(new)
-    return dict(Patient.objects.filter(mrn__in=list(new)).values_list("mrn", "id"))
+    ids = dict(Patient.objects.filter(mrn__in=list(new)).values_list("mrn", "id"))
+    for patient in patients:
+        patient.pk = ids[patient.mrn]
+    _name_parts(patients)
+    return ids
+
+
+def _name_parts(patients: Sequence[Patient]) -> None:
+    """Write the search keys of these saved patients' family name parts (`NamePart`), replacing
+    any they had."""
+    NamePart.objects.filter(patient__in=[p.pk for p in patients]).delete()
+    NamePart.objects.bulk_create(
+        [NamePart(patient_id=p.pk, key=key) for p in patients for key in later_part_keys(p.family_name)]
+    )
 
 
 def _apply(patient: Patient, details: Mapping[str, Any]) -> None:
@@ -262,6 +276,7 @@ def patient_register(
     if candidates and not confirm_not_duplicate:
         raise PossibleDuplicateError(candidates, more=more)
     patient.save()
+    _name_parts([patient])
     confirmed: dict[str, Any] = {}
     if candidates:
         confirmed["confirmed_not_duplicate_of"] = [c.patient.mrn for c in candidates]
@@ -328,6 +343,8 @@ def patient_update(
         record_changed([locked.pk])  # the primary diagnosis groups the outcomes
     if changed:
         locked.save()
+        if "family_name" in changed:
+            _name_parts([locked])
         specs.insert(0, spec_for(locked, Action.UPDATE, {"fields": changed}))
     audit_record_many(actor=actor, specs=specs)
     return locked

@@ -41,3 +41,11 @@ def submit(
     except ValidationError as exc:
         apply_errors(form, place(exc) if place else exc)
         return False, None
+
+
+def refuse_overlong(form: BaseForm) -> None:
+    """Leave the length limits of the form's text fields to the server: a browser given
+    `maxlength` cuts a pasted value silently (a 300-character name became its first 100); without
+    it the value is refused beside the field, "at most 100 characters (it has 300)"."""
+    for field in form.fields.values():
+        field.widget.attrs.pop("maxlength", None)
