@@ -105,7 +105,10 @@ def test_a_chair_is_never_double_booked_and_nothing_is_half_written(
             start_on=NEXT_MONDAY + datetime.timedelta(days=2),
             start_time=datetime.time(10, 0),
         )
-    assert "Chair 1 is already booked at Wed" in str(err.value)
+    # The message names the booking it clashes with (09:00-11:00), and the one asked for.
+    message = str(err.value)
+    assert message.count("Chair 1 is booked Wed") == 1
+    assert "09:00-11:00, which overlaps Wed" in message and "10:00-12:00." in message
     assert not TreatmentPlan.objects.filter(patient=other).exists()
     assert Appointment.objects.filter(patient=other).count() == 0
     # 11:00 is free: back-to-back is allowed.
@@ -133,7 +136,9 @@ def test_reschedule_with_a_reason_and_refuse_a_clash(doctor, patient, eligible, 
             clinician=None,
             reason=" ",
         )
-    with pytest.raises(ValidationError, match="already booked"):
+    with pytest.raises(
+        ValidationError, match=r"Chair 1 is booked \w+ \d+ \w+ \d{4} \d\d:\d\d-\d\d:\d\d, which overlaps"
+    ):
         services.appointment_reschedule(
             actor=actor,
             appointment=first,

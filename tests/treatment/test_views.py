@@ -76,7 +76,8 @@ def test_front_desk_reschedules_with_a_reason_and_sees_a_clash(
         url, {"reschedule": "1", "starts_at": clash, "chair": chair.pk, "clinician": "", "reason": "asked"}
     )
     assert response.status_code == 422
-    assert "Chair 1 is already booked" in response.content.decode()
+    assert "Chair 1 is booked " in response.content.decode()
+    assert ", which overlaps " in response.content.decode()
     response = client.post(url, {"cancel": "1", "reason": ""})
     assert response.status_code == 422 and "This field is required." in response.content.decode()
     response = client.post(url, {"cancel": "1", "reason": "Flu"})
@@ -177,3 +178,16 @@ def test_chart_shows_the_plan_and_the_next_appointment_in_one_query(
     with CaptureQueriesContext(connection) as queries:
         summary = chart_plans(patient_id=patient.pk)
     assert len(queries.captured_queries) == 1 and (summary.plans, summary.booked) == (1, 6)
+
+
+def test_chairs_are_listed_and_offered_in_natural_order(client_as, physician, clinic_admin, doctor, patient):
+    import re
+
+    for name in ("Chair 10", "Chair 2", "Chair 1", "Chair 11"):
+        make_chair(name)
+    make_eligible(doctor, patient)
+    page = client_as(physician).get(reverse("treatment:plan-new", args=[patient.pk])).content.decode()
+    offered = re.findall(r"<option value=\"\d+\"[^>]*>(Chair \d+)", page)
+    assert offered == ["Chair 1", "Chair 2", "Chair 10", "Chair 11"]
+    listed = client_as(clinic_admin).get(reverse("treatment:chairs")).content.decode()
+    assert re.findall(r"<li>(Chair \d+)", listed) == ["Chair 1", "Chair 2", "Chair 10", "Chair 11"]

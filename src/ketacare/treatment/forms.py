@@ -46,7 +46,12 @@ def _staff_field() -> StaffChoiceField:
 
 
 def _chair_field() -> forms.ModelChoiceField[Chair]:
-    return forms.ModelChoiceField(queryset=Chair.objects.filter(active=True), label="Chair", empty_label=None)
+    active = Chair.objects.filter(active=True)
+    field = forms.ModelChoiceField(queryset=active, label="Chair", empty_label=None)
+    # Offered in natural order (Chair 2 before Chair 10), read when the form is drawn; the choice
+    # is still checked against the active chairs.
+    field.choices = lambda: [(c.pk, str(c)) for c in selectors.chairs_in_order(active=True)]
+    return field
 
 
 class PlanForm(forms.Form):

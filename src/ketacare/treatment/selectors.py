@@ -111,6 +111,12 @@ def natural_key(text: str) -> tuple[tuple[int, str], ...]:
     )
 
 
+def chairs_in_order(*, active: bool | None = None) -> list[Chair]:
+    """The clinic's chairs in natural order of their names ("Chair 2" before "Chair 10")."""
+    chairs = Chair.objects.all() if active is None else Chair.objects.filter(active=active)
+    return sorted(chairs, key=lambda c: natural_key(c.name))
+
+
 def clinical_staff() -> list[Any]:
     """Physicians and nurses, the people appointments are assigned to."""
     user_model = get_user_model()
@@ -169,7 +175,7 @@ def calendar(*, start: datetime.date, days: int, by: str = "chair") -> Calendar:
             rows_by_key[user.pk] = Row(user.pk, user.get_full_name() or user.get_username())
     else:
         by = "chair"
-        for chair in sorted(Chair.objects.filter(active=True), key=lambda c: natural_key(c.name)):
+        for chair in chairs_in_order(active=True):
             rows_by_key[chair.pk] = Row(chair.pk, str(chair))
     for row in rows_by_key.values():
         row.days = [[] for _ in dates]

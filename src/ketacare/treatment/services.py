@@ -61,16 +61,31 @@ def _clash(
     ends_at: datetime.datetime,
     exclude_id: int | None = None,
 ) -> str | None:
-    """Why the slot cannot be booked, or None. Call with the chair row locked."""
-    overlapping = Appointment.objects.holding_time().filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+    """Why the slot cannot be booked, naming the booking it clashes with, or None. Call with the
+    chair row locked."""
+    overlapping = (
+        Appointment.objects.holding_time()
+        .filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+        .select_related("chair")
+        .order_by("starts_at", "id")
+    )
     if exclude_id is not None:
         overlapping = overlapping.exclude(pk=exclude_id)
-    local = timezone.localtime(starts_at)
-    if overlapping.filter(chair=chair).exists():
-        return f"{chair.name} is already booked at {local:%a %d %b %Y %H:%M}."
-    if overlapping.filter(patient_id=patient_id).exists():
-        return f"The patient already has an appointment at {local:%a %d %b %Y %H:%M}."
+    asked = _span(starts_at, ends_at)
+    if (taken := overlapping.filter(chair=chair).first()) is not None:
+        return f"{chair.name} is booked {_span(taken.starts_at, taken.ends_at)}, which overlaps {asked}."
+    if (own := overlapping.filter(patient_id=patient_id).first()) is not None:
+        return (
+            f"The patient already has an appointment {_span(own.starts_at, own.ends_at)} in "
+            f"{own.chair.name}, which overlaps {asked}."
+        )
     return None
+
+
+def _span(starts_at: datetime.datetime, ends_at: datetime.datetime) -> str:
+    """ "Wed 9 Dec 2026 09:00-11:00", in the clinic's time."""
+    start, end = timezone.localtime(starts_at), timezone.localtime(ends_at)
+    return f"{start:%a} {start.day} {start:%b %Y %H:%M}-{end:%H:%M}"
 
 
 def _lock_chair(chair: Chair) -> Chair:

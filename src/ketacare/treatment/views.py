@@ -28,7 +28,7 @@ from ketacare.treatment.forms import (
     ReasonForm,
     RescheduleForm,
 )
-from ketacare.treatment.models import Appointment, Chair, TreatmentPlan
+from ketacare.treatment.models import Appointment, TreatmentPlan
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
 
 
@@ -295,5 +295,5 @@ def chairs(request: HttpRequest) -> HttpResponse:
             return redirect("treatment:chairs")
     status = UNPROCESSABLE if request.method == "POST" else 200
     return render(
-        request, "treatment/chairs.html", {"chairs": Chair.objects.all(), "form": form}, status=status
+        request, "treatment/chairs.html", {"chairs": selectors.chairs_in_order(), "form": form}, status=status
     )
