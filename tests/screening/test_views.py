@@ -255,6 +255,29 @@ def test_efficacy_notes_are_shown_as_notes_and_do_not_stop_a_plain_eligible(
     )
 
 
+def test_no_route_is_called_free_of_contraindications_before_the_checklist_is_answered(
+    client_as, physician, doctor, patient
+):
+    from tests.screening.conftest import no_findings
+
+    consultation = services.consultation_start(actor=doctor, patient=patient)
+    services.episode_record(
+        actor=doctor,
+        consultation=consultation,
+        episode_duration_months=18,
+        severity="moderate",
+        augmentation_used=False,
+    )
+    client = client_as(physician)
+    html = client.get(f"/consultations/{consultation.pk}/").content.decode()
+    assert "no contraindication found" not in html
+    assert html.count("<strong>not checked yet</strong>") == 2  # IV ketamine and esketamine
+    assert "until then nothing rules a contraindication out" in html
+    services.checklist_record(actor=doctor, consultation=consultation, answers=no_findings())
+    html = client.get(f"/consultations/{consultation.pk}/").content.decode()
+    assert html.count("no contraindication found") == 2 and "not checked yet" not in html
+
+
 def test_an_old_checklist_still_shows_and_asks_only_the_new_questions(client_as, physician, consultation):
     from tests.screening.test_services import OLD_QUESTIONS
 
