@@ -372,3 +372,11 @@ def test_without_a_failed_trial_the_page_and_letter_say_not_staged(
     assert sign_post(client, consultation).status_code == 302
     text = letter_text(client, CandidacyDecision.objects.get())
     assert "Maudsley Staging Method: not staged" in text and "of 15" not in text
+
+
+def test_counts_read_in_the_singular_when_there_is_one(client_as, physician, doctor, consultation):
+    services.prior_treatment_record(
+        actor=doctor, patient=consultation.patient, kind="ect", outcome="no_response", sessions=1
+    )
+    html = client_as(physician).get(f"/consultations/{consultation.pk}/").content.decode()
+    assert ", 1 session —" in html and "1 sessions" not in html
