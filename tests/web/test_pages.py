@@ -11,6 +11,14 @@ def test_dashboard_shows_the_role_and_its_links(client_as, front_desk, clinic_ad
     assert "Audit trail" in html and "Register a patient" not in html
 
 
+def test_safety_alerts_are_in_the_navigation_for_those_who_read_them(client_as, nurse, physician, front_desk):
+    link = '<a href="/alerts/"'
+    for user in (nurse, physician):
+        html = client_as(user).get("/patients/").content.decode()
+        assert html.split("</nav>")[0].count(link) == 1 and "Safety alerts</a>" in html
+    assert link not in client_as(front_desk).get("/patients/").content.decode()
+
+
 def test_not_found_and_forbidden_pages_are_in_the_house_style(client_as, clinic_admin):
     client = client_as(clinic_admin)
     missing = client.get("/no/such/page/")
