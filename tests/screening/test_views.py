@@ -380,3 +380,36 @@ def test_counts_read_in_the_singular_when_there_is_one(client_as, physician, doc
     )
     html = client_as(physician).get(f"/consultations/{consultation.pk}/").content.decode()
     assert ", 1 session —" in html and "1 sessions" not in html
+
+
+def test_rate_now_from_the_consultation_is_a_baseline_rating_and_comes_back_to_it(
+    client_as, physician, consultation
+):
+    from django.urls import reverse
+
+    from ketacare.measures.models import QuestionnaireResponse
+
+    client = client_as(physician)
+    page = client.get(f"/consultations/{consultation.pk}/").content.decode()
+    start = page.index('href="', page.index("Rate now") - 200) + len('href="')
+    link = page[start : page.index('"', start)].replace("&amp;", "&")
+    assert link.startswith(
+        reverse("measures:response-new", args=[consultation.patient_id]) + "?instrument=phq9"
+    )
+    form = client.get(link).content.decode()
+    assert '<option value="baseline" selected>' in form
+    assert f'href="/consultations/{consultation.pk}/#baseline" role="button"' in form  # Cancel goes back
+    from django.utils import timezone
+
+    answers = {f"item_{n}": "1" for n in range(1, 10)}
+    answers["administered_at"] = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    saved = client.post(link, {"instrument": "phq9", "context": "baseline", **answers})
+    assert saved.status_code == 302
+    assert saved["Location"] == f"/consultations/{consultation.pk}/#baseline"
+    assert QuestionnaireResponse.objects.get(patient=consultation.patient).context == "baseline"
+    # A link to another site is never followed.
+    elsewhere = client.post(
+        link.split("&next=")[0] + "&next=https://evil.example/",
+        {"instrument": "phq9", "context": "baseline", **answers},
+    )
+    assert elsewhere.status_code == 302 and elsewhere["Location"].startswith("/patients/")

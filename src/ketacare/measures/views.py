@@ -22,7 +22,7 @@ from ketacare.audit.services import audit_list_view, audit_view
 from ketacare.clinical import instruments
 from ketacare.measures import selectors, services, wording
 from ketacare.measures.forms import AcknowledgeForm, AnswersForm, LinkForm, StaffResponseForm
-from ketacare.measures.models import QuestionnaireResponse, SafetyAlert, SelfReportLink, flag_labels
+from ketacare.measures.models import Context, QuestionnaireResponse, SafetyAlert, SelfReportLink, flag_labels
 from ketacare.measures.plots import trajectory_svg_cached
 from ketacare.patients.models import Patient
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
@@ -153,7 +153,19 @@ def response_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             status=400 if code else 200,
         )
     scale = instruments.get(code)
-    form = StaffResponseForm(request.POST if request.method == "POST" else None, instrument=scale)
+    # The page that sent the user here may name the context (the consultation: "baseline") and
+    # where to go back to once the scale is saved.
+    context = request.GET.get("context", "")
+    form = StaffResponseForm(
+        request.POST if request.method == "POST" else None,
+        instrument=scale,
+        initial={"context": context} if context in Context.values else None,
+    )
+    back = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("patients:chart", args=[patient.pk]) + "#measures"
     if request.method == "POST":
         done, response = submit(
             form,
@@ -176,12 +188,12 @@ def response_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             messages.success(request, summary + ".")
             if response.flags and services.alert_priority(response.flags):
                 messages.error(request, f"Safety alert raised: {flag_labels(response.flags)}.")
-            return redirect(reverse("patients:chart", args=[patient.pk]) + "#measures")
+            return redirect(back)
     status = UNPROCESSABLE if request.method == "POST" else 200
     return render(
         request,
         "measures/response_form.html",
-        {"patient": patient, "scale": scale, "form": form, "stem": wording.stem(scale)},
+        {"patient": patient, "scale": scale, "form": form, "stem": wording.stem(scale), "back": back},
         status=status,
     )
 
