@@ -413,3 +413,22 @@ def test_rate_now_from_the_consultation_is_a_baseline_rating_and_comes_back_to_i
         {"instrument": "phq9", "context": "baseline", **answers},
     )
     assert elsewhere.status_code == 302 and elsewhere["Location"].startswith("/patients/")
+
+
+def test_a_signed_eligible_decision_leads_to_starting_the_plan(client_as, physician, nurse, consultation):
+    client = client_as(physician)
+    page = f"/consultations/{consultation.pk}/"
+    assert "Next: start the treatment plan" not in client.get(page).content.decode()
+    assert sign_post(client, consultation).status_code == 302
+    html = client.get(page).content.decode()
+    plan_new = f"/patients/{consultation.patient_id}/plans/new/"
+    assert f'<a href="{plan_new}" role="button">Next: start the treatment plan' in html
+    assert "Next: start the treatment plan" not in client_as(nurse).get(page).content.decode()  # may not
+
+
+def test_a_not_eligible_decision_offers_no_plan(client_as, physician, consultation):
+    client = client_as(physician)
+    signed = sign_post(client, consultation, decision="not_eligible", routes=[], reasons="Psychosis.")
+    assert signed.status_code == 302, signed.content.decode()[-1500:]
+    html = client.get(f"/consultations/{consultation.pk}/").content.decode()
+    assert "Not eligible" in html and "Next: start the treatment plan" not in html
