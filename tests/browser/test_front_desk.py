@@ -49,7 +49,7 @@ def test_front_desk_registers_finds_and_opens_a_patient(live_server, page, make_
     page.get_by_label("Find a patient by name, MRN or date of birth").fill("quint")
     result = page.locator("#results").get_by_role("link", name="Quintero, Marisol")
     expect(result).to_be_visible()
-    expect(page.locator("#results")).to_contain_text("1 patient match")
+    expect(page.locator("#results")).to_contain_text("1 patient matches")
     result.click()
 
     expect(page).to_have_url(f"{live_server.url}/patients/{patient.pk}/")

@@ -87,7 +87,7 @@ def test_htmx_search_returns_only_the_results(client_as, front_desk, register):
         reverse("patients:list"), {"q": "smi"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results"
     )
     html = response.content.decode()
-    assert "<html" not in html and "Smith, Anna" in html and "1 patient match" in html
+    assert "<html" not in html and "Smith, Anna" in html and "1 patient matches “" in html
 
 
 def test_edit_form_saves_and_shows_message(client_as, physician, register):
