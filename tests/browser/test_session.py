@@ -202,5 +202,7 @@ def test_nurse_runs_an_infusion_from_check_in_to_discharge_and_the_physician_sig
     page.goto(f"{live_server.url}/patients/{patient.pk}/")
     expect(page.locator("#treatment")).to_contain_text("40 mg (0.5 mg/kg)")
     expect(page.locator("#treatment")).to_contain_text("Nausea (mild)")
-    # the pre-session score is the baseline and the post-session one halves it: a response
-    expect(page.locator("#measures table").first).to_contain_text("-8 (-50.0%)")
+    # The pre-session score is the baseline; the post-session one halves it, but it measures the
+    # acute state: shown as the latest, same day as the dose, and never read as a response.
+    expect(page.locator("#measures table").first).to_contain_text("same day as a dose")
+    expect(page.locator("#measures table").first).not_to_contain_text("-50.0%")
