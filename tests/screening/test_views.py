@@ -39,6 +39,35 @@ def test_front_desk_records_a_referral_with_a_new_referrer(client_as, front_desk
     assert "Candidacy" not in chart  # the front desk sees the referral, not the clinical decision
 
 
+def test_the_referral_form_starts_from_the_clinician_named_at_registration(
+    client_as, front_desk, actor, patient
+):
+    from ketacare.patients.models import Patient
+    from ketacare.patients.services import referring_provider_create
+
+    provider = referring_provider_create(
+        actor=actor, details={"name": "Dr Lena Park", "practice": "Elm Clinic"}
+    )
+    Patient.objects.filter(pk=patient.pk).update(referring_provider=provider)
+    client = client_as(front_desk)
+    form = client.get(f"/patients/{patient.pk}/referrals/new/").content.decode()
+    assert f'<option value="{provider.pk}" selected>' in form
+    # Submitted as offered, reports may be shared with that clinician: no "no referring clinician".
+    response = client.post(
+        f"/patients/{patient.pk}/referrals/new/",
+        {
+            "referring_provider": str(provider.pk),
+            "received_on": "2026-11-01",
+            "reason": "Three antidepressants without benefit.",
+            "presenting_conditions": ["treatment_resistant_depression"],
+            "consent_to_treatment": "on",
+            "consent_to_share": "on",
+        },
+    )
+    assert response.status_code == 302
+    assert Referral.objects.get().referring_provider == provider
+
+
 def test_a_bad_referral_answers_422_with_every_error_beside_its_field(client_as, front_desk, patient):
     response = client_as(front_desk).post(
         f"/patients/{patient.pk}/referrals/new/",

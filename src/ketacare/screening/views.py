@@ -56,7 +56,11 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
 @require_http_methods(["GET", "POST"])
 def referral_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
-    form = ReferralForm(request.POST if request.method == "POST" else None)
+    # The clinician named at registration refers the patient unless the user chooses otherwise.
+    form = ReferralForm(
+        request.POST if request.method == "POST" else None,
+        initial={"referring_provider": patient.referring_provider_id},
+    )
     actor = Actor.from_request(request)
 
     @transaction.atomic
