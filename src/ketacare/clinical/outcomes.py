@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Sequence
+from bisect import bisect_right
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -158,11 +159,26 @@ class Course:
         return self.latest is not None and self.latest != self.assessed
 
 
+def same_day_times(
+    times: Iterable[datetime], dose_times: Sequence[datetime], *, hours: float
+) -> set[datetime]:
+    """Those of `times` that are same-day: within `hours` after a dose (clinical reference section
+    2, "Time points": a score then measures the acute state and never counts as response or
+    remission; `OutcomeRules.time_point_min_hours`, 20 by default). Each time is placed among the
+    sorted doses by one binary search: only the last dose at or before it can be within hours."""
+    doses = sorted(dose_times)
+    window = timedelta(hours=hours)
+    out = set()
+    for at in times:
+        last = bisect_right(doses, at) - 1
+        if last >= 0 and at < doses[last] + window:
+            out.add(at)
+    return out
+
+
 def same_day(at: datetime, dose_times: Sequence[datetime], *, hours: float) -> bool:
-    """Whether a score taken at `at` is a same-day score: within `hours` after a dose (clinical
-    reference section 2, "Time points": it measures the acute state and never counts as response
-    or remission; `OutcomeRules.time_point_min_hours`, 20 by default)."""
-    return any(dose <= at < dose + timedelta(hours=hours) for dose in dose_times)
+    """Whether a score taken at `at` is a same-day score (`same_day_times`)."""
+    return bool(same_day_times([at], dose_times, hours=hours))
 
 
 def course(

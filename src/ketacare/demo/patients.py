@@ -25,7 +25,7 @@ from ketacare.patients.models import (
     Sex,
 )
 from ketacare.patients.names import later_part_keys, name_key
-from ketacare.patients.services import mrn_allocate
+from ketacare.patients.services import PATIENT_FIELDS, mrn_allocate
 
 BATCH = 5000
 
@@ -132,30 +132,9 @@ def seed_cohort(*, patients: int, seed: int, actor: Actor | None = None) -> int:
     return made
 
 
-PATIENT_COLUMNS = (
-    "mrn",
-    "given_name",
-    "family_name",
-    "preferred_name",
-    "given_name_key",
-    "family_name_key",
-    "date_of_birth",
-    "sex",
-    "phone",
-    "email",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "emergency_contact_name",
-    "emergency_contact_relationship",
-    "emergency_contact_phone",
-    "referring_provider",
-    "no_known_allergies",
-    "created_at",
-    "updated_at",
-)
+# Registration's fields (patients.services.PATIENT_FIELDS), with the MRN, name keys and times
+# the service sets; the rows below are built in this order.
+PATIENT_COLUMNS = ("mrn", "given_name_key", "family_name_key", *PATIENT_FIELDS, "created_at", "updated_at")
 
 
 def _seed_batch(
@@ -188,11 +167,11 @@ def _seed_batch(
         rows.append(
             (
                 mrn,
+                given_key,
+                family_key,
                 given,
                 family,
                 "",
-                given_key,
-                family_key,
                 dob,
                 sex.value,
                 f"({rng.randrange(200, 999)}) 555-{rng.randrange(0, 9999):04d}",
@@ -226,7 +205,8 @@ def _seed_batch(
         if not nka:
             substance, reaction = rng.choice(ALLERGENS)
             allergies.append((pid, substance, reaction, rng.choice(Allergy.Severity.values), now))
-    parts = [(ids[str(row[0])], key) for row in rows for key in later_part_keys(str(row[2]))]
+    family_at = PATIENT_COLUMNS.index("family_name")
+    parts = [(ids[str(row[0])], key) for row in rows for key in later_part_keys(str(row[family_at]))]
     bulk_insert(NamePart, ("patient", "key"), parts)  # as registration writes them
     bulk_insert(Diagnosis, ("patient", "code", "is_primary", "recorded_at"), diagnoses)
     bulk_insert(BodyMeasurement, ("patient", "measured_at", "weight_kg", "height_cm"), measurements)

@@ -135,11 +135,11 @@ def trajectories(
             continue
         scale = instruments.get(code)
         # Rated after the session, or within hours of a dose: shown, never read as a response.
-        same_day = {
-            p.at
-            for p in points
-            if context_of.get((code, p.at, p.total)) == Context.POST_SESSION
-            or outcomes.same_day(p.at, session_times, hours=rules.time_point_min_hours)
+        after_dose = outcomes.same_day_times(
+            (p.at for p in points), session_times, hours=rules.time_point_min_hours
+        )
+        same_day = after_dose | {
+            p.at for p in points if context_of.get((code, p.at, p.total)) == Context.POST_SESSION
         }
         course = outcomes.course(
             points,
