@@ -33,6 +33,7 @@ CLINICAL = {Role.PHYSICIAN, Role.NURSE}
 # allowed role's GET, which still proves the role passed the permission check.
 PAGES = {
     "web:home": ("/", set(Role)),
+    "web:board": ("/today/board/", CLINICAL | {Role.FRONT_DESK}),
     "accounts:logout": ("/accounts/logout/", set(Role)),
     "accounts:two-factor-setup": ("/accounts/two-factor/setup/", set(Role)),
     "accounts:account": ("/accounts/account/", set(Role)),
@@ -87,6 +88,7 @@ PAGES = {
     "sessions:scale": ("/sessions/{sid}/scale/?purpose=pre&instrument=phq9", CLINICAL),
     "sessions:rems-form": ("/sessions/{sid}/rems/", CLINICAL),
     "sessions:alerts": ("/sessions/{sid}/alerts/", CLINICAL),
+    "sessions:live": ("/sessions/{sid}/live/", CLINICAL),
     "sessions:action": ("/sessions/{sid}/vitals/", CLINICAL),
     "sessions:rems-pending": ("/rems/", CLINICAL),
     "ledger:stock": ("/ledger/", CLINICAL | {Role.CLINIC_ADMIN}),

@@ -1,4 +1,5 @@
-"""The demo's bookings: a larger cohort than tests/demo/test_sessions.py's, seeded once."""
+"""The demo's bookings and this morning's clinic: a larger cohort than tests/demo/test_sessions.py's,
+seeded once for the module."""
 
 from io import StringIO
 
@@ -6,19 +7,32 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from ketacare.accounts.models import User
+from ketacare.ledger.models import Entry
 from ketacare.sessions.models import TreatmentSession
 from ketacare.treatment.models import Appointment
+from ketacare.web import today
+from tests.conftest import kept_for_the_module
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_books_what_is_still_to_come_for_staff_to_check_in_and_never_double_books_a_chair():
-    call_command("seed_demo", "--patients", "60", "--seed", "5", stdout=StringIO())
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    with kept_for_the_module(django_db_blocker):
+        out = StringIO()
+        call_command("seed_demo", "--patients", "60", "--seed", "5", stdout=out)
+        yield out.getvalue()
+
+
+def test_demo_books_what_is_still_to_come_for_staff_to_check_in_and_never_double_books_a_chair(seeded):
     now = timezone.now()
     assert not Appointment.objects.filter(status="attended", starts_at__gt=now).exists()
     booked = Appointment.objects.filter(status="booked")
     assert booked.exists()
-    assert not booked.filter(starts_at__lte=now).exists()
+    # In the past, only this morning's one late arrival (demo/today.py), booked 20 minutes ago.
+    late = list(booked.filter(starts_at__lte=now))
+    assert len(late) == 1 and 19 <= (now - late[0].starts_at).total_seconds() / 60 <= 21
     assert not TreatmentSession.objects.filter(appointment__status="booked").exists()
     rows = list(
         Appointment.objects.holding_time()
@@ -27,3 +41,23 @@ def test_demo_books_what_is_still_to_come_for_staff_to_check_in_and_never_double
     )
     for (chair_a, _, end_a), (chair_b, start_b, _) in zip(rows, rows[1:], strict=False):
         assert chair_a != chair_b or start_b >= end_a
+
+
+def test_the_demo_opens_on_a_morning_in_progress(seeded):
+    assert "this morning 4 patients in chairs, 3 expected" in seeded
+    board = today.board(user=User.objects.get(username="nurse"))
+    steps = {row.chair.name: row.session.step for row in board.chairs if row.session}
+    assert sorted(steps.values()) == ["checked in", "dosing", "monitoring", "ready to leave"]
+    assert board.alarms == 1  # the SpO2 of 89% in recovery, not yet answered
+    [loud] = [row.session for row in board.chairs if row.session and row.session.warnings]
+    assert loud.step == "monitoring" and loud.warnings == ["Alarm: SpO2 91% or less"]
+    assert len(board.expected) == 3 and len(board.late) == 1
+    # Each dose given this morning is on the controlled-substance ledger.
+    dosed = TreatmentSession.objects.filter(locked_at__isnull=True, dose_started_at__isnull=False)
+    assert dosed.count() == 3
+    assert Entry.objects.filter(session__in=dosed, kind="administration").count() == 3
+    # Run again (make demo on the same day): the morning is not booked twice.
+    out = StringIO()
+    call_command("demo_today", stdout=out)
+    assert "already under way; nothing added" in out.getvalue()
+    assert Appointment.objects.filter(starts_at__date=timezone.localdate()).count() == 7

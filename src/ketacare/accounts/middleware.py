@@ -10,13 +10,17 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
 RENEW_EVERY_SECONDS = 60
+# A page's own polling (the Today board, the session page) sends this header: a screen left open
+# polls on its own, which is not a person at it, so it must not keep the session alive.
+POLL_HEADER = "X-KetaCare-Poll"
 _KEY = "_idle_renewed_at"
 _STARTED = "_signed_in_at"
 
@@ -32,7 +36,8 @@ class IdleTimeoutMiddleware:
     any request from a signed-in user saves it, but at most once a minute: a user is signed out
     after between 14 and 15 minutes without activity, and pages cost one write fewer. The cookie
     carries no expiry (SESSION_EXPIRE_AT_BROWSER_CLOSE): closing the browser ends the session.
-    Whatever the activity, a session ends SESSION_MAX_HOURS (12) after sign-in."""
+    Whatever the activity, a session ends SESSION_MAX_HOURS (12) after sign-in. A page's own
+    polling (POLL_HEADER) is not activity: an unattended board still signs out."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -51,11 +56,27 @@ class IdleTimeoutMiddleware:
                     response["HX-Redirect"] = login
                     return response
                 return redirect(login)
-            if now - int(session.get(_KEY, 0)) >= RENEW_EVERY_SECONDS:
+            polled = POLL_HEADER in request.headers
+            if not polled and now - int(session.get(_KEY, 0)) >= RENEW_EVERY_SECONDS:
                 session[_KEY] = now  # saved: the row's expiry moves SESSION_COOKIE_AGE ahead
                 if session.get("_session_expiry") is not None:
                     session.set_expiry(None)  # an older session's lasting cookie: the browser's now
         return self.get_response(request)
+
+
+class LoginRequired(LoginRequiredMiddleware):
+    """Deny by default (Django's LoginRequiredMiddleware), and a request from htmx (a poll, a
+    form) whose session has ended takes the whole window to the sign-in page rather than
+    swapping the sign-in form into a part of the page."""
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> HttpResponseBase | None:
+        response = super().process_view(request, view_func, view_args, view_kwargs)
+        if response is not None and request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse(settings.LOGIN_URL) + "?idle=1"
+        return response
 
 
 # Pages a signed-in staff member reaches before the second factor: the two-factor pages

@@ -91,7 +91,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Deny by default: every view needs a signed-in user unless it is marked @login_not_required.
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "ketacare.accounts.middleware.LoginRequired",
     # Two-factor sign-in: request.user.is_verified() once a TOTP or recovery code was accepted;
     # until then a staff member reaches only the two-factor pages (accounts/middleware.py).
     "django_otp.middleware.OTPMiddleware",

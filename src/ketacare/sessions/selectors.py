@@ -4,6 +4,8 @@ The session page costs the same number of queries however full its flowsheet is.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,7 +251,18 @@ def session_alerts(s: TreatmentSession) -> list[SafetyAlert]:
     )
 
 
-def _flowsheet(s: TreatmentSession) -> Flowsheet:
+_LOOK_UP = object()  # _flowsheet's default: read the session's own REMS record, enrolment and alerts
+
+
+def _flowsheet(
+    s: TreatmentSession,
+    *,
+    alerts: list[SafetyAlert] | None = None,
+    rems: Any = _LOOK_UP,
+    enrolment: Any = _LOOK_UP,
+) -> Flowsheet:
+    """The session's page, computed. A caller that reads many sessions at once (the Today board)
+    passes the alerts, REMS record and enrolment it read in bulk, so that nothing here queries."""
     protocol = rules.get(s.protocol)
     orders = list(s.orders.all())
     current = next((o for o in orders if o.superseded_at is None), None)
@@ -308,18 +321,22 @@ def _flowsheet(s: TreatmentSession) -> Flowsheet:
         scales=scales,
         adverse_events=events,
         amendments=list(s.amendments.all()),
-        rems=RemsRecord.objects.filter(session=s).first() if s.is_esketamine else None,
+        rems=(RemsRecord.objects.filter(session=s).first() if s.is_esketamine else None)
+        if rems is _LOOK_UP
+        else rems,
         gate=_gate(protocol, vitals),
         alarms=raised,
         unanswered_alarms=sorted({a.label for a in unanswered}),
         unanswered_codes=sorted({a.code for a in unanswered}),
         devices=list(s.devices.all()),
-        session_alerts=session_alerts(s) if not s.locked else [],
+        session_alerts=alerts if alerts is not None else session_alerts(s) if not s.locked else [],
         rems_enrolment=(
             RemsEnrolment.objects.filter(patient_id=s.patient_id).first()
             if s.is_esketamine and s.dose_started_at is None
             else None
-        ),
+        )
+        if enrolment is _LOOK_UP
+        else enrolment,
         last_spo2=spo2[-1] if spo2 else None,
         post_dose_bp=post_bp,
         schedule=schedule,
@@ -378,6 +395,129 @@ def flowsheets(*, session_ids: list[int]) -> list[Flowsheet]:
     return [_flowsheet(s) for s in sessions]
 
 
+BOARD_SESSIONS = 60  # more than a clinic's chairs hold in a day; the board lists at most these
+
+
+@dataclass(frozen=True, slots=True)
+class BoardSession:
+    """One session as the Today board shows it: the step the patient is at, what is due next,
+    and everything that needs a clinician now."""
+
+    page: Flowsheet
+    step: str  # checked in, dosing, monitoring, ready to leave, discharged
+    next_action: str
+    in_chair_min: int
+    # Loud items, each in words: unanswered alarms, the gate, oversedation, overdue vitals,
+    # ratings due, open urgent safety alerts.
+    warnings: list[str]
+    alerts: list[SafetyAlert]
+
+    @property
+    def session(self) -> TreatmentSession:
+        return self.page.session
+
+    @property
+    def chair_id(self) -> int | None:
+        appointment = self.page.session.appointment
+        return appointment.chair_id if appointment is not None else None
+
+
+def _hhmm(at: datetime.datetime) -> str:
+    return f"{timezone.localtime(at):%H:%M}"
+
+
+def _next_action(page: Flowsheet, step: str, now: datetime.datetime, unmet: list[str]) -> str:
+    s = page.session
+    if step == "checked in":
+        if page.gate.blocked and s.gate_override_at is None:
+            return (
+                f"Blood pressure {page.gate.reading_text}: over the gate; recheck, or a physician overrides"
+            )
+        if page.order is None:
+            return "A physician orders the dose"
+        if not page.order.verified:
+            return "A second clinician verifies the dose"
+        return "Start the dose"
+    if step == "ready to leave":
+        return "Discharge: every criterion is met"
+    if step == "discharged":
+        waiting = [
+            who for who, at in (("nurse", s.nurse_signed_at), ("physician", s.physician_signed_at)) if not at
+        ]
+        return f"Sign the record ({' and '.join(waiting)})"
+    parts = []
+    if page.next_vitals_at is not None:
+        parts.append(
+            f"Vitals overdue since {_hhmm(page.next_vitals_at)}"
+            if page.vitals_overdue
+            else f"Vitals due {_hhmm(page.next_vitals_at)}"
+        )
+    if step == "monitoring" and page.earliest_discharge_at is not None and page.earliest_discharge_at > now:
+        parts.append(f"discharge from {_hhmm(page.earliest_discharge_at)}")
+    elif step == "monitoring" and unmet:
+        parts.append("not yet: " + "; ".join(unmet))
+    return ", ".join(parts) or "Monitoring"
+
+
+def board(*, now: datetime.datetime | None = None, limit: int = BOARD_SESSIONS) -> list[BoardSession]:
+    """Every live session not yet signed, oldest check-in first: the patients in the chairs, those
+    ready to leave, and any record still waiting for a signature (an earlier day's unsigned session
+    stays in view until it is signed). Ten queries whatever the number of sessions."""
+    now = now or timezone.now()
+    sessions = _load(
+        list(
+            _session_queryset()
+            .filter(locked_at__isnull=True, source=TreatmentSession.Source.LIVE)
+            .order_by("checked_in_at", "id")[:limit]
+        )
+    )
+    open_alerts: dict[int, list[SafetyAlert]] = {}
+    if sessions:
+        for alert in (
+            SafetyAlert.objects.filter(
+                patient_id__in={s.patient_id for s in sessions}, acknowledged_at__isnull=True
+            )
+            .only("id", "patient_id", "priority", "created_at", "flags")
+            .order_by("priority", "created_at", "id")
+        ):
+            open_alerts.setdefault(alert.patient_id, []).append(alert)
+    rows = []
+    for s in sessions:
+        alerts = open_alerts.get(s.patient_id, [])
+        page = _flowsheet(s, alerts=alerts, rems=None, enrolment=None)
+        unmet: list[str] = []
+        if s.discharged_at is not None:
+            step = "discharged"
+        elif s.dose_started_at is None:
+            step = "checked in"
+        elif s.dose_stopped_at is None:
+            step = "dosing"
+        else:
+            unmet = [c.label for c in discharge_assessment(page, now=now) if not c.met]
+            step = "monitoring" if unmet else "ready to leave"
+        warnings = [f"Alarm: {label}" for label in page.unanswered_alarms]
+        if step == "checked in" and page.gate.blocked and s.gate_override_at is None:
+            warnings.append(f"Blood pressure {page.gate.reading_text} over the gate ({page.gate.limit_text})")
+        if page.vitals_overdue and page.next_vitals_at is not None:
+            warnings.append(f"Vitals overdue since {_hhmm(page.next_vitals_at)}")
+        elapsed = minutes_from(s.dose_started_at, now)
+        if elapsed is not None and s.discharged_at is None:
+            due = [d for d in page.schedule if not d.done and d.minutes <= elapsed]
+            warnings += [f"{d.what} due ({d.minutes} min)" for d in due]
+        warnings += [f"Urgent safety alert: {alert.flag_labels}" for alert in alerts if alert.is_urgent]
+        rows.append(
+            BoardSession(
+                page=page,
+                step=step,
+                next_action=_next_action(page, step, now, unmet),
+                in_chair_min=minutes_from(s.checked_in_at, s.discharged_at or now) or 0,
+                warnings=warnings,
+                alerts=alerts,
+            )
+        )
+    return rows
+
+
 def snapshot_of(page: Flowsheet) -> dict[str, Any]:
     s = page.session
 
@@ -430,6 +570,23 @@ def snapshot_of(page: Flowsheet) -> dict[str, Any]:
         # before them keep a valid signature.
         **_safety_snapshot(page),
     }
+
+
+def version_of(page: Flowsheet) -> str:
+    """A short digest of everything the session page shows that a clinician can change: the
+    signed content, the safety log, skipped ratings, amendments and signatures. Two pages with the
+    same version show the same record (the page's live refresh compares it)."""
+    s = page.session
+    state = {
+        "record": snapshot_of(page),
+        "safety_log": s.safety_log,
+        "skipped": s.skipped_ratings,
+        "amendments": [a.pk for a in page.amendments],
+        "signed": [str(s.nurse_signed_at), str(s.physician_signed_at), str(s.locked_at)],
+        "checklist": [s.checklist, s.risk_assessment, str(s.gate_override_at)],
+    }
+    text = json.dumps(state, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def _safety_snapshot(page: Flowsheet) -> dict[str, Any]:

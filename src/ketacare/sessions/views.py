@@ -56,6 +56,7 @@ from ketacare.sessions.services import DoseStock
 from ketacare.treatment.models import Appointment
 from ketacare.ui.forms import UNPROCESSABLE, submit
 
+LIVE_POLL_SECONDS = 10  # how often an open session page asks whether another clinician changed it
 PRE_SCALES = ("phq9", "gad7", "epds", "pcl5", "qids_sr16", "madrs")
 
 
@@ -206,12 +207,15 @@ def _forms(page: selectors.Flowsheet, bound: dict[str, BaseForm]) -> _Forms:
 
 
 def _render(
-    request: HttpRequest, session_id: int, bound: dict[str, BaseForm] | None = None, status: int = 200
+    request: HttpRequest,
+    session_id: int,
+    bound: dict[str, BaseForm] | None = None,
+    status: int = 200,
+    *,
+    page: selectors.Flowsheet | None = None,
+    refreshed: bool = False,
 ) -> HttpResponse:
-    try:
-        page = selectors.session_page(session_id=session_id)
-    except TreatmentSession.DoesNotExist:
-        raise Http404("No such session.") from None
+    page = page or _page_or_404(session_id)
     audit_view(actor=Actor.from_request(request), obj=page.session)
     base = reverse("sessions:session", args=[page.session.pk])
     context = {
@@ -241,6 +245,10 @@ def _render(
         if page.devices and page.session.dose_stopped_at is None
         else None,
         "alerts_url": reverse("sessions:alerts", args=[page.session.pk]),
+        "live_url": reverse("sessions:live", args=[page.session.pk]),
+        "version": selectors.version_of(page),
+        "live_poll": LIVE_POLL_SECONDS,
+        "refreshed": refreshed,
         "stops": [f for f in page.session.checklist_findings if f.get("effect") == "stop"],
         "warns": [f for f in page.session.checklist_findings if f.get("effect") == "warn"],
         "pre_scales": [instruments.get(c) for c in PRE_SCALES],
@@ -256,9 +264,28 @@ def _render(
     return render(request, template, context, status=status)
 
 
+def _page_or_404(session_id: int) -> selectors.Flowsheet:
+    try:
+        return selectors.session_page(session_id=session_id)
+    except TreatmentSession.DoesNotExist:
+        raise Http404("No such session.") from None
+
+
 @requires("treatment_sessions.view_treatmentsession")
 def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     return _render(request, session_id)
+
+
+@requires("treatment_sessions.view_treatmentsession")
+def session_live(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Polled by an open session page: nothing (204) while the record is as the page shows it
+    (`v`, its version); once another clinician has changed it, the page's new content. The
+    browser keeps what a clinician is typing: it does not swap a page with a form being filled
+    in, and says that the record changed (web/static/web/behaviour.js)."""
+    page = _page_or_404(session_id)
+    if request.GET.get("v") == selectors.version_of(page):
+        return HttpResponse(status=204)
+    return _render(request, session_id, page=page, refreshed=True)
 
 
 @requires("treatment_sessions.view_treatmentsession", "measures.view_safetyalert")

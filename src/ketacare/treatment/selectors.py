@@ -33,6 +33,7 @@ class Slot:
     mrn: str
     chair: str
     clinician: str
+    chair_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -101,6 +102,7 @@ def _slot(r: dict[str, Any]) -> Slot:
         clinician=_staff_name(
             r["clinician__first_name"], r["clinician__last_name"], r["clinician__username"]
         ),
+        chair_id=r["chair_id"],
     )
 
 
@@ -216,6 +218,23 @@ def upcoming(*, since: datetime.datetime | None = None, limit: int = 100) -> lis
         Appointment.objects.filter(status=Appointment.Status.BOOKED, starts_at__gte=since)
         .order_by("starts_at", "id")
         .values(*_SLOT_FIELDS)[:limit]
+    )
+    return [_slot(r) for r in records]
+
+
+def day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def day_slots(*, day: datetime.date) -> list[Slot]:
+    """The day's appointments that hold a chair (booked or attended, not cancelled), by start
+    time: what the Today board sets against its chairs. One query."""
+    start = day_start(day)
+    records = (
+        Appointment.objects.holding_time()
+        .filter(starts_at__gte=start, starts_at__lt=day_start(day + datetime.timedelta(days=1)))
+        .order_by("starts_at", "id")
+        .values(*_SLOT_FIELDS)
     )
     return [_slot(r) for r in records]
 

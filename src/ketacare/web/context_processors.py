@@ -15,7 +15,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         not settings.TWO_FACTOR_REQUIRED or getattr(user, "is_verified", lambda: False)()
     )
     if user is not None and user.is_authenticated and verified:
-        items.append(("Dashboard", reverse("web:home")))
+        items.append(
+            ("Today" if user.has_perm("treatment.view_appointment") else "Dashboard", reverse("web:home"))
+        )
         if user.has_perm("patients.view_patient"):
             items.append(("Patients", reverse("patients:list")))
         if user.has_perm("patients.add_patient"):

@@ -5,5 +5,6 @@ from ketacare.web import views
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("today/board/", views.board, name="board"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
 from ketacare.audit.models import AuditChainHead
 from ketacare.audit.services import EventSpec, audit_record_many, list_view_spec
@@ -13,16 +14,21 @@ from ketacare.measures.forms import AcknowledgeForm
 from ketacare.measures.selectors import open_alerts
 from ketacare.outcomes.selectors import booster_prompts
 from ketacare.patients.models import Patient
+from ketacare.web import today
 
 DASHBOARD_ALERTS = 20
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The dashboard: what this role needs first. Open safety alerts lead for clinicians."""
+    """The home page: what this role needs first. For those who book and treat, the Today board
+    (the chairs and the day's patients); then open safety alerts for clinicians."""
     user: Any = request.user
     role = user.role
     context: dict[str, Any] = {"role_label": role.label if role else "a user without a role"}
     shown: list[EventSpec] = []
+    if user.has_perm("treatment.view_appointment"):
+        context.update(_board_context(request))
+        shown += context.pop("board_audit")
     if user.has_perm("measures.view_safetyalert"):
         alerts, open_count = open_alerts(limit=DASHBOARD_ALERTS)
         shown.append(
@@ -42,6 +48,25 @@ def home(request: HttpRequest) -> HttpResponse:
         context["audit_count"] = AuditChainHead.objects.values_list("seq", flat=True).first() or 0
     audit_record_many(actor=Actor.from_request(request), specs=[s for s in shown if s.detail["ids"]])
     return render(request, "web/home.html", context)
+
+
+def _board_context(request: HttpRequest) -> dict[str, Any]:
+    b = today.board(user=request.user)
+    ids = b.patient_ids
+    return {
+        "board": b,
+        "board_seen": today.seen_token(ids),
+        "board_poll": today.POLL_SECONDS,
+        "board_audit": today.audit_specs(b, seen=request.GET.get("seen")),
+    }
+
+
+@requires("treatment.view_appointment")
+def board(request: HttpRequest) -> HttpResponse:
+    """The Today board's fragment, polled by the open page."""
+    context = _board_context(request)
+    audit_record_many(actor=Actor.from_request(request), specs=context.pop("board_audit"))
+    return render(request, "web/_board.html", context)
 
 
 @login_not_required

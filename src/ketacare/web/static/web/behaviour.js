@@ -31,4 +31,30 @@
     var input = closest(event, "input[data-select-on-focus]");
     if (input) { input.select(); }
   });
+
+  // The session page's live refresh ([data-live-session], sessions/_session.html) replaces the
+  // page when another clinician changes the record, but never under a clinician's hands: once a
+  // form on the page has been typed in, the new content is not swapped in, and the page says that
+  // the record changed, so the entry can be saved (its answer brings the new record) first.
+  document.addEventListener("input", function (event) {
+    var form = closest(event, "#session form");
+    if (form) { form.dataset.dirty = "1"; }
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var config = event.detail && event.detail.requestConfig;
+    var elt = config && config.elt;
+    if (!(elt instanceof Element) || !elt.hasAttribute("data-live-session")) { return; }
+    if (!document.querySelector("#session form[data-dirty]")) { return; }
+    event.detail.shouldSwap = false;
+    elt.remove();  // no further polls: the change is known, and each answer would be another read
+    var notice = document.getElementById("session-live-notice");
+    if (notice && !notice.querySelector("[data-changed]")) {
+      var p = document.createElement("p");
+      p.className = "notice warning";
+      p.setAttribute("data-changed", "");
+      p.textContent = "Another clinician has changed this record. What you are typing is kept: save it " +
+        "to see the change, or reload the page (your entry will be lost).";
+      notice.appendChild(p);
+    }
+  });
 })();

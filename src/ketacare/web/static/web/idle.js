@@ -9,6 +9,11 @@
     clearTimeout(timer);
     timer = setTimeout(function () { window.location.assign(body.dataset.loginUrl); }, minutes * 60 * 1000);
   }
-  ["htmx:afterRequest", "submit"].forEach(function (name) { document.addEventListener(name, reset); });
+  // A page's own polling (an element with data-poll) is not a person at the screen.
+  document.addEventListener("submit", reset);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!(elt instanceof Element && elt.closest("[data-poll]"))) { reset(); }
+  });
   reset();
 })();
