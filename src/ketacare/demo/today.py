@@ -215,9 +215,7 @@ def _visit(
     DoseOrder.objects.filter(pk=order.pk).update(ordered_at=ordered_at)
     if order.needs_verification:
         # The nurse verifies the physician's order with her own password, as at the tablet.
-        sessions.dose_verify(
-            actor=by, session=session, username=nurse_username, password=DEMO_PASSWORD
-        )
+        sessions.dose_verify(actor=by, session=session, username=nurse_username, password=DEMO_PASSWORD)
         DoseOrder.objects.filter(pk=order.pk).update(verified_at=ordered_at + datetime.timedelta(minutes=3))
     sessions.dose_start(actor=by, session=session, at=start, stock=DoseLedger())
     minute = 0
