@@ -83,6 +83,7 @@ PAGES = {
     "treatment:upcoming": ("/appointments/", CLINICAL | {Role.FRONT_DESK}),
     "treatment:appointment-change": ("/appointments/{apid}/change/", CLINICAL | {Role.FRONT_DESK}),
     "treatment:chairs": ("/chairs/", set(Role)),
+    "treatment:clinic-hours": ("/clinic-hours/", set(Role)),
     "sessions:check-in": ("/appointments/{apid}/check-in/", CLINICAL),
     "sessions:session": ("/sessions/{sid}/", CLINICAL),
     "sessions:scale": ("/sessions/{sid}/scale/?purpose=pre&instrument=phq9", CLINICAL),

@@ -56,6 +56,7 @@ _SCHEDULE = (
     "treatment.change_appointment",
     "treatment.view_treatmentplan",
     "treatment.view_chair",
+    "treatment.view_openinghours",
 )
 _PLAN_ORDERS = ("treatment.add_treatmentplan", "treatment.change_treatmentplan")
 # The session at the chair: nurses and physicians record it; only a physician orders the dose,
@@ -123,6 +124,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.change_user",
         "treatment.view_chair",
         "treatment.add_chair",
+        # Opening hours and closures: the clinic's calendar, which booking respects.
+        "treatment.view_openinghours",
+        "treatment.change_openinghours",
+        "treatment.add_closure",
+        "treatment.delete_closure",
         "ledger.view_entry",
         "ledger.export_ledger",
     )

@@ -30,7 +30,8 @@ from ketacare.ledger.services import DoseLedger
 from ketacare.sessions import services as sessions
 from ketacare.sessions.models import DoseOrder, TreatmentSession, VitalSign
 from ketacare.treatment import rules
-from ketacare.treatment.models import Appointment, Chair, TreatmentPlan
+from ketacare.treatment import services as treatment_services
+from ketacare.treatment.models import Appointment, Chair, Closure, TreatmentPlan
 
 # (what the board shows, minutes since check-in, minutes since the dose started or None,
 #  the infusion's minutes if it has stopped)
@@ -246,3 +247,23 @@ def _visit(
                 at=start + datetime.timedelta(minutes=m),
             )
     return session
+
+
+# The demo clinic's closure days: the next of each public holiday (a clinic records its own on
+# the opening hours page).
+HOLIDAYS = ((12, 25, "Christmas Day"), (1, 1, "New Year's Day"))
+
+
+def seed_closures(*, admin: Any, today: datetime.date | None = None) -> int:
+    """The next Christmas Day and New Year's Day as closure days, through the clinic admin's
+    service; returns how many were added (none if already there)."""
+    today = today or timezone.localdate()
+    made = 0
+    for month, day, reason in HOLIDAYS:
+        date = datetime.date(today.year, month, day)
+        if date < today:
+            date = date.replace(year=today.year + 1)
+        if not Closure.objects.filter(date=date).exists():
+            treatment_services.closure_add(actor=Actor(user=admin), date=date, reason=reason)
+            made += 1
+    return made

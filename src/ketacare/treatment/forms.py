@@ -10,7 +10,7 @@ from django.utils import timezone
 from ketacare.clinical.protocols import ESKETAMINE_DOSES_MG, WeightBasis
 from ketacare.patients.forms import DateInput
 from ketacare.treatment import rules, selectors
-from ketacare.treatment.models import Appointment, Chair, TreatmentPlan
+from ketacare.treatment.models import WEEKDAY_NAMES, Appointment, Chair, TreatmentPlan
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -102,6 +102,12 @@ class PlanForm(forms.Form):
         "(84 mg from the start)",
         required=False,
     )
+    override_reason = forms.CharField(
+        label="Book although the clinic is closed then: why",
+        required=False,
+        max_length=300,
+        help_text="Only for a slot on a closure day or outside opening hours; recorded with the booking.",
+    )
 
     def __init__(self, *args: Any, routes: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -119,6 +125,12 @@ class PlanForm(forms.Form):
 class BookForm(forms.Form):
     starts_at = forms.DateTimeField(label="Starts", widget=DateTimeInput())
     kind = forms.ChoiceField(choices=Appointment.Kind.choices, initial=Appointment.Kind.BOOSTER, label="Kind")
+    override_reason = forms.CharField(
+        label="Book although the clinic is closed then: why",
+        required=False,
+        max_length=300,
+        help_text="Only for a slot on a closure day or outside opening hours; recorded with the booking.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -129,12 +141,18 @@ class BookForm(forms.Form):
 class RescheduleForm(forms.Form):
     starts_at = forms.DateTimeField(label="New start", widget=DateTimeInput())
     reason = forms.CharField(label="Reason", max_length=300)
+    override_reason = forms.CharField(
+        label="Book although the clinic is closed then: why",
+        required=False,
+        max_length=300,
+        help_text="Only for a slot on a closure day or outside opening hours; recorded with the booking.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["chair"] = _chair_field()
         self.fields["clinician"] = _staff_field()
-        self.order_fields(["starts_at", "chair", "clinician", "reason"])
+        self.order_fields(["starts_at", "chair", "clinician", "reason", "override_reason"])
 
 
 class ReasonForm(forms.Form):
@@ -151,3 +169,45 @@ class ChairForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Chair
         fields = ["name", "room"]
+
+
+class OpeningHoursForm(forms.Form):
+    """A row per weekday: open or not, and the hours."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for day, name in enumerate(WEEKDAY_NAMES):
+            self.fields[f"open_{day}"] = forms.BooleanField(label=f"Open on {name}s", required=False)
+            self.fields[f"opens_{day}"] = forms.TimeField(
+                label=f"{name}: opens", required=False, widget=TimeInput()
+            )
+            self.fields[f"closes_{day}"] = forms.TimeField(
+                label=f"{name}: closes", required=False, widget=TimeInput()
+            )
+
+    def days(self) -> list[tuple[str, Any, Any, Any]]:
+        return [
+            (name, self[f"open_{d}"], self[f"opens_{d}"], self[f"closes_{d}"])
+            for d, name in enumerate(WEEKDAY_NAMES)
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for day, name in enumerate(WEEKDAY_NAMES):
+            if data.get(f"open_{day}"):
+                for edge in ("opens", "closes"):
+                    if data.get(f"{edge}_{day}") is None:
+                        self.add_error(f"{edge}_{day}", f"Give the time the clinic {edge} on {name}s.")
+        return data
+
+    def hours(self) -> dict[int, tuple[datetime.time, datetime.time] | None]:
+        data = self.cleaned_data
+        return {
+            day: (data[f"opens_{day}"], data[f"closes_{day}"]) if data.get(f"open_{day}") else None
+            for day in range(7)
+        }
+
+
+class ClosureForm(forms.Form):
+    date = forms.DateField(label="Date", widget=DateInput())
+    reason = forms.CharField(label="Reason (shown when booking)", max_length=120)

@@ -31,6 +31,51 @@ class Chair(models.Model):
         return f"{self.name} ({self.room})" if self.room else self.name
 
 
+class OpeningHours(models.Model):
+    """When the clinic treats on one weekday. Until the clinic admin sets any, bookings are not
+    checked against opening hours; once set, a weekday with no row is a day the clinic is
+    closed. Booking outside them needs a reason (an override, audited)."""
+
+    weekday = models.PositiveSmallIntegerField(unique=True, help_text="0 = Monday ... 6 = Sunday")
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ("weekday",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__lte=6), name="opening_hours_weekday", violation_error_message="0-6."
+            ),
+            models.CheckConstraint(
+                condition=Q(closes__gt=F("opens")),
+                name="opening_hours_close_after_open",
+                violation_error_message="The clinic must close after it opens.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{WEEKDAY_NAMES[self.weekday]} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class Closure(models.Model):
+    """A day the clinic is closed (a public holiday, training): no treatment is booked on it
+    without a reason."""
+
+    date = models.DateField(unique=True)
+    reason = models.CharField(max_length=120)
+    created_by = models.ForeignKey(_USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("date",)
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} ({self.reason})"
+
+
 class PlanQuerySet(models.QuerySet["TreatmentPlan"]):
     def active(self) -> PlanQuerySet:
         return self.filter(status=TreatmentPlan.Status.ACTIVE)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from ketacare.accounts.roles import Role
-from ketacare.treatment.models import Appointment, Chair, MaintenanceDecision, TreatmentPlan
+from ketacare.treatment.models import Appointment, Chair, Closure, MaintenanceDecision, TreatmentPlan
 
 
 @dataclass(slots=True)
@@ -57,6 +57,12 @@ class Calendar:
     days: list[datetime.date]
     rows: list[Row]
     booked: int
+    closed: dict[datetime.date, str] = field(default_factory=dict)  # closure days shown, with why
+
+    @property
+    def heads(self) -> list[tuple[datetime.date, str]]:
+        """Each day with its closure reason ("" when open)."""
+        return [(d, self.closed.get(d, "")) for d in self.days]
 
 
 def _name(given: str, family: str, preferred: str) -> str:
@@ -207,7 +213,10 @@ def calendar(*, start: datetime.date, days: int, by: str = "chair") -> Calendar:
         user_model = get_user_model()
         for user in user_model.objects.filter(pk__in=unnamed_staff):
             rows_by_key[user.pk].label = user.get_full_name() or user.get_username()
-    return Calendar(by=by, start=start, days=dates, rows=list(rows_by_key.values()), booked=booked)
+    closed = dict(Closure.objects.filter(date__range=(dates[0], dates[-1])).values_list("date", "reason"))
+    return Calendar(
+        by=by, start=start, days=dates, rows=list(rows_by_key.values()), booked=booked, closed=closed
+    )
 
 
 def upcoming(*, since: datetime.datetime | None = None, limit: int = 100) -> list[Slot]:
@@ -304,3 +313,38 @@ def chart_plans(*, patient_id: int) -> ChartPlans:
         attended=sum(p.n_attended for p in plans),  # type: ignore[attr-defined]
         booked=sum(p.n_booked for p in plans),  # type: ignore[attr-defined]
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureRow:
+    closure: Closure
+    booked: list[Slot]
+
+
+def booked_on(day: datetime.date) -> list[Slot]:
+    """The treatments booked (not yet attended) on a day. One query."""
+    return [s for s in day_slots(day=day) if s.status == Appointment.Status.BOOKED]
+
+
+def closures_ahead(*, limit: int = 60) -> list[ClosureRow]:
+    """Closures from today on, each with the treatments still booked that day (to be moved).
+    Two queries."""
+    closures = list(Closure.objects.filter(date__gte=timezone.localdate()).order_by("date")[:limit])
+    if not closures:
+        return []
+    days = {c.date for c in closures}
+    records = (
+        Appointment.objects.filter(
+            status=Appointment.Status.BOOKED,
+            starts_at__gte=day_start(min(days)),
+            starts_at__lt=day_start(max(days) + datetime.timedelta(days=1)),
+        )
+        .order_by("starts_at", "id")
+        .values(*_SLOT_FIELDS)
+    )
+    by_day: dict[datetime.date, list[Slot]] = {}
+    for r in records:
+        slot = _slot(r)
+        if slot.starts_at.date() in days:
+            by_day.setdefault(slot.starts_at.date(), []).append(slot)
+    return [ClosureRow(closure=c, booked=by_day.get(c.date, [])) for c in closures]

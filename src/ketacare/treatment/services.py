@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -14,15 +15,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketacare.audit.context import Actor
-from ketacare.audit.services import Action, audit_record, audit_record_many, spec_for
+from ketacare.audit.services import Action, EventSpec, audit_record, audit_record_many, spec_for
 from ketacare.clinical import session_checks
 from ketacare.clinical.protocols import Protocol, WeightBasis, session_dates
 from ketacare.patients.models import Patient
 from ketacare.screening.services import require_eligible
 from ketacare.treatment import rules
-from ketacare.treatment.models import Appointment, Chair, MaintenanceDecision, TreatmentPlan
+from ketacare.treatment.models import (
+    WEEKDAY_NAMES,
+    Appointment,
+    Chair,
+    Closure,
+    MaintenanceDecision,
+    OpeningHours,
+    TreatmentPlan,
+)
+from ketacare.treatment.selectors import natural_key
 
 PLAN_PERMISSION = "treatment.add_treatmentplan"
+SUGGEST_STEP_MIN = 15  # a free time in the chair asked for is looked for in steps of this many minutes
 MAX_BOOSTER_INTERVAL_DAYS = 182  # clinic limit on the form: about six months between boosters
 
 
@@ -82,6 +93,92 @@ def _clash(
     return None
 
 
+def _suggestion(
+    *, chair: Chair, starts_at: datetime.datetime, ends_at: datetime.datetime, exclude_id: int | None
+) -> str:
+    """What is free instead: the active chairs free for the whole slot, and the next time the
+    chair asked for is free that day (within opening hours, once set). Five queries."""
+    local = timezone.localtime(starts_at)
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    day_end = day_start + datetime.timedelta(days=1)
+    around = Appointment.objects.holding_time().filter(
+        starts_at__lt=day_end + (ends_at - starts_at), ends_at__gt=day_start
+    )
+    if exclude_id is not None:
+        around = around.exclude(pk=exclude_id)
+    taken = list(around.values_list("chair_id", "starts_at", "ends_at"))
+    calendar = _calendar(local.date(), local.date() + datetime.timedelta(days=1))
+    chairs = [c for c in Chair.objects.filter(active=True) if c.pk != chair.pk]
+    free = sorted(
+        (
+            c.name
+            for c in chairs
+            if not any(cid == c.pk and s < ends_at and e > starts_at for cid, s, e in taken)
+        ),
+        key=natural_key,
+    )
+    length = ends_at - starts_at
+    step = datetime.timedelta(minutes=SUGGEST_STEP_MIN)
+    at = starts_at + step
+    later = ""
+    while at + length <= day_end:
+        end = at + length
+        busy = any(cid == chair.pk and s < end and e > at for cid, s, e in taken)
+        if not busy and not calendar.closed(at, end):
+            later = f"{chair.name} is next free at {timezone.localtime(at):%H:%M}."
+            break
+        at += step
+    parts = []
+    if free:
+        parts.append("Free then: " + ", ".join(free) + ".")
+    parts.append(later or f"{chair.name} has no free time later that day.")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Calendar:
+    """The clinic's closure days (in a span) and opening hours, read once."""
+
+    closures: dict[datetime.date, str]
+    hours: dict[int, OpeningHours]
+
+    def closed(self, starts_at: datetime.datetime, ends_at: datetime.datetime) -> str | None:
+        start, end = timezone.localtime(starts_at), timezone.localtime(ends_at)
+        for day in sorted(self.closures):
+            if start.date() <= day <= end.date():
+                return f"The clinic is closed on {day:%a} {day.day} {day:%b %Y}: {self.closures[day]}."
+        if not self.hours:
+            return None
+        name = WEEKDAY_NAMES[start.weekday()]
+        today = self.hours.get(start.weekday())
+        if today is None:
+            return f"The clinic does not open on {name}s."
+        if start.time() < today.opens or end.date() != start.date() or end.time() > today.closes:
+            return (
+                f"The clinic is open {today.opens:%H:%M}-{today.closes:%H:%M} on {name}s: "
+                f"{start:%H:%M}-{end:%H:%M} is outside."
+            )
+        return None
+
+
+def _calendar(first: datetime.date, last: datetime.date) -> _Calendar:
+    """Two queries."""
+    closures = dict(Closure.objects.filter(date__range=(first, last)).values_list("date", "reason"))
+    return _Calendar(closures=closures, hours={h.weekday: h for h in OpeningHours.objects.all()})
+
+
+def _clinic_closed(starts_at: datetime.datetime, ends_at: datetime.datetime) -> str | None:
+    """Why the clinic is closed for this slot, or None: a closure day, a weekday it does not
+    open, or a time outside its opening hours (once the clinic admin has set any). Two queries."""
+    first, last = timezone.localtime(starts_at).date(), timezone.localtime(ends_at).date()
+    return _calendar(first, last).closed(starts_at, ends_at)
+
+
+def _past(starts_at: datetime.datetime) -> bool:
+    """Before the current minute: times are booked to the minute, so the minute now is not past."""
+    return starts_at < timezone.now().replace(second=0, microsecond=0)
+
+
 def _span(starts_at: datetime.datetime, ends_at: datetime.datetime) -> str:
     """ "Wed 9 Dec 2026 09:00-11:00", in the clinic's time."""
     start, end = timezone.localtime(starts_at), timezone.localtime(ends_at)
@@ -104,11 +201,14 @@ def _book(
     starts_at: datetime.datetime,
     minutes: int,
     created_by: Any,
+    override_reason: str = "",
 ) -> Appointment:
     ends_at = starts_at + datetime.timedelta(minutes=minutes)
     problem = _clash(chair=chair, patient_id=plan.patient_id, starts_at=starts_at, ends_at=ends_at)
     if problem:
-        raise ValidationError({"starts_at": problem})
+        suggestion = _suggestion(chair=chair, starts_at=starts_at, ends_at=ends_at, exclude_id=None)
+        raise ValidationError({"starts_at": f"{problem} {suggestion}"})
+    closed = _closed_or_overridden(starts_at, ends_at, override_reason)
     # The minimum interval between doses (reference section 5): booking refuses it too.
     others = Appointment.objects.filter(
         patient_id=plan.patient_id,
@@ -135,10 +235,37 @@ def _book(
         starts_at=starts_at,
         ends_at=ends_at,
         created_by=created_by,
+        last_change_reason=_override_text(closed, override_reason),
     )
     appointment.full_clean()
     appointment.save()
     return appointment
+
+
+def _closed_or_overridden(
+    starts_at: datetime.datetime, ends_at: datetime.datetime, override: str
+) -> str | None:
+    """Refuse a slot the clinic is closed for, unless a reason to book anyway is given; returns
+    why it was closed (None: open)."""
+    closed = _clinic_closed(starts_at, ends_at)
+    if closed and not override.strip():
+        raise ValidationError(
+            {"starts_at": f"{closed} Choose another time, or book anyway giving the reason."}
+        )
+    return closed
+
+
+def _override_text(closed: str | None, override: str) -> str:
+    if not closed:
+        return ""
+    return f"Booked although the clinic is closed ({closed.rstrip('.')}): {override.strip()}"[:300]
+
+
+def _override_detail(appointment: Appointment) -> dict[str, Any] | None:
+    text = appointment.last_change_reason
+    return (
+        {"booked_although_closed": text} if text.startswith("Booked although the clinic is closed") else None
+    )
 
 
 def _protocol(code: str) -> Protocol:
@@ -168,6 +295,7 @@ def plan_start(
     booster_interval_days: int | None = None,
     goals: str = "",
     suicidal_ideation_indication: bool = False,
+    override_reason: str = "",
 ) -> TreatmentPlan:
     """A physician starts a course: the plan and its induction appointments, all or none. The
     patient's signed candidacy decision must cover the protocol's route, and every appointment
@@ -204,6 +332,13 @@ def plan_start(
         errors["booster_interval_days"] = f"Give 1-{MAX_BOOSTER_INTERVAL_DAYS} days."
     if any(not 0 <= d <= 6 for d in weekdays):
         errors["weekdays"] = "Weekdays are 0 (Monday) to 6 (Sunday)."
+    elif weekdays and start_on.weekday() not in weekdays:
+        days = ", ".join(WEEKDAY_NAMES[d][:3] for d in sorted(set(weekdays)))
+        errors["start_on"] = (
+            f"{start_on:%a} {start_on.day} {start_on:%b} is not one of the treatment days chosen ({days}), "
+            "and the first treatment is booked on the date given: start on one of them, or tick "
+            f"{start_on:%a}."
+        )
     if errors:
         raise ValidationError(errors)
     plan = TreatmentPlan(
@@ -233,13 +368,14 @@ def plan_start(
             starts_at=_local(day, start_time),
             minutes=chosen.appointment_min,
             created_by=user,
+            override_reason=override_reason,
         )
         for phase, day in session_dates(chosen.induction, start=start_on, weekdays=weekdays)
     ]
     audit_record_many(
         actor=actor,
         specs=[spec_for(plan, Action.CREATE, {"protocol": plan.protocol, "decision": decision.pk})]
-        + [spec_for(a, Action.CREATE) for a in appointments],
+        + [spec_for(a, Action.CREATE, _override_detail(a)) for a in appointments],
     )
     return plan
 
@@ -253,15 +389,17 @@ def appointment_book(
     starts_at: datetime.datetime,
     kind: str = Appointment.Kind.BOOSTER,
     clinician: Any | None = None,
+    override_reason: str = "",
 ) -> Appointment:
-    """Book one more treatment on an active plan (a booster, or a replacement session)."""
+    """Book one more treatment on an active plan (a booster, or a replacement session). A slot
+    the clinic is closed for needs `override_reason`."""
     user = _user(actor)
     plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.status != TreatmentPlan.Status.ACTIVE:
         raise ValidationError("The plan is stopped: start a new plan to book treatments.")
     if kind not in Appointment.Kind.values:
         raise ValidationError({"kind": f"Choose {', '.join(Appointment.Kind.values)}."})
-    if starts_at < timezone.now():
+    if _past(starts_at):
         raise ValidationError({"starts_at": "An appointment cannot be booked in the past."})
     protocol = rules.get(plan.protocol)
     appointment = _book(
@@ -272,8 +410,9 @@ def appointment_book(
         starts_at=starts_at,
         minutes=protocol.appointment_min,
         created_by=user,
+        override_reason=override_reason,
     )
-    audit_record(actor=actor, action=Action.CREATE, obj=appointment)
+    audit_record(actor=actor, action=Action.CREATE, obj=appointment, detail=_override_detail(appointment))
     return appointment
 
 
@@ -286,8 +425,10 @@ def appointment_reschedule(
     chair: Chair,
     clinician: Any | None,
     reason: str,
+    override_reason: str = "",
 ) -> Appointment:
-    """Move a booked appointment (time, chair or staff member), with the reason."""
+    """Move a booked appointment (time, chair or staff member), with the reason. A slot the
+    clinic is closed for needs `override_reason`."""
     _user(actor)
     why = _reason(reason)
     locked_chair = _lock_chair(chair)
@@ -296,7 +437,7 @@ def appointment_reschedule(
         raise ValidationError(
             f"Only a booked appointment can be moved; this one is {current.get_status_display().lower()}."
         )
-    if starts_at < timezone.now():
+    if _past(starts_at):
         raise ValidationError({"starts_at": "An appointment cannot be moved into the past."})
     ends_at = starts_at + (current.ends_at - current.starts_at)
     problem = _clash(
@@ -307,7 +448,13 @@ def appointment_reschedule(
         exclude_id=current.pk,
     )
     if problem:
-        raise ValidationError({"starts_at": problem})
+        suggestion = _suggestion(
+            chair=locked_chair, starts_at=starts_at, ends_at=ends_at, exclude_id=current.pk
+        )
+        raise ValidationError({"starts_at": f"{problem} {suggestion}"})
+    closed = _closed_or_overridden(starts_at, ends_at, override_reason)
+    if closed:
+        why = f"{why} {_override_text(closed, override_reason)}"[:300]
     before = {
         "starts_at": current.starts_at.isoformat(),
         "chair": current.chair_id,
@@ -333,6 +480,7 @@ def appointment_reschedule(
                 "clinician": current.clinician_id,
             },
             "reason": why,
+            **({"booked_although_closed": closed} if closed else {}),
         },
     )
     return current
@@ -424,3 +572,63 @@ def plan_stop(*, actor: Actor, plan: TreatmentPlan, reason: str) -> TreatmentPla
         + [spec_for(a, Action.UPDATE, {"cancelled": True, "reason": why}) for a in future],
     )
     return locked
+
+
+@transaction.atomic
+def opening_hours_set(*, actor: Actor, hours: dict[int, tuple[datetime.time, datetime.time] | None]) -> None:
+    """The clinic admin sets the opening hours, weekday by weekday (None: closed that day). With
+    no weekday open, bookings are no longer checked against hours."""
+    user = _user(actor)
+    if not user.has_perm("treatment.change_openinghours"):
+        raise ValidationError("Only the clinic admin sets the opening hours.")
+    errors = {
+        f"closes_{day}": "The clinic must close after it opens."
+        for day, span in hours.items()
+        if span is not None and span[1] <= span[0]
+    }
+    if errors:
+        raise ValidationError(errors)
+    before = [str(h) for h in OpeningHours.objects.all()]
+    OpeningHours.objects.all().delete()
+    rows = [
+        OpeningHours(weekday=day, opens=span[0], closes=span[1])
+        for day, span in sorted(hours.items())
+        if span is not None
+    ]
+    OpeningHours.objects.bulk_create(rows)
+    audit_record_many(
+        actor=actor,
+        specs=[
+            EventSpec(
+                Action.UPDATE,
+                "treatment.openinghours",
+                detail={"opening_hours": [str(r) for r in rows], "before": before},
+            )
+        ],
+    )
+
+
+@transaction.atomic
+def closure_add(*, actor: Actor, date: datetime.date, reason: str) -> Closure:
+    """A day the clinic is closed. The treatments already booked that day are named so that
+    they can be moved: the closure does not move or cancel anything itself."""
+    user = _user(actor)
+    if not user.has_perm("treatment.add_closure"):
+        raise ValidationError("Only the clinic admin records closures.")
+    why = _reason(reason)
+    if Closure.objects.filter(date=date).exists():
+        raise ValidationError({"date": f"{date:%a} {date.day} {date:%b %Y} is already a closure."})
+    closure = Closure(date=date, reason=why[:120], created_by=user)
+    closure.full_clean()
+    closure.save()
+    audit_record(actor=actor, action=Action.CREATE, obj=closure)
+    return closure
+
+
+@transaction.atomic
+def closure_remove(*, actor: Actor, closure: Closure) -> None:
+    user = _user(actor)
+    if not user.has_perm("treatment.delete_closure"):
+        raise ValidationError("Only the clinic admin removes closures.")
+    audit_record(actor=actor, action=Action.DELETE, obj=closure, detail={"date": closure.date.isoformat()})
+    closure.delete()

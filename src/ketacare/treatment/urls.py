@@ -13,4 +13,5 @@ urlpatterns = [
     path("appointments/", views.upcoming, name="upcoming"),
     path("appointments/<int:appointment_id>/change/", views.appointment_change, name="appointment-change"),
     path("chairs/", views.chairs, name="chairs"),
+    path("clinic-hours/", views.clinic_hours, name="clinic-hours"),
 ]

@@ -23,12 +23,14 @@ from ketacare.treatment import selectors, services
 from ketacare.treatment.forms import (
     BookForm,
     ChairForm,
+    ClosureForm,
     MaintenanceForm,
+    OpeningHoursForm,
     PlanForm,
     ReasonForm,
     RescheduleForm,
 )
-from ketacare.treatment.models import Appointment, TreatmentPlan
+from ketacare.treatment.models import Appointment, Closure, OpeningHours, TreatmentPlan
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
 
 
@@ -59,6 +61,7 @@ PLAN_FIELDS = (
     "booster_interval_days",
     "goals",
     "suicidal_ideation_indication",
+    "override_reason",
 )
 
 
@@ -296,4 +299,65 @@ def chairs(request: HttpRequest) -> HttpResponse:
     status = UNPROCESSABLE if request.method == "POST" else 200
     return render(
         request, "treatment/chairs.html", {"chairs": selectors.chairs_in_order(), "form": form}, status=status
+    )
+
+
+@requires("treatment.view_openinghours")
+@require_http_methods(["GET", "POST"])
+def clinic_hours(request: HttpRequest) -> HttpResponse:
+    """The clinic's opening hours and closure days, which booking respects (the clinic admin
+    sets them; those who book read them)."""
+    user: Any = request.user
+    actor = Actor.from_request(request)
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action and not user.has_perm(
+        "treatment.change_openinghours" if action == "hours" else f"treatment.{action}_closure"
+    ):
+        raise PermissionDenied
+    current = {h.weekday: h for h in OpeningHours.objects.all()}
+    initial: dict[str, Any] = {}
+    for day, h in current.items():
+        initial.update({f"open_{day}": True, f"opens_{day}": h.opens, f"closes_{day}": h.closes})
+    hours = OpeningHoursForm(request.POST if action == "hours" else None, initial=initial)
+    closure = ClosureForm(request.POST if action == "add" else None)
+    if (
+        action == "hours"
+        and submit(hours, lambda: services.opening_hours_set(actor=actor, hours=hours.hours()))[0]
+    ):
+        messages.success(request, "Opening hours saved: bookings outside them now need a reason.")
+        return redirect("treatment:clinic-hours")
+    if action == "add":
+        done, made = submit(closure, lambda: services.closure_add(actor=actor, **closure.cleaned_data))
+        if done and made is not None:
+            booked = selectors.booked_on(made.date)
+            plural = "s" if len(booked) != 1 else ""
+            note = f" {len(booked)} treatment{plural} already booked that day: move them." if booked else ""
+            messages.success(request, f"Closed on {made.date:%a} {made.date.day} {made.date:%b %Y}.{note}")
+            return redirect("treatment:clinic-hours")
+    if action == "delete":
+        chosen = request.POST.get("closure", "")
+        found = Closure.objects.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+        if found is None:
+            raise Http404("No such closure.")
+        services.closure_remove(actor=actor, closure=found)
+        messages.success(
+            request, f"{found.date:%a} {found.date.day} {found.date:%b %Y} is no longer a closure."
+        )
+        return redirect("treatment:clinic-hours")
+    closures = selectors.closures_ahead()
+    if user.has_perm("treatment.view_appointment"):
+        shown = [slot for row in closures for slot in row.booked]
+        if shown:
+            audit_list_view(
+                actor=actor,
+                object_type="treatment.appointment",
+                ids=[slot.id for slot in shown],
+                patients=[slot.patient_id for slot in shown],
+            )
+    status = UNPROCESSABLE if action in ("hours", "add") else 200
+    return render(
+        request,
+        "treatment/clinic_hours.html",
+        {"hours": hours, "closure_form": closure, "closures": closures, "hours_set": bool(current)},
+        status=status,
     )

@@ -35,6 +35,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append(("Outcomes", reverse("outcomes:dashboard")))
         if user.has_perm("treatment.add_chair"):
             items.append(("Chairs", reverse("treatment:chairs")))
+        if user.has_perm("treatment.change_openinghours"):
+            items.append(("Opening hours", reverse("treatment:clinic-hours")))
         if user.has_perm("accounts.view_user"):
             items.append(("Staff", reverse("accounts:staff")))
         if user.has_perm("audit.view_auditevent"):

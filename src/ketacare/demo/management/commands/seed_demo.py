@@ -11,7 +11,7 @@ from ketacare.demo.ledger import seed_ledger
 from ketacare.demo.measures import seed_histories
 from ketacare.demo.patients import seed_cohort
 from ketacare.demo.sessions import seed_treatment
-from ketacare.demo.today import seed_today
+from ketacare.demo.today import seed_closures, seed_today
 from ketacare.outcomes import services as outcome_changes
 from ketacare.patients.models import Patient
 from ketacare.patients.services import record_changed
@@ -75,6 +75,7 @@ class Command(BaseCommand):
             line += f", {plans} treatment plans, {sessions} sessions and {entries} ledger entries"
             morning = seed_today(physician=_demo_user("physician"), nurse=_demo_user("nurse"))
             line += f"; this morning {morning.in_chairs} patients in chairs, {morning.expected} expected"
+            seed_closures(admin=_demo_user("admin"))
             record_changed(ids)
             caught_up = outcome_changes.catch_up()
             if caught_up.failure:
