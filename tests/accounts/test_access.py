@@ -90,6 +90,7 @@ PAGES = {
     "sessions:rems-form": ("/sessions/{sid}/rems/", CLINICAL),
     "sessions:alerts": ("/sessions/{sid}/alerts/", CLINICAL),
     "sessions:live": ("/sessions/{sid}/live/", CLINICAL),
+    "sessions:record": ("/sessions/{sid}/record.pdf", CLINICAL),
     "sessions:action": ("/sessions/{sid}/vitals/", CLINICAL),
     "sessions:rems-pending": ("/rems/", CLINICAL),
     "ledger:stock": ("/ledger/", CLINICAL | {Role.CLINIC_ADMIN}),

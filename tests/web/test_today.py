@@ -273,3 +273,41 @@ def test_a_session_left_open_on_an_earlier_day_stays_on_the_board(morning, physi
     b = today.board(user=physician)
     row = _rows(b)["Chair 1"].session
     assert row.session.pk == session.pk and row.in_chair_min >= 2 * 24 * 60
+
+
+def test_the_infusion_record_prints_the_whole_session(morning, doctor, nurse_actor, client_as, nurse):
+    import io
+
+    from pypdf import PdfReader
+
+    from ketacare.sessions.models import TreatmentSession
+    from tests.treatment_helpers import sign_both
+
+    session = sign_both(doctor, nurse_actor, morning["Discharged"])
+    response = client_as(nurse).get(f"/sessions/{session.pk}/record.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert f"infusion-record-{session.patient.mrn}-session-1-" in response["Content-Disposition"]
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    text = " ".join(text.split())
+    for expected in (
+        "Infusion record: session 1",
+        session.patient.mrn,
+        "Signed and locked",
+        "Pre-dose checklist",
+        "Escort home Tom Smith",
+        "Verification",
+        "Vital signs",
+        "MOAA/S",
+        "Dissociation (CADSS)",
+        "every criterion met",
+        "(matches the record)",
+    ):
+        assert expected in text, expected
+    assert AuditEvent.objects.filter(
+        object_type="treatment_sessions.treatmentsession", object_id=str(session.pk), detail__record="pdf"
+    ).exists()
+    # A record changed behind its signature says so on paper too.
+    TreatmentSession.objects.filter(pk=session.pk).update(weight_kg=99)
+    tampered = client_as(nurse).get(f"/sessions/{session.pk}/record.pdf")
+    tampered_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(tampered.content)).pages)
+    assert "does not match the record" in " ".join(tampered_text.split())

@@ -8,7 +8,8 @@ from ketacare.clinical import instruments
 from ketacare.clinical.instruments import CODES
 from ketacare.patients.models import Patient
 
-INSTRUMENT_CHOICES = [(code, code) for code in CODES]
+# Stored as the code; shown as the scale's name ("PHQ-9", "QIDS-SR16"), never the code.
+INSTRUMENT_CHOICES = [(code, instruments.get(code).short_name) for code in CODES]
 
 
 class Context(models.TextChoices):
@@ -66,6 +67,11 @@ class QuestionnaireResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.total} ({self.administered_at:%Y-%m-%d})"
+
+    @property
+    def flag_text(self) -> str:
+        """The safety flags in words ("suicidal ideation, severe symptoms")."""
+        return flag_labels(self.flags)
 
 
 # The columns bulk loads of responses write (the demo, the history import), in this order.

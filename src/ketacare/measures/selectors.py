@@ -71,6 +71,11 @@ class Trajectory:
     # often is not (issue 13).
     baseline_label: str = ""
 
+    @property
+    def short_name(self) -> str:
+        """The scale's name without its expansion ("PHQ-9")."""
+        return self.name.split(" (", 1)[0]
+
 
 # A scored response as the trajectories read it: scale, time, total, context, minutes after the dose.
 ScoreRow = tuple[str, datetime, int | None, str, int | None]

@@ -14,6 +14,7 @@ from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_list_view, audit_record
 from ketacare.clinical.outcomes import CLAIM_RANGE, EXCLUDED_TEXT, PUBLISHED, Excluded
+from ketacare.clinical.protocols import ROUTE_LABELS
 from ketacare.outcomes import plots, rules, selectors, services
 from ketacare.outcomes.forms import FiltersForm
 from ketacare.outcomes.report import report_pdf
@@ -269,6 +270,9 @@ def clinic_report(request: HttpRequest) -> HttpResponse:
             "today": timezone.localdate(),
             "f": figures,
             "itt_text": selectors.ITT_TEXT,
+            "route_label": {str(c): label for c, label in ROUTE_LABELS.items()}.get(
+                figures.filters.route, figures.filters.route
+            ),
             "points": [
                 ("After the first treatment", figures.rules.first_treatment_text(), figures.points["first"]),
                 ("One week after the first treatment", figures.rules.one_week_text(), figures.points["week"]),

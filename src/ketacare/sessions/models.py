@@ -34,6 +34,20 @@ CONCOMITANT = (
 )
 
 
+# What a refused action on the session's safety log was, in words (services._log's kinds).
+SAFETY_LOG_LABELS = {
+    "dose_refused": "Dose order refused",
+    "order_stopped": "Dose order stopped by a re-check",
+    "gate_blocked": "Start refused: blood pressure over the gate",
+    "start_refused_checklist": "Start refused: the pre-dose checklist",
+    "start_refused_risk": "Start refused: the suicide-risk gate",
+    "start_refused_interval": "Start refused: too soon after the last dose",
+    "start_refused_rems": "Start refused: no REMS enrolment",
+    "start_refused_safety": "Start refused: a safety re-check",
+    "start_refused_stock": "Start refused by the controlled-substance ledger",
+}
+
+
 class SessionQuerySet(models.QuerySet["TreatmentSession"]):
     def open(self) -> SessionQuerySet:
         return self.filter(locked_at__isnull=True)
@@ -172,6 +186,21 @@ class TreatmentSession(models.Model):
     @property
     def locked(self) -> bool:
         return self.locked_at is not None
+
+    @property
+    def safety_log_entries(self) -> list[dict[str, Any]]:
+        """The safety log in words: [{"at", "label", "text", "by"}], "at" a datetime."""
+        import datetime
+
+        return [
+            {
+                "at": datetime.datetime.fromisoformat(e["at"]),
+                "label": SAFETY_LOG_LABELS.get(e["kind"], e["kind"].replace("_", " ").capitalize()),
+                "text": e["text"],
+                "by": e.get("by"),
+            }
+            for e in self.safety_log
+        ]
 
     @property
     def concomitant_labels(self) -> list[str]:

@@ -16,6 +16,7 @@ def patterns(*, stock: DoseStock | None) -> list[URLPattern]:
         path("sessions/<int:session_id>/rems/", views.rems_form, name="rems-form"),
         path("sessions/<int:session_id>/alerts/", views.session_alerts, name="alerts"),
         path("sessions/<int:session_id>/live/", views.session_live, name="live"),
+        path("sessions/<int:session_id>/record.pdf", views.record_pdf, name="record"),
         path(
             "sessions/<int:session_id>/<slug:action>/", views.session_action, {"stock": stock}, name="action"
         ),

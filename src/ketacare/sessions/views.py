@@ -30,7 +30,7 @@ from ketacare.clinical.protocols import ESKETAMINE_DEVICE_INTERVAL_MIN
 from ketacare.measures import wording
 from ketacare.measures.forms import AnswersForm
 from ketacare.sessions import checklist as checklist_table
-from ketacare.sessions import selectors, services
+from ketacare.sessions import record, selectors, services
 from ketacare.sessions.forms import (
     AdverseEventForm,
     AlarmAckForm,
@@ -274,6 +274,23 @@ def _page_or_404(session_id: int) -> selectors.Flowsheet:
 @requires("treatment_sessions.view_treatmentsession")
 def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     return _render(request, session_id)
+
+
+@requires("treatment_sessions.view_treatmentsession")
+def record_pdf(request: HttpRequest, session_id: int) -> HttpResponse:
+    """The infusion record as a PDF, for the paper chart, a transfer or an inspector. Audited as
+    a view of the session."""
+    page = _page_or_404(session_id)
+    s = page.session
+    valid = services.signature_of(selectors.snapshot_of(page)) == s.signature if s.locked else None
+    pdf = record.record_pdf(page, signature_valid=valid)
+    audit_record(actor=Actor.from_request(request), action=Action.VIEW, obj=s, detail={"record": "pdf"})
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = (
+        f"infusion-record-{s.patient.mrn}-session-{s.number}-{timezone.localtime(s.checked_in_at):%Y%m%d}.pdf"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @requires("treatment_sessions.view_treatmentsession")

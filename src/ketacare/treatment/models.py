@@ -134,6 +134,17 @@ class TreatmentPlan(models.Model):
     def __str__(self) -> str:
         return f"{self.get_route_display()} plan from {self.started_on:%Y-%m-%d}"
 
+    @property
+    def protocol_name(self) -> str:
+        """The protocol's name as the clinic's protocol table gives it (its code if the clinic has
+        since removed it)."""
+        from ketacare.treatment import rules
+
+        try:
+            return rules.get(self.protocol).name
+        except (rules.ProtocolsError, KeyError):
+            return self.protocol
+
 
 class MaintenanceDecision(models.Model):
     """A physician's decision on the course: move to maintenance, change the booster interval."""
