@@ -76,7 +76,8 @@ def test_the_dashboard_shows_a_failed_catch_up_and_still_answers(treated, client
 def test_a_score_saved_is_on_the_dashboard_at_the_next_read(treated, nurse_actor, client_as, physician):
     patient = treated([(-3, 20)])
     client = client_as(physician)
-    assert "no patients" in client.get("/outcomes/?instrument=phq9").content.decode().split('id="rates"')[1]
+    before = client.get("/outcomes/?instrument=phq9").content.decode()
+    assert "not enough data yet" in before.split('id="rates"')[1]
     _pre_session_score_on_day_1(patient, nurse_actor)
     html = client.get("/outcomes/?instrument=phq9").content.decode()
     rates = html.split('id="rates"')[1].split("</table>")[0]

@@ -31,7 +31,8 @@ def get(mapping: dict[str, int], key: str) -> int | None:
 def rate(p: Proportion) -> str:
     """A proportion with its count and Wilson interval: 36.1% (62 of 172; 95% CI 29.3-43.5%)."""
     if not p.n or p.rate is None or p.ci95 is None:
-        return mark_safe('<span class="muted">no patients</span>')  # noqa: S308  (a constant)
+        # No patient has reached this time point: not "nobody responds".
+        return mark_safe('<span class="muted">not enough data yet</span>')  # noqa: S308  (a constant)
     return format_html(
         '<strong>{}</strong> <span class="muted">({} of {}; 95% CI {}–{})</span>',
         pct(p.rate),

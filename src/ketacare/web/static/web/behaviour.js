@@ -57,4 +57,18 @@
       notice.appendChild(p);
     }
   });
+
+  // A link to a heading inside a folded section (the outcome dashboard's contents bar) opens
+  // the section, so that the link always shows what it names.
+  function openFor(hash) {
+    var target = hash && hash.length > 1 ? document.getElementById(hash.slice(1)) : null;
+    var fold = target ? target.closest("details") : null;
+    if (fold) { fold.open = true; }
+  }
+  document.addEventListener("click", function (event) {
+    var link = closest(event, "a[href^='#']");
+    if (link) { openFor(link.getAttribute("href")); }
+  });
+  window.addEventListener("hashchange", function () { openFor(window.location.hash); });
+  openFor(window.location.hash);
 })();
