@@ -56,8 +56,12 @@ def test_physician_completes_a_consultation_and_downloads_the_letter(live_server
         page.get_by_label("Outcome").select_option("no_response")
         page.get_by_role("button", name="Add the trial").click()
         expect(page.get_by_text("Trial recorded.")).to_be_visible()
+    # The one Yes (an MAOI), then "none of the rest" ticks No everywhere else, leaving the Yes.
+    page.locator("input[name=maoi][value=True]").check()
+    page.get_by_role("button", name="None of the rest").click()
     for rule in checklist():  # every question on the page; age comes from the date of birth
-        page.locator(f"input[name={rule.code}][value={'True' if rule.code == 'maoi' else 'False'}]").check()
+        expected = "True" if rule.code == "maoi" else "False"
+        expect(page.locator(f"input[name={rule.code}][value={expected}]")).to_be_checked()
     page.get_by_role("button", name="Save the history").click()
     expect(page.locator("#staging")).to_contain_text("treatment-resistant")
     expect(page.locator("#staging")).to_contain_text("Taking a monoamine oxidase inhibitor")

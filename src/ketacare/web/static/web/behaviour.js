@@ -71,4 +71,18 @@
   });
   window.addEventListener("hashchange", function () { openFor(window.location.hash); });
   openFor(window.location.hash);
+
+  // <button type="button" data-answer-rest="no">: in its form, every yes/no question with no
+  // answer ticked gets the given answer (the history checklist's "none of the rest"); questions
+  // already answered are left as they are, and nothing is saved until the form is sent.
+  document.addEventListener("click", function (event) {
+    var button = closest(event, "button[data-answer-rest]");
+    if (!button || !button.form) { return; }
+    var value = button.dataset.answerRest;
+    button.form.querySelectorAll("[role=radiogroup]").forEach(function (group) {
+      if (group.querySelector("input[type=radio]:checked")) { return; }
+      var choice = group.querySelector("input[type=radio][value='" + value + "']");
+      if (choice) { choice.checked = true; }
+    });
+  });
 })();
