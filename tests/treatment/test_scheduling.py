@@ -192,3 +192,12 @@ def test_the_clinic_admin_sets_hours_and_closures_on_their_page(client_as, clini
         ).status_code
         == 403
     )
+
+
+def test_a_new_plan_for_a_patient_with_an_active_one_opens_that_plan(
+    doctor, patient, eligible, chair, client_as, physician
+):
+    plan = start_plan(doctor, patient, chair, start_on=NEXT_MONDAY, weekdays=[0, 2, 4])
+    response = client_as(physician).get(f"/patients/{patient.pk}/plans/new/", follow=True)
+    assert response.redirect_chain == [(f"/plans/{plan.pk}/", 302)]
+    assert "already has an active treatment plan" in response.content.decode()

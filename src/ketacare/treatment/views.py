@@ -69,6 +69,12 @@ PLAN_FIELDS = (
 @require_http_methods(["GET", "POST"])
 def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
+    active = TreatmentPlan.objects.active().filter(patient=patient).only("id").first()
+    if active is not None and request.method == "GET":
+        # The consultation's "Next: start the treatment plan" (screening cannot see plans) lands
+        # on the plan already running rather than on a form that would be refused.
+        messages.info(request, "This patient already has an active treatment plan: it is below.")
+        return redirect("treatment:plan", plan_id=active.pk)
     decision = current_decision(patient_id=patient.pk)
     routes = list(decision.routes) if decision is not None and decision.is_eligible else []
     form = PlanForm(request.POST if request.method == "POST" else None, routes=routes)
