@@ -160,3 +160,20 @@ def test_dashboard_shows_the_20_most_urgent_and_links_to_all(client_as, nurse, r
     )
     page1 = client.get(reverse("measures:alert-list")).content.decode()
     assert page1.count('class="alert-card') == 23
+
+
+def test_a_new_self_report_link_can_be_copied_e_mailed_or_texted(client_as, front_desk, register):
+    from urllib.parse import unquote
+
+    patient = register(email="anna@example.com", phone="(555) 201-3344")
+    html = (
+        client_as(front_desk)
+        .post(f"/patients/{patient.pk}/measures/links/", {"instrument": "phq9", "context": "follow_up"})
+        .content.decode()
+    )
+    url = html.split('id="link-url" readonly value="')[1].split('"')[0]
+    assert '<button type="button" class="secondary" data-copy="#link-url">Copy the link</button>' in html
+    mailto = html.split('href="mailto:')[1].split('"')[0]
+    assert mailto.startswith("anna@example.com?subject=") and url in unquote(mailto)
+    assert 'href="sms:5552013344?&amp;body=' in html
+    assert "E-mail it to anna@example.com" in html and "Text it to (555) 201-3344" in html

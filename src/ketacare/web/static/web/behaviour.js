@@ -85,4 +85,21 @@
       if (choice) { choice.checked = true; }
     });
   });
+
+  // <button type="button" data-copy="#field">: copies the field's text (a self-report link) and
+  // says so beside it ([data-copied]).
+  document.addEventListener("click", function (event) {
+    var button = closest(event, "button[data-copy]");
+    if (!button) { return; }
+    var field = document.querySelector(button.dataset.copy);
+    if (!field) { return; }
+    var said = button.parentElement ? button.parentElement.querySelector("[data-copied]") : null;
+    function done() { if (said) { said.hidden = false; } }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
+    } else {
+      field.select();
+      if (document.execCommand("copy")) { done(); }
+    }
+  });
 })();
