@@ -23,8 +23,8 @@ def real_hashers(settings):
 def test_the_stored_hash_is_argon2id_at_owasps_parameters(real_hashers):
     assert django_settings.PASSWORD_HASHERS[0] == "ketacare.accounts.hashers.Argon2idHasher"
     encoded = make_password(PASSWORD)
-    assert encoded.startswith("argon2$argon2id$v=19$m=47104,t=1,p=1$")
-    assert (hashers.MEMORY_KIB, hashers.TIME_COST, hashers.PARALLELISM) == (47104, 1, 1)
+    assert encoded.startswith("argon2$argon2id$v=19$m=47104,t=2,p=1$")
+    assert (hashers.MEMORY_KIB, hashers.TIME_COST, hashers.PARALLELISM) == (47104, 2, 1)
     assert identify_hasher(encoded).verify(PASSWORD, encoded)
 
 
@@ -36,4 +36,4 @@ def test_a_password_under_djangos_default_is_restored_at_sign_in(real_hashers, m
     response = client.post("/accounts/login/", {"username": "oldhash", "password": PASSWORD})
     assert response.status_code == 302  # on to the second factor
     user.refresh_from_db()
-    assert user.password.startswith("argon2$argon2id$v=19$m=47104,t=1,p=1$")
+    assert user.password.startswith("argon2$argon2id$v=19$m=47104,t=2,p=1$")

@@ -192,23 +192,59 @@ def test_the_home_page_is_the_board_for_nurses(morning, client_as, nurse):
     assert "1 needs a clinician now" in page
 
 
+def _token(page_html: str) -> str:
+    """The `seen` token the board's poll carries, as the page wrote it."""
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    url = unescape(page_html.split('id="today-board"')[1].split('hx-get="')[1].split('"')[0])
+    return parse_qs(urlsplit(url).query)["seen"][0]
+
+
 def test_a_poll_showing_the_same_patients_is_not_audited_again(morning, client_as, nurse):
     client = client_as(nurse)
-    client.get("/")
-    token = today.seen_token(today.board(user=nurse).patient_ids)
+    token = _token(client.get("/").content.decode())
     before = AuditEvent.objects.count()
     response = client.get("/today/board/", {"seen": token}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "BoardAlarm" in response.content.decode()
     assert AuditEvent.objects.count() == before
-    # A forged or stale token does not hide a read: the patients shown are recorded.
+    # A forged token does not hide a read: the patients shown are recorded, and with what detail.
     client.get("/today/board/", {"seen": token[:-2] + "xx"}, HTTP_HX_REQUEST="true")
     event = AuditEvent.objects.order_by("-seq").first()
     assert event.action == "view" and sorted(event.detail["patients"]) == today.board(user=nurse).patient_ids
+    assert event.detail["board"] == "clinical"
+
+
+def test_a_token_from_another_users_page_or_an_old_one_hides_nothing(
+    morning, client, nurse, physician, monkeypatch
+):
+    from django.core import signing
+
+    from tests.conftest import sign_in
+
+    token = _token(sign_in(client, nurse).get("/").content.decode())
+    client.logout()
+    doctor = sign_in(client, physician)
+    before = AuditEvent.objects.count()
+    doctor.get("/today/board/", {"seen": token}, HTTP_HX_REQUEST="true")
+    assert AuditEvent.objects.count() == before + 1
+    assert AuditEvent.objects.order_by("-seq").first().actor_id == physician.pk
+    # The page itself always records what it shows, whatever it is given.
+    before = AuditEvent.objects.count()
+    doctor.get("/", {"seen": token})
+    assert AuditEvent.objects.filter(seq__gt=before, detail__board="clinical").count() == 1
+    # The physician's own token, half an hour and more later, hides nothing either.
+    own = _token(doctor.get("/").content.decode())
+    later = signing.time.time() + today.SEEN_MAX_AGE_SECONDS + 1
+    monkeypatch.setattr(signing.time, "time", lambda: later)
+    before = AuditEvent.objects.count()
+    doctor.get("/today/board/", {"seen": own}, HTTP_HX_REQUEST="true")
+    assert AuditEvent.objects.filter(seq__gt=before, detail__board="clinical").count() == 1
 
 
 def test_a_new_patient_on_the_board_is_audited_on_the_next_poll(morning, client_as, nurse, doctor, register):
     client = client_as(nurse)
-    token = today.seen_token(today.board(user=nurse).patient_ids)
+    token = _token(client.get("/").content.decode())
     p = register(given_name="Newcomer", family_name="Board", email="new@example.com")
     make_eligible(doctor, p)
     start_plan(doctor, p, make_chair("Chair 9"))

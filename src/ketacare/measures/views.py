@@ -228,12 +228,12 @@ def link_create(request: HttpRequest, patient_id: int) -> HttpResponse:
             "link": link,
             "url": url,
             "scale": instruments.get(link.instrument),
-            # What the clinician's own mail or messaging app opens with: the scale and the link,
-            # nothing about the patient's care.
-            "mail_subject": f"{settings.CLINIC_NAME}: a short questionnaire",
+            # What the clinician's own mail or messaging app opens with: the link and when it
+            # expires, nothing about the care (no clinic name, no scale: a lock screen shows it).
+            "mail_subject": "A short questionnaire",
             "mail_body": (
-                f"Please fill in this short questionnaire ({instruments.get(link.instrument).short_name}) "
-                f"before {timezone.localtime(link.expires_at):%d %b %H:%M}: {url}"
+                "Please fill in this short questionnaire before "
+                f"{timezone.localtime(link.expires_at):%d %b %H:%M}: {url}"
             ),
             "sms_number": "".join(ch for ch in patient.phone if ch.isdigit() or ch == "+"),
         },

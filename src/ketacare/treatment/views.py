@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -342,7 +343,9 @@ def clinic_hours(request: HttpRequest) -> HttpResponse:
             return redirect("treatment:clinic-hours")
     if action == "delete":
         chosen = request.POST.get("closure", "")
-        found = Closure.objects.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+        found = (
+            Closure.objects.filter(pk=int(chosen)).first() if re.fullmatch(r"[0-9]{1,18}", chosen) else None
+        )
         if found is None:
             raise Http404("No such closure.")
         services.closure_remove(actor=actor, closure=found)

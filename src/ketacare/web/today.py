@@ -107,23 +107,37 @@ def board(*, user: Any, now: datetime.datetime | None = None) -> Board:
     return result
 
 
-def seen_token(patient_ids: list[int]) -> str:
-    digest = hashlib.sha256(",".join(map(str, patient_ids)).encode()).hexdigest()[:24]
-    return signing.Signer(salt=_SEEN_SALT).sign(digest)
+SEEN_MAX_AGE_SECONDS = 30 * 60  # a page's token is honoured this long: an open board re-audits twice an hour
 
 
-def audit_specs(b: Board, *, seen: str | None) -> list[EventSpec]:
-    """The list-view event for the patients the board shows, unless the page already showed
-    exactly these patients (its signed token says so)."""
+def _shown(b: Board, *, user_id: int, session_key: str) -> str:
+    """What a board showed, and to whom: the viewer, their signed-in session, the day, whether
+    the clinical detail was shown, and the patients."""
+    session = hashlib.sha256(session_key.encode()).hexdigest()[:16]
+    patients = hashlib.sha256(",".join(map(str, b.patient_ids)).encode()).hexdigest()[:24]
+    return f"{user_id}.{session}.{b.day.isoformat()}.{int(b.clinical)}.{patients}"
+
+
+def seen_token(b: Board, *, user_id: int, session_key: str) -> str:
+    """The signed record of what this page showed this user in this session (for its polls)."""
+    return signing.TimestampSigner(salt=_SEEN_SALT).sign(_shown(b, user_id=user_id, session_key=session_key))
+
+
+def audit_specs(b: Board, *, seen: str | None, user_id: int, session_key: str) -> list[EventSpec]:
+    """The list-view event for the patients the board shows, unless this user's page, in this
+    session, today, showed exactly these patients with the same detail within the last half
+    hour (its signed token says so). A token taken from another user's page, another session or
+    another day, or an old one, is no token: the view is recorded."""
     ids = b.patient_ids
-    if not ids or (seen and _same(seen, ids)):
+    if not ids:
         return []
-    return [list_view_spec("patients.patient", ids)]
-
-
-def _same(seen: str, ids: list[int]) -> bool:
-    try:
-        shown = signing.Signer(salt=_SEEN_SALT).unsign(seen)
-    except signing.BadSignature:
-        return False
-    return shown == seen_token(ids).rsplit(":", 1)[0]
+    if seen:
+        try:
+            shown = signing.TimestampSigner(salt=_SEEN_SALT).unsign(seen, max_age=SEEN_MAX_AGE_SECONDS)
+        except signing.BadSignature:  # also SignatureExpired
+            shown = None
+        if shown == _shown(b, user_id=user_id, session_key=session_key):
+            return []
+    spec = list_view_spec("patients.patient", ids)
+    spec.detail["board"] = "clinical" if b.clinical else "arrivals"
+    return [spec]

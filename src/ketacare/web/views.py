@@ -50,21 +50,23 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", context)
 
 
-def _board_context(request: HttpRequest) -> dict[str, Any]:
+def _board_context(request: HttpRequest, *, seen: str | None = None) -> dict[str, Any]:
+    """The board and its audit event. `seen`: the token of what the polling page last showed
+    (only a poll passes one; the page itself always records what it shows)."""
     b = today.board(user=request.user)
-    ids = b.patient_ids
+    who = {"user_id": request.user.pk, "session_key": request.session.session_key or ""}
     return {
         "board": b,
-        "board_seen": today.seen_token(ids),
+        "board_seen": today.seen_token(b, **who),
         "board_poll": today.POLL_SECONDS,
-        "board_audit": today.audit_specs(b, seen=request.GET.get("seen")),
+        "board_audit": today.audit_specs(b, seen=seen, **who),
     }
 
 
 @requires("treatment.view_appointment")
 def board(request: HttpRequest) -> HttpResponse:
     """The Today board's fragment, polled by the open page."""
-    context = _board_context(request)
+    context = _board_context(request, seen=request.GET.get("seen"))
     audit_record_many(actor=Actor.from_request(request), specs=context.pop("board_audit"))
     return render(request, "web/_board.html", context)
 
