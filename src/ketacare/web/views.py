@@ -54,12 +54,12 @@ def _board_context(request: HttpRequest, *, seen: str | None = None) -> dict[str
     """The board and its audit event. `seen`: the token of what the polling page last showed
     (only a poll passes one; the page itself always records what it shows)."""
     b = today.board(user=request.user)
-    who = {"user_id": request.user.pk, "session_key": request.session.session_key or ""}
+    user_id, session_key = int(request.user.pk or 0), request.session.session_key or ""
     return {
         "board": b,
-        "board_seen": today.seen_token(b, **who),
+        "board_seen": today.seen_token(b, user_id=user_id, session_key=session_key),
         "board_poll": today.POLL_SECONDS,
-        "board_audit": today.audit_specs(b, seen=seen, **who),
+        "board_audit": today.audit_specs(b, seen=seen, user_id=user_id, session_key=session_key),
     }
 
 
