@@ -80,7 +80,7 @@ def test_phone_self_report_crisis_text_alert_acknowledged_and_charted(
     measures = page.locator("#measures")
     expect(measures.locator("figure.trajectory svg")).to_be_visible()
     row = measures.locator("#response-rows tr").first
-    expect(row).to_contain_text("PHQ9")
+    expect(row).to_contain_text("PHQ-9")
     expect(row).to_contain_text("5")
     expect(row).to_contain_text("patient self-report")
 

@@ -67,7 +67,7 @@ def move_clock_back(session, minutes):
 def answer_phq9(page, answers):
     for n, value in enumerate(answers, start=1):
         page.locator(f"input[name=item_{n}][value='{value}']").check()
-    page.get_by_role("button", name="Record PHQ9").click()
+    page.get_by_role("button", name="Record PHQ-9").click()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -118,7 +118,7 @@ def test_nurse_runs_an_infusion_from_check_in_to_discharge_and_the_physician_sig
     # Pre-session PHQ-9.
     page.get_by_role("button", name="PHQ-9 (Patient Health Questionnaire)").click()
     answer_phq9(page, [2, 2, 2, 2, 2, 2, 2, 2, 0])
-    expect(page.get_by_text("Pre-session scale: PHQ9 16")).to_be_visible()
+    expect(page.get_by_text("Pre-session scale: PHQ-9 16")).to_be_visible()
 
     # The physician orders the dose at their own screen.
     doc.goto(f"{live_server.url}/sessions/{session.pk}/")

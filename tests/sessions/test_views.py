@@ -172,7 +172,7 @@ def test_rems_list_is_oldest_first_and_the_form_has_the_rems_fields(
 def test_chart_lists_sessions_and_marks_them_on_the_plot(client_as, physician, doctor, nurse_actor, session):
     run_to_discharge(doctor, nurse_actor, session, minutes=100)
     html = client_as(physician).get(reverse("patients:chart", args=[session.patient_id])).content.decode()
-    assert "40 mg (0.5 mg/kg)" in html and "PHQ9 16" in html and "PHQ9 8" in html and "discharged" in html
+    assert "40 mg (0.5 mg/kg)" in html and "PHQ-9 16" in html and "PHQ-9 8" in html and "discharged" in html
 
 
 def test_plot_draws_a_marker_per_session():

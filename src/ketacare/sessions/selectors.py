@@ -781,7 +781,7 @@ def chart_sessions(*, patient_id: int, limit: int = CHART_SESSIONS) -> list[Char
         def score(purpose: str, scales: list[SessionScale] = scales) -> str:
             found = [sc.response for sc in scales if sc.purpose == purpose]
             return ", ".join(
-                f"{r.instrument.upper()} {r.total if r.total is not None else '-'}" for r in found
+                f"{r.get_instrument_display()} {r.total if r.total is not None else '-'}" for r in found
             )
 
         state = (
