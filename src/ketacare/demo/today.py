@@ -96,7 +96,12 @@ def _candidates(now: datetime.datetime) -> list[TreatmentPlan]:
 
 def _seed(physician: Any, nurse: Any, now: datetime.datetime) -> Morning:
     doctor, by = Actor(user=physician), Actor(user=nurse)
-    chairs = [c for c in Chair.objects.filter(active=True).order_by("id")]
+    # A chair still held by an earlier day's open session (the demo run again another day) is not
+    # booked: that patient is still in it as far as the record says.
+    held = TreatmentSession.objects.filter(
+        locked_at__isnull=True, discharged_at__isnull=True, appointment__isnull=False
+    ).values_list("appointment__chair_id", flat=True)
+    chairs = list(Chair.objects.filter(active=True).exclude(pk__in=held).order_by("id"))
     plans = _candidates(now)
     lot = (
         Lot.objects.filter(
