@@ -10,6 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from ketacare.audit.context import Actor
+from ketacare.clinical import session_checks
 from ketacare.clinical.contraindications import RULES
 from ketacare.clinical.monitoring import DISCHARGE_CRITERIA, Vitals
 from ketacare.screening import services as screening
@@ -21,18 +22,7 @@ from tests.conftest import PASSWORD
 
 ALL_MET = {code: True for code, _ in DISCHARGE_CRITERIA}
 # A pre-dose checklist with nothing that stops or warns.
-ALL_CLEAR = {
-    "identity_confirmed": True,
-    "pregnancy_possible": False,
-    "alcohol_24h": False,
-    "new_benzodiazepine": False,
-    "new_cns_depressant": False,
-    "new_stimulant": False,
-    "new_maoi": False,
-    "new_lamotrigine": False,
-    "fasting": True,
-    "escort": True,
-}
+ALL_CLEAR = session_checks.no_concern()
 ESCORT = {"escort_name": "Tom Smith", "escort_phone": "(555) 201-9999"}
 NORMAL = Vitals(systolic=122, diastolic=78, heart_rate=72, spo2=98, resp_rate=14)
 

@@ -112,3 +112,25 @@ def test_esketamine_is_not_given_on_consecutive_days_even_34_hours_apart():
     assert interval_problem(at=datetime.datetime(2026, 12, 2, 8, 0, tzinfo=datetime.UTC), **kw) is None
     # without the calendar rule only the 20 hours count
     assert interval_problem(route="esketamine", at=late, other_doses=[(day_before, "esketamine")]) is None
+
+
+def test_no_concern_answers_every_first_question_the_safe_way_and_passes_the_checklist():
+    from ketacare.clinical.session_checks import CHECKLIST, evaluate, no_concern
+
+    answers = no_concern()
+    assert answers == {
+        "identity_confirmed": True,
+        "pregnancy_possible": False,
+        "alcohol_24h": False,
+        "new_benzodiazepine": False,
+        "new_cns_depressant": False,
+        "new_stimulant": False,
+        "new_maoi": False,
+        "new_lamotrigine": False,
+        "fasting": True,
+        "escort": True,
+    }
+    assert "pregnancy_test_negative" not in answers  # asked only when pregnancy is possible
+    assert all(item.code in answers for item in CHECKLIST if item.only_if is None)
+    for route in ("iv_ketamine", "esketamine"):
+        assert evaluate(answers, route) == ({}, [])  # nothing unanswered, nothing found

@@ -155,6 +155,13 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
 )
 
 
+def no_concern(table: Sequence[ChecklistItem] = CHECKLIST) -> dict[str, bool]:
+    """Every item answered the way that is not its concern (identity confirmed, no alcohol, an
+    escort...), leaving out the items asked only after another answer: the checklist of a day with
+    nothing to stop or warn about (the demo's sessions, tests of the path past the checklist)."""
+    return {item.code: not item.concern for item in table if item.only_if is None}
+
+
 def items_for(route: str, table: Sequence[ChecklistItem] = CHECKLIST) -> list[ChecklistItem]:
     """The items asked for a route (iv_ketamine, im_ketamine or esketamine)."""
     wanted = {Applies.ALL, Applies.ESKETAMINE if route == "esketamine" else Applies.IV_IM}

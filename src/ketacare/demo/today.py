@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from ketacare.accounts.management.commands.demo_users import DEMO_PASSWORD
 from ketacare.audit.context import Actor
+from ketacare.clinical import session_checks
 from ketacare.clinical.monitoring import Vitals
 from ketacare.clinical.protocols import ProtocolCode
 from ketacare.ledger.models import Lot
@@ -46,18 +47,7 @@ LATE_BY_MIN = 20  # booked this long ago, not arrived
 NORMAL = Vitals(systolic=124, diastolic=78, heart_rate=74, spo2=98, resp_rate=14)
 DURING = Vitals(systolic=138, diastolic=86, heart_rate=82, spo2=97, resp_rate=14)
 DESATURATION = Vitals(systolic=132, diastolic=82, heart_rate=88, spo2=89, resp_rate=12)
-CLEAR = {
-    "identity_confirmed": True,
-    "pregnancy_possible": False,
-    "alcohol_24h": False,
-    "new_benzodiazepine": False,
-    "new_cns_depressant": False,
-    "new_stimulant": False,
-    "new_maoi": False,
-    "new_lamotrigine": False,
-    "fasting": True,
-    "escort": True,
-}
+CLEAR = session_checks.no_concern()
 ESCORTS = ("Sam Rivera", "Alex Chen", "Jo Patel", "Kim Osei", "Lee Novak", "Max Duarte", "Ria Holm")
 
 
