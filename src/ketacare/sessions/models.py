@@ -148,6 +148,12 @@ class TreatmentSession(models.Model):
         indexes = [
             models.Index(fields=["patient", "checked_in_at"], name="session_patient_time"),
             models.Index(fields=["route", "checked_in_at"], name="session_route_time"),
+            # The Today board's read: the live sessions not yet signed (a handful among many).
+            models.Index(
+                fields=["checked_in_at", "id"],
+                condition=Q(locked_at__isnull=True, source="live"),
+                name="session_open",
+            ),
         ]
         permissions = [
             ("override_bp_gate", "Start a session over the blood-pressure gate"),

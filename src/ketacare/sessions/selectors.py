@@ -462,15 +462,19 @@ def _next_action(page: Flowsheet, step: str, now: datetime.datetime, unmet: list
 def board(*, now: datetime.datetime | None = None, limit: int = BOARD_SESSIONS) -> list[BoardSession]:
     """Every live session not yet signed, oldest check-in first: the patients in the chairs, those
     ready to leave, and any record still waiting for a signature (an earlier day's unsigned session
-    stays in view until it is signed). Ten queries whatever the number of sessions."""
+    stays in view until it is signed). Eleven queries whatever the number of sessions; one when
+    there is none."""
     now = now or timezone.now()
-    sessions = _load(
-        list(
-            _session_queryset()
-            .filter(locked_at__isnull=True, source=TreatmentSession.Source.LIVE)
-            .order_by("checked_in_at", "id")[:limit]
-        )
+    # The open sessions' ids first, through their partial index (one query, and the only one on
+    # a day with nobody in a chair); then their flowsheets.
+    ids = list(
+        TreatmentSession.objects.filter(locked_at__isnull=True, source=TreatmentSession.Source.LIVE)
+        .order_by("checked_in_at", "id")
+        .values_list("id", flat=True)[:limit]
     )
+    if not ids:
+        return []
+    sessions = _load(list(_session_queryset().filter(pk__in=ids).order_by("checked_in_at", "id")))
     open_alerts: dict[int, list[SafetyAlert]] = {}
     if sessions:
         for alert in (
