@@ -34,6 +34,9 @@ SUITES: dict[str, tuple[list[str], dict[str, int | tuple[str, int]]]] = {
             "session_signed": 50,
             "calendar_week_50_chairs": 100,
             "calendar_day_by_staff": 100,
+            # Issue 19: the Today board's fragment (polled every 15 s by each open board), 50
+            # chairs, four patients in them: as the calendar, 100 ms.
+            "today_board": 100,
         },
     ),
     "outcome_pages": (
@@ -120,6 +123,7 @@ def main() -> None:
                 "responses",
                 "sessions",
                 "calendar_week_appointments",
+                "board_in_chairs",
                 "trials",
                 "entries",
                 "big_lot_entries",

@@ -267,11 +267,20 @@ def main() -> None:
         .count()
     )
 
+    # 3. The Today board on that day: the demo's morning in four of the 50 chairs (checked in,
+    # dosing, in recovery with an alarm, ready to leave) and three more expected.
+    from ketacare.demo.today import seed_today
+
+    morning = seed_today(physician=physician, nurse=nurse, even_if_booked=True)
+    result["board_in_chairs"] = morning.in_chairs
+    result["board_open_sessions"] = TreatmentSession.objects.filter(locked_at__isnull=True).count()
+
     result["session_full_flowsheet"] = live_page
     pages = {
         "session_signed": (f"/sessions/{session.pk}/", "Signed and locked"),
         "calendar_week_50_chairs": (f"/calendar/?date={monday.isoformat()}", "booked"),
         "calendar_day_by_staff": (f"/calendar/?date={monday.isoformat()}&view=day&by=staff", "booked"),
+        "today_board": ("/today/board/", "Monitoring"),
     }
     for name, (path, expect) in pages.items():
         result[name] = timed_page(path, expect)

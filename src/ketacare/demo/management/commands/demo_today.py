@@ -6,7 +6,7 @@ from ketacare.demo.today import seed_today
 
 
 class Command(BaseCommand):
-    help = "The demo's morning in progress (patients in chairs) if nothing is booked today yet."
+    help = "The demo's morning in progress (patients in chairs) if nobody is checked in today yet."
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         claim_demo_database()  # refuses a clinic's database
@@ -16,4 +16,7 @@ class Command(BaseCommand):
                 f"This morning: {morning.in_chairs} patients in chairs, {morning.expected} expected."
             )
         else:
-            self.stdout.write("Today's clinic is already under way; nothing added.")
+            self.stdout.write(
+                "Nothing added: today's clinic is already under way (someone is checked in), or "
+                "there are not enough free chairs or patients on a course."
+            )
