@@ -95,13 +95,13 @@ def _seed(physician: Any, nurse: Any, now: datetime.datetime) -> Morning:
     # Nor one booked at any time today: the morning's bookings are made here without the booking
     # service's clash check (they start in the past), so they go only where nothing else is.
     day_start = timezone.make_aware(datetime.datetime.combine(timezone.localdate(now), datetime.time.min))
-    booked = (
+    in_use_today = (
         Appointment.objects.holding_time()
         .filter(starts_at__lt=day_start + datetime.timedelta(days=1), ends_at__gt=day_start)
         .values_list("chair_id", flat=True)
     )
     chairs = list(
-        Chair.objects.filter(active=True).exclude(pk__in=held).exclude(pk__in=booked).order_by("id")
+        Chair.objects.filter(active=True).exclude(pk__in=held).exclude(pk__in=in_use_today).order_by("id")
     )
     plans = _candidates(now)
     lot = (
