@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -577,20 +576,38 @@ def snapshot_of(page: Flowsheet) -> dict[str, Any]:
 
 
 def version_of(page: Flowsheet) -> str:
-    """A short digest of everything the session page shows that a clinician can change: the
-    signed content, the safety log, skipped ratings, amendments and signatures. Two pages with the
-    same version show the same record (the page's live refresh compares it)."""
+    """A short digest of what a clinician can change on the session page: every row added
+    (readings and their striking out, orders and their verification, ratings, scales, events,
+    devices, amendments), every step's time, the checklist, the safety log and the signatures.
+    Two pages with the same version show the same record (the page's live refresh compares it;
+    rows are never edited in place, only added or struck out, so ids and times say it all)."""
     s = page.session
-    state = {
-        "record": snapshot_of(page),
-        "safety_log": s.safety_log,
-        "skipped": s.skipped_ratings,
-        "amendments": [a.pk for a in page.amendments],
-        "signed": [str(s.nurse_signed_at), str(s.physician_signed_at), str(s.locked_at)],
-        "checklist": [s.checklist, s.risk_assessment, str(s.gate_override_at)],
-    }
-    text = json.dumps(state, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    orders = [*page.superseded_orders, *([page.order] if page.order else [])]
+    state = (
+        s.weight_kg,
+        s.checklist,
+        len(s.checklist_findings),
+        len(s.safety_log),
+        len(s.skipped_ratings),
+        s.gate_override_at,
+        s.risk_assessment_at,
+        s.dose_started_at,
+        s.dose_stopped_at,
+        s.discharged_at,
+        s.nurse_signed_at,
+        s.physician_signed_at,
+        s.locked_at,
+        [(o.pk, o.verified_at, o.superseded_at) for o in orders],
+        [(v.pk, v.struck_by_id) for v in page.vitals],
+        [r.pk for r in page.sedation],
+        [sc.pk for sc in page.scales],
+        [e.pk for e in page.adverse_events],
+        [d.pk for d in page.devices],
+        [a.pk for a in page.amendments],
+        [a.answered for a in page.alarms],
+        (page.rems.pk, page.rems.submitted_at) if page.rems else None,
+    )
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:20]
 
 
 def _safety_snapshot(page: Flowsheet) -> dict[str, Any]:
