@@ -202,13 +202,16 @@ def _book(
     minutes: int,
     created_by: Any,
     override_reason: str = "",
+    calendar: _Calendar | None = None,
 ) -> Appointment:
+    """One appointment, checked against the chair, the patient's other bookings, the clinic's
+    hours and closures (`calendar`: read once by a caller booking many) and the dose interval."""
     ends_at = starts_at + datetime.timedelta(minutes=minutes)
     problem = _clash(chair=chair, patient_id=plan.patient_id, starts_at=starts_at, ends_at=ends_at)
     if problem:
         suggestion = _suggestion(chair=chair, starts_at=starts_at, ends_at=ends_at, exclude_id=None)
         raise ValidationError({"starts_at": f"{problem} {suggestion}"})
-    closed = _closed_or_overridden(starts_at, ends_at, override_reason)
+    closed = _closed_or_overridden(starts_at, ends_at, override_reason, calendar=calendar)
     # The minimum interval between doses (reference section 5): booking refuses it too.
     others = Appointment.objects.filter(
         patient_id=plan.patient_id,
@@ -243,11 +246,15 @@ def _book(
 
 
 def _closed_or_overridden(
-    starts_at: datetime.datetime, ends_at: datetime.datetime, override: str
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    override: str,
+    *,
+    calendar: _Calendar | None = None,
 ) -> str | None:
     """Refuse a slot the clinic is closed for, unless a reason to book anyway is given; returns
     why it was closed (None: open)."""
-    closed = _clinic_closed(starts_at, ends_at)
+    closed = calendar.closed(starts_at, ends_at) if calendar else _clinic_closed(starts_at, ends_at)
     if closed and not override.strip():
         raise ValidationError(
             {"starts_at": f"{closed} Choose another time, or book anyway giving the reason."}
@@ -359,6 +366,12 @@ def plan_start(
     plan.full_clean()
     plan.save()
     locked = _lock_chair(chair)
+    treatment_days = session_dates(chosen.induction, start=start_on, weekdays=weekdays)
+    calendar = (
+        _calendar(treatment_days[0][1], treatment_days[-1][1] + datetime.timedelta(days=1))
+        if treatment_days
+        else None
+    )
     appointments = [
         _book(
             plan=plan,
@@ -369,8 +382,9 @@ def plan_start(
             minutes=chosen.appointment_min,
             created_by=user,
             override_reason=override_reason,
+            calendar=calendar,
         )
-        for phase, day in session_dates(chosen.induction, start=start_on, weekdays=weekdays)
+        for phase, day in treatment_days
     ]
     audit_record_many(
         actor=actor,
