@@ -193,3 +193,41 @@ def run_to_discharge(
 def sign_both(doctor: Actor, nurse: Actor, session: TreatmentSession) -> TreatmentSession:
     sessions.session_sign(actor=nurse, session=session, password=PASSWORD)
     return sessions.session_sign(actor=doctor, session=session, password=PASSWORD)
+
+
+LOW_SPO2 = Vitals(systolic=128, diastolic=80, heart_rate=84, spo2=88, resp_rate=12)
+
+
+def infusing(doctor: Actor, nurse: Actor, plan: Any, checked_in_min_ago: int = 30) -> TreatmentSession:
+    """Checked in `checked_in_min_ago` minutes ago, the infusion running for 15 with vitals at 0
+    and 10 minutes (the next set and the MOAA/S at 20 minutes not due yet)."""
+    session = check_in(nurse, plan, minutes_ago=checked_in_min_ago)
+    ready_to_start(doctor, nurse, session)
+    sessions.dose_start(actor=nurse, session=session, at=ago(15))
+    for minutes in (15, 5):
+        sessions.vitals_record(actor=nurse, session=session, vitals=NORMAL, taken_at=ago(minutes))
+    return session
+
+
+def recovering_with_low_spo2(doctor: Actor, nurse: Actor, plan: Any) -> TreatmentSession:
+    """In recovery: the dose started 62 minutes ago and stopped at 41, vitals every 10 minutes and
+    every rating due so far done, the last reading (2 minutes ago) an SpO2 of 88%, its alarm not
+    yet answered."""
+    session = check_in(nurse, plan, minutes_ago=80)
+    ready_to_start(doctor, nurse, session)
+    sessions.dose_start(actor=nurse, session=session, at=ago(62))
+    sessions.dose_stop(actor=nurse, session=session, at=ago(21))
+    for minutes in (62, 52, 42, 32, 22, 12):
+        sessions.vitals_record(actor=nurse, session=session, vitals=NORMAL, taken_at=ago(minutes))
+    sessions.vitals_record(actor=nurse, session=session, vitals=LOW_SPO2, taken_at=ago(2))
+    for minute in (20, 40, 60):
+        sessions.sedation_record(actor=nurse, session=session, moaas=5, at=ago(62 - minute))
+    sessions.scale_record(
+        actor=nurse,
+        session=session,
+        purpose="dissociation",
+        instrument_code="cadss",
+        answers=[0] * 23,
+        at=ago(22),
+    )
+    return session

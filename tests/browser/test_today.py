@@ -15,16 +15,13 @@ from ketacare.web import today
 from tests.browser.test_chair_safety import TABLET, fill_vitals, tablets  # noqa: F401  (the fixture)
 from tests.browser.test_session import sign_in
 from tests.treatment_helpers import (
-    NORMAL,
-    ago,
     check_in,
+    infusing,
     make_chair,
     make_eligible,
-    ready_to_start,
+    recovering_with_low_spo2,
     start_plan,
 )
-
-LOW_SPO2 = Vitals(systolic=128, diastolic=80, heart_rate=84, spo2=88, resp_rate=12)
 
 
 def _morning(register, doctor, nurse):
@@ -38,28 +35,8 @@ def _morning(register, doctor, nurse):
         make_eligible(doctor, p, routes=("iv_ketamine",))
         plans.append(start_plan(doctor, p, make_chair(f"Chair {n}", "Room A")))
     check_in(nurse, plans[0], minutes_ago=5)
-    dosing = check_in(nurse, plans[1], minutes_ago=30)
-    ready_to_start(doctor, nurse, dosing)
-    services.dose_start(actor=nurse, session=dosing, at=ago(15))
-    for minutes in (15, 5):
-        services.vitals_record(actor=nurse, session=dosing, vitals=NORMAL, taken_at=ago(minutes))
-    recovery = check_in(nurse, plans[2], minutes_ago=80)
-    ready_to_start(doctor, nurse, recovery)
-    services.dose_start(actor=nurse, session=recovery, at=ago(62))
-    services.dose_stop(actor=nurse, session=recovery, at=ago(21))
-    for minutes in (62, 52, 42, 32, 22, 12):
-        services.vitals_record(actor=nurse, session=recovery, vitals=NORMAL, taken_at=ago(minutes))
-    services.vitals_record(actor=nurse, session=recovery, vitals=LOW_SPO2, taken_at=ago(2))
-    for minute in (20, 40, 60):  # the ratings due so far
-        services.sedation_record(actor=nurse, session=recovery, moaas=5, at=ago(62 - minute))
-    services.scale_record(
-        actor=nurse,
-        session=recovery,
-        purpose="dissociation",
-        instrument_code="cadss",
-        answers=[0] * 23,
-        at=ago(22),
-    )
+    dosing = infusing(doctor, nurse, plans[1])
+    recovery = recovering_with_low_spo2(doctor, nurse, plans[2])
     return dosing, recovery
 
 

@@ -19,18 +19,18 @@ from tests.treatment_helpers import (
     NORMAL,
     ago,
     check_in,
+    infusing,
     make_chair,
     make_eligible,
     phq9,
     rate_on_schedule,
     ready_to_start,
+    recovering_with_low_spo2,
     run_to_discharge,
     start_plan,
 )
 
 pytestmark = pytest.mark.django_db
-
-LOW_SPO2 = Vitals(systolic=128, diastolic=80, heart_rate=84, spo2=88, resp_rate=12)
 
 
 @pytest.fixture
@@ -44,30 +44,8 @@ def morning(doctor, nurse_actor, register):
         make_eligible(doctor, p)
         people[name] = start_plan(doctor, p, make_chair(f"Chair {n}"))
     made = {"Checked": check_in(nurse_actor, people["Checked"], minutes_ago=5)}
-    dosing = check_in(nurse_actor, people["Dosing"], minutes_ago=35)
-    ready_to_start(doctor, nurse_actor, dosing)
-    sessions.dose_start(actor=nurse_actor, session=dosing, at=ago(15))
-    for minutes in (15, 5):
-        sessions.vitals_record(actor=nurse_actor, session=dosing, vitals=NORMAL, taken_at=ago(minutes))
-    made["Dosing"] = dosing
-    alarm = check_in(nurse_actor, people["Alarm"], minutes_ago=80)
-    ready_to_start(doctor, nurse_actor, alarm)
-    sessions.dose_start(actor=nurse_actor, session=alarm, at=ago(62))
-    sessions.dose_stop(actor=nurse_actor, session=alarm, at=ago(21))
-    for minutes in (62, 52, 42, 32, 22, 12):
-        sessions.vitals_record(actor=nurse_actor, session=alarm, vitals=NORMAL, taken_at=ago(minutes))
-    sessions.vitals_record(actor=nurse_actor, session=alarm, vitals=LOW_SPO2, taken_at=ago(2))
-    for minute in (20, 40, 60):  # the ratings due so far
-        sessions.sedation_record(actor=nurse_actor, session=alarm, moaas=5, at=ago(62 - minute))
-    sessions.scale_record(
-        actor=nurse_actor,
-        session=alarm,
-        purpose="dissociation",
-        instrument_code="cadss",
-        answers=[0] * 23,
-        at=ago(22),
-    )
-    made["Alarm"] = alarm
+    made["Dosing"] = infusing(doctor, nurse_actor, people["Dosing"], checked_in_min_ago=35)
+    made["Alarm"] = recovering_with_low_spo2(doctor, nurse_actor, people["Alarm"])
     discharged = check_in(nurse_actor, people["Discharged"], minutes_ago=150)
     made["Discharged"] = run_to_discharge(doctor, nurse_actor, discharged)
     return made
