@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
@@ -125,9 +125,9 @@ def test_two_catch_ups_racing_recompute_each_change_once(treated, monkeypatch):
     real_refresh = services.refresh
     entered = threading.Barrier(2, timeout=10)
 
-    def counting_refresh(patient_ids=None):
+    def counting_refresh(patient_ids=None, **kwargs):
         recomputed.append(sorted(patient_ids) if patient_ids is not None else ["all"])
-        return real_refresh(patient_ids)
+        return real_refresh(patient_ids, **kwargs)
 
     monkeypatch.setattr(services, "refresh", counting_refresh)
     results = []
@@ -207,6 +207,37 @@ def test_a_full_rebuild_leaves_every_index_in_place(treated):
     assert PatientOutcome.objects.filter(instrument="phq9").count() == 1
 
 
+def _stored_outcomes() -> list[tuple]:
+    columns = [f.attname for f in PatientOutcome._meta.concrete_fields if not f.primary_key]
+    return list(PatientOutcome.objects.order_by("patient_id", "instrument").values_list(*columns))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_of_its_own_reads_the_scores_on_a_second_connection_with_the_same_result(
+    treated, monkeypatch
+):
+    treated([(-3, 20), (0.1, 6), (1, 8), (8, 12)])
+    treated([(-1, 17), (1, 15), (30, 4)], days=(0, 3, 6))
+    treated([(-2, 22)], route="esketamine", days=(0, 2))
+    read_on: list[object] = []
+    real_scores = services._scores
+
+    def recording_scores(patient_ids):
+        read_on.append(connection.connection)  # this thread's own database connection
+        return real_scores(patient_ids)
+
+    monkeypatch.setattr(services, "_scores", recording_scores)
+    with transaction.atomic():  # inside a caller's transaction: one connection
+        services.rebuild()
+    in_one = _stored_outcomes()
+    assert read_on == [connection.connection]
+    PatientOutcome.objects.all().delete()
+    services.rebuild()  # its own transaction: the scores read on a second connection
+    assert len(read_on) == 2 and read_on[1] is not connection.connection
+    assert _stored_outcomes() == in_one
+    assert {row[1] for row in in_one} == {"phq9"} and len(in_one) == 3
+
+
 def test_a_change_made_while_a_catch_up_runs_keeps_its_mark(treated, monkeypatch):
     # On PostgreSQL a write can take its mark's id, then commit only after a catch-up has read the
     # patient's data and a later mark: the catch-up must delete just the marks it read, never
@@ -215,8 +246,8 @@ def test_a_change_made_while_a_catch_up_runs_keeps_its_mark(treated, monkeypatch
     real_refresh = services.refresh
     late: list[int] = []
 
-    def refresh_while_an_earlier_write_commits(patient_ids=None):
-        written = real_refresh(patient_ids)
+    def refresh_while_an_earlier_write_commits(patient_ids=None, **kwargs):
+        written = real_refresh(patient_ids, **kwargs)
         RecordChange.objects.create(id=late[0], patient=patient)  # the earlier id, committed late
         return written
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -101,6 +101,22 @@ class Epoch(Func):
         )
 
 
+class Instant(Epoch):
+    """A datetime column as epoch seconds, read by `_columns` (declare its dtype `INSTANT`).
+    PostgreSQL computes the seconds (`Epoch`). SQLite sends its stored text as it is, padded to one
+    width ("YYYY-MM-DD HH:MM:SS.ffffff": the microseconds are left out when 0), and numpy parses
+    it: SQLite's own date arithmetic on millions of rows costs more than half their read. Read only
+    through `_columns` (Django would take SQLite's text for a float)."""
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        padded = f"substr(%(expressions)s || '.000000', 1, {INSTANT_WIDTH})"
+        return self.as_sql(compiler, connection, template=padded, **extra)
+
+
+INSTANT = np.dtype("datetime64[us]")  # `_columns`' dtype of an `Instant` column (read as float seconds)
+INSTANT_WIDTH = 26
+
+
 def coded(field: str, values: Sequence[str]) -> Case:
     """A text column as its value's position in `values` (-1 for any other), computed by the
     database: a small integer per row is far cheaper to read than a string."""
@@ -168,7 +184,9 @@ def _postgresql_columns(sql: str, params: Sequence[Any], dtypes: Sequence[Any]) 
     gathered into one array, read no faster."""
     import psycopg
 
-    table_type = np.dtype([(f"c{i}", dtype) for i, dtype in enumerate(dtypes)])
+    table_type = np.dtype(
+        [(f"c{i}", np.float64 if dtype == INSTANT else dtype) for i, dtype in enumerate(dtypes)]
+    )
     with psycopg.Cursor(connection.connection) as cursor:
         rows = cursor.stream(sql, params, binary=True, size=STREAM_ROWS)
         table = np.fromiter(rows, dtype=table_type)
@@ -186,27 +204,36 @@ def _sqlite_columns(sql: str, params: Sequence[Any], dtypes: Sequence[Any]) -> l
     faster than a float. The columns must hold no NULL (`group_concat` skips them): a count beside
     them checks that nothing was dropped, or the read fails."""
     names = [f"c{i}" for i in range(len(dtypes))]
-    floats = [np.dtype(dtype).kind == "f" for dtype in dtypes]
     texts = [
-        f"group_concat(CAST(round({name} * {MICROSECONDS}) AS INTEGER))"
-        if is_float
+        f"group_concat({name}, '')"
+        if dtype == INSTANT
+        else f"group_concat(CAST(round({name} * {MICROSECONDS}) AS INTEGER))"
+        if np.dtype(dtype).kind == "f"
         else f"group_concat({name})"
-        for name, is_float in zip(names, floats, strict=True)
+        for name, dtype in zip(names, dtypes, strict=True)
     ]
     # The query is Django's own (its values stay parameters); only the wrapping is added here.
     wrapped = f"WITH rows({', '.join(names)}) AS ({sql}) SELECT count(*), {', '.join(texts)} FROM rows"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(wrapped, params)
         count, *joined = cursor.fetchone()
-    columns = [
-        np.fromstring(text or "", dtype=np.int64, sep=",") / MICROSECONDS
-        if is_float
-        else np.fromstring(text or "", dtype=dtype, sep=",")
-        for text, dtype, is_float in zip(joined, dtypes, floats, strict=True)
-    ]
+    columns = [_sqlite_column(text or "", dtype, count) for text, dtype in zip(joined, dtypes, strict=True)]
     if any(len(column) != count for column in columns):
         raise ValueError(f"{count} rows read, but the columns hold {[len(c) for c in columns]} values")
     return columns
+
+
+def _sqlite_column(text: str, dtype: Any, count: int) -> npt.NDArray[Any]:
+    if dtype == INSTANT:
+        # Texts of one width, end to end: a value of any other width would shift every one after
+        # it, so the length is checked before numpy reads them (and numpy refuses a malformed one).
+        if len(text) != count * INSTANT_WIDTH:
+            raise ValueError(f"{count} times read, but their text is {len(text)} characters long")
+        moments = np.frombuffer(text.encode("ascii"), dtype=f"S{INSTANT_WIDTH}").astype(INSTANT)
+        return cast("npt.NDArray[Any]", moments.astype(np.int64) / MICROSECONDS)
+    if np.dtype(dtype).kind == "f":
+        return np.fromstring(text, dtype=np.int64, sep=",") / MICROSECONDS
+    return np.fromstring(text, dtype=dtype, sep=",")
 
 
 CONTEXTS = tuple(str(c) for c in Context.values)
@@ -228,10 +255,10 @@ def _treatments(patient_ids: Sequence[int] | None) -> TreatmentColumns:
     packed, at, pk = _columns(
         qs.order_by().values_list(
             _packed("patient_id", [coded("route", ROUTES), coded("protocol", PROTOCOLS)]),
-            Epoch("dose_started_at"),
+            Instant("dose_started_at"),
             "id",
         ),
-        (np.int64, np.float64, np.int64),
+        (np.int64, INSTANT, np.int64),
     )
     patient, (route, protocol) = _unpacked(packed, 2)
     order = np.lexsort((pk, at, patient))
@@ -247,7 +274,10 @@ def _treatments(patient_ids: Sequence[int] | None) -> TreatmentColumns:
     )
 
 
-def _scores(patient_ids: Sequence[int] | None) -> dict[str, tuple[ScoreColumns, npt.NDArray[np.int8]]]:
+Scores = dict[str, tuple[ScoreColumns, npt.NDArray[np.int8]]]  # per scale: its scores, their contexts
+
+
+def _scores(patient_ids: Sequence[int] | None) -> Scores:
     """Each outcome scale's scored totals of these patients (None: everyone), with each score's
     context (its position in CONTEXTS)."""
     qs = QuestionnaireResponse.objects.filter(instrument__in=OUTCOME_SCALES, total__isnull=False)
@@ -263,14 +293,14 @@ def _scores(patient_ids: Sequence[int] | None) -> dict[str, tuple[ScoreColumns, 
             qs.order_by("patient_id", "instrument", "administered_at") if in_order else qs.order_by()
         ).values_list(
             _packed("patient_id", [coded("instrument", OUTCOME_SCALES), coded("context", CONTEXTS)], "total"),
-            Epoch("administered_at"),
+            Instant("administered_at"),
         ),
-        (np.int64, np.float64),
+        (np.int64, INSTANT),
     )
     total, rest = _total(packed)
     patient, (code, context) = _unpacked(rest, 2)
     post_session = CONTEXTS.index(Context.POST_SESSION)
-    out: dict[str, tuple[ScoreColumns, npt.NDArray[np.int8]]] = {}
+    out: Scores = {}
     for n, scale in enumerate(OUTCOME_SCALES):
         rows = np.flatnonzero(code == n)
         if len(rows):
@@ -619,9 +649,10 @@ def _create_indexes() -> None:
 
 
 @transaction.atomic
-def refresh(patient_ids: Iterable[int] | None = None) -> int:
+def refresh(patient_ids: Iterable[int] | None = None, *, scores: Future[Scores] | None = None) -> int:
     """Recompute the stored outcomes of these patients (None: every patient ever treated).
-    Returns the number of rows written."""
+    Returns the number of rows written. `scores`: every patient's scores, being read already
+    (`rebuild`; with None only)."""
     version = rules.version()
     outcome_rules = rules.current()
     written = 0
@@ -651,14 +682,16 @@ def refresh(patient_ids: Iterable[int] | None = None) -> int:
             partial(
                 _scale_rows,
                 code,
-                scores,
+                scores_of,
                 contexts,
                 treatments,
                 treated,
                 outcome_rules=outcome_rules,
                 version=version,
             )
-            for code, (scores, contexts) in _scores(batch).items()
+            for code, (scores_of, contexts) in (
+                scores.result() if scores is not None else _scores(batch)
+            ).items()
         ]
         # One scale's rows are computed (numpy, no database) while the last scale's are written:
         # the database's side of a write lets the other thread run.
@@ -675,15 +708,29 @@ def refresh(patient_ids: Iterable[int] | None = None) -> int:
     return written
 
 
-@transaction.atomic
 def rebuild() -> int:
     """Recompute every stored outcome now and clear the marks (`ketacare outcomes --rebuild`)."""
-    # Only the marks read before the data: a mark whose write commits later (PostgreSQL) keeps
-    # its row, and the next catch-up reads that write.
-    claimed = list(RecordChange.objects.values_list("id", flat=True))
-    written = refresh()
-    _delete_marks(claimed)
+    # Outside a caller's transaction, the scores (most of what is read) are read on a second
+    # connection while this one reads the treatments and writes: both databases let the other
+    # thread run during a query. Inside one, that transaction's own writes would not be seen there.
+    apart = not connection.in_atomic_block
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcome-scores") as reader:
+        with transaction.atomic():
+            # Only the marks read before the data: a mark whose write commits later keeps its
+            # row, and the next catch-up reads that write (the second connection's read starts
+            # after this one, so it sees at least what the marks claimed).
+            claimed = list(RecordChange.objects.values_list("id", flat=True))
+            written = refresh(scores=reader.submit(_scores_apart) if apart else None)
+            _delete_marks(claimed)
     return written
+
+
+def _scores_apart() -> Scores:
+    """`_scores` of everyone, on this thread's own connection (closed after)."""
+    try:
+        return _scores(None)
+    finally:
+        connection.close()
 
 
 def _delete_marks(ids: Sequence[int]) -> None:
