@@ -193,18 +193,25 @@ def test_gunicorn_refuses_to_start_on_a_bad_setting(tmp_path: Path):
     assert "relapse_consecutive: must be 1 to 5 scores" in done.stderr
 
 
-def test_a_full_rebuild_leaves_every_index_in_place(treated):
-    treated([(-3, 20), (1, 8)])
-    services.rebuild()
+def _index_names() -> set[str]:
     names = set()
     with connection.cursor() as cursor:
         for model in (PatientOutcome, TreatedPatient):
             names |= set(connection.introspection.get_constraints(cursor, model._meta.db_table))
+    return names
+
+
+@pytest.mark.parametrize("patients", [0, 1])
+def test_a_full_rebuild_leaves_every_index_in_place(treated, patients, db):
+    if patients:
+        treated([(-3, 20), (1, 8)])
+    services.rebuild()
+    names = _index_names()
     expected = {str(index.name) for m in (PatientOutcome, TreatedPatient) for index in m._meta.indexes}
     grouped = {str(index.name) for _, index in GROUP_INDEXES}  # SQLite's only
     assert expected <= names
     assert (grouped <= names) == (connection.vendor == "sqlite")
-    assert PatientOutcome.objects.filter(instrument="phq9").count() == 1
+    assert PatientOutcome.objects.filter(instrument="phq9").count() == patients
 
 
 def _stored_outcomes() -> list[tuple]:

@@ -632,20 +632,21 @@ def _drop_indexes() -> None:
             cursor.execute(f"DROP INDEX IF EXISTS {quote(str(index.name))}")
 
 
-def _create_indexes() -> None:
+def _create_indexes(table: type[models.Model]) -> None:
+    """Build the dropped indexes of this table, just loaded."""
     editor = connection.schema_editor()  # only to write each index's CREATE INDEX statement
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for model, index in _indexes():
-            cursor.execute(str(index.create_sql(model, editor)))
+            if model is table:
+                cursor.execute(str(index.create_sql(model, editor)))
         if connection.vendor == "sqlite":
-            # Statistics of the tables just loaded, so the dashboard's queries are planned on what
-            # they hold (SQLite keeps none until asked; PostgreSQL's autovacuum analyzes them),
-            # from a sample of each index as SQLite recommends (`analysis_limit`, 100 to 1000
-            # rows): a full pass costs a fiftieth of the rebuild.
+            # Statistics of the table, so the dashboard's queries are planned on what it holds
+            # (SQLite keeps none until asked; PostgreSQL's autovacuum analyzes them), from a
+            # sample of each index as SQLite recommends (`analysis_limit`, 100 to 1000 rows): a
+            # full pass costs a fiftieth of the rebuild.
             cursor.execute(f"PRAGMA analysis_limit={ANALYSIS_ROWS}")
-            for model in (PatientOutcome, TreatedPatient):
-                cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
+            cursor.execute(f"ANALYZE {quote(table._meta.db_table)}")
 
 
 @transaction.atomic
@@ -657,6 +658,7 @@ def refresh(patient_ids: Iterable[int] | None = None, *, scores: Future[Scores] 
     outcome_rules = rules.current()
     written = 0
     rebuilding = patient_ids is None
+    indexed: list[type[models.Model]] = []
     if rebuilding:
         # Every row is rewritten: empty the tables and load them without their secondary indexes,
         # built again once at the end (far cheaper than keeping them up to date row by row).
@@ -678,6 +680,12 @@ def refresh(patient_ids: Iterable[int] | None = None, *, scores: Future[Scores] 
         treated = _treated(
             treatments, conditions, _weeks_on_trials(batch, patients, treatments.at[first_rows])
         )
+        # Written (and, on a rebuild, indexed) before the scores are waited for: while a second
+        # connection still reads them (`rebuild`), this one has its own work.
+        bulk_insert(TreatedPatient, TREATED_FIELDS, _treated_rows(treated), prepared=True)
+        if rebuilding:
+            _create_indexes(TreatedPatient)
+            indexed.append(TreatedPatient)
         jobs = [
             partial(
                 _scale_rows,
@@ -696,12 +704,12 @@ def refresh(patient_ids: Iterable[int] | None = None, *, scores: Future[Scores] 
         # One scale's rows are computed (numpy, no database) while the last scale's are written:
         # the database's side of a write lets the other thread run.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcome-rows") as worker:
-            scales = _one_ahead(worker, jobs)
-            bulk_insert(TreatedPatient, TREATED_FIELDS, _treated_rows(treated), prepared=True)
-            for rows in scales:
+            for rows in _one_ahead(worker, jobs):
                 written += bulk_insert(PatientOutcome, FIELDS, rows, prepared=True)
     if rebuilding:
-        _create_indexes()
+        for table in (TreatedPatient, PatientOutcome):
+            if table not in indexed:  # (TreatedPatient's are built already unless nobody was treated)
+                _create_indexes(table)
         OutcomeState.objects.update_or_create(
             pk=1, defaults={"rules_version": version, "refreshed_at": timezone.now()}
         )
