@@ -87,7 +87,11 @@ def test_everything_is_imported_scored_matched_and_no_alert_is_raised(tmp_path, 
     assert QuestionnaireResponse.objects.get(patient__mrn=NEW_2).context == "follow_up"
     # Audited, and in the outcome figures like live data: 10 is exactly half of 20, but rated after
     # the session, so the same-day change, never a response after the first treatment.
-    assert AuditEvent.objects.filter(actor_label__contains="import-history", patient_id=rosa.pk).count() == 2
+    (event,) = AuditEvent.objects.filter(actor_label__contains="import-history", patient_id=rosa.pk)
+    assert (event.object_type, event.detail) == (
+        "patients.patient",
+        {"source": "import-history", "sessions": 2, "scores": 2},
+    )
     outcome = PatientOutcome.objects.get(patient=rosa, instrument="phq9")
     assert (outcome.baseline_total, outcome.first_total, outcome.first_response) == (20, None, None)
     assert (outcome.same_day_total, outcome.same_day_response) == (10, True)
@@ -186,15 +190,35 @@ def test_a_missing_column_and_an_unreadable_file(tmp_path, db):
     assert "absent.csv line 0: cannot read the file" in err.getvalue()
 
 
-def test_history_already_on_record_is_not_imported_twice(tmp_path, db):
+def test_history_already_on_record_is_left_as_it_is_and_a_second_import_adds_nothing(tmp_path, db):
     args = files(tmp_path, PATIENTS, SESSIONS, SCORES)
     call_command("import_history", *args, stdout=io.StringIO())
+    events = AuditEvent.objects.count()
+    out = io.StringIO()
+    call_command("import_history", *args, stdout=out)
+    assert "0 new patient(s) (2 matched by MRN), 0 session(s) and 0 score(s)." in out.getvalue()
+    assert "3 session(s) and 3 score(s) were on record already and are left as they are" in out.getvalue()
+    assert (TreatmentSession.objects.count(), QuestionnaireResponse.objects.count()) == (3, 3)
+    assert AuditEvent.objects.count() == events  # nothing written, nothing to audit
+
+
+def test_a_row_that_contradicts_the_record_is_refused(tmp_path, db):
+    call_command("import_history", *files(tmp_path, PATIENTS, SESSIONS, SCORES), stdout=io.StringIO())
+    sessions = SESSIONS.replace(
+        f"{NEW_1},2025-03-03T09:00:00,iv_ketamine,35", f"{NEW_1},2025-03-03T09:00:00,esketamine,56"
+    )
+    scores = SCORES.replace(f"{NEW_2},2025-03-30T10:00:00,phq9,18", f"{NEW_2},2025-03-30T10:00:00,phq9,17")
     err = io.StringIO()
     with pytest.raises(CommandError):
-        call_command("import_history", *args, stdout=io.StringIO(), stderr=err)
-    assert f"sessions.csv line 2: datetime: this session of {NEW_1} is already on record" in err.getvalue()
-    assert f"scores.csv line 2: datetime: this phq9 of {NEW_1} is already on record" in err.getvalue()
-    assert TreatmentSession.objects.count() == 3
+        call_command("import_history", *files(tmp_path, PATIENTS, sessions, scores), stderr=err)
+    assert (
+        f"sessions.csv line 2: route: {NEW_1} has a session on record at this time by route iv_ketamine, "
+        "not esketamine" in err.getvalue()
+    )
+    assert (
+        f"scores.csv line 4: total: {NEW_2} has a phq9 of 18 on record at this time, not 17" in err.getvalue()
+    )
+    assert (TreatmentSession.objects.count(), QuestionnaireResponse.objects.count()) == (3, 3)
 
 
 def test_an_import_stores_what_the_pages_store(tmp_path, db, nurse_actor):

@@ -1,10 +1,14 @@
 """Bringing a clinic's history in: patients, treatments and scores from three CSV files.
 
 Every row is checked before anything is written; one bad row rejects the whole import, and every
-bad row is named with its file, line and reason. Then everything is written in one transaction:
-new patients get the MRN their file gives (a valid KetaCare MRN), existing MRNs are matched (and
-must agree on name and date of birth, so history is never attached to the wrong patient), scores
-are scored by the rules of live entry, and no safety alert is raised for history.
+bad row is named with its file, line and reason. Then everything is written in one transaction.
+
+The files name patients in their `mrn` column: by KetaCare MRN, or (`source`) by another system's
+ids. A patient already on record is matched (and must agree on family name and date of birth, so
+history is never attached to the wrong patient); a new KetaCare MRN registers the patient with it,
+and a new id of another system registers the patient with a new MRN and keeps the id. A session or
+score already on record is left as it is, so a second import of the same files adds nothing.
+Scores are scored by the rules of live entry, and no safety alert is raised for history.
 """
 
 from __future__ import annotations
@@ -37,9 +41,15 @@ from ketacare.clinical.protocols import (
 from ketacare.measures.models import Context, QuestionnaireResponse
 from ketacare.measures.services import FUTURE_TOLERANCE, responses_import, scored, scored_total
 from ketacare.outcomes import services as outcome_changes
-from ketacare.patients.models import Patient, Sex
+from ketacare.patients.models import (
+    IdentifierSystem,
+    Patient,
+    PatientIdentifier,
+    Sex,
+    identifier_value_validator,
+)
 from ketacare.patients.names import name_key
-from ketacare.patients.services import patients_import
+from ketacare.patients.services import identifiers_import, mrn_allocate, patients_import
 from ketacare.patients.validators import validate_date_of_birth
 from ketacare.sessions.models import TreatmentSession
 from ketacare.sessions.services import sessions_import
@@ -76,27 +86,94 @@ class ImportRejected(Exception):
         self.errors = list(errors)
 
 
+class UnknownSource(ValueError):
+    """`--source` names no identifier system on record."""
+
+
+@dataclass(frozen=True)
+class Ids:
+    """How the files' `mrn` column names patients: KetaCare MRNs (`system` None), or their ids in
+    another system."""
+
+    system: IdentifierSystem | None = None
+
+    @classmethod
+    def of(cls, source: str | None) -> Ids:
+        if source is None:
+            return cls()
+        system = IdentifierSystem.objects.filter(name=source.strip()).first()
+        if system is None:
+            names = ", ".join(IdentifierSystem.objects.order_by("name").values_list("name", flat=True))
+            raise UnknownSource(
+                f"source: {source!r} is not an identifier system on record "
+                f"({'known: ' + names if names else 'none yet'}; add one with "
+                "`ketacare identifier-systems --add NAME --label LABEL`)"
+            )
+        return cls(system)
+
+    @property
+    def name(self) -> str:
+        return "MRN" if self.system is None else f"{self.system.label} id"
+
+    def key(self, text: str) -> str:
+        return normalise_mrn(text) if self.system is None else text.strip()
+
+    def problem(self, key: str, text: str) -> str | None:
+        if self.system is None:
+            return (
+                None
+                if is_valid_mrn(key)
+                else f"mrn: {text!r} is not a valid KetaCare MRN (KC, 7 digits, check digit)"
+            )
+        try:
+            identifier_value_validator(key)
+        except ValidationError:
+            return f"mrn: {text!r} is not an id of {self.system.label}: 1 to 64 printable characters"
+        return None
+
+    def on_record(self, keys: Sequence[str]) -> dict[str, Patient]:
+        """The patients on record under these keys (with what a match is checked on)."""
+        fields = ("id", "mrn", "family_name_key", "date_of_birth")
+        if self.system is None:
+            valid = [k for k in keys if MRN_PATTERN.match(k)]
+            return {p.mrn: p for p in Patient.objects.filter(mrn__in=valid).only(*fields)}
+        found = PatientIdentifier.objects.filter(system=self.system, value__in=keys).select_related("patient")
+        return {i.value: i.patient for i in found.only("value", *(f"patient__{f}" for f in fields))}
+
+
 @dataclass
 class Summary:
+    matched_by: str = "MRN"
     patients_created: int = 0
     patients_matched: int = 0
     sessions: int = 0
     scores: int = 0
+    sessions_on_record: int = 0
+    scores_on_record: int = 0
 
     def __str__(self) -> str:
-        return (
-            f"Imported {self.patients_created} new patient(s) ({self.patients_matched} matched by MRN), "
-            f"{self.sessions} session(s) and {self.scores} score(s). No alerts were raised for history."
+        text = (
+            f"Imported {self.patients_created} new patient(s) ({self.patients_matched} matched by "
+            f"{self.matched_by}), {self.sessions} session(s) and {self.scores} score(s)."
         )
+        if self.sessions_on_record or self.scores_on_record:
+            text += (
+                f" {self.sessions_on_record} session(s) and {self.scores_on_record} score(s) were on "
+                "record already and are left as they are."
+            )
+        return text + " No alerts were raised for history."
 
 
 @dataclass
 class _Plan:
+    ids: Ids = field(default_factory=Ids)
     errors: list[RowError] = field(default_factory=list)
-    patients: dict[str, dict[str, Any]] = field(default_factory=dict)  # new patients by MRN
-    matched: dict[str, int] = field(default_factory=dict)  # MRN -> existing patient id
+    patients: dict[str, dict[str, Any]] = field(default_factory=dict)  # new patients by key
+    matched: dict[str, int] = field(default_factory=dict)  # key -> existing patient id
     sessions: list[dict[str, Any]] = field(default_factory=list)
     scores: list[dict[str, Any]] = field(default_factory=list)
+    sessions_on_record: int = 0
+    scores_on_record: int = 0
 
 
 def _rows(name: str, text: str, required: Sequence[str], plan: _Plan) -> Iterator[tuple[int, dict[str, str]]]:
@@ -131,16 +208,14 @@ def _when(value: str, column: str, now: datetime.datetime) -> datetime.datetime:
 
 
 def _parse_patients(name: str, text: str, plan: _Plan) -> None:
-    mrns = [normalise_mrn(values["mrn"]) for _, values in _rows(name, text, PATIENT_COLUMNS, _Plan())]
-    existing = {
-        p.mrn: p
-        for p in Patient.objects.filter(mrn__in=mrns).only("id", "mrn", "family_name_key", "date_of_birth")
-    }
+    ids = plan.ids
+    keys = [ids.key(values["mrn"]) for _, values in _rows(name, text, PATIENT_COLUMNS, _Plan())]
+    existing = ids.on_record(keys)
     for line, values in _rows(name, text, PATIENT_COLUMNS, plan):
         problems = []
-        mrn = normalise_mrn(values["mrn"])
-        if not is_valid_mrn(mrn):
-            problems.append(f"mrn: {values['mrn']!r} is not a valid KetaCare MRN (KC, 7 digits, check digit)")
+        mrn = ids.key(values["mrn"])
+        if invalid := ids.problem(mrn, values["mrn"]):
+            problems.append(invalid)
         elif mrn in plan.patients or mrn in plan.matched:
             problems.append(f"mrn: {mrn} appears twice in the file")
         for column in ("given_name", "family_name"):
@@ -167,9 +242,10 @@ def _parse_patients(name: str, text: str, plan: _Plan) -> None:
             if record.date_of_birth != born:
                 differs.append("birth_date")
             if differs:
+                whose = mrn if ids.system is None else f"{ids.name} {mrn} (patient {record.mrn})"
                 problems.append(
-                    f"mrn: {mrn} is on record with another {' and '.join(differs)}: "
-                    "check the MRN before importing"
+                    f"mrn: {whose} is on record with another {' and '.join(differs)}: "
+                    f"check the {ids.name} before importing"
                 )
         if problems:
             plan.errors += [RowError(name, line, p) for p in problems]
@@ -198,7 +274,7 @@ def _who_and_when(
     problems: list[str],
 ) -> tuple[str, datetime.datetime | None]:
     """The row's patient (in the file or on record) and time, noting what is wrong with them."""
-    mrn = normalise_mrn(values["mrn"])
+    mrn = plan.ids.key(values["mrn"])
     if unknown := _known(mrn, plan, others):
         problems.append(unknown)
     try:
@@ -310,27 +386,30 @@ def _read(path: Path, plan: _Plan) -> str:
     return ""
 
 
-def check(patients: Path, sessions: Path, scores: Path, *, now: datetime.datetime | None = None) -> _Plan:
+def check(
+    patients: Path,
+    sessions: Path,
+    scores: Path,
+    *,
+    ids: Ids | None = None,
+    now: datetime.datetime | None = None,
+) -> _Plan:
     """Read and check every row; nothing is written."""
     now = now or timezone.now()
-    plan = _Plan()
+    plan = _Plan(ids=ids or Ids())
     texts = [_read(p, plan) for p in (patients, sessions, scores)]
     if plan.errors:
         return plan
     _parse_patients(patients.name, texts[0], plan)
     mentioned = {
-        normalise_mrn(values["mrn"])
+        plan.ids.key(values["mrn"])
         for name, text, columns in (
             (sessions.name, texts[1], SESSION_COLUMNS),
             (scores.name, texts[2], SCORE_COLUMNS),
         )
         for _, values in _rows(name, text, columns, _Plan())
     }
-    others = dict(
-        Patient.objects.filter(mrn__in=[m for m in mentioned if MRN_PATTERN.match(m)]).values_list(
-            "mrn", "id"
-        )
-    )
+    others = {key: p.pk for key, p in plan.ids.on_record(sorted(mentioned)).items()}
     _parse_sessions(sessions.name, texts[1], plan, others, now)
     _parse_scores(scores.name, texts[2], plan, others, now)
     if not plan.errors:
@@ -341,79 +420,127 @@ def check(patients: Path, sessions: Path, scores: Path, *, now: datetime.datetim
 def _check_against_record(
     plan: _Plan, others: Mapping[str, int], sessions_name: str, scores_name: str
 ) -> None:
-    """A session or score already on record is not imported twice."""
+    """A session or score already on record is left as it is, never doubled: a row that matches
+    it is dropped from the plan (a second import of the same files adds nothing), and a row that
+    contradicts it (another route, another total at the same time) is refused."""
     ids = {**others, **plan.matched}
     known = set(ids.values())
     if not known:
         return
-    on_record = set(
-        TreatmentSession.objects.filter(patient_id__in=known, dose_started_at__isnull=False).values_list(
-            "patient_id", "dose_started_at"
-        )
-    )
+    routes: dict[tuple[int | None, Any], str] = {
+        (pid, at): route
+        for pid, at, route in TreatmentSession.objects.filter(
+            patient_id__in=known, dose_started_at__isnull=False
+        ).values_list("patient_id", "dose_started_at", "route")
+    }
+    new_sessions = []
     for s in plan.sessions:
-        if (ids.get(s["mrn"]), s["at"]) in on_record:
+        route = routes.get((ids.get(s["mrn"]), s["at"]))
+        if route is None:
+            new_sessions.append(s)
+        elif route == s["route"]:
+            plan.sessions_on_record += 1
+        else:
             plan.errors.append(
                 RowError(
-                    sessions_name, s["line"], f"datetime: this session of {s['mrn']} is already on record"
+                    sessions_name,
+                    s["line"],
+                    f"route: {s['mrn']} has a session on record at this time by route {route}, "
+                    f"not {s['route']}",
                 )
             )
-    scored = set(
-        QuestionnaireResponse.objects.filter(patient_id__in=known).values_list(
-            "patient_id", "instrument", "administered_at"
+    totals = {
+        (pid, code, at): total
+        for pid, code, at, total in QuestionnaireResponse.objects.filter(patient_id__in=known).values_list(
+            "patient_id", "instrument", "administered_at", "total"
         )
-    )
+    }
+    new_scores = []
     for c in plan.scores:
-        if (ids.get(c["mrn"]), c["code"], c["at"]) in scored:
+        key = (ids.get(c["mrn"]), c["code"], c["at"])
+        if key not in totals:
+            new_scores.append(c)
+        elif totals[key] == c["total"]:
+            plan.scores_on_record += 1
+        else:
             plan.errors.append(
                 RowError(
-                    scores_name, c["line"], f"datetime: this {c['code']} of {c['mrn']} is already on record"
+                    scores_name,
+                    c["line"],
+                    f"total: {c['mrn']} has a {c['code']} of {totals[key]} on record at this time, "
+                    f"not {c['total']}",
                 )
             )
+    plan.sessions, plan.scores = new_sessions, new_scores
 
 
-def history_import(*, actor: Actor, patients: Path, sessions: Path, scores: Path) -> Summary:
+def history_import(
+    *, actor: Actor, patients: Path, sessions: Path, scores: Path, source: str | None = None
+) -> Summary:
     """Import the history in one transaction, then bring the outcomes of the patients it touched
-    up to date (in a transaction of their own: a failure there never undoes the import)."""
-    summary = _history_import(actor=actor, patients=patients, sessions=sessions, scores=scores)
+    up to date (in a transaction of their own: a failure there never undoes the import).
+    `source`: the identifier system whose ids the files' `mrn` column holds (None: KetaCare MRNs);
+    an unknown one raises UnknownSource."""
+    summary = _history_import(actor=actor, paths=(patients, sessions, scores), ids=Ids.of(source))
     outcome_changes.catch_up()
     return summary
 
 
 @transaction.atomic
-def _history_import(*, actor: Actor, patients: Path, sessions: Path, scores: Path) -> Summary:
+def _history_import(*, actor: Actor, paths: tuple[Path, Path, Path], ids: Ids) -> Summary:
     """Check everything, then write everything in this one transaction; raises ImportRejected
-    listing every bad row (nothing written) when any row is bad."""
-    plan = check(patients, sessions, scores)
+    listing every bad row (nothing written) when any row is bad. One audit event per patient:
+    registered (with the history it brought), or matched and given history."""
+    plan = check(*paths, ids=ids)
     if plan.errors:
         raise ImportRejected(plan.errors)
-    summary = Summary(patients_matched=len(plan.matched))
-    ids = dict(plan.matched)
-    created = patients_import(plan.patients)
-    ids.update(created)
-    ids.update(
-        Patient.objects.filter(
-            mrn__in=[s["mrn"] for s in plan.sessions + plan.scores if s["mrn"] not in ids]
-        ).values_list("mrn", "id")
+    summary = Summary(
+        matched_by=ids.name,
+        patients_matched=len(plan.matched),
+        sessions_on_record=plan.sessions_on_record,
+        scores_on_record=plan.scores_on_record,
+    )
+    patient_ids = dict(plan.matched)
+    created = _create_patients(plan.patients, ids)
+    patient_ids.update(created)
+    rows = plan.sessions + plan.scores
+    patient_ids.update(
+        {k: p.pk for k, p in ids.on_record(sorted({r["mrn"] for r in rows} - set(patient_ids))).items()}
     )
     summary.patients_created = len(created)
-    summary.sessions = _create_sessions(plan.sessions, ids)
-    summary.scores = _create_scores(plan.scores, ids)
+    summary.sessions = _create_sessions(plan.sessions, patient_ids)
+    summary.scores = _create_scores(plan.scores, patient_ids)
     counts: dict[int, dict[str, int]] = defaultdict(lambda: {"sessions": 0, "scores": 0})
+    for pid in created.values():
+        counts[pid]  # noqa: B018 - a registered patient has its event, with or without history
     for s in plan.sessions:
-        counts[ids[s["mrn"]]]["sessions"] += 1
+        counts[patient_ids[s["mrn"]]]["sessions"] += 1
     for c in plan.scores:
-        counts[ids[c["mrn"]]]["scores"] += 1
-    specs = [
-        EventSpec(Action.CREATE, "patients.patient", str(pid), pid, {"source": "import-history"})
-        for pid in created.values()
-    ]
-    specs += [
-        EventSpec(Action.CREATE, "history", "", pid, {"source": "import-history", **n})
-        for pid, n in sorted(counts.items())
-    ]
-    audit_record_many(actor=actor, specs=specs)
+        counts[patient_ids[c["mrn"]]]["scores"] += 1
+    source = {"source": "import-history"} | ({"system": ids.system.name} if ids.system else {})
+    new = set(created.values())
+    audit_record_many(
+        actor=actor,
+        specs=[
+            EventSpec(Action.CREATE, "patients.patient", str(pid), pid, {**source, **n})
+            if pid in new
+            else EventSpec(Action.CREATE, "history", "", pid, {**source, **n})
+            for pid, n in sorted(counts.items())
+        ],
+    )
     return summary
+
+
+def _create_patients(new: Mapping[str, dict[str, Any]], ids: Ids) -> dict[str, int]:
+    """Register the new patients: under the MRN their file gives, or (another system's ids) under
+    new MRNs, keeping each one's id. Returns their ids by key."""
+    if ids.system is None:
+        return patients_import(new)
+    mrns = dict(zip(new, mrn_allocate(count=len(new)), strict=True)) if new else {}
+    by_mrn = patients_import({mrns[key]: details for key, details in new.items()})
+    created = {key: by_mrn[mrns[key]] for key in new}
+    identifiers_import(ids.system, created)
+    return created
 
 
 def _create_sessions(rows: Sequence[Mapping[str, Any]], ids: Mapping[str, int]) -> int:

@@ -274,6 +274,55 @@ class Allergy(models.Model):
         return self.substance
 
 
+identifier_system_name_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9-]{0,39}$",
+    "Use 1 to 40 lower-case letters, digits and dashes, starting with a letter or digit (osmind, old-ehr).",
+)
+identifier_label_validator = RegexValidator(
+    r"^[^\x00-\x1f\x7f]+$", "Use letters, digits, spaces and punctuation: no control characters."
+)
+identifier_value_validator = RegexValidator(
+    r"^[!-~](?:[ -~]{0,62}[!-~])?$",
+    "Use 1 to 64 printable characters, with no space at either end.",
+)
+
+
+class IdentifierSystem(models.Model):
+    """Another system whose patient ids the clinic keeps beside the KetaCare MRN: a former EHR, a
+    spreadsheet, another clinic's software. Named once (`ketacare identifier-systems --add`), then
+    given to `ketacare import-history --source NAME`; an id is unique within its system."""
+
+    name = models.CharField(max_length=40, unique=True, validators=[identifier_system_name_validator])
+    label = models.CharField(max_length=100, validators=[identifier_label_validator])
+    uri = models.CharField(
+        "URI",
+        max_length=200,
+        unique=True,
+        help_text="The system's URI in FHIR exports (Identifier.system).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class PatientIdentifier(models.Model):
+    """A patient's id in another system (an `IdentifierSystem`): no two patients share one."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="identifiers")
+    system = models.ForeignKey(IdentifierSystem, on_delete=models.PROTECT, related_name="+")
+    value = models.CharField(max_length=64, validators=[identifier_value_validator])
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["system", "value"], name="patient_identifier_unique_in_system")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system_id}:{self.value}"
+
+
 class MrnSequence(models.Model):
     """The last MRN serial handed out. One row, locked while a serial (or a block of them for a
     bulk import) is taken, so two registrations never get the same number."""

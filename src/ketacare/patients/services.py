@@ -24,9 +24,11 @@ from ketacare.patients.models import (
     Allergy,
     BodyMeasurement,
     Diagnosis,
+    IdentifierSystem,
     MrnSequence,
     NamePart,
     Patient,
+    PatientIdentifier,
     RecordChange,
     ReferringProvider,
     phone_digits_forms,
@@ -103,6 +105,30 @@ def patients_import(new: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
         patient.pk = ids[patient.mrn]
     _name_parts(patients)
     return ids
+
+
+IDENTIFIER_URI_PREFIX = "urn:ketacare:identifier-system:"  # a system's URI when none is given
+
+
+@transaction.atomic
+def identifier_system_add(*, actor: Actor, name: str, label: str, uri: str = "") -> IdentifierSystem:
+    """Name another system whose patient ids the clinic will keep (`import-history --source`).
+    Without a URI, the system's FHIR URI is `urn:ketacare:identifier-system:NAME`."""
+    system = IdentifierSystem(name=name.strip(), label=label.strip(), uri=uri.strip())
+    if not system.uri:
+        system.uri = IDENTIFIER_URI_PREFIX + system.name
+    system.full_clean()
+    system.save()
+    audit_record(actor=actor, action=Action.CREATE, obj=system, detail={"name": system.name})
+    return system
+
+
+def identifiers_import(system: IdentifierSystem, ids: Mapping[str, int]) -> None:
+    """Keep each patient's id in `system` (value -> patient id; checked by the caller, who runs
+    this inside its transaction and records the audit events)."""
+    PatientIdentifier.objects.bulk_create(
+        [PatientIdentifier(patient_id=pid, system=system, value=value) for value, pid in ids.items()]
+    )
 
 
 def _name_parts(patients: Sequence[Patient]) -> None:

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from ketacare.audit.context import Actor
-from ketacare.interop.history import ImportRejected, history_import
+from ketacare.interop.history import ImportRejected, UnknownSource, history_import
 
 
 class Command(BaseCommand):
@@ -24,6 +24,12 @@ class Command(BaseCommand):
             type=Path,
             help="mrn,datetime,instrument,total (or item1..itemN)[,context]",
         )
+        parser.add_argument(
+            "--source",
+            metavar="NAME",
+            help="the files' mrn column holds this system's patient ids, not KetaCare MRNs "
+            "(see `ketacare identifier-systems`)",
+        )
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         try:
@@ -32,7 +38,10 @@ class Command(BaseCommand):
                 patients=opts["patients"],
                 sessions=opts["sessions"],
                 scores=opts["scores"],
+                source=opts["source"],
             )
+        except UnknownSource as exc:
+            raise CommandError(str(exc), returncode=2) from None
         except ImportRejected as exc:
             for error in exc.errors:
                 self.stderr.write(str(error))
