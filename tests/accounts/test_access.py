@@ -107,6 +107,8 @@ PAGES = {
     "outcomes:csv": ("/outcomes/rates.csv", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
     "outcomes:clinic-report": ("/outcomes/report.pdf", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
     "outcomes:report": ("/outcomes/patients/{pid}/report.pdf", {Role.PHYSICIAN}),
+    "interop:metadata": ("/fhir/metadata", set(Role)),
+    "interop:patient-everything": ("/fhir/Patient/{pid}/$everything", CLINICAL),
 }
 
 

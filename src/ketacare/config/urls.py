@@ -21,6 +21,7 @@ urlpatterns = [
     path("ledger/", include("ketacare.ledger.urls")),
     path("outcomes/", include("ketacare.outcomes.urls")),
     path("api/v1/", include("ketacare.patients.api_urls")),
+    path("fhir/", include("ketacare.interop.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
 ]
 

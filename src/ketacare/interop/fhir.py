@@ -1,0 +1,537 @@
+"""A patient's record as FHIR R4 resources (JSON), for `GET /fhir/Patient/{id}/$everything`.
+
+Each builder turns one stored record into one resource, as plain JSON-ready dicts: Patient (the
+MRN and the patient's ids in other systems), Condition (ICD-10-CM and SNOMED CT), Questionnaire
+per scale and QuestionnaireResponse per response, Observation per scored response (the LOINC
+total, each item's score as a component: PHQ-9 item 9 is 44260-8), Encounter per session,
+MedicationAdministration per dose (RxNorm, route, the dose prepared or given), vital signs in the
+FHIR vital-signs profile (blood pressure panel 85354-9 with its two components, heart rate,
+respiratory rate, SpO2 2708-6 and 59408-5), AdverseEvent, CarePlan per treatment plan.
+
+Resource ids are the records' own (a prefix where two kinds of record share a resource type: a
+score's Observation is `score-12`, a reading's `vitals-40-bp`). Codes come from clinical/
+(fhir_codes, codes, instruments, protocols), each with its source there.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from ketacare.clinical import fhir_codes as fc
+from ketacare.clinical import instruments
+from ketacare.clinical.codes import DIAGNOSES, SNOMED_BY_CONDITION
+from ketacare.clinical.monitoring import ADVERSE_EVENT_LABELS, AdverseEventKind
+from ketacare.clinical.protocols import DEFAULTS as PROTOCOLS
+from ketacare.clinical.protocols import ProtocolCode
+from ketacare.measures.models import QuestionnaireResponse
+from ketacare.patients.models import Diagnosis, Patient, PatientIdentifier
+from ketacare.sessions.models import AdverseEvent, DoseOrder, TreatmentSession, VitalSign
+from ketacare.treatment.models import TreatmentPlan
+
+# The MRN's identifier system. A clinic with an OID or URL of its own for its MRNs can name it
+# here in a later setting; until then the MRNs are KetaCare's own, in KetaCare's namespace.
+MRN_SYSTEM = "urn:ketacare:mrn"
+Resource = dict[str, Any]
+DIAGNOSIS_BY_CODE = {d.code: d for d in DIAGNOSES}
+
+
+def instant(value: datetime.datetime | None) -> str | None:
+    """A FHIR dateTime (with its offset, to the second)."""
+    if value is None:
+        return None
+    return timezone.localtime(value).isoformat(timespec="seconds")
+
+
+def _ref(kind: str, rid: object) -> dict[str, str]:
+    return {"reference": f"{kind}/{rid}"}
+
+
+def _quantity(value: Decimal | int | float, code: fc.Coded) -> dict[str, Any]:
+    return {"value": _number(value), "unit": code.unit, "system": fc.UCUM, "code": code.unit}
+
+
+def _number(value: Decimal | int | float) -> int | float:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _clean(resource: Resource) -> Resource:
+    """Without empty elements (FHIR forbids an empty value, list or object)."""
+    return {k: v for k, v in resource.items() if v not in (None, "", [], {})}
+
+
+def patient_resource(patient: Patient, others: Iterable[PatientIdentifier]) -> Resource:
+    identifiers = [
+        {
+            "use": "official",
+            "type": {
+                "coding": [{"system": fc.IDENTIFIER_TYPE, "code": "MR", "display": "Medical record number"}]
+            },
+            "system": MRN_SYSTEM,
+            "value": patient.mrn,
+        }
+    ]
+    identifiers += [{"use": "secondary", "system": i.system.uri, "value": i.value} for i in others]
+    names: list[dict[str, Any]] = [
+        {"use": "official", "family": patient.family_name, "given": [patient.given_name]}
+    ]
+    if patient.preferred_name:
+        names.append({"use": "usual", "given": [patient.preferred_name]})
+    telecom = [{"system": "phone", "value": patient.phone}] if patient.phone else []
+    if patient.email:
+        telecom.append({"system": "email", "value": patient.email})
+    address = [
+        _clean(
+            {
+                "line": [line for line in (patient.address_line1, patient.address_line2) if line],
+                "city": patient.city,
+                "state": patient.state,
+                "postalCode": patient.postal_code,
+            }
+        )
+    ]
+    return _clean(
+        {
+            "resourceType": "Patient",
+            "id": str(patient.pk),
+            "identifier": identifiers,
+            "name": names,
+            "gender": patient.sex,  # female, male, other, unknown: FHIR's administrative genders
+            "birthDate": patient.date_of_birth.isoformat(),
+            "telecom": telecom,
+            "address": [a for a in address if a],
+        }
+    )
+
+
+def condition_resource(diagnosis: Diagnosis) -> Resource:
+    code = DIAGNOSIS_BY_CODE[diagnosis.code]
+    snomed, snomed_display = SNOMED_BY_CONDITION[code.condition]
+    return {
+        "resourceType": "Condition",
+        "id": str(diagnosis.pk),
+        "clinicalStatus": {"coding": [{"system": fc.CONDITION_CLINICAL, "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": fc.CONDITION_VERIFICATION, "code": "confirmed"}]},
+        "category": [{"coding": [{"system": fc.CONDITION_CATEGORY, "code": "problem-list-item"}]}],
+        "code": {
+            "coding": [
+                {"system": fc.ICD10CM, "code": code.code, "display": code.display},
+                {"system": fc.SNOMED, "code": snomed, "display": snomed_display},
+            ],
+            "text": code.label + (" (primary)" if diagnosis.is_primary else ""),
+        },
+        "subject": _ref("Patient", diagnosis.patient_id),
+        "recordedDate": instant(diagnosis.recorded_at),
+    }
+
+
+def questionnaire_url(base: str, code: str) -> str:
+    return f"{base}Questionnaire/{code}"
+
+
+def questionnaire_resource(code: str, base: str) -> Resource:
+    scale = instruments.get(code)
+    items = []
+    for item in scale.items:
+        items.append(
+            _clean(
+                {
+                    "linkId": item.number,
+                    "code": [{"system": fc.LOINC, "code": item.loinc}] if item.loinc else [],
+                    "text": item.text or item.label,
+                    "type": "choice",
+                    "required": item.required,
+                    "answerOption": [
+                        {"valueCoding": {"code": str(n), "display": option.label}}
+                        for n, option in enumerate(item.options)
+                    ],
+                }
+            )
+        )
+    return _clean(
+        {
+            "resourceType": "Questionnaire",
+            "id": code,
+            "url": questionnaire_url(base, code),
+            "name": scale.short_name.replace("-", "").replace(" ", ""),
+            "title": scale.name,
+            "status": "active",
+            "code": [{"system": fc.LOINC, "code": scale.loinc_panel}] if scale.loinc_panel else [],
+            "description": f"{scale.stem} ({scale.citation}; wording: {scale.wording})",
+            "item": items,
+        }
+    )
+
+
+def questionnaire_response_resource(response: QuestionnaireResponse, base: str) -> Resource:
+    scale = instruments.get(response.instrument)
+    items = []
+    for item, answer in zip(scale.items, response.answers, strict=False):
+        if answer is None:
+            continue
+        option = item.options[answer]
+        items.append(
+            {
+                "linkId": item.number,
+                "text": item.text or item.label,
+                "answer": [{"valueCoding": {"code": str(answer), "display": option.label}}],
+            }
+        )
+    return _clean(
+        {
+            "resourceType": "QuestionnaireResponse",
+            "id": str(response.pk),
+            "questionnaire": questionnaire_url(base, response.instrument),
+            "status": "completed" if response.complete else "in-progress",
+            "subject": _ref("Patient", response.patient_id),
+            "authored": instant(response.administered_at),
+            "item": items,
+        }
+    )
+
+
+def score_observation(response: QuestionnaireResponse) -> Resource | None:
+    """The scored total (None for a response that could not be scored), its band, and each
+    item's score as a component."""
+    if response.total is None:
+        return None
+    scale = instruments.get(response.instrument)
+    name = f"{scale.short_name} total score"
+    code: dict[str, Any] = {"text": name}
+    if scale.loinc_total:
+        code["coding"] = [{"system": fc.LOINC, "code": scale.loinc_total, "display": name}]
+    components = []
+    for item, score in zip(scale.items, response.item_scores, strict=False):
+        if score is None or not item.scored:
+            continue
+        item_code: dict[str, Any] = {"text": f"{scale.short_name} item {item.number}: {item.label}"}
+        if item.loinc:
+            item_code["coding"] = [{"system": fc.LOINC, "code": item.loinc}]
+        components.append({"code": item_code, "valueInteger": score})
+    return _clean(
+        {
+            "resourceType": "Observation",
+            "id": f"score-{response.pk}",
+            "status": "final",
+            "category": [
+                {"coding": [{"system": fc.OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
+            ],
+            "code": code,
+            "subject": _ref("Patient", response.patient_id),
+            "effectiveDateTime": instant(response.administered_at),
+            "valueInteger": response.total,
+            "interpretation": [{"text": response.band}] if response.band else [],
+            "note": [
+                {"text": f"Prorated: {len(response.answers) - response.answers.count(None)} items answered"}
+            ]
+            if response.prorated
+            else [],
+            "derivedFrom": [_ref("QuestionnaireResponse", response.pk)],
+            "component": components,
+        }
+    )
+
+
+def encounter_resource(session: TreatmentSession) -> Resource:
+    finished = session.discharged_at is not None or session.source == TreatmentSession.Source.IMPORT
+    return _clean(
+        {
+            "resourceType": "Encounter",
+            "id": str(session.pk),
+            "status": "finished" if finished else "in-progress",
+            "class": {"system": fc.ENCOUNTER_CLASS, "code": "AMB", "display": "ambulatory"},
+            "type": [{"text": f"{_protocol_name(session.protocol)}, session {session.number}"}],
+            "subject": _ref("Patient", session.patient_id),
+            "period": _clean(
+                {"start": instant(session.checked_in_at), "end": instant(session.discharged_at)}
+            ),
+        }
+    )
+
+
+def _protocol_name(code: str) -> str:
+    try:
+        return PROTOCOLS[ProtocolCode(code)].name
+    except ValueError:
+        return code
+
+
+def medication_administration(session: TreatmentSession, order: DoseOrder | None) -> Resource | None:
+    """The session's dose (None before it starts): RxNorm, route, and the dose given, else the
+    dose prepared, else the dose ordered."""
+    if session.dose_started_at is None:
+        return None
+    try:
+        protocol = PROTOCOLS[ProtocolCode(session.protocol)]
+        medication = {"coding": [{"system": fc.RXNORM, "code": protocol.rxnorm}], "text": protocol.name}
+    except ValueError:
+        medication = {"text": session.protocol}
+    dose = session.given_dose_mg
+    if dose is None and order is not None:
+        dose = order.prepared_dose_mg if order.prepared_dose_mg is not None else order.dose_mg
+    route = fc.ROUTES.get(session.route)
+    stopped = session.dose_stopped_at is not None or session.source == TreatmentSession.Source.IMPORT
+    dosage: dict[str, Any] = {}
+    if route:
+        dosage["route"] = {"coding": [route.coding(fc.SNOMED)]}
+    if dose is not None:
+        dosage["dose"] = {"value": _number(dose), "unit": "mg", "system": fc.UCUM, "code": "mg"}
+    if session.stop_reason:
+        dosage["text"] = f"Stopped early: {session.stop_reason}"
+    effective = (
+        {
+            "effectivePeriod": {
+                "start": instant(session.dose_started_at),
+                "end": instant(session.dose_stopped_at),
+            }
+        }
+        if session.dose_stopped_at
+        else {"effectiveDateTime": instant(session.dose_started_at)}
+    )
+    return _clean(
+        {
+            "resourceType": "MedicationAdministration",
+            "id": str(session.pk),
+            "status": "completed" if stopped else "in-progress",
+            "medicationCodeableConcept": medication,
+            "subject": _ref("Patient", session.patient_id),
+            "context": _ref("Encounter", session.pk),
+            **effective,
+            "dosage": dosage,
+        }
+    )
+
+
+def _vital(reading: VitalSign, suffix: str, code: fc.Coded, extra: Iterable[fc.Coded] = ()) -> Resource:
+    return {
+        "resourceType": "Observation",
+        "id": f"vitals-{reading.pk}-{suffix}",
+        "meta": {"profile": [fc.VITAL_SIGNS_PROFILE]},
+        "status": "final",
+        "category": [
+            {"coding": [{"system": fc.OBSERVATION_CATEGORY, "code": "vital-signs", "display": "Vital Signs"}]}
+        ],
+        "code": {"coding": [code.coding(), *(c.coding() for c in extra)], "text": code.display},
+        "subject": _ref("Patient", reading.patient_id),
+        "encounter": _ref("Encounter", reading.session_id),
+        "effectiveDateTime": instant(reading.taken_at),
+    }
+
+
+def vital_sign_observations(reading: VitalSign) -> Iterator[Resource]:
+    """A reading's values, one Observation each as the vital-signs profile asks (the blood
+    pressure as the panel with both components). A struck-out reading is not exported."""
+    if reading.struck_by_id is not None:
+        return
+    if reading.systolic is not None and reading.diastolic is not None:
+        yield {
+            **_vital(reading, "bp", fc.BP_PANEL),
+            "component": [
+                {"code": {"coding": [c.coding()]}, "valueQuantity": _quantity(v, c)}
+                for c, v in ((fc.SYSTOLIC, reading.systolic), (fc.DIASTOLIC, reading.diastolic))
+            ],
+        }
+    for suffix, code, value, extra in (
+        ("hr", fc.HEART_RATE, reading.heart_rate, ()),
+        ("rr", fc.RESP_RATE, reading.resp_rate, ()),
+        ("spo2", fc.SPO2, reading.spo2, (fc.SPO2_PULSE_OXIMETRY,)),
+    ):
+        if value is not None:
+            yield {**_vital(reading, suffix, code, extra), "valueQuantity": _quantity(value, code)}
+
+
+def adverse_event_resource(event: AdverseEvent, dosed: bool) -> Resource:
+    label = ADVERSE_EVENT_LABELS.get(AdverseEventKind(event.kind), event.kind)
+    return _clean(
+        {
+            "resourceType": "AdverseEvent",
+            "id": str(event.pk),
+            "actuality": "actual",
+            "event": {"text": f"{label}: {event.description}" if event.description else label},
+            "subject": _ref("Patient", event.patient_id),
+            "encounter": _ref("Encounter", event.session_id),
+            "date": instant(event.onset_at),
+            "recordedDate": instant(event.recorded_at),
+            "seriousness": {
+                "coding": [
+                    {"system": fc.AE_SERIOUSNESS, "code": "serious" if event.serious else "non-serious"}
+                ]
+            },
+            "severity": {"coding": [{"system": fc.AE_SEVERITY, "code": event.severity}]},
+            "suspectEntity": [{"instance": _ref("MedicationAdministration", event.session_id)}]
+            if dosed
+            else [],
+        }
+    )
+
+
+def care_plan_resource(plan: TreatmentPlan) -> Resource:
+    stopped = plan.status == TreatmentPlan.Status.STOPPED
+    return _clean(
+        {
+            "resourceType": "CarePlan",
+            "id": str(plan.pk),
+            "status": "revoked" if stopped else "active",
+            "intent": "plan",
+            "title": _protocol_name(plan.protocol),
+            "description": plan.goals,
+            "subject": _ref("Patient", plan.patient_id),
+            "period": _clean(
+                {
+                    "start": plan.started_on.isoformat(),
+                    "end": instant(plan.stopped_at) if stopped else None,
+                }
+            ),
+            "created": instant(plan.created_at),
+            "note": [{"text": f"Stopped: {plan.stop_reason}"}] if stopped and plan.stop_reason else [],
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One patient's record, as `records_of` reads it."""
+
+    patient: Patient
+    others: list[PatientIdentifier]
+    diagnoses: list[Diagnosis]
+    responses: list[QuestionnaireResponse]
+    sessions: list[TreatmentSession]
+    plans: list[TreatmentPlan]
+
+
+def _by_patient(rows: Iterable[Any]) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[row.patient_id].append(row)
+    return grouped
+
+
+def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = None) -> Iterator[Record]:
+    """The records of these patients, in the order given: eight queries for all of them, however
+    long their histories. `since`: only what was recorded (or, for the patient, changed) from then
+    (FHIR Bulk Data's `_since`); the Patient is always there, to refer to."""
+    ids = list(patient_ids)
+
+    def after(qs: QuerySet[Any], field: str) -> QuerySet[Any]:
+        return qs.filter(**{f"{field}__gte": since}) if since is not None else qs
+
+    patients = Patient.objects.in_bulk(ids)
+    others = _by_patient(
+        PatientIdentifier.objects.filter(patient_id__in=ids).select_related("system").order_by("id")
+    )
+    diagnoses = _by_patient(after(Diagnosis.objects.filter(patient_id__in=ids), "recorded_at").order_by("id"))
+    responses = _by_patient(
+        after(QuestionnaireResponse.objects.filter(patient_id__in=ids), "created_at").order_by(
+            "administered_at", "id"
+        )
+    )
+    sessions = _by_patient(
+        after(TreatmentSession.objects.filter(patient_id__in=ids), "checked_in_at")
+        .order_by("checked_in_at", "id")
+        .prefetch_related(
+            Prefetch("orders", queryset=DoseOrder.objects.filter(superseded_at__isnull=True).order_by("id")),
+            Prefetch("vitals", queryset=VitalSign.objects.order_by("taken_at", "id")),
+            Prefetch("adverse_events", queryset=AdverseEvent.objects.order_by("onset_at", "id")),
+        )
+    )
+    plans = _by_patient(after(TreatmentPlan.objects.filter(patient_id__in=ids), "created_at").order_by("id"))
+    for pid in ids:
+        if pid in patients:
+            yield Record(
+                patient=patients[pid],
+                others=others.get(pid, []),
+                diagnoses=diagnoses.get(pid, []),
+                responses=responses.get(pid, []),
+                sessions=sessions.get(pid, []),
+                plans=plans.get(pid, []),
+            )
+
+
+def resources_of(record: Record, base: str, *, questionnaires: bool) -> Iterator[Resource]:
+    """Every resource of one patient's record, the Patient first; with `questionnaires`, the
+    Questionnaire of each scale the patient answered (a bulk export writes each scale's once)."""
+    yield patient_resource(record.patient, record.others)
+    for diagnosis in record.diagnoses:
+        yield condition_resource(diagnosis)
+    if questionnaires:
+        for code in sorted({r.instrument for r in record.responses}):
+            yield questionnaire_resource(code, base)
+    for response in record.responses:
+        yield questionnaire_response_resource(response, base)
+        if (observation := score_observation(response)) is not None:
+            yield observation
+    for plan in record.plans:
+        yield care_plan_resource(plan)
+    for session in record.sessions:
+        yield encounter_resource(session)
+        orders = list(session.orders.all())
+        if (given := medication_administration(session, orders[-1] if orders else None)) is not None:
+            yield given
+        for reading in session.vitals.all():
+            yield from vital_sign_observations(reading)
+        for event in session.adverse_events.all():
+            yield adverse_event_resource(event, dosed=given is not None)
+
+
+def everything(patient_id: int, base: str) -> Resource:
+    """`Patient/{id}/$everything`: a searchset Bundle of the patient's record. `base` is the FHIR
+    endpoint's absolute URL, ending in a slash."""
+    (record,) = records_of([patient_id])
+    resources = list(resources_of(record, base, questionnaires=True))
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "timestamp": instant(timezone.now()),
+        "total": len(resources),
+        "link": [{"relation": "self", "url": f"{base}Patient/{patient_id}/$everything"}],
+        "entry": [
+            {
+                "fullUrl": f"{base}{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match" if r["resourceType"] != "Questionnaire" else "include"},
+            }
+            for r in resources
+        ],
+    }
+
+
+def capability_statement(base: str) -> Resource:
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": timezone.localdate().isoformat(),
+        "kind": "instance",
+        "software": {"name": "KetaCare"},
+        "implementation": {"description": "KetaCare FHIR R4 endpoint", "url": base},
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "description": "A signed-in KetaCare session (password and authenticator code)."
+                },
+                "resource": [
+                    {
+                        "type": "Patient",
+                        "operation": [
+                            {
+                                "name": "everything",
+                                "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }

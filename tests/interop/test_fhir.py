@@ -1,0 +1,205 @@
+"""FHIR R4 `Patient/{id}/$everything` (issue 17, part 3): every resource validates against the
+FHIR models of fhir.resources (its R4B package: R4's definitions of every resource exported), and
+carries the codes the clinical reference names."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from fhir.resources.R4B import get_fhir_model_class
+
+from ketacare.audit.models import AuditEvent
+from ketacare.measures.services import response_record
+from ketacare.patients.models import Patient, PatientIdentifier
+from ketacare.patients.services import identifier_system_add
+from ketacare.sessions import services as sessions
+from tests.treatment_helpers import check_in, make_chair, make_eligible, run_to_discharge, start_plan
+
+pytestmark = pytest.mark.django_db
+
+
+def validated(bundle: dict) -> dict:
+    """The Bundle and each resource in it, parsed by fhir.resources (raises on any invalid one)."""
+    get_fhir_model_class("Bundle").model_validate(bundle)
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    return bundle
+
+
+def of_type(bundle: dict, kind: str) -> list[dict]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+@pytest.fixture
+def treated_patient(doctor, nurse_actor, patient, actor):
+    """A patient with an id in another system, a diagnosis, a baseline PHQ-9, an infusion run to
+    discharge (dose, vitals, scales) and an adverse event."""
+    system = identifier_system_add(actor=actor, name="old-ehr", label="Old EHR")
+    PatientIdentifier.objects.create(patient=patient, system=system, value="H00042")
+    response_record(
+        actor=nurse_actor,
+        patient=patient,
+        instrument="phq9",
+        answers=[2, 2, 2, 2, 2, 2, 2, 3, 0],
+        context="baseline",
+    )
+    make_eligible(doctor, patient)
+    plan = start_plan(doctor, patient, make_chair())
+    session = check_in(nurse_actor, plan, minutes_ago=150)
+    sessions.adverse_event_record(
+        actor=nurse_actor, session=session, kind="nausea", severity="mild", action_taken="Ondansetron 4 mg"
+    )
+    run_to_discharge(doctor, nurse_actor, session)
+    return patient
+
+
+def everything(client, patient_id: int) -> dict:
+    response = client.get(reverse("interop:patient-everything", args=[patient_id]))
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/fhir+json"
+    return json.loads(response.content)
+
+
+def test_everything_validates_and_holds_each_kind_of_record(client_as, physician, treated_patient):
+    bundle = validated(everything(client_as(physician), treated_patient.pk))
+    assert bundle["type"] == "searchset" and bundle["total"] == len(bundle["entry"])
+    kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert kinds >= {
+        "Patient",
+        "Condition",
+        "Questionnaire",
+        "QuestionnaireResponse",
+        "Observation",
+        "Encounter",
+        "MedicationAdministration",
+        "AdverseEvent",
+        "CarePlan",
+    }
+    (patient,) = of_type(bundle, "Patient")
+    assert {(i["system"], i["value"]) for i in patient["identifier"]} == {
+        ("urn:ketacare:mrn", treated_patient.mrn),
+        ("urn:ketacare:identifier-system:old-ehr", "H00042"),
+    }
+    (condition,) = of_type(bundle, "Condition")
+    systems = {c["system"]: c["code"] for c in condition["code"]["coding"]}
+    assert systems == {"http://hl7.org/fhir/sid/icd-10-cm": "F33.1", "http://snomed.info/sct": "370143000"}
+    # Every reference points at a resource in the Bundle.
+    ids = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle["entry"]}
+    text = json.dumps(bundle)
+    import re
+
+    for reference in re.findall(r'"reference": "([^"]+)"', text):
+        assert reference in ids, reference
+
+
+def test_a_phq9_is_a_response_and_an_observation_with_its_loinc_codes(client_as, physician, treated_patient):
+    bundle = validated(everything(client_as(physician), treated_patient.pk))
+    scores = [o for o in of_type(bundle, "Observation") if o["id"].startswith("score-")]
+    baseline = next(o for o in scores if o["valueInteger"] == 17)  # 2 x 7 + 3, item 9 answered 0
+    assert baseline["code"]["coding"][0] == {
+        "system": "http://loinc.org",
+        "code": "44261-6",
+        "display": "PHQ-9 total score",
+    }
+    item9 = [c for c in baseline["component"] if c["code"].get("coding", [{}])[0].get("code") == "44260-8"]
+    assert [c["valueInteger"] for c in item9] == [0]
+    response_id = baseline["derivedFrom"][0]["reference"].split("/")[1]
+    (answered,) = [r for r in of_type(bundle, "QuestionnaireResponse") if r["id"] == response_id]
+    assert answered["questionnaire"].endswith("/fhir/Questionnaire/phq9")
+    assert answered["item"][8]["answer"][0]["valueCoding"]["code"] == "0"
+    assert answered["item"][7]["answer"][0]["valueCoding"] == {"code": "3", "display": "Nearly every day"}
+    (phq9,) = [q for q in of_type(bundle, "Questionnaire") if q["id"] == "phq9"]
+    assert phq9["code"][0]["code"] == "44249-1" and phq9["url"] == answered["questionnaire"]
+
+
+def test_the_dose_and_the_vital_signs_carry_rxnorm_route_and_the_vital_signs_profile(
+    client_as, physician, treated_patient
+):
+    bundle = validated(everything(client_as(physician), treated_patient.pk))
+    (dose,) = of_type(bundle, "MedicationAdministration")
+    assert dose["medicationCodeableConcept"]["coding"][0]["code"] == "6130"
+    assert dose["dosage"]["route"]["coding"][0]["code"] == "47625008"
+    assert dose["dosage"]["dose"]["unit"] == "mg" and dose["dosage"]["dose"]["value"] > 0
+    assert dose["status"] == "completed" and dose["context"]["reference"].startswith("Encounter/")
+    vitals = [o for o in of_type(bundle, "Observation") if o["id"].startswith("vitals-")]
+    bp = [o for o in vitals if o["id"].endswith("-bp")]
+    assert bp and bp[0]["code"]["coding"][0]["code"] == "85354-9"
+    assert {c["code"]["coding"][0]["code"] for c in bp[0]["component"]} == {"8480-6", "8462-4"}
+    assert all(c["valueQuantity"]["code"] == "mm[Hg]" for c in bp[0]["component"])
+    spo2 = [o for o in vitals if o["id"].endswith("-spo2")]
+    assert [c["code"] for c in spo2[0]["code"]["coding"]] == ["2708-6", "59408-5"]
+    assert all(o["category"][0]["coding"][0]["code"] == "vital-signs" for o in vitals)
+    (event,) = of_type(bundle, "AdverseEvent")
+    assert event["severity"]["coding"][0]["code"] == "mild"
+    assert event["suspectEntity"][0]["instance"]["reference"] == f"MedicationAdministration/{dose['id']}"
+
+
+def test_everything_is_audited_and_kept_from_the_front_desk(
+    client_as, physician, front_desk, treated_patient
+):
+    bundle = everything(client_as(physician), treated_patient.pk)
+    event = AuditEvent.objects.filter(patient_id=treated_patient.pk, detail__fhir="Patient/$everything").get()
+    assert event.detail["resources"] == bundle["total"]
+    refused = client_as(front_desk).get(reverse("interop:patient-everything", args=[treated_patient.pk]))
+    assert refused.status_code == 403
+
+
+def test_an_unknown_patient_is_a_404_operation_outcome(client_as, physician):
+    response = client_as(physician).get(reverse("interop:patient-everything", args=[999999]))
+    assert response.status_code == 404
+    outcome = json.loads(response.content)
+    get_fhir_model_class("OperationOutcome").model_validate(outcome)
+    assert outcome["issue"][0]["code"] == "not-found"
+
+
+def test_the_endpoint_describes_itself(client_as, nurse):
+    response = client_as(nurse).get(reverse("interop:metadata"))
+    statement = json.loads(response.content)
+    get_fhir_model_class("CapabilityStatement").model_validate(statement)
+    assert statement["fhirVersion"] == "4.0.1"
+    assert statement["implementation"]["url"] == "http://testserver/fhir/"
+    assert statement["rest"][0]["resource"][0]["operation"][0]["name"] == "everything"
+
+
+def test_the_bulk_export_writes_one_ndjson_file_per_type_each_line_valid(tmp_path, treated_patient, register):
+    register(family_name="Quiet")  # a patient with no history: a Patient line only
+    out = io.StringIO()
+    call_command("fhir_export", "--out", str(tmp_path), stdout=out)
+    files = {p.name: p for p in tmp_path.iterdir()}
+    assert not [name for name in files if name.endswith(".part")]
+    counts = {}
+    for name, path in files.items():
+        kind = name.removesuffix(".ndjson")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for line in lines:
+            resource = json.loads(line)
+            assert resource["resourceType"] == kind
+            get_fhir_model_class(kind).model_validate(resource)
+        counts[kind] = len(lines)
+    assert counts["Patient"] == 2 and counts["Questionnaire"] >= 2  # PHQ-9 and the session's CADSS
+    assert counts["MedicationAdministration"] == 1 and counts["Encounter"] == 1
+    assert (
+        "Exported 2 patient(s):" in out.getvalue()
+        and f"{counts['Observation']} Observation" in out.getvalue()
+    )
+    questionnaire = json.loads((tmp_path / "QuestionnaireResponse.ndjson").read_text().splitlines()[0])
+    assert questionnaire["questionnaire"].startswith("urn:ketacare:fhir:Questionnaire/")
+    (event,) = AuditEvent.objects.filter(object_type="fhir-export")
+    assert sorted(event.detail["patients"]) == sorted(Patient.objects.values_list("id", flat=True))
+
+
+def test_a_bulk_export_since_a_date_holds_only_what_changed_from_then(tmp_path, treated_patient, register):
+    import datetime
+
+    from django.utils import timezone
+
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    call_command("fhir_export", "--out", str(tmp_path), "--since", tomorrow, stdout=io.StringIO())
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(CommandError, match="--since: 'soon' is not a date"):
+        call_command("fhir_export", "--out", str(tmp_path), "--since", "soon")
