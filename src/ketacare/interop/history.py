@@ -17,7 +17,7 @@ import csv
 import datetime
 import io
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -72,12 +72,24 @@ MAX_WEIGHT_KG = Decimal(350)
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    file: str
-    line: int
+    file: str  # a file's name, or a resource's path in a FHIR Bundle ("Bundle.entry[3].resource")
+    line: int | None  # the file's line (None: the path alone says where)
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file} line {self.line}: {self.reason}"
+        return (
+            f"{self.file}: {self.reason}"
+            if self.line is None
+            else f"{self.file} line {self.line}: {self.reason}"
+        )
+
+
+Where = tuple[str, int | None]  # a row's place: RowError's file and line
+Rows = Sequence[tuple[Where, dict[str, str]]]  # each row's place and its values by column
+
+
+def _error(where: Where, reason: str) -> RowError:
+    return RowError(where[0], where[1], reason)
 
 
 class ImportRejected(Exception):
@@ -176,7 +188,13 @@ class _Plan:
     scores_on_record: int = 0
 
 
-def _rows(name: str, text: str, required: Sequence[str], plan: _Plan) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(name: str, text: str, required: Sequence[str], plan: _Plan) -> Rows:
+    return list(_csv_rows(name, text, required, plan))
+
+
+def _csv_rows(
+    name: str, text: str, required: Sequence[str], plan: _Plan
+) -> Iterator[tuple[Where, dict[str, str]]]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]
@@ -192,7 +210,7 @@ def _rows(name: str, text: str, required: Sequence[str], plan: _Plan) -> Iterato
         values = {k: (v or "").strip() for k, v in row.items()}
         if not any(values.values()):
             continue  # a blank line
-        yield line, values
+        yield (name, line), values
 
 
 def _when(value: str, column: str, now: datetime.datetime) -> datetime.datetime:
@@ -207,11 +225,10 @@ def _when(value: str, column: str, now: datetime.datetime) -> datetime.datetime:
     return at
 
 
-def _parse_patients(name: str, text: str, plan: _Plan) -> None:
+def _parse_patients(rows: Rows, plan: _Plan) -> None:
     ids = plan.ids
-    keys = [ids.key(values["mrn"]) for _, values in _rows(name, text, PATIENT_COLUMNS, _Plan())]
-    existing = ids.on_record(keys)
-    for line, values in _rows(name, text, PATIENT_COLUMNS, plan):
+    existing = ids.on_record([ids.key(values["mrn"]) for _, values in rows])
+    for where, values in rows:
         problems = []
         mrn = ids.key(values["mrn"])
         if invalid := ids.problem(mrn, values["mrn"]):
@@ -248,7 +265,7 @@ def _parse_patients(name: str, text: str, plan: _Plan) -> None:
                     f"check the {ids.name} before importing"
                 )
         if problems:
-            plan.errors += [RowError(name, line, p) for p in problems]
+            plan.errors += [_error(where, p) for p in problems]
         elif record is not None:
             plan.matched[mrn] = record.pk
         else:
@@ -284,12 +301,10 @@ def _who_and_when(
         return mrn, None
 
 
-def _parse_sessions(
-    name: str, text: str, plan: _Plan, others: Mapping[str, int], now: datetime.datetime
-) -> None:
+def _parse_sessions(rows: Rows, plan: _Plan, others: Mapping[str, int], now: datetime.datetime) -> None:
     protocols = protocol_rules.current()
     seen: set[tuple[str, datetime.datetime]] = set()
-    for line, values in _rows(name, text, SESSION_COLUMNS, plan):
+    for where, values in rows:
         problems: list[str] = []
         mrn, at = _who_and_when(values, plan, others, now, problems)
         route = values["route"]
@@ -314,17 +329,15 @@ def _parse_sessions(
         if at is not None and (mrn, at) in seen:
             problems.append(f"datetime: a second session for {mrn} at {values['datetime']}")
         if problems or at is None or dose is None:
-            plan.errors += [RowError(name, line, p) for p in problems]
+            plan.errors += [_error(where, p) for p in problems]
             continue
         seen.add((mrn, at))
-        plan.sessions.append({"line": line, "mrn": mrn, "at": at, "route": route, "dose_mg": dose})
+        plan.sessions.append({"where": where, "mrn": mrn, "at": at, "route": route, "dose_mg": dose})
 
 
-def _parse_scores(
-    name: str, text: str, plan: _Plan, others: Mapping[str, int], now: datetime.datetime
-) -> None:
+def _parse_scores(rows: Rows, plan: _Plan, others: Mapping[str, int], now: datetime.datetime) -> None:
     seen: set[tuple[str, str, datetime.datetime]] = set()
-    for line, values in _rows(name, text, SCORE_COLUMNS, plan):
+    for where, values in rows:
         problems: list[str] = []
         mrn, at = _who_and_when(values, plan, others, now, problems)
         code = values["instrument"].lower()
@@ -344,10 +357,10 @@ def _parse_scores(
         if at is not None and (mrn, code, at) in seen:
             problems.append(f"datetime: a second {code} for {mrn} at {values['datetime']}")
         if problems or at is None or fields is None:
-            plan.errors += [RowError(name, line, p) for p in problems]
+            plan.errors += [_error(where, p) for p in problems]
             continue
         seen.add((mrn, code, at))
-        plan.scores.append({"line": line, "mrn": mrn, "at": at, "code": code, "context": context, **fields})
+        plan.scores.append({"where": where, "mrn": mrn, "at": at, "code": code, "context": context, **fields})
 
 
 def _score(code: str, values: Mapping[str, str]) -> dict[str, Any]:
@@ -395,31 +408,39 @@ def check(
     now: datetime.datetime | None = None,
 ) -> _Plan:
     """Read and check every row; nothing is written."""
-    now = now or timezone.now()
     plan = _Plan(ids=ids or Ids())
     texts = [_read(p, plan) for p in (patients, sessions, scores)]
     if plan.errors:
         return plan
-    _parse_patients(patients.name, texts[0], plan)
-    mentioned = {
-        plan.ids.key(values["mrn"])
-        for name, text, columns in (
-            (sessions.name, texts[1], SESSION_COLUMNS),
-            (scores.name, texts[2], SCORE_COLUMNS),
+    rows = [
+        _rows(path.name, text, columns, plan)
+        for path, text, columns in zip(
+            (patients, sessions, scores),
+            texts,
+            (PATIENT_COLUMNS, SESSION_COLUMNS, SCORE_COLUMNS),
+            strict=True,
         )
-        for _, values in _rows(name, text, columns, _Plan())
-    }
+    ]
+    return check_rows(*rows, plan=plan, now=now)
+
+
+def check_rows(
+    patients: Rows, sessions: Rows, scores: Rows, *, plan: _Plan, now: datetime.datetime | None = None
+) -> _Plan:
+    """Check rows of patients, sessions and scores, however they were read (CSV lines, FHIR
+    resources), into `plan`; nothing is written."""
+    now = now or timezone.now()
+    _parse_patients(patients, plan)
+    mentioned = {plan.ids.key(values["mrn"]) for _, values in [*sessions, *scores]}
     others = {key: p.pk for key, p in plan.ids.on_record(sorted(mentioned)).items()}
-    _parse_sessions(sessions.name, texts[1], plan, others, now)
-    _parse_scores(scores.name, texts[2], plan, others, now)
+    _parse_sessions(sessions, plan, others, now)
+    _parse_scores(scores, plan, others, now)
     if not plan.errors:
-        _check_against_record(plan, others, sessions.name, scores.name)
+        _check_against_record(plan, others)
     return plan
 
 
-def _check_against_record(
-    plan: _Plan, others: Mapping[str, int], sessions_name: str, scores_name: str
-) -> None:
+def _check_against_record(plan: _Plan, others: Mapping[str, int]) -> None:
     """A session or score already on record is left as it is, never doubled: a row that matches
     it is dropped from the plan (a second import of the same files adds nothing), and a row that
     contradicts it (another route, another total at the same time) is refused."""
@@ -442,9 +463,8 @@ def _check_against_record(
             plan.sessions_on_record += 1
         else:
             plan.errors.append(
-                RowError(
-                    sessions_name,
-                    s["line"],
+                _error(
+                    s["where"],
                     f"route: {s['mrn']} has a session on record at this time by route {route}, "
                     f"not {s['route']}",
                 )
@@ -464,9 +484,8 @@ def _check_against_record(
             plan.scores_on_record += 1
         else:
             plan.errors.append(
-                RowError(
-                    scores_name,
-                    c["line"],
+                _error(
+                    c["where"],
                     f"total: {c['mrn']} has a {c['code']} of {totals[key]} on record at this time, "
                     f"not {c['total']}",
                 )
@@ -481,19 +500,29 @@ def history_import(
     up to date (in a transaction of their own: a failure there never undoes the import).
     `source`: the identifier system whose ids the files' `mrn` column holds (None: KetaCare MRNs);
     an unknown one raises UnknownSource."""
-    summary = _history_import(actor=actor, paths=(patients, sessions, scores), ids=Ids.of(source))
+    ids = Ids.of(source)
+    summary = plan_import(
+        actor=actor, plan=lambda: check(patients, sessions, scores, ids=ids), label="import-history"
+    )
     outcome_changes.catch_up()
     return summary
 
 
 @transaction.atomic
-def _history_import(*, actor: Actor, paths: tuple[Path, Path, Path], ids: Ids) -> Summary:
-    """Check everything, then write everything in this one transaction; raises ImportRejected
-    listing every bad row (nothing written) when any row is bad. One audit event per patient:
-    registered (with the history it brought), or matched and given history."""
-    plan = check(*paths, ids=ids)
-    if plan.errors:
-        raise ImportRejected(plan.errors)
+def plan_import(*, actor: Actor, plan: Callable[[], _Plan], label: str) -> Summary:
+    """Check everything (`plan`, run inside this transaction, so nothing it read changes before
+    the writes), then write everything in this one transaction; raises ImportRejected listing
+    every bad row (nothing written) when any row is bad. One audit event per patient: registered
+    (with the history it brought), or matched and given history. The caller catches the
+    outcomes up afterwards."""
+    checked = plan()
+    if checked.errors:
+        raise ImportRejected(checked.errors)
+    return _write(actor, checked, label)
+
+
+def _write(actor: Actor, plan: _Plan, label: str) -> Summary:
+    ids = plan.ids
     summary = Summary(
         matched_by=ids.name,
         patients_matched=len(plan.matched),
@@ -517,7 +546,7 @@ def _history_import(*, actor: Actor, paths: tuple[Path, Path, Path], ids: Ids) -
         counts[patient_ids[s["mrn"]]]["sessions"] += 1
     for c in plan.scores:
         counts[patient_ids[c["mrn"]]]["scores"] += 1
-    source = {"source": "import-history"} | ({"system": ids.system.name} if ids.system else {})
+    source = {"source": label} | ({"system": ids.system.name} if ids.system else {})
     new = set(created.values())
     audit_record_many(
         actor=actor,
