@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -19,7 +20,7 @@ from ketacare.patients.services import identifier_system_add
 from ketacare.sessions import services as sessions
 from tests.treatment_helpers import check_in, make_chair, make_eligible, run_to_discharge, start_plan
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def validated(bundle: dict) -> dict:
@@ -203,3 +204,96 @@ def test_a_bulk_export_since_a_date_holds_only_what_changed_from_then(tmp_path, 
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(CommandError, match="--since: 'soon' is not a date"):
         call_command("fhir_export", "--out", str(tmp_path), "--since", "soon")
+
+
+def write_bundle(tmp_path, bundle: dict):
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    return path
+
+
+def test_importing_a_patients_own_bundle_again_adds_nothing(tmp_path, client_as, physician, treated_patient):
+    from ketacare.measures.models import QuestionnaireResponse
+    from ketacare.sessions.models import TreatmentSession
+
+    bundle = everything(client_as(physician), treated_patient.pk)
+    counts = (
+        Patient.objects.count(),
+        TreatmentSession.objects.count(),
+        QuestionnaireResponse.objects.count(),
+    )
+    out = io.StringIO()
+    call_command("fhir_import", str(write_bundle(tmp_path, bundle)), stdout=out)
+    text = out.getvalue()
+    assert "0 new patient(s) (1 matched by MRN), 0 session(s) and 0 score(s)." in text
+    assert f"1 session(s) and {counts[2]} score(s) were on record already" in text
+    assert "Not imported (derived from these, or not imported yet):" in text and "Observation" in text
+    assert (
+        Patient.objects.count(),
+        TreatmentSession.objects.count(),
+        QuestionnaireResponse.objects.count(),
+    ) == counts
+
+
+def test_a_bundle_with_bad_resources_is_refused_naming_each_path(
+    tmp_path, client_as, physician, treated_patient, register
+):
+    bundle = everything(client_as(physician), treated_patient.pk)
+    entries = bundle["entry"]
+    patient = entries[0]["resource"]
+    patient["identifier"][0]["value"] = "KC9000001"  # a new MRN: would register a new patient
+    patient["identifier"][1]["system"] = "urn:elsewhere"  # a system not on record
+    patient["birthDate"] = "1990-02-30"
+    first_response = next(
+        i for i, e in enumerate(entries) if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    )
+    entries[first_response]["resource"]["subject"] = {"reference": "Patient/999"}
+    err = io.StringIO()
+    before = Patient.objects.count()
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("fhir_import", str(write_bundle(tmp_path, bundle)), stderr=err)
+    assert "Bundle.entry[0].resource: birthDate:" in err.getvalue()
+    assert Patient.objects.count() == before
+    # Valid FHIR, but not what KetaCare can take: each named by its path.
+    patient["birthDate"] = "1990-02-03"
+    with pytest.raises(CommandError):
+        call_command("fhir_import", str(write_bundle(tmp_path, bundle)), stderr=(err := io.StringIO()))
+    assert (
+        "Bundle.entry[0].resource: identifier[1].system: 'urn:elsewhere' is not an identifier system "
+        "on record" in err.getvalue()
+    )
+    assert (
+        f"Bundle.entry[{first_response}].resource: subject: Patient/999 is not a Patient in the file"
+        in err.getvalue()
+    )
+    assert Patient.objects.count() == before
+
+
+@pytest.mark.slow
+def test_the_demos_bulk_export_round_trips_into_an_empty_database_with_the_same_outcome_figures(tmp_path):
+    """The demo's patients (live sessions charted at the chair, scores from every context) leave
+    as Bulk Data NDJSON and come into an empty KetaCare through fhir-import: its outcome figures
+    are the same, to the last patient."""
+    import os
+    import subprocess
+    import sys
+
+    call_command("seed_demo", "--patients", "24", "--seed", "5", stdout=io.StringIO())
+    figures = io.StringIO()
+    call_command("outcomes", "--json", stdout=figures)
+    call_command("fhir_export", "--out", str(tmp_path / "export"), stdout=io.StringIO())
+    env = {**os.environ, "KETACARE_VAR_DIR": str(tmp_path / "empty"), "KETACARE_HTTPS": "false"}
+    env.pop("DATABASE_URL", None)  # a new SQLite database of its own
+    ketacare = str(Path(sys.executable).parent / "ketacare")
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [ketacare, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+        )  # noqa: S603
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("migrate", "--verbosity", "0")
+    imported = run("fhir-import", str(tmp_path / "export"))
+    assert "24 new patient(s)" in imported
+    assert json.loads(run("outcomes", "--json")) == json.loads(figures.getvalue())

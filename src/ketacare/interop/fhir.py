@@ -33,21 +33,28 @@ from ketacare.clinical.protocols import DEFAULTS as PROTOCOLS
 from ketacare.clinical.protocols import ProtocolCode
 from ketacare.measures.models import QuestionnaireResponse
 from ketacare.patients.models import Diagnosis, Patient, PatientIdentifier
+from ketacare.screening.models import AntidepressantTrial
 from ketacare.sessions.models import AdverseEvent, DoseOrder, TreatmentSession, VitalSign
 from ketacare.treatment.models import TreatmentPlan
 
 # The MRN's identifier system. A clinic with an OID or URL of its own for its MRNs can name it
 # here in a later setting; until then the MRNs are KetaCare's own, in KetaCare's namespace.
 MRN_SYSTEM = "urn:ketacare:mrn"
+# When a response was taken in the course of care (baseline, before or after a session, follow-up):
+# KetaCare's own extension on QuestionnaireResponse, which the outcome figures read.
+CONTEXT_EXTENSION = "urn:ketacare:fhir:StructureDefinition/response-context"
+# An antidepressant trial's outcome, adherence and whether it was in the current episode (what
+# treatment-resistance staging reads): KetaCare's extensions on MedicationStatement.
+TRIAL_EXTENSION = "urn:ketacare:fhir:StructureDefinition/antidepressant-trial-"
 Resource = dict[str, Any]
 DIAGNOSIS_BY_CODE = {d.code: d for d in DIAGNOSES}
 
 
 def instant(value: datetime.datetime | None) -> str | None:
-    """A FHIR dateTime (with its offset, to the second)."""
+    """A FHIR dateTime, with its offset."""
     if value is None:
         return None
-    return timezone.localtime(value).isoformat(timespec="seconds")
+    return timezone.localtime(value).isoformat()  # to the microsecond, as stored
 
 
 def _ref(kind: str, rid: object) -> dict[str, str]:
@@ -134,6 +141,41 @@ def condition_resource(diagnosis: Diagnosis) -> Resource:
     }
 
 
+def medication_statement(trial: AntidepressantTrial) -> Resource:
+    """An antidepressant trial: the drug, its daily dose and dates, and (extensions) its outcome,
+    adherence and whether it was in the current episode."""
+    dose = {"value": _number(trial.daily_dose_mg), "unit": "mg", "system": fc.UCUM, "code": "mg"}
+    return _clean(
+        {
+            "resourceType": "MedicationStatement",
+            "id": str(trial.pk),
+            "extension": [
+                {"url": TRIAL_EXTENSION + "outcome", "valueCode": trial.outcome},
+                {"url": TRIAL_EXTENSION + "adherence", "valueCode": trial.adherence},
+                {"url": TRIAL_EXTENSION + "current-episode", "valueBoolean": trial.current_episode},
+            ],
+            "status": "completed" if trial.stopped_on else "active",
+            "medicationCodeableConcept": {"text": trial.drug},
+            "subject": _ref("Patient", trial.patient_id),
+            "effectivePeriod": _clean(
+                {
+                    "start": trial.started_on.isoformat(),
+                    "end": trial.stopped_on.isoformat() if trial.stopped_on else None,
+                }
+            ),
+            "dateAsserted": instant(trial.recorded_at),
+            "note": [{"text": trial.notes}] if trial.notes else [],
+            "dosage": [
+                {
+                    "text": f"{_number(trial.daily_dose_mg)} mg a day",
+                    "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                    "doseAndRate": [{"doseQuantity": dose}],
+                }
+            ],
+        }
+    )
+
+
 def questionnaire_url(base: str, code: str) -> str:
     return f"{base}Questionnaire/{code}"
 
@@ -190,6 +232,7 @@ def questionnaire_response_resource(response: QuestionnaireResponse, base: str) 
         {
             "resourceType": "QuestionnaireResponse",
             "id": str(response.pk),
+            "extension": [{"url": CONTEXT_EXTENSION, "valueCode": response.context}],
             "questionnaire": questionnaire_url(base, response.instrument),
             "status": "completed" if response.complete else "in-progress",
             "subject": _ref("Patient", response.patient_id),
@@ -404,6 +447,7 @@ class Record:
     patient: Patient
     others: list[PatientIdentifier]
     diagnoses: list[Diagnosis]
+    trials: list[AntidepressantTrial]
     responses: list[QuestionnaireResponse]
     sessions: list[TreatmentSession]
     plans: list[TreatmentPlan]
@@ -417,7 +461,7 @@ def _by_patient(rows: Iterable[Any]) -> dict[int, list[Any]]:
 
 
 def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = None) -> Iterator[Record]:
-    """The records of these patients, in the order given: eight queries for all of them, however
+    """The records of these patients, in the order given: nine queries for all of them, however
     long their histories. `since`: only what was recorded (or, for the patient, changed) from then
     (FHIR Bulk Data's `_since`); the Patient is always there, to refer to."""
     ids = list(patient_ids)
@@ -430,6 +474,11 @@ def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = Non
         PatientIdentifier.objects.filter(patient_id__in=ids).select_related("system").order_by("id")
     )
     diagnoses = _by_patient(after(Diagnosis.objects.filter(patient_id__in=ids), "recorded_at").order_by("id"))
+    trials = _by_patient(
+        after(
+            AntidepressantTrial.objects.filter(patient_id__in=ids, struck_out_at__isnull=True), "recorded_at"
+        ).order_by("started_on", "id")
+    )
     responses = _by_patient(
         after(QuestionnaireResponse.objects.filter(patient_id__in=ids), "created_at").order_by(
             "administered_at", "id"
@@ -451,6 +500,7 @@ def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = Non
                 patient=patients[pid],
                 others=others.get(pid, []),
                 diagnoses=diagnoses.get(pid, []),
+                trials=trials.get(pid, []),
                 responses=responses.get(pid, []),
                 sessions=sessions.get(pid, []),
                 plans=plans.get(pid, []),
@@ -463,6 +513,8 @@ def resources_of(record: Record, base: str, *, questionnaires: bool) -> Iterator
     yield patient_resource(record.patient, record.others)
     for diagnosis in record.diagnoses:
         yield condition_resource(diagnosis)
+    for trial in record.trials:
+        yield medication_statement(trial)
     if questionnaires:
         for code in sorted({r.instrument for r in record.responses}):
             yield questionnaire_resource(code, base)

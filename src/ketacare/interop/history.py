@@ -162,12 +162,18 @@ class Summary:
     scores: int = 0
     sessions_on_record: int = 0
     scores_on_record: int = 0
+    trials: int | None = None  # antidepressant trials (a FHIR import's; the CSV files have none)
+    trials_on_record: int = 0
 
     def __str__(self) -> str:
         text = (
             f"Imported {self.patients_created} new patient(s) ({self.patients_matched} matched by "
             f"{self.matched_by}), {self.sessions} session(s) and {self.scores} score(s)."
         )
+        if self.trials is not None:
+            text += (
+                f" {self.trials} antidepressant trial(s) added ({self.trials_on_record} on record already)."
+            )
         if self.sessions_on_record or self.scores_on_record:
             text += (
                 f" {self.sessions_on_record} session(s) and {self.scores_on_record} score(s) were on "
@@ -177,7 +183,7 @@ class Summary:
 
 
 @dataclass
-class _Plan:
+class Plan:
     ids: Ids = field(default_factory=Ids)
     errors: list[RowError] = field(default_factory=list)
     patients: dict[str, dict[str, Any]] = field(default_factory=dict)  # new patients by key
@@ -188,12 +194,12 @@ class _Plan:
     scores_on_record: int = 0
 
 
-def _rows(name: str, text: str, required: Sequence[str], plan: _Plan) -> Rows:
+def _rows(name: str, text: str, required: Sequence[str], plan: Plan) -> Rows:
     return list(_csv_rows(name, text, required, plan))
 
 
 def _csv_rows(
-    name: str, text: str, required: Sequence[str], plan: _Plan
+    name: str, text: str, required: Sequence[str], plan: Plan
 ) -> Iterator[tuple[Where, dict[str, str]]]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
@@ -225,7 +231,7 @@ def _when(value: str, column: str, now: datetime.datetime) -> datetime.datetime:
     return at
 
 
-def _parse_patients(rows: Rows, plan: _Plan) -> None:
+def _parse_patients(rows: Rows, plan: Plan) -> None:
     ids = plan.ids
     existing = ids.on_record([ids.key(values["mrn"]) for _, values in rows])
     for where, values in rows:
@@ -277,7 +283,7 @@ def _parse_patients(rows: Rows, plan: _Plan) -> None:
             }
 
 
-def _known(mrn: str, plan: _Plan, others: Mapping[str, int]) -> str | None:
+def _known(mrn: str, plan: Plan, others: Mapping[str, int]) -> str | None:
     if mrn in plan.patients or mrn in plan.matched or mrn in others:
         return None
     return f"mrn: {mrn} is neither in the patients file nor on record"
@@ -285,7 +291,7 @@ def _known(mrn: str, plan: _Plan, others: Mapping[str, int]) -> str | None:
 
 def _who_and_when(
     values: Mapping[str, str],
-    plan: _Plan,
+    plan: Plan,
     others: Mapping[str, int],
     now: datetime.datetime,
     problems: list[str],
@@ -301,7 +307,7 @@ def _who_and_when(
         return mrn, None
 
 
-def _parse_sessions(rows: Rows, plan: _Plan, others: Mapping[str, int], now: datetime.datetime) -> None:
+def _parse_sessions(rows: Rows, plan: Plan, others: Mapping[str, int], now: datetime.datetime) -> None:
     protocols = protocol_rules.current()
     seen: set[tuple[str, datetime.datetime]] = set()
     for where, values in rows:
@@ -335,7 +341,7 @@ def _parse_sessions(rows: Rows, plan: _Plan, others: Mapping[str, int], now: dat
         plan.sessions.append({"where": where, "mrn": mrn, "at": at, "route": route, "dose_mg": dose})
 
 
-def _parse_scores(rows: Rows, plan: _Plan, others: Mapping[str, int], now: datetime.datetime) -> None:
+def _parse_scores(rows: Rows, plan: Plan, others: Mapping[str, int], now: datetime.datetime) -> None:
     seen: set[tuple[str, str, datetime.datetime]] = set()
     for where, values in rows:
         problems: list[str] = []
@@ -389,7 +395,7 @@ def _score(code: str, values: Mapping[str, str]) -> dict[str, Any]:
     return scored_total(scale, int(total_text))
 
 
-def _read(path: Path, plan: _Plan) -> str:
+def _read(path: Path, plan: Plan) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -406,9 +412,9 @@ def check(
     *,
     ids: Ids | None = None,
     now: datetime.datetime | None = None,
-) -> _Plan:
+) -> Plan:
     """Read and check every row; nothing is written."""
-    plan = _Plan(ids=ids or Ids())
+    plan = Plan(ids=ids or Ids())
     texts = [_read(p, plan) for p in (patients, sessions, scores)]
     if plan.errors:
         return plan
@@ -425,8 +431,8 @@ def check(
 
 
 def check_rows(
-    patients: Rows, sessions: Rows, scores: Rows, *, plan: _Plan, now: datetime.datetime | None = None
-) -> _Plan:
+    patients: Rows, sessions: Rows, scores: Rows, *, plan: Plan, now: datetime.datetime | None = None
+) -> Plan:
     """Check rows of patients, sessions and scores, however they were read (CSV lines, FHIR
     resources), into `plan`; nothing is written."""
     now = now or timezone.now()
@@ -440,7 +446,7 @@ def check_rows(
     return plan
 
 
-def _check_against_record(plan: _Plan, others: Mapping[str, int]) -> None:
+def _check_against_record(plan: Plan, others: Mapping[str, int]) -> None:
     """A session or score already on record is left as it is, never doubled: a row that matches
     it is dropped from the plan (a second import of the same files adds nothing), and a row that
     contradicts it (another route, another total at the same time) is refused."""
@@ -509,19 +515,29 @@ def history_import(
 
 
 @transaction.atomic
-def plan_import(*, actor: Actor, plan: Callable[[], _Plan], label: str) -> Summary:
+def plan_import(
+    *,
+    actor: Actor,
+    plan: Callable[[], Plan],
+    label: str,
+    then: Callable[[Mapping[str, int], Summary], None] | None = None,
+) -> Summary:
     """Check everything (`plan`, run inside this transaction, so nothing it read changes before
     the writes), then write everything in this one transaction; raises ImportRejected listing
     every bad row (nothing written) when any row is bad. One audit event per patient: registered
     (with the history it brought), or matched and given history. The caller catches the
-    outcomes up afterwards."""
+    outcomes up afterwards. `then`: more to write in this transaction, given the patients' ids
+    by key (it raises ImportRejected to undo everything)."""
     checked = plan()
     if checked.errors:
         raise ImportRejected(checked.errors)
-    return _write(actor, checked, label)
+    summary, patient_ids = _write(actor, checked, label)
+    if then is not None:
+        then(patient_ids, summary)
+    return summary
 
 
-def _write(actor: Actor, plan: _Plan, label: str) -> Summary:
+def _write(actor: Actor, plan: Plan, label: str) -> tuple[Summary, dict[str, int]]:
     ids = plan.ids
     summary = Summary(
         matched_by=ids.name,
@@ -557,7 +573,7 @@ def _write(actor: Actor, plan: _Plan, label: str) -> Summary:
             for pid, n in sorted(counts.items())
         ],
     )
-    return summary
+    return summary, patient_ids
 
 
 def _create_patients(new: Mapping[str, dict[str, Any]], ids: Ids) -> dict[str, int]:
