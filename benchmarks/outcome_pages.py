@@ -41,15 +41,12 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import connection
     from django.test import Client
 
     from ketacare.accounts.roles import Role
     from ketacare.accounts.services import user_create
-    from ketacare.bulk import bulk_insert
-    from ketacare.demo.measures import seed_histories
-    from ketacare.demo.patients import seed_cohort
-    from ketacare.measures.models import Context, QuestionnaireResponse
+    from ketacare.measures.models import QuestionnaireResponse
     from ketacare.outcomes import services as outcome_services
     from ketacare.outcomes.models import PatientOutcome
     from ketacare.patients.models import Patient
@@ -59,99 +56,8 @@ def main() -> None:
 
     result: dict[str, object] = {"database": connection.vendor}
     call_command("migrate", verbosity=0)
-    rng = random.Random(7)
     started = time.perf_counter()
-    seed = 0
-    session_columns = (
-        "patient",
-        "source",
-        "protocol",
-        "route",
-        "number",
-        "checked_in_at",
-        "dose_started_at",
-        "concomitant",
-        "discharge_criteria",
-        "safety_log",
-        "notes",
-        "fasting_confirmed",
-        "gate_override_reason",
-        "signature",
-    )
-    # Every other required column at its default (the chair-safety record: checklist, escort, ...).
-    defaults = {
-        f.column: f.get_default()
-        for f in TreatmentSession._meta.concrete_fields
-        if not f.null and not f.primary_key and f.name not in session_columns
-    }
-    session_columns += tuple(defaults)
-    trial_columns = (
-        "patient",
-        "drug",
-        "daily_dose_mg",
-        "started_on",
-        "stopped_on",
-        "adherence",
-        "outcome",
-        "current_episode",
-        "recorded_at",
-        "notes",
-        "struck_out_reason",
-    )
-    while Patient.objects.count() < args.patients:
-        seed += 1
-        before = Patient.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        seed_cohort(patients=min(10_000, args.patients - Patient.objects.count()), seed=seed)
-        ids = list(Patient.objects.filter(id__gt=before).values_list("id", flat=True))
-        seed_histories(patient_ids=ids, seed=seed)
-        # A treatment at each pre-session rating of the patient's first scale (10 minutes later).
-        pre = QuestionnaireResponse.objects.filter(patient_id__in=ids, context=Context.PRE_SESSION).order_by(
-            "patient_id", "administered_at"
-        )
-        times: dict[int, list[datetime.datetime]] = {}
-        first_scale: dict[int, str] = {}
-        for pid, code, at in pre.values_list("patient_id", "instrument", "administered_at"):
-            if first_scale.setdefault(pid, code) == code:
-                times.setdefault(pid, []).append(at + datetime.timedelta(minutes=10))
-        sessions, trials = [], []
-        for pid, ts in times.items():
-            esketamine = rng.random() < 0.15
-            if esketamine:
-                ts = ts + [ts[-1] + datetime.timedelta(days=3), ts[-1] + datetime.timedelta(days=7)]
-            route, protocol = (
-                ("esketamine", "esketamine_nasal") if esketamine else ("iv_ketamine", "iv_ketamine_standard")
-            )
-            for n, at in enumerate(ts, start=1):
-                sessions.append(
-                    (
-                        pid,
-                        "import",
-                        protocol,
-                        route,
-                        n,
-                        at,
-                        at,
-                        [],
-                        {},
-                        [],
-                        "",
-                        False,
-                        "",
-                        "",
-                        *defaults.values(),
-                    )
-                )
-            if rng.random() < 0.6:
-                end = ts[0].date() - datetime.timedelta(days=rng.randint(14, 60))
-                for drug, dose in rng.sample(
-                    (("sertraline", 150), ("venlafaxine", 225), ("bupropion", 300)), 2
-                ):
-                    start = end - datetime.timedelta(weeks=rng.randint(6, 14))
-                    trials.append((pid, drug, dose, start, end, "good", "no_response", True, ts[0], "", ""))
-                    end = start
-        with transaction.atomic():
-            bulk_insert(TreatmentSession, session_columns, sessions)
-            bulk_insert(AntidepressantTrial, trial_columns, trials)
+    seed_treated_clinic(args.patients)
     result["seed_seconds"] = round(time.perf_counter() - started, 1)
     result["patients"] = Patient.objects.count()
     result["responses"] = QuestionnaireResponse.objects.count()
@@ -300,6 +206,115 @@ def main() -> None:
     figures = json.loads(child.stdout)
     result["first_treatment"] = figures["first_treatment"]
     print(json.dumps(result))
+
+
+def seed_treated_clinic(patients: int) -> None:
+    """Patients (10,000 at a time) with score histories, a treatment at each pre-session rating of
+    the patient's first scale (esketamine for about 15%, with two more), and antidepressant
+    trials for about 60%; up to `patients` (none added when the database holds them already).
+    Shared with the FHIR export benchmark."""
+    from django.db import transaction
+
+    from ketacare.bulk import bulk_insert
+    from ketacare.demo.measures import seed_histories
+    from ketacare.demo.patients import seed_cohort
+    from ketacare.measures.models import Context, QuestionnaireResponse
+    from ketacare.patients.models import Patient
+    from ketacare.screening.models import AntidepressantTrial
+    from ketacare.sessions.models import TreatmentSession
+
+    rng = random.Random(7)
+    seed = 0
+    session_columns = (
+        "patient",
+        "source",
+        "protocol",
+        "route",
+        "number",
+        "checked_in_at",
+        "dose_started_at",
+        "concomitant",
+        "discharge_criteria",
+        "safety_log",
+        "notes",
+        "fasting_confirmed",
+        "gate_override_reason",
+        "signature",
+    )
+    # Every other required column at its default (the chair-safety record: checklist, escort, ...).
+    defaults = {
+        f.column: f.get_default()
+        for f in TreatmentSession._meta.concrete_fields
+        if not f.null and not f.primary_key and f.name not in session_columns
+    }
+    session_columns += tuple(defaults)
+    trial_columns = (
+        "patient",
+        "drug",
+        "daily_dose_mg",
+        "started_on",
+        "stopped_on",
+        "adherence",
+        "outcome",
+        "current_episode",
+        "recorded_at",
+        "notes",
+        "struck_out_reason",
+    )
+    while Patient.objects.count() < patients:
+        seed += 1
+        before = Patient.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        seed_cohort(patients=min(10_000, patients - Patient.objects.count()), seed=seed)
+        ids = list(Patient.objects.filter(id__gt=before).values_list("id", flat=True))
+        seed_histories(patient_ids=ids, seed=seed)
+        # A treatment at each pre-session rating of the patient's first scale (10 minutes later).
+        pre = QuestionnaireResponse.objects.filter(patient_id__in=ids, context=Context.PRE_SESSION).order_by(
+            "patient_id", "administered_at"
+        )
+        times: dict[int, list[datetime.datetime]] = {}
+        first_scale: dict[int, str] = {}
+        for pid, code, at in pre.values_list("patient_id", "instrument", "administered_at"):
+            if first_scale.setdefault(pid, code) == code:
+                times.setdefault(pid, []).append(at + datetime.timedelta(minutes=10))
+        sessions, trials = [], []
+        for pid, ts in times.items():
+            esketamine = rng.random() < 0.15
+            if esketamine:
+                ts = ts + [ts[-1] + datetime.timedelta(days=3), ts[-1] + datetime.timedelta(days=7)]
+            route, protocol = (
+                ("esketamine", "esketamine_nasal") if esketamine else ("iv_ketamine", "iv_ketamine_standard")
+            )
+            for n, at in enumerate(ts, start=1):
+                sessions.append(
+                    (
+                        pid,
+                        "import",
+                        protocol,
+                        route,
+                        n,
+                        at,
+                        at,
+                        [],
+                        {},
+                        [],
+                        "",
+                        False,
+                        "",
+                        "",
+                        *defaults.values(),
+                    )
+                )
+            if rng.random() < 0.6:
+                end = ts[0].date() - datetime.timedelta(days=rng.randint(14, 60))
+                for drug, dose in rng.sample(
+                    (("sertraline", 150), ("venlafaxine", 225), ("bupropion", 300)), 2
+                ):
+                    start = end - datetime.timedelta(weeks=rng.randint(6, 14))
+                    trials.append((pid, drug, dose, start, end, "good", "no_response", True, ts[0], "", ""))
+                    end = start
+        with transaction.atomic():
+            bulk_insert(TreatmentSession, session_columns, sessions)
+            bulk_insert(AntidepressantTrial, trial_columns, trials)
 
 
 if __name__ == "__main__":

@@ -287,9 +287,8 @@ def test_the_demos_bulk_export_round_trips_into_an_empty_database_with_the_same_
     ketacare = str(Path(sys.executable).parent / "ketacare")
 
     def run(*args: str) -> str:
-        done = subprocess.run(
-            [ketacare, *args], env=env, capture_output=True, text=True, timeout=300, check=False
-        )  # noqa: S603
+        command = [ketacare, *args]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)  # noqa: S603
         assert done.returncode == 0, done.stderr
         return done.stdout
 

@@ -10,12 +10,13 @@ export never leaves files that look whole.
 from __future__ import annotations
 
 import datetime
-import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+import orjson
 
 from ketacare.interop.fhir import questionnaire_resource, records_of, resources_of
 from ketacare.patients.models import Patient
@@ -53,15 +54,15 @@ def fhir_export(out: Path, *, since: datetime.datetime | None = None, base: str 
     `since`: only what was recorded or changed from then (FHIR Bulk Data `_since`); a patient
     appears when changed then or when any of their resources does."""
     out.mkdir(parents=True, exist_ok=True)
-    files: dict[str, IO[str]] = {}
+    files: dict[str, IO[bytes]] = {}
     exported = Exported()
     scales: set[str] = set()
 
     def write(resource: dict[str, object]) -> None:
         kind = str(resource["resourceType"])
         if kind not in files:
-            files[kind] = (out / f"{kind}.ndjson.part").open("w", encoding="utf-8")
-        files[kind].write(json.dumps(resource, separators=(",", ":")) + "\n")
+            files[kind] = (out / f"{kind}.ndjson.part").open("wb")
+        files[kind].write(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
         exported.resources[kind] += 1
 
     try:

@@ -16,13 +16,14 @@ score's Observation is `score-12`, a reading's `vitals-40-bp`). Codes come from 
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ketacare.clinical import fhir_codes as fc
@@ -51,10 +52,17 @@ DIAGNOSIS_BY_CODE = {d.code: d for d in DIAGNOSES}
 
 
 def instant(value: datetime.datetime | None) -> str | None:
-    """A FHIR dateTime, with its offset."""
+    """A FHIR dateTime in UTC, to the microsecond as stored (the database's times are UTC)."""
     if value is None:
         return None
-    return timezone.localtime(value).isoformat()  # to the microsecond, as stored
+    return value.astimezone(datetime.UTC).isoformat()
+
+
+def _codeable(system: str, code: str, display: str = "") -> dict[str, Any]:
+    coding = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
+    return {"coding": [coding]}
 
 
 def _ref(kind: str, rid: object) -> dict[str, str]:
@@ -214,82 +222,132 @@ def questionnaire_resource(code: str, base: str) -> Resource:
     )
 
 
-def questionnaire_response_resource(response: QuestionnaireResponse, base: str) -> Resource:
-    scale = instruments.get(response.instrument)
+@dataclass(frozen=True, slots=True)
+class _ItemParts:
+    """What every response to one item of a scale shares, made once per export."""
+
+    number: str
+    text: str
+    answers: tuple[list[dict[str, Any]], ...]  # by option position: the QuestionnaireResponse answer
+    component_code: dict[str, Any]  # the Observation component's code
+    scored: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _ScaleParts:
+    items: tuple[_ItemParts, ...]
+    total_code: dict[str, Any]
+    category: list[dict[str, Any]]
+
+
+@functools.cache
+def _scale_parts(code: str) -> _ScaleParts:
+    scale = instruments.get(code)
+    short = scale.short_name
     items = []
-    for item, answer in zip(scale.items, response.answers, strict=False):
-        if answer is None:
-            continue
-        option = item.options[answer]
+    for item in scale.items:
+        component: dict[str, Any] = {"text": f"{short} item {item.number}: {item.label}"}
+        if item.loinc:
+            component["coding"] = [{"system": fc.LOINC, "code": item.loinc}]
         items.append(
-            {
-                "linkId": item.number,
-                "text": item.text or item.label,
-                "answer": [{"valueCoding": {"code": str(answer), "display": option.label}}],
-            }
+            _ItemParts(
+                number=item.number,
+                text=item.text or item.label,
+                answers=tuple(
+                    [{"valueCoding": {"code": str(n), "display": option.label}}]
+                    for n, option in enumerate(item.options)
+                ),
+                component_code=component,
+                scored=item.scored,
+            )
         )
-    return _clean(
-        {
-            "resourceType": "QuestionnaireResponse",
-            "id": str(response.pk),
-            "extension": [{"url": CONTEXT_EXTENSION, "valueCode": response.context}],
-            "questionnaire": questionnaire_url(base, response.instrument),
-            "status": "completed" if response.complete else "in-progress",
-            "subject": _ref("Patient", response.patient_id),
-            "authored": instant(response.administered_at),
-            "item": items,
-        }
+    name = f"{short} total score"
+    total: dict[str, Any] = {"text": name}
+    if scale.loinc_total:
+        total["coding"] = [{"system": fc.LOINC, "code": scale.loinc_total, "display": name}]
+    return _ScaleParts(
+        items=tuple(items),
+        total_code=total,
+        category=[_codeable(fc.OBSERVATION_CATEGORY, "survey", "Survey")],
     )
 
 
-def score_observation(response: QuestionnaireResponse) -> Resource | None:
+# A response as the builders read it: a model instance, or a row of RESPONSE_FIELDS (the export
+# reads rows: a model instance costs several times as much to make).
+RESPONSE_FIELDS = (
+    "id",
+    "patient_id",
+    "instrument",
+    "answers",
+    "item_scores",
+    "total",
+    "band",
+    "complete",
+    "prorated",
+    "context",
+    "administered_at",
+)
+
+
+def questionnaire_response_resource(response: Any, base: str) -> Resource:
+    parts = _scale_parts(response.instrument)
+    items = [
+        {"linkId": item.number, "text": item.text, "answer": item.answers[answer]}
+        for item, answer in zip(parts.items, response.answers, strict=False)
+        if answer is not None
+    ]
+    resource = {
+        "resourceType": "QuestionnaireResponse",
+        "id": str(response.id),
+        "extension": [{"url": CONTEXT_EXTENSION, "valueCode": response.context}],
+        "questionnaire": questionnaire_url(base, response.instrument),
+        "status": "completed" if response.complete else "in-progress",
+        "subject": _ref("Patient", response.patient_id),
+        "authored": instant(response.administered_at),
+    }
+    if items:
+        resource["item"] = items
+    return resource
+
+
+def score_observation(response: Any) -> Resource | None:
     """The scored total (None for a response that could not be scored), its band, and each
     item's score as a component."""
     if response.total is None:
         return None
-    scale = instruments.get(response.instrument)
-    name = f"{scale.short_name} total score"
-    code: dict[str, Any] = {"text": name}
-    if scale.loinc_total:
-        code["coding"] = [{"system": fc.LOINC, "code": scale.loinc_total, "display": name}]
-    components = []
-    for item, score in zip(scale.items, response.item_scores, strict=False):
-        if score is None or not item.scored:
-            continue
-        item_code: dict[str, Any] = {"text": f"{scale.short_name} item {item.number}: {item.label}"}
-        if item.loinc:
-            item_code["coding"] = [{"system": fc.LOINC, "code": item.loinc}]
-        components.append({"code": item_code, "valueInteger": score})
-    return _clean(
-        {
-            "resourceType": "Observation",
-            "id": f"score-{response.pk}",
-            "status": "final",
-            "category": [
-                {"coding": [{"system": fc.OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
-            ],
-            "code": code,
-            "subject": _ref("Patient", response.patient_id),
-            "effectiveDateTime": instant(response.administered_at),
-            "valueInteger": response.total,
-            "interpretation": [{"text": response.band}] if response.band else [],
-            "note": [
-                {"text": f"Prorated: {len(response.answers) - response.answers.count(None)} items answered"}
-            ]
-            if response.prorated
-            else [],
-            "derivedFrom": [_ref("QuestionnaireResponse", response.pk)],
-            "component": components,
-        }
-    )
+    parts = _scale_parts(response.instrument)
+    resource = {
+        "resourceType": "Observation",
+        "id": f"score-{response.id}",
+        "status": "final",
+        "category": parts.category,
+        "code": parts.total_code,
+        "subject": _ref("Patient", response.patient_id),
+        "effectiveDateTime": instant(response.administered_at),
+        "valueInteger": response.total,
+    }
+    if response.band:
+        resource["interpretation"] = [{"text": response.band}]
+    if response.prorated:
+        answered = len(response.answers) - response.answers.count(None)
+        resource["note"] = [{"text": f"Prorated from {answered} items answered"}]
+    resource["derivedFrom"] = [_ref("QuestionnaireResponse", response.id)]
+    components = [
+        {"code": item.component_code, "valueInteger": score}
+        for item, score in zip(parts.items, response.item_scores, strict=False)
+        if score is not None and item.scored
+    ]
+    if components:
+        resource["component"] = components
+    return resource
 
 
-def encounter_resource(session: TreatmentSession) -> Resource:
+def encounter_resource(session: Any) -> Resource:
     finished = session.discharged_at is not None or session.source == TreatmentSession.Source.IMPORT
     return _clean(
         {
             "resourceType": "Encounter",
-            "id": str(session.pk),
+            "id": str(session.id),
             "status": "finished" if finished else "in-progress",
             "class": {"system": fc.ENCOUNTER_CLASS, "code": "AMB", "display": "ambulatory"},
             "type": [{"text": f"{_protocol_name(session.protocol)}, session {session.number}"}],
@@ -308,7 +366,7 @@ def _protocol_name(code: str) -> str:
         return code
 
 
-def medication_administration(session: TreatmentSession, order: DoseOrder | None) -> Resource | None:
+def medication_administration(session: Any, order: Any | None) -> Resource | None:
     """The session's dose (None before it starts): RxNorm, route, and the dose given, else the
     dose prepared, else the dose ordered."""
     if session.dose_started_at is None:
@@ -343,21 +401,21 @@ def medication_administration(session: TreatmentSession, order: DoseOrder | None
     return _clean(
         {
             "resourceType": "MedicationAdministration",
-            "id": str(session.pk),
+            "id": str(session.id),
             "status": "completed" if stopped else "in-progress",
             "medicationCodeableConcept": medication,
             "subject": _ref("Patient", session.patient_id),
-            "context": _ref("Encounter", session.pk),
+            "context": _ref("Encounter", session.id),
             **effective,
             "dosage": dosage,
         }
     )
 
 
-def _vital(reading: VitalSign, suffix: str, code: fc.Coded, extra: Iterable[fc.Coded] = ()) -> Resource:
+def _vital(reading: Any, suffix: str, code: fc.Coded, extra: Iterable[fc.Coded] = ()) -> Resource:
     return {
         "resourceType": "Observation",
-        "id": f"vitals-{reading.pk}-{suffix}",
+        "id": f"vitals-{reading.id}-{suffix}",
         "meta": {"profile": [fc.VITAL_SIGNS_PROFILE]},
         "status": "final",
         "category": [
@@ -370,7 +428,7 @@ def _vital(reading: VitalSign, suffix: str, code: fc.Coded, extra: Iterable[fc.C
     }
 
 
-def vital_sign_observations(reading: VitalSign) -> Iterator[Resource]:
+def vital_sign_observations(reading: Any) -> Iterator[Resource]:
     """A reading's values, one Observation each as the vital-signs profile asks (the blood
     pressure as the panel with both components). A struck-out reading is not exported."""
     if reading.struck_by_id is not None:
@@ -392,12 +450,12 @@ def vital_sign_observations(reading: VitalSign) -> Iterator[Resource]:
             yield {**_vital(reading, suffix, code, extra), "valueQuantity": _quantity(value, code)}
 
 
-def adverse_event_resource(event: AdverseEvent, dosed: bool) -> Resource:
+def adverse_event_resource(event: Any, dosed: bool) -> Resource:
     label = ADVERSE_EVENT_LABELS.get(AdverseEventKind(event.kind), event.kind)
     return _clean(
         {
             "resourceType": "AdverseEvent",
-            "id": str(event.pk),
+            "id": str(event.id),
             "actuality": "actual",
             "event": {"text": f"{label}: {event.description}" if event.description else label},
             "subject": _ref("Patient", event.patient_id),
@@ -448,8 +506,11 @@ class Record:
     others: list[PatientIdentifier]
     diagnoses: list[Diagnosis]
     trials: list[AntidepressantTrial]
-    responses: list[QuestionnaireResponse]
-    sessions: list[TreatmentSession]
+    responses: list[Any]  # rows of RESPONSE_FIELDS
+    sessions: list[Any]  # rows of SESSION_FIELDS
+    orders: dict[int, list[Any]]  # by session: its dose order in force (rows of ORDER_FIELDS)
+    vitals: dict[int, list[Any]]  # by session (rows of VITAL_FIELDS)
+    events: dict[int, list[Any]]  # by session: adverse events (rows of EVENT_FIELDS)
     plans: list[TreatmentPlan]
 
 
@@ -460,8 +521,57 @@ def _by_patient(rows: Iterable[Any]) -> dict[int, list[Any]]:
     return grouped
 
 
+def _by_session(rows: Iterable[Any]) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[row.session_id].append(row)
+    return grouped
+
+
+# The sessions' parts as the builders read them: rows of these fields (a model instance, and a
+# prefetch per session, cost several times as much to make for a whole clinic's export).
+SESSION_FIELDS = (
+    "id",
+    "patient_id",
+    "source",
+    "protocol",
+    "route",
+    "number",
+    "checked_in_at",
+    "discharged_at",
+    "dose_started_at",
+    "dose_stopped_at",
+    "given_dose_mg",
+    "stop_reason",
+)
+ORDER_FIELDS = ("id", "session_id", "dose_mg", "prepared_dose_mg")
+VITAL_FIELDS = (
+    "id",
+    "session_id",
+    "patient_id",
+    "taken_at",
+    "systolic",
+    "diastolic",
+    "heart_rate",
+    "spo2",
+    "resp_rate",
+    "struck_by_id",
+)
+EVENT_FIELDS = (
+    "id",
+    "session_id",
+    "patient_id",
+    "kind",
+    "description",
+    "severity",
+    "serious",
+    "onset_at",
+    "recorded_at",
+)
+
+
 def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = None) -> Iterator[Record]:
-    """The records of these patients, in the order given: nine queries for all of them, however
+    """The records of these patients, in the order given: ten queries for all of them, however
     long their histories. `since`: only what was recorded (or, for the patient, changed) from then
     (FHIR Bulk Data's `_since`); the Patient is always there, to refer to."""
     ids = list(patient_ids)
@@ -480,18 +590,30 @@ def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = Non
         ).order_by("started_on", "id")
     )
     responses = _by_patient(
-        after(QuestionnaireResponse.objects.filter(patient_id__in=ids), "created_at").order_by(
-            "administered_at", "id"
-        )
+        after(QuestionnaireResponse.objects.filter(patient_id__in=ids), "created_at")
+        .order_by("administered_at", "id")
+        .values_list(*RESPONSE_FIELDS, named=True)
     )
     sessions = _by_patient(
         after(TreatmentSession.objects.filter(patient_id__in=ids), "checked_in_at")
         .order_by("checked_in_at", "id")
-        .prefetch_related(
-            Prefetch("orders", queryset=DoseOrder.objects.filter(superseded_at__isnull=True).order_by("id")),
-            Prefetch("vitals", queryset=VitalSign.objects.order_by("taken_at", "id")),
-            Prefetch("adverse_events", queryset=AdverseEvent.objects.order_by("onset_at", "id")),
-        )
+        .values_list(*SESSION_FIELDS, named=True)
+    )
+    session_ids = [row.id for rows in sessions.values() for row in rows]
+    orders = _by_session(
+        DoseOrder.objects.filter(session_id__in=session_ids, superseded_at__isnull=True)
+        .order_by("id")
+        .values_list(*ORDER_FIELDS, named=True)
+    )
+    vitals = _by_session(
+        VitalSign.objects.filter(session_id__in=session_ids)
+        .order_by("taken_at", "id")
+        .values_list(*VITAL_FIELDS, named=True)
+    )
+    events = _by_session(
+        AdverseEvent.objects.filter(session_id__in=session_ids)
+        .order_by("onset_at", "id")
+        .values_list(*EVENT_FIELDS, named=True)
     )
     plans = _by_patient(after(TreatmentPlan.objects.filter(patient_id__in=ids), "created_at").order_by("id"))
     for pid in ids:
@@ -503,6 +625,9 @@ def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = Non
                 trials=trials.get(pid, []),
                 responses=responses.get(pid, []),
                 sessions=sessions.get(pid, []),
+                orders=orders,
+                vitals=vitals,
+                events=events,
                 plans=plans.get(pid, []),
             )
 
@@ -526,12 +651,12 @@ def resources_of(record: Record, base: str, *, questionnaires: bool) -> Iterator
         yield care_plan_resource(plan)
     for session in record.sessions:
         yield encounter_resource(session)
-        orders = list(session.orders.all())
+        orders = record.orders.get(session.id)
         if (given := medication_administration(session, orders[-1] if orders else None)) is not None:
             yield given
-        for reading in session.vitals.all():
+        for reading in record.vitals.get(session.id, ()):
             yield from vital_sign_observations(reading)
-        for event in session.adverse_events.all():
+        for event in record.events.get(session.id, ()):
             yield adverse_event_resource(event, dosed=given is not None)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -19,7 +19,7 @@ FHIR_JSON = "application/fhir+json"
 
 
 def _fhir(body: dict[str, Any], status: int = 200) -> HttpResponse:
-    return HttpResponse(json.dumps(body, separators=(",", ":")), status=status, content_type=FHIR_JSON)
+    return HttpResponse(orjson.dumps(body), status=status, content_type=FHIR_JSON)
 
 
 def _not_found(what: str) -> HttpResponse:
