@@ -296,3 +296,26 @@ def test_the_demos_bulk_export_round_trips_into_an_empty_database_with_the_same_
     imported = run("fhir-import", str(tmp_path / "export"))
     assert "24 new patient(s)" in imported
     assert json.loads(run("outcomes", "--json")) == json.loads(figures.getvalue())
+
+
+def test_the_chart_lists_each_disclosure_of_the_record(
+    tmp_path, client_as, physician, front_desk, treated_patient
+):
+    client = client_as(physician)
+    page = client.get(reverse("web:disclosures", args=[treated_patient.pk])).content.decode()
+    assert "The record has not left KetaCare." in page
+    bundle = everything(client, treated_patient.pk)
+    call_command("fhir_export", "--out", str(tmp_path), stdout=io.StringIO())
+    from ketacare.audit.selectors import disclosures
+
+    rows = disclosures(treated_patient.pk)
+    assert [r.what for r in rows] == [
+        "FHIR Bulk Data export of the clinic's records",
+        "The whole record as FHIR (Patient/$everything)",
+    ]
+    assert rows[0].to == str(tmp_path) and rows[0].resources is None and rows[0].by == "system:fhir-export"
+    assert rows[1].resources == bundle["total"] and rows[1].by == physician.username
+    page = client_as(front_desk).get(reverse("web:disclosures", args=[treated_patient.pk]))
+    assert page.status_code == 200 and "FHIR Bulk Data export" in page.content.decode()
+    chart = client.get(reverse("patients:chart", args=[treated_patient.pk])).content.decode()
+    assert reverse("web:disclosures", args=[treated_patient.pk]) in chart

@@ -244,3 +244,43 @@ def events_page(
 def events_export(filters: EventFilters, *, chunk_size: int = 2000) -> Iterator[AuditEvent]:
     """Every event that matches, oldest first, streamed (the CSV export)."""
     return _filtered(filters).order_by("seq").iterator(chunk_size=chunk_size)
+
+
+DISCLOSURES_SHOWN = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """A time the patient's record left KetaCare (an export), as the audit trail recorded it."""
+
+    at: datetime.datetime
+    by: str  # who made it: a user, or a command
+    what: str  # what was disclosed (the event's "disclosure")
+    to: str  # to whom or where, as recorded
+    resources: int | None  # how many of the patient's records (resources) went, where counted
+
+
+def disclosures(patient_id: int, limit: int = DISCLOSURES_SHOWN) -> list[Disclosure]:
+    """The newest disclosures of this patient's record: events about the patient, or naming them
+    among many (a clinic-wide export, found through the listed-patients index), whose detail says
+    what was disclosed. Two queries."""
+    listed = AuditListedPatient.objects.filter(patient_id=patient_id).values("seq")
+    events = (
+        AuditEvent.objects.filter(Q(patient_id=patient_id) | Q(seq__in=listed), detail__has_key="disclosure")
+        .order_by("-seq")
+        .only("occurred_at", "actor_label", "patient_id", "detail")[:limit]
+    )
+    out = []
+    for e in events:
+        # A count of this patient's records only (a clinic-wide export counts everyone's).
+        counted = e.detail.get("resources") if e.patient_id == patient_id else None
+        out.append(
+            Disclosure(
+                at=e.occurred_at,
+                by=e.actor_label,
+                what=str(e.detail["disclosure"]),
+                to=str(e.detail.get("to", "")),
+                resources=counted if isinstance(counted, int) else None,
+            )
+        )
+    return out

@@ -9,6 +9,7 @@ export never leaves files that look whole.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections import Counter
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 import orjson
+from django.db import connection
 
 from ketacare.interop.fhir import questionnaire_resource, records_of, resources_of
 from ketacare.patients.models import Patient
@@ -49,6 +51,27 @@ def _batches(since: datetime.datetime | None) -> Iterator[list[int]]:
         yield batch
 
 
+# SQLite's page cache for the export, in KiB (the connection's usual one is 64 MiB): each batch is
+# read once, so a large cache holds nothing read again and only adds to the process's memory.
+EXPORT_PAGE_CACHE_KIB = 8192
+
+
+@contextlib.contextmanager
+def _small_page_cache() -> Iterator[None]:
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (usual,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size=-{EXPORT_PAGE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size={int(usual)}")
+
+
 def fhir_export(out: Path, *, since: datetime.datetime | None = None, base: str = DEFAULT_BASE) -> Exported:
     """Write the NDJSON files into `out` (made if missing; files of the same names replaced).
     `since`: only what was recorded or changed from then (FHIR Bulk Data `_since`); a patient
@@ -66,16 +89,17 @@ def fhir_export(out: Path, *, since: datetime.datetime | None = None, base: str 
         exported.resources[kind] += 1
 
     try:
-        for batch in _batches(since):
-            for record in records_of(batch, since):
-                resources = list(resources_of(record, base, questionnaires=False))
-                changed = since is None or record.patient.updated_at >= since
-                if not changed and len(resources) == 1:
-                    continue  # nothing of this patient's since then
-                exported.patient_ids.append(record.patient.pk)
-                scales.update(r.instrument for r in record.responses)
-                for resource in resources:
-                    write(resource)
+        with _small_page_cache():
+            for batch in _batches(since):
+                for record in records_of(batch, since):
+                    resources = list(resources_of(record, base, questionnaires=False))
+                    changed = since is None or record.patient.updated_at >= since
+                    if not changed and len(resources) == 1:
+                        continue  # nothing of this patient's since then
+                    exported.patient_ids.append(record.patient.pk)
+                    scales.update(r.instrument for r in record.responses)
+                    for resource in resources:
+                        write(resource)
         for code in sorted(scales):
             write(questionnaire_resource(code, base))
     except BaseException:

@@ -227,7 +227,6 @@ class _ItemParts:
     """What every response to one item of a scale shares, made once per export."""
 
     number: str
-    text: str
     answers: tuple[list[dict[str, Any]], ...]  # by option position: the QuestionnaireResponse answer
     component_code: dict[str, Any]  # the Observation component's code
     scored: bool
@@ -246,13 +245,14 @@ def _scale_parts(code: str) -> _ScaleParts:
     short = scale.short_name
     items = []
     for item in scale.items:
-        component: dict[str, Any] = {"text": f"{short} item {item.number}: {item.label}"}
+        # The item's label and wording are the Questionnaire's: a clinic's export repeats this
+        # for millions of scores, so only the LOINC code and a short name stand here.
+        component: dict[str, Any] = {"text": f"{short} item {item.number}"}
         if item.loinc:
             component["coding"] = [{"system": fc.LOINC, "code": item.loinc}]
         items.append(
             _ItemParts(
                 number=item.number,
-                text=item.text or item.label,
                 answers=tuple(
                     [{"valueCoding": {"code": str(n), "display": option.label}}]
                     for n, option in enumerate(item.options)
@@ -292,7 +292,7 @@ RESPONSE_FIELDS = (
 def questionnaire_response_resource(response: Any, base: str) -> Resource:
     parts = _scale_parts(response.instrument)
     items = [
-        {"linkId": item.number, "text": item.text, "answer": item.answers[answer]}
+        {"linkId": item.number, "answer": item.answers[answer]}
         for item, answer in zip(parts.items, response.answers, strict=False)
         if answer is not None
     ]

@@ -53,7 +53,12 @@ def patient_everything(request: HttpRequest, patient_id: int) -> HttpResponse:
                 "patients.patient",
                 str(patient_id),
                 patient_id,
-                {"fhir": "Patient/$everything", "resources": bundle["total"]},
+                {
+                    "disclosure": "The whole record as FHIR (Patient/$everything)",
+                    "fhir": "Patient/$everything",
+                    "resources": bundle["total"],
+                    "to": "downloaded by the user signed in",
+                },
             )
         ],
     )

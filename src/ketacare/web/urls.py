@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("today/board/", views.board, name="board"),
     path("healthz", views.healthz, name="healthz"),
+    path("patients/<int:patient_id>/disclosures/", views.disclosures, name="disclosures"),
 ]

@@ -4,9 +4,10 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
 from ketacare.accounts.permissions import requires
+from ketacare.audit import selectors as audit_selectors
 from ketacare.audit.context import Actor
 from ketacare.audit.models import AuditChainHead
 from ketacare.audit.services import EventSpec, audit_record_many, list_view_spec
@@ -69,6 +70,25 @@ def board(request: HttpRequest) -> HttpResponse:
     context = _board_context(request, seen=request.GET.get("seen"))
     audit_record_many(actor=Actor.from_request(request), specs=context.pop("board_audit"))
     return render(request, "web/_board.html", context)
+
+
+@requires("patients.view_patient")
+def disclosures(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Each time the patient's record left KetaCare (an accounting of disclosures), from the audit
+    trail. Audited as a view of the patient."""
+    patient = get_object_or_404(Patient, pk=patient_id)
+    rows = audit_selectors.disclosures(patient_id)
+    audit_record_many(
+        actor=Actor.from_request(request),
+        specs=[
+            EventSpec("view", "patients.patient", str(patient_id), patient_id, {"disclosures": len(rows)})
+        ],
+    )
+    return render(
+        request,
+        "web/disclosures.html",
+        {"patient": patient, "rows": rows, "limit": audit_selectors.DISCLOSURES_SHOWN},
+    )
 
 
 @login_not_required

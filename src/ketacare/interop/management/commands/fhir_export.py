@@ -49,6 +49,7 @@ class Command(BaseCommand):
                     {
                         # Indexed per patient (audit's "patients"): each chart's audit trail
                         # lists the export.
+                        "disclosure": "FHIR Bulk Data export of the clinic's records",
                         "patients": exported.patient_ids,
                         "resources": dict(exported.resources),
                         "since": opts["since"] or "",
