@@ -114,7 +114,7 @@ def main() -> None:
             ]
         )
     user = user_create(
-        username="bench-fhir",
+        username=f"bench-fhir-{patient.pk}",  # a fresh account on every run
         password="bench-password-long",  # noqa: S106
         role=Role.PHYSICIAN,
         actor=actor,

@@ -313,7 +313,11 @@ def test_the_chart_lists_each_disclosure_of_the_record(
         "FHIR Bulk Data export of the clinic's records",
         "The whole record as FHIR (Patient/$everything)",
     ]
-    assert rows[0].to == str(tmp_path) and rows[0].resources is None and rows[0].by == "system:fhir-export"
+    assert (
+        rows[0].to == str(tmp_path)
+        and rows[0].resources is None
+        and rows[0].by == "ketacare fhir-export (a command on the server)"
+    )
     assert rows[1].resources == bundle["total"] and rows[1].by == physician.username
     page = client_as(front_desk).get(reverse("web:disclosures", args=[treated_patient.pk]))
     assert page.status_code == 200 and "FHIR Bulk Data export" in page.content.decode()

@@ -274,10 +274,13 @@ def disclosures(patient_id: int, limit: int = DISCLOSURES_SHOWN) -> list[Disclos
     for e in events:
         # A count of this patient's records only (a clinic-wide export counts everyone's).
         counted = e.detail.get("resources") if e.patient_id == patient_id else None
+        by = e.actor_label  # a user's name, or "system:COMMAND" for a command run on the server
+        if by.startswith("system:"):
+            by = f"ketacare {by.removeprefix('system:')} (a command on the server)"
         out.append(
             Disclosure(
                 at=e.occurred_at,
-                by=e.actor_label,
+                by=by,
                 what=str(e.detail["disclosure"]),
                 to=str(e.detail.get("to", "")),
                 resources=counted if isinstance(counted, int) else None,
