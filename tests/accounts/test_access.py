@@ -108,6 +108,7 @@ PAGES = {
     "outcomes:clinic-report": ("/outcomes/report.pdf", {Role.PHYSICIAN, Role.CLINIC_ADMIN}),
     "outcomes:report": ("/outcomes/patients/{pid}/report.pdf", {Role.PHYSICIAN}),
     "interop:metadata": ("/fhir/metadata", set(Role)),
+    "web:disclosures": ("/patients/{pid}/disclosures/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
     "interop:patient-everything": ("/fhir/Patient/{pid}/$everything", CLINICAL),
 }
 

@@ -293,8 +293,6 @@ class ResponseRow(NamedTuple):
     administered_at: str  # a FHIR dateTime already
 
 
-
-
 def questionnaire_response_resource(response: Any, base: str) -> Resource:
     parts = _scale_parts(response.instrument)
     items = [

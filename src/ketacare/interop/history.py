@@ -13,6 +13,7 @@ Scores are scored by the rules of live entry, and no safety alert is raised for 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import io
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -100,6 +102,22 @@ class ImportRejected(Exception):
 
 class UnknownSource(ValueError):
     """`--source` names no identifier system on record."""
+
+
+@contextlib.contextmanager
+def refusals_reported(stderr: Any) -> Iterator[None]:
+    """An import command's refusals: an unknown source, or every problem of a rejected import
+    on its own line, then exit 2 with nothing imported."""
+    try:
+        yield
+    except UnknownSource as exc:
+        raise CommandError(str(exc), returncode=2) from None
+    except ImportRejected as exc:
+        for error in exc.errors:
+            stderr.write(str(error))
+        raise CommandError(
+            f"{len(exc.errors)} problem(s) found; nothing was imported.", returncode=2
+        ) from None
 
 
 @dataclass(frozen=True)

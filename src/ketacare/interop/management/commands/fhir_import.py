@@ -1,10 +1,10 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from ketacare.audit.context import Actor
 from ketacare.interop.fhir_import import fhir_import
-from ketacare.interop.history import ImportRejected, UnknownSource
+from ketacare.interop.history import refusals_reported
 
 
 class Command(BaseCommand):
@@ -23,16 +23,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
-        try:
+        with refusals_reported(self.stderr):
             summary = fhir_import(
                 actor=Actor.command("fhir-import"), path=opts["path"], source=opts["source"]
             )
-        except UnknownSource as exc:
-            raise CommandError(str(exc), returncode=2) from None
-        except ImportRejected as exc:
-            for error in exc.errors:
-                self.stderr.write(str(error))
-            raise CommandError(
-                f"{len(exc.errors)} problem(s) found; nothing was imported.", returncode=2
-            ) from None
         self.stdout.write(str(summary))

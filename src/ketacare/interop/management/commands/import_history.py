@@ -1,9 +1,9 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from ketacare.audit.context import Actor
-from ketacare.interop.history import ImportRejected, UnknownSource, history_import
+from ketacare.interop.history import history_import, refusals_reported
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
-        try:
+        with refusals_reported(self.stderr):
             summary = history_import(
                 actor=Actor.command("import-history"),
                 patients=opts["patients"],
@@ -40,12 +40,4 @@ class Command(BaseCommand):
                 scores=opts["scores"],
                 source=opts["source"],
             )
-        except UnknownSource as exc:
-            raise CommandError(str(exc), returncode=2) from None
-        except ImportRejected as exc:
-            for error in exc.errors:
-                self.stderr.write(str(error))
-            raise CommandError(
-                f"{len(exc.errors)} problem(s) found; nothing was imported.", returncode=2
-            ) from None
         self.stdout.write(str(summary))
