@@ -323,3 +323,23 @@ def test_the_chart_lists_each_disclosure_of_the_record(
     assert page.status_code == 200 and "FHIR Bulk Data export" in page.content.decode()
     chart = client.get(reverse("patients:chart", args=[treated_patient.pk])).content.decode()
     assert reverse("web:disclosures", args=[treated_patient.pk]) in chart
+
+
+def test_the_letters_and_the_progress_report_are_document_references(client_as, physician, treated_patient):
+    from ketacare.screening.models import CandidacyDecision
+
+    bundle = validated(everything(client_as(physician), treated_patient.pk))
+    documents = {d["id"]: d for d in of_type(bundle, "DocumentReference")}
+    decision = CandidacyDecision.objects.get(patient=treated_patient)
+    letter = documents[f"letter-{decision.pk}"]
+    assert letter["status"] == "current"
+    attachment = letter["content"][0]["attachment"]
+    assert attachment["contentType"] == "application/pdf"
+    assert attachment["url"] == f"http://testserver{reverse('screening:letter', args=[decision.pk])}"
+    report = documents[f"progress-report-{treated_patient.pk}"]
+    assert report["content"][0]["attachment"]["url"].endswith(
+        reverse("outcomes:report", args=[treated_patient.pk])
+    )
+    # The addresses answer with the PDFs they name.
+    pdf = client_as(physician).get(attachment["url"].removeprefix("http://testserver"))
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"

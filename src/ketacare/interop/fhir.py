@@ -25,8 +25,9 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 import orjson
-from django.db.models import QuerySet, TextField
+from django.db.models import Exists, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
+from django.urls import reverse
 from django.utils import timezone
 
 from ketacare.clinical import fhir_codes as fc
@@ -37,7 +38,7 @@ from ketacare.clinical.protocols import DEFAULTS as PROTOCOLS
 from ketacare.clinical.protocols import ProtocolCode
 from ketacare.measures.models import QuestionnaireResponse
 from ketacare.patients.models import Diagnosis, Patient, PatientIdentifier
-from ketacare.screening.models import AntidepressantTrial
+from ketacare.screening.models import AntidepressantTrial, CandidacyDecision
 from ketacare.sessions.models import AdverseEvent, DoseOrder, TreatmentSession, VitalSign
 from ketacare.treatment.models import TreatmentPlan
 
@@ -502,6 +503,55 @@ def care_plan_resource(plan: TreatmentPlan) -> Resource:
     )
 
 
+def _document_url(base: str, path: str) -> str:
+    """A page's address beside the FHIR endpoint's (`base` ends in "fhir/"), or the site-relative
+    path when the base is no web address (an export made from the command line)."""
+    site = base.removesuffix("fhir/")
+    return site.rstrip("/") + path if site.startswith(("http://", "https://")) else path
+
+
+def letter_reference(decision: Any, base: str) -> Resource:
+    """The consultation letter to the referring clinician, as the signed decision gives it."""
+    return {
+        "resourceType": "DocumentReference",
+        "id": f"letter-{decision.id}",
+        "status": "superseded" if decision.superseded else "current",
+        "type": {"text": "Consultation letter to the referring clinician"},
+        "subject": _ref("Patient", decision.patient_id),
+        "date": instant(decision.signed_at),
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "application/pdf",
+                    "url": _document_url(base, reverse("screening:letter", args=[decision.id])),
+                    "title": f"Consultation letter ({decision.decision.replace('_', ' ')})",
+                }
+            }
+        ],
+    }
+
+
+def report_reference(patient_id: int, base: str) -> Resource:
+    """The progress report for the referring clinician: made when asked, from the record as it is."""
+    return {
+        "resourceType": "DocumentReference",
+        "id": f"progress-report-{patient_id}",
+        "status": "current",
+        "type": {"text": "Progress report for the referring clinician (made when opened)"},
+        "subject": _ref("Patient", patient_id),
+        "date": instant(timezone.now()),
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "application/pdf",
+                    "url": _document_url(base, reverse("outcomes:report", args=[patient_id])),
+                    "title": "Progress report",
+                }
+            }
+        ],
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     """One patient's record, as `records_of` reads it."""
@@ -516,6 +566,7 @@ class Record:
     vitals: dict[int, list[Any]]  # by session (rows of VITAL_FIELDS)
     events: dict[int, list[Any]]  # by session: adverse events (rows of EVENT_FIELDS)
     plans: list[TreatmentPlan]
+    letters: list[Any]  # signed candidacy decisions (rows), each with its letter
 
 
 def _by_patient(rows: Iterable[Any]) -> dict[int, list[Any]]:
@@ -623,7 +674,7 @@ def _response_rows(responses: QuerySet[QuestionnaireResponse]) -> Iterator[Respo
 
 
 def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = None) -> Iterator[Record]:
-    """The records of these patients, in the order given: ten queries for all of them, however
+    """The records of these patients, in the order given: eleven queries for all of them, however
     long their histories. `since`: only what was recorded (or, for the patient, changed) from then
     (FHIR Bulk Data's `_since`); the Patient is always there, to refer to."""
     ids = list(patient_ids)
@@ -669,6 +720,12 @@ def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = Non
         .order_by("onset_at", "id")
         .values_list(*EVENT_FIELDS, named=True)
     )
+    letters = _by_patient(
+        after(CandidacyDecision.objects.filter(patient_id__in=ids), "signed_at")
+        .annotate(superseded=Exists(CandidacyDecision.objects.filter(supersedes=OuterRef("pk"))))
+        .order_by("signed_at", "id")
+        .values_list("id", "patient_id", "decision", "signed_at", "superseded", named=True)
+    )
     plans = _by_patient(after(TreatmentPlan.objects.filter(patient_id__in=ids), "created_at").order_by("id"))
     for pid in ids:
         if pid in patients:
@@ -683,6 +740,7 @@ def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = Non
                 vitals=vitals,
                 events=events,
                 plans=plans.get(pid, []),
+                letters=letters.get(pid, []),
             )
 
 
@@ -703,6 +761,10 @@ def resources_of(record: Record, base: str, *, questionnaires: bool) -> Iterator
             yield observation
     for plan in record.plans:
         yield care_plan_resource(plan)
+    for decision in record.letters:
+        yield letter_reference(decision, base)
+    if record.responses:
+        yield report_reference(record.patient.pk, base)
     for session in record.sessions:
         yield encounter_resource(session)
         orders = record.orders.get(session.id)
