@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo():
-    call_command("seed_demo", "--patients", "30", "--seed", "3", stdout=StringIO())
+    call_command("seed_demo", "--patients", "30", "--seed", "3", "--without-morning", stdout=StringIO())
 
 
 def _every_dose_the_demo_gave_is_on_its_ledger_once_with_its_prepared_dose():

@@ -39,7 +39,7 @@ def seeded(django_db_setup, django_db_blocker):
     what the command printed, and its session pages."""
     with kept_for_the_module(django_db_blocker):
         out = StringIO()
-        call_command("seed_demo", "--patients", "30", "--seed", "3", stdout=out)
+        call_command("seed_demo", "--patients", "30", "--seed", "3", "--without-morning", stdout=out)
         ids = list(TreatmentSession.objects.order_by("pk").values_list("pk", flat=True))
         yield out.getvalue(), selectors.flowsheets(session_ids=ids)
 

@@ -48,6 +48,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same cohort")
         parser.add_argument("--if-empty", action="store_true", help="do nothing if any patient exists")
         parser.add_argument("--without-scores", action="store_true", help="patients only, no score histories")
+        parser.add_argument(
+            "--without-morning",
+            action="store_true",
+            help="the history only: nobody in a chair today (whether the morning fits depends on the hour)",
+        )
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         count = opts["patients"]
@@ -73,8 +78,9 @@ class Command(BaseCommand):
             )
             entries = seed_ledger(physician=_demo_user("physician"), nurse=_demo_user("nurse"))
             line += f", {plans} treatment plans, {sessions} sessions and {entries} ledger entries"
-            morning = seed_today(physician=_demo_user("physician"), nurse=_demo_user("nurse"))
-            line += f"; this morning {morning.in_chairs} patients in chairs, {morning.expected} expected"
+            if not opts["without_morning"]:
+                morning = seed_today(physician=_demo_user("physician"), nurse=_demo_user("nurse"))
+                line += f"; this morning {morning.in_chairs} patients in chairs, {morning.expected} expected"
             seed_closures(admin=_demo_user("admin"))
             record_changed(ids)
             caught_up = outcome_changes.catch_up()
