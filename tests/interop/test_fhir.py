@@ -199,11 +199,55 @@ def test_a_bulk_export_since_a_date_holds_only_what_changed_from_then(tmp_path, 
 
     from django.utils import timezone
 
+    from ketacare.measures.models import QuestionnaireResponse
+    from ketacare.patients.models import Patient as P
+
+    quiet = register(family_name="Quiet")
+    # Everything on record was made before today but the treated patient's latest score.
+    P.objects.filter(pk=quiet.pk).update(updated_at=timezone.now() - datetime.timedelta(days=30))
+    quiet.diagnoses.update(recorded_at=timezone.now() - datetime.timedelta(days=30))
+    P.objects.filter(pk=treated_patient.pk).update(updated_at=timezone.now() - datetime.timedelta(days=30))
+    latest = QuestionnaireResponse.objects.filter(patient=treated_patient).latest("administered_at")
+    QuestionnaireResponse.objects.exclude(pk=latest.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=30)
+    )
+    since = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    out = io.StringIO()
+    call_command("fhir_export", "--out", str(tmp_path / "since"), "--since", since, stdout=out)
+    lines = {
+        p.name.removesuffix(".ndjson"): [json.loads(line) for line in p.read_text().splitlines()]
+        for p in (tmp_path / "since").iterdir()
+    }
+    assert [p["id"] for p in lines["Patient"]] == [str(treated_patient.pk)]  # kept: its records refer to it
+    assert [r["id"] for r in lines["QuestionnaireResponse"]] == [str(latest.pk)]
+    assert "Exported 1 patient(s)" in out.getvalue()
     tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
-    call_command("fhir_export", "--out", str(tmp_path), "--since", tomorrow, stdout=io.StringIO())
-    assert list(tmp_path.iterdir()) == []
+    call_command("fhir_export", "--out", str(tmp_path / "none"), "--since", tomorrow, stdout=io.StringIO())
+    assert list((tmp_path / "none").iterdir()) == []
     with pytest.raises(CommandError, match="--since: 'soon' is not a date"):
         call_command("fhir_export", "--out", str(tmp_path), "--since", "soon")
+
+
+@pytest.mark.parametrize(
+    ("stored", "fhir"),
+    [
+        ("2026-07-14 09:48:49.178747", "2026-07-14T09:48:49.178747+00:00"),  # SQLite
+        ("2026-07-14 09:48:49", "2026-07-14T09:48:49+00:00"),
+        ("2026-07-14 09:48:49.178747+00", "2026-07-14T09:48:49.178747+00:00"),  # PostgreSQL in UTC
+        ("2026-07-14 09:48:49+00:00", "2026-07-14T09:48:49+00:00"),
+    ],
+)
+def test_a_stored_time_becomes_a_fhir_datetime(stored, fhir):
+    from ketacare.interop.fhir import _utc_text
+
+    assert _utc_text(stored) == fhir
+
+
+def test_a_time_not_in_utc_is_refused_rather_than_shifted():
+    from ketacare.interop.fhir import _utc_text
+
+    with pytest.raises(ValueError, match="not a UTC time"):
+        _utc_text("2026-07-14 09:48:49-05")
 
 
 def write_bundle(tmp_path, bundle: dict):
