@@ -776,10 +776,12 @@ def resources_of(record: Record, base: str, *, questionnaires: bool) -> Iterator
             yield adverse_event_resource(event, dosed=given is not None)
 
 
-def everything(patient_id: int, base: str) -> Resource:
-    """`Patient/{id}/$everything`: a searchset Bundle of the patient's record. `base` is the FHIR
-    endpoint's absolute URL, ending in a slash."""
-    (record,) = records_of([patient_id])
+def everything(patient_id: int, base: str) -> Resource | None:
+    """`Patient/{id}/$everything`: a searchset Bundle of the patient's record (None: no such
+    patient). `base` is the FHIR endpoint's absolute URL, ending in a slash."""
+    record = next(records_of([patient_id]), None)
+    if record is None:
+        return None
     resources = list(resources_of(record, base, questionnaires=True))
     return {
         "resourceType": "Bundle",

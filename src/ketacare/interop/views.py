@@ -13,7 +13,6 @@ from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, EventSpec, audit_record_many
 from ketacare.interop import fhir
-from ketacare.patients.models import Patient
 
 FHIR_JSON = "application/fhir+json"
 
@@ -41,10 +40,9 @@ def _not_found(what: str) -> HttpResponse:
 def patient_everything(request: HttpRequest, patient_id: int) -> HttpResponse:
     """`GET /fhir/Patient/{id}/$everything`: the patient's whole record as a FHIR searchset
     Bundle. Audited as a view of the patient, naming the export."""
-    if not Patient.objects.filter(pk=patient_id).exists():
+    bundle = fhir.everything(patient_id, fhir_base(request))
+    if bundle is None:
         return _not_found(f"Patient/{patient_id} is not on record")
-    base = fhir_base(request)
-    bundle = fhir.everything(patient_id, base)
     audit_record_many(
         actor=Actor.from_request(request),
         specs=[
