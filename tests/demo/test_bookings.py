@@ -1,6 +1,7 @@
 """The demo's bookings and this morning's clinic: a larger cohort than tests/demo/test_sessions.py's,
 seeded once for the module."""
 
+import datetime
 from io import StringIO
 
 import pytest
@@ -21,8 +22,9 @@ pytestmark = pytest.mark.django_db
 def seeded(django_db_setup, django_db_blocker):
     with kept_for_the_module(django_db_blocker):
         out = StringIO()
+        started = timezone.now()
         call_command("seed_demo", "--patients", "60", "--seed", "5", stdout=out)
-        yield out.getvalue()
+        yield out.getvalue(), started, timezone.now()
 
 
 def test_demo_books_what_is_still_to_come_for_staff_to_check_in_and_never_double_books_a_chair(seeded):
@@ -30,9 +32,14 @@ def test_demo_books_what_is_still_to_come_for_staff_to_check_in_and_never_double
     assert not Appointment.objects.filter(status="attended", starts_at__gt=now).exists()
     booked = Appointment.objects.filter(status="booked")
     assert booked.exists()
-    # In the past, only this morning's one late arrival (demo/today.py), booked 20 minutes ago.
+    # In the past, only this morning's one late arrival (demo/today.py), booked 20 minutes before
+    # the demo was seeded (the minute rounded down): timed from the seeding, not from this test,
+    # which may run minutes later.
     late = list(booked.filter(starts_at__lte=now))
-    assert len(late) == 1 and 19 <= (now - late[0].starts_at).total_seconds() / 60 <= 21
+    _, started, finished = seeded
+    assert len(late) == 1
+    minutes = datetime.timedelta(minutes=1)
+    assert started - 21 * minutes < late[0].starts_at <= finished - 20 * minutes
     assert not TreatmentSession.objects.filter(appointment__status="booked").exists()
     rows = list(
         Appointment.objects.holding_time()
@@ -44,7 +51,7 @@ def test_demo_books_what_is_still_to_come_for_staff_to_check_in_and_never_double
 
 
 def test_the_demo_opens_on_a_morning_in_progress(seeded):
-    assert "this morning 4 patients in chairs, 3 expected" in seeded
+    assert "this morning 4 patients in chairs, 3 expected" in seeded[0]
     board = today.board(user=User.objects.get(username="nurse"))
     steps = {row.chair.name: row.session.step for row in board.chairs if row.session}
     assert sorted(steps.values()) == ["checked in", "dosing", "monitoring", "ready to leave"]
