@@ -51,3 +51,26 @@ class CodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True, "size": 10}
         ),
     )
+
+
+class ApiTokenForm(forms.Form):
+    """Another system's API token: its name, the role whose permissions it has, and its scope."""
+
+    system = forms.SlugField(
+        label="System name",
+        max_length=60,
+        help_text="Short, lower case, no spaces (for example payer-portal). The audit trail and "
+        "each patient's disclosures name it.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    description = forms.CharField(
+        max_length=200, required=False, help_text="Who runs it and what for, for example Acme payer portal."
+    )
+    role = forms.ChoiceField(
+        choices=[("", "Choose a role"), *Role.choices],
+        help_text="The system may do what this role may do in the pages, and nothing more.",
+    )
+    scope = forms.ChoiceField(
+        choices=[("", "Choose a scope"), ("read", "Read only"), ("read_write", "Read and write")],
+        help_text="Read only: the system can read but never change a record, whatever its role.",
+    )

@@ -36,3 +36,58 @@ class DemoDatabase(models.Model):
 
     def __str__(self) -> str:
         return f"demo database since {self.marked_at:%Y-%m-%d}"
+
+
+class ApiToken(models.Model):
+    """Another system's key to the REST API, made by the clinic admin.
+
+    The system acts through an account of its own (`account`: no password, no role group, so it
+    can neither sign in to the pages nor be picked as a clinician) with the permissions of
+    `role`, narrowed to reading by the `read` scope. Only the token's first characters
+    (`prefix`, to find it) and the SHA-256 digest of the whole token are kept: the token itself
+    is shown once, when made. Revoking is for good: the account is switched off with it."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        READ_WRITE = "read_write", "Read and write"
+
+    system = models.SlugField(
+        "System name",
+        max_length=60,
+        unique=True,
+        help_text="Short and lower-case, for example payer-portal: it names the system in the audit trail.",
+    )
+    description = models.CharField(max_length=200, blank=True)
+    account = models.OneToOneField(User, on_delete=models.PROTECT, related_name="api_token")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    scope = models.CharField(max_length=12, choices=Scope.choices)
+    prefix = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ("revoked_at", "system")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(revoked_at__isnull=True) | models.Q(revoked_by__isnull=False),
+                name="api_token_revoked_by_someone",
+                violation_error_message="A revoked token records who revoked it.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"API token of {self.system}"
+
+    @property
+    def read_only(self) -> bool:
+        return self.scope == self.Scope.READ
+
+    @property
+    def disclosure_to(self) -> str:
+        """Whom a read through this token discloses the record to, as the chart's disclosures
+        list says it."""
+        return f"{self.description} ({self.system})" if self.description else self.system

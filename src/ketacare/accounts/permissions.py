@@ -17,9 +17,15 @@ def requires(*perms: str) -> Callable[[F], F]:
     return permission_required(perms, raise_exception=True)
 
 
+READ_ONLY_TOKEN = "This API token may only read: its scope is read only."  # noqa: S105 - a message
+
+
 class RolePermission(BasePermission):
-    """API access by role. A view lists the permission each HTTP method needs in
-    `required_perms`; a method it does not list is refused."""
+    """API access by role. A view lists the permissions each action (`view.action`, such as
+    "acknowledge") or else each HTTP method needs in `required_perms`; what it does not list is
+    refused. A system's read-only token is refused anything but reading, whatever its role."""
+
+    message = "You do not have permission to perform this action."
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
@@ -27,5 +33,9 @@ class RolePermission(BasePermission):
             return False
         needed: dict[str, tuple[str, ...]] = getattr(view, "required_perms", {})
         method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
-        perms = needed.get(method or "")
+        if method != "GET" and getattr(request.auth, "read_only", False):
+            self.message = READ_ONLY_TOKEN
+            return False
+        action = getattr(view, "action", None)
+        perms = needed.get(action) if action in needed else needed.get(method or "")
         return perms is not None and user.has_perms(perms)

@@ -122,6 +122,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",
+        # Other systems' API tokens: made, listed and revoked by the clinic admin.
+        "accounts.view_apitoken",
+        "accounts.add_apitoken",
+        "accounts.change_apitoken",
         "treatment.view_chair",
         "treatment.add_chair",
         # Opening hours and closures: the clinic's calendar, which booking respects.

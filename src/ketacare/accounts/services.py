@@ -1,16 +1,19 @@
-"""Account writes: roles as groups, staff users."""
+"""Account writes: roles as groups, staff users, and other systems' API tokens."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from typing import Any
 
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from ketacare.accounts.backends import roles_changed
-from ketacare.accounts.models import User
+from ketacare.accounts.models import ApiToken, User
 from ketacare.accounts.roles import ROLE_PERMISSIONS, Role
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, EventSpec, audit_record_many
@@ -84,6 +87,8 @@ def user_set_role(*, user: User, role: Role, actor: Actor | None = None) -> None
     """Move a user to another role; audited with who did it and the role before."""
     if role not in Role:
         raise ValidationError({"role": f"unknown role {role!r}"})
+    if ApiToken.objects.filter(account=user).exists():
+        raise ValidationError({"role": "This is a system's account: its role is its API token's."})
     before = user.role
     if (
         before == Role.CLINIC_ADMIN
@@ -141,6 +146,8 @@ def user_set_active(*, user: User, active: bool, actor: Actor) -> User:
     request) or on again. Audited. The clinic's last active admin cannot be switched off: nobody
     could manage the accounts any more."""
     user = User.objects.select_for_update().get(pk=user.pk)
+    if ApiToken.objects.filter(account=user).exists():
+        raise ValidationError({"active": "This is a system's account: revoke its API token instead."})
     if user.is_active == active:
         return user
     if not active and user.role == Role.CLINIC_ADMIN and not _other_active_admins(user):
@@ -192,3 +199,113 @@ def password_reset_requested(*, actor: Actor, user: User) -> None:
             )
         ],
     )
+
+
+# -- Other systems' API tokens ---------------------------------------------------------------------
+
+TOKEN_START = "kc_"  # noqa: S105 - the start of every token, not a secret
+# The account a system acts through is named after it; staff usernames never start so (Django's
+# username characters allow the dot, and the unique username makes a clash a refusal).
+SYSTEM_ACCOUNT_PREFIX = "api."
+
+
+def token_digest(token: str) -> str:
+    """SHA-256 of the whole token: 256 random bits need no slow hash (nothing to guess)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_prefix(token: str) -> str | None:
+    """The part that finds the token: `kc_PREFIX_SECRET` gives PREFIX, anything else None."""
+    if not token.startswith(TOKEN_START):
+        return None
+    prefix, _, secret = token.removeprefix(TOKEN_START).partition("_")  # the secret may hold "_"
+    return prefix if prefix and secret else None
+
+
+@transaction.atomic
+def api_token_create(
+    *, actor: Actor, system: str, role: str, scope: str, description: str = ""
+) -> tuple[ApiToken, str]:
+    """Make a system's API token and the account it acts through; returns the token with its
+    secret, which is shown once and kept only as its digest. Audited (never the secret)."""
+    if actor.user is None:
+        raise ValidationError({"system": "A token is made by a signed-in clinic admin."})
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role {role!r}: choose one of {', '.join(Role.values)}."})
+    if scope not in ApiToken.Scope.values:
+        raise ValidationError({"scope": "Choose read only or read and write."})
+    account = User(username=f"{SYSTEM_ACCOUNT_PREFIX}{system}", first_name=description[:150])
+    account.set_unusable_password()
+    prefix = secrets.token_hex(6)
+    token = f"{TOKEN_START}{prefix}_{secrets.token_urlsafe(32)}"
+    api_token = ApiToken(
+        system=system,
+        description=description,
+        account=account,
+        role=role,
+        scope=scope,
+        prefix=prefix,
+        digest=token_digest(token),
+        created_by=actor.user,
+    )
+    api_token.full_clean(exclude=["account"], validate_unique=False)
+    if (
+        ApiToken.objects.filter(system=system).exists()
+        or User.objects.filter(username=account.username).exists()
+    ):
+        raise ValidationError({"system": f"The name {system!r} is taken: choose another."})
+    try:
+        with transaction.atomic():
+            account.save()
+            api_token.account = account
+            api_token.save()
+    except IntegrityError:  # made at the same moment by another request
+        raise ValidationError({"system": f"The name {system!r} is taken: choose another."}) from None
+    audit_record_many(
+        actor=actor,
+        specs=[
+            EventSpec(
+                Action.CREATE,
+                "accounts.apitoken",
+                str(api_token.pk),
+                detail={"system": system, "role": role, "scope": scope, "account": account.username},
+            )
+        ],
+    )
+    return api_token, token
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: Actor, token: ApiToken) -> ApiToken:
+    """Revoke a token for good: it is refused from the next request on, and the system's account
+    is switched off with it. Audited; revoking twice changes nothing."""
+    token = ApiToken.objects.select_for_update().select_related("account").get(pk=token.pk)
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at, token.revoked_by = timezone.now(), actor.user
+    token.save(update_fields=["revoked_at", "revoked_by"])
+    token.account.is_active = False
+    token.account.save(update_fields=["is_active"])
+    audit_record_many(
+        actor=actor,
+        specs=[
+            EventSpec(
+                Action.UPDATE,
+                "accounts.apitoken",
+                str(token.pk),
+                detail={"system": token.system, "revoked": True},
+            )
+        ],
+    )
+    return token
+
+
+TOKEN_USE_RECORDED_EVERY = 60  # seconds: when a token was last used, to the minute, not per call
+
+
+def api_token_used(token: ApiToken) -> None:
+    """Note when a token was last used (for the clinic admin's list), at most once a minute."""
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() >= TOKEN_USE_RECORDED_EVERY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now

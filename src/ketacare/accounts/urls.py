@@ -35,4 +35,6 @@ urlpatterns = [
     path("staff/new/", views.staff_new, name="staff-new"),
     path("staff/<int:user_id>/", views.staff_detail, name="staff-detail"),
     path("staff/<int:user_id>/<str:action>/", views.staff_action, name="staff-action"),
+    path("api-tokens/", views.api_tokens, name="api-tokens"),
+    path("api-tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api-token-revoke"),
 ]

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -19,8 +19,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketacare.accounts import services, signin, twofactor
-from ketacare.accounts.forms import CodeForm, RoleForm, StaffForm
-from ketacare.accounts.models import User
+from ketacare.accounts.forms import ApiTokenForm, CodeForm, RoleForm, StaffForm
+from ketacare.accounts.models import ApiToken, User
 from ketacare.accounts.permissions import requires
 from ketacare.accounts.roles import Role
 from ketacare.audit.context import Actor
@@ -43,7 +43,12 @@ def _locked_usernames(usernames: list[str]) -> set[str]:
 
 @requires("accounts.view_user")
 def staff_list(request: HttpRequest) -> HttpResponse:
-    users = list(User.objects.prefetch_related("groups").order_by("-is_active", "username"))
+    # Staff only: a system's account is listed with its API token.
+    users = list(
+        User.objects.filter(api_token__isnull=True)
+        .prefetch_related("groups")
+        .order_by("-is_active", "username")
+    )
     locked = _locked_usernames([u.username for u in users])
     rows = [{"user": u, "role": u.role, "locked": u.username in locked} for u in users]
     return render(request, "accounts/staff_list.html", {"rows": rows})
@@ -135,6 +140,46 @@ def staff_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
         return _detail(request, user, form, UNPROCESSABLE)
     messages.success(request, done)
     return redirect("accounts:staff-detail", user_id=user.pk)
+
+
+# -- Other systems' API tokens --------------------------------------------------------------------
+
+
+def _tokens_page(request: HttpRequest, form: ApiTokenForm, status: int = 200) -> HttpResponse:
+    tokens = list(ApiToken.objects.select_related("created_by", "revoked_by", "account"))
+    return render(request, "accounts/api_tokens.html", {"tokens": tokens, "form": form}, status=status)
+
+
+@requires("accounts.view_apitoken")
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """The systems that may call the REST API, and a form to let one more in."""
+    if request.method == "GET":
+        return _tokens_page(request, ApiTokenForm())
+    if not request.user.has_perm("accounts.add_apitoken"):
+        raise PermissionDenied
+    form = ApiTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            token, secret = services.api_token_create(actor=Actor.from_request(request), **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            response = render(request, "accounts/api_token_made.html", {"token": token, "secret": secret})
+            response["Cache-Control"] = "no-store"  # the secret is shown once and kept nowhere
+            return response
+    return _tokens_page(request, form, UNPROCESSABLE)
+
+
+@requires("accounts.change_apitoken")
+@require_POST
+def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=token_id)
+    services.api_token_revoke(actor=Actor.from_request(request), token=token)
+    messages.success(
+        request, f"The token of {token.system} is revoked: the system can no longer call the API."
+    )
+    return redirect("accounts:api-tokens")
 
 
 # -- Two-factor sign-in and the user's own account ------------------------------------------------

@@ -49,6 +49,9 @@ class Actor:
     user_agent: str = ""
     # A system actor (a command, an import) names itself here.
     system: str = ""
+    # Another system reading through the REST API with its token: whom every record it is shown
+    # is disclosed to (the token's system), recorded on each view event.
+    disclosed_to: str = ""
 
     @classmethod
     def from_request(cls, request: Any) -> Actor:
@@ -57,6 +60,7 @@ class Actor:
             user=user,
             ip=client_ip(request),
             user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:USER_AGENT_MAX],
+            disclosed_to=str(getattr(getattr(request, "auth", None), "disclosure_to", "") or ""),
         )
 
     @classmethod

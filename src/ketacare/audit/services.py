@@ -82,6 +82,26 @@ EVENT_FIELDS = (
 )
 
 
+def _disclosed(spec: EventSpec, to: str) -> EventSpec:
+    """A view by another system through its API token is a disclosure to that system: the
+    event says what was shown and to whom, and the patient's disclosures list finds it."""
+    from django.apps import apps
+
+    try:
+        meta = apps.get_model(spec.object_type)._meta
+        what = str(meta.verbose_name_plural if spec.detail.get("list") else meta.verbose_name)
+    except (LookupError, ValueError):
+        what = spec.object_type
+    shown = f"REST API: {what}" + (" (a list)" if spec.detail.get("list") else "")
+    return EventSpec(
+        spec.action,
+        spec.object_type,
+        spec.object_id,
+        spec.patient_id,
+        {**spec.detail, "disclosure": shown, "to": to},
+    )
+
+
 @transaction.atomic
 def audit_record_many(*, actor: Actor, specs: Sequence[EventSpec]) -> int:
     """Append events to the chain in order, in one transaction, holding the lock on the chain head
@@ -96,6 +116,8 @@ def audit_record_many(*, actor: Actor, specs: Sequence[EventSpec]) -> int:
     listed: list[tuple[int, int]] = []
     for spec in specs:
         seq += 1
+        if actor.disclosed_to and spec.action == Action.VIEW:
+            spec = _disclosed(spec, actor.disclosed_to)
         content = canonical(
             seq=seq,
             occurred_at=now,

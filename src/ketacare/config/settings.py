@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_filters",
     "django_htmx",
     "axes",
     "django_otp",
@@ -225,10 +226,17 @@ STORAGES = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Other systems send a token the clinic admin made (accounts/tokens.py); staff use their
+    # signed-in session (password and second factor). The token scheme comes first, so a call
+    # with neither is answered 401 with the scheme named.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "ketacare.accounts.tokens.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["ketacare.accounts.permissions.RolePermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "ketacare.ui.api.Cursor",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "ketacare.ui.api_errors.exception_handler",
 }
@@ -237,7 +245,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API of KetaCare, the clinical platform for ketamine therapy clinics.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "ENUM_NAME_OVERRIDES": {"DiagnosisCodeEnum": "ketacare.patients.api.DIAGNOSIS_CODES"},
+    "ENUM_NAME_OVERRIDES": {
+        "DiagnosisCodeEnum": "ketacare.patients.api.DIAGNOSIS_CODES",
+        "AppointmentKindEnum": "ketacare.treatment.models.Appointment.Kind",
+        "PlanPhaseEnum": "ketacare.treatment.models.TreatmentPlan.Phase",
+        "AdverseEventKindEnum": "ketacare.sessions.models.AdverseEvent.Kind",
+        "VitalSignPhaseEnum": "ketacare.sessions.models.VitalSign.Phase",
+    },
 }
 
 # Patient data never goes into logs: only warnings from Django itself, to stderr.

@@ -20,7 +20,7 @@ urlpatterns = [
     path("", include((session_urls.patterns(stock=DoseLedger()), session_urls.app_name))),
     path("ledger/", include("ketacare.ledger.urls")),
     path("outcomes/", include("ketacare.outcomes.urls")),
-    path("api/v1/", include("ketacare.patients.api_urls")),
+    path("api/v1/", include("ketacare.web.api_urls")),
     path("fhir/", include("ketacare.interop.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
 ]

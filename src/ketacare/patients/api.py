@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +15,7 @@ from ketacare.audit.services import audit_list_view, audit_view
 from ketacare.clinical.codes import DIAGNOSES
 from ketacare.patients import selectors, services
 from ketacare.patients.models import Patient, ReferringProvider, Sex
+from ketacare.ui.api import BIGGEST_ID, NO_SUCH_PAGE, REFUSED, Cursor, ErrorSerializer
 
 VIEW, ADD, CHANGE = ("patients.view_patient",), ("patients.add_patient",), ("patients.change_patient",)
 
@@ -147,20 +146,10 @@ PATIENT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The
 DIAGNOSIS_CODES = [d.code for d in DIAGNOSES]
 
 
-# Every refusal: {"errors": {field: [message, ...]}} (web/api_errors.py); a list field's
-# messages are keyed by the position of the item at fault.
-ErrorSerializer = inline_serializer("Errors", {"errors": serializers.DictField()})
-REFUSED = OpenApiResponse(ErrorSerializer, description="Invalid input, each field named with its problem")
+class NameOrder(Cursor):
+    """Patients in name order (the search's), in cursor pages."""
 
-
-class StrictPages(PageNumberPagination):
-    """A `page` that is given must be a page number (an empty one is not page 1)."""
-
-    def get_page_number(self, request: Any, paginator: Any) -> Any:
-        given = request.query_params.get(self.page_query_param)
-        if given is not None and not given.isdigit():
-            raise NotFound("Invalid page: give a page number from 1.")
-        return super().get_page_number(request, paginator)
+    ordering = ("family_name_key", "given_name_key", "id")
 
 
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No patient with this id")
@@ -170,7 +159,7 @@ class PatientViewSet(viewsets.ViewSet):
     """Patients: search, read, register and update."""
 
     required_perms = {"GET": VIEW, "POST": ADD, "PATCH": CHANGE}
-    pagination_class = StrictPages
+    pagination_class = NameOrder
     parser_classes = [JSONParser]  # JSON bodies only: a form body cannot carry the nulls allowed
 
     @extend_schema(
@@ -178,7 +167,7 @@ class PatientViewSet(viewsets.ViewSet):
         responses={
             200: PatientListSerializer(many=True),
             400: REFUSED,
-            404: OpenApiResponse(ErrorSerializer, description="No such page of results"),
+            404: NO_SUCH_PAGE,
         },
     )
     def list(self, request: Request) -> Response:
@@ -196,6 +185,8 @@ class PatientViewSet(viewsets.ViewSet):
     @extend_schema(parameters=[PATIENT_ID], responses={200: PatientSerializer, 404: NOT_FOUND})
     def retrieve(self, request: Request, pk: str) -> Response:
         try:
+            if not 1 <= int(pk) <= BIGGEST_ID:
+                raise Patient.DoesNotExist
             chart = selectors.patient_chart(patient_id=int(pk))
         except (Patient.DoesNotExist, ValueError):
             return Response(
@@ -252,6 +243,8 @@ class PatientViewSet(viewsets.ViewSet):
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         try:
+            if not 1 <= int(pk) <= BIGGEST_ID:
+                raise Patient.DoesNotExist
             patient = Patient.objects.get(pk=int(pk))
         except (Patient.DoesNotExist, ValueError):
             return Response(

@@ -1,0 +1,175 @@
+"""Treatment sessions in the REST API, read only, each with its readings: the dose orders, the
+vital signs (struck-out readings kept and marked), the sedation ratings, the adverse events and
+the rating scales given in the session. A page of sessions costs the same few queries whatever
+its length."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Prefetch
+from rest_framework import serializers
+
+from ketacare.audit.api import RecordViewSet, documented
+from ketacare.sessions.models import (
+    AdverseEvent,
+    DoseOrder,
+    SedationRating,
+    SessionScale,
+    TreatmentSession,
+    VitalSign,
+)
+from ketacare.treatment.models import ROUTE_CHOICES
+from ketacare.ui.api import RecordFilter
+
+
+class DoseOrderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = DoseOrder
+        fields = (
+            "id",
+            "ordered_at",
+            "weight_basis",
+            "basis_weight_kg",
+            "dose_mg_per_kg",
+            "dose_mg",
+            "prepared_dose_mg",
+            "concentration_mg_per_ml",
+            "final_concentration_mg_per_ml",
+            "bag_ml",
+            "duration_min",
+            "rate_ml_per_h",
+            "devices",
+            "lot_number",
+            "warnings",
+            "needs_verification",
+            "verified_at",
+            "superseded_at",
+        )
+        read_only_fields = fields
+
+
+class VitalSignSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    struck_out = serializers.SerializerMethodField(help_text="Struck out by an amendment: kept, not counted.")
+
+    class Meta:
+        model = VitalSign
+        fields = (
+            "id",
+            "taken_at",
+            "phase",
+            "minutes_after_dose",
+            "systolic",
+            "diastolic",
+            "heart_rate",
+            "spo2",
+            "resp_rate",
+            "alarms",
+            "amendment",
+            "struck_out",
+        )
+        read_only_fields = fields
+
+    def get_struck_out(self, obj: VitalSign) -> bool:
+        return obj.struck_by_id is not None
+
+
+class SedationSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = SedationRating
+        fields = ("id", "rated_at", "minutes_after_dose", "moaas", "alarm")
+        read_only_fields = fields
+
+
+class AdverseEventSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = AdverseEvent
+        fields = (
+            "id",
+            "kind",
+            "description",
+            "severity",
+            "serious",
+            "action_taken",
+            "onset_at",
+            "recorded_at",
+        )
+        read_only_fields = fields
+
+
+class SessionScaleSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = SessionScale
+        fields = ("response", "purpose")
+        read_only_fields = fields
+
+
+class SessionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    orders = DoseOrderSerializer(many=True, read_only=True)
+    vitals = VitalSignSerializer(many=True, read_only=True)
+    sedation = SedationSerializer(many=True, read_only=True)
+    adverse_events = AdverseEventSerializer(many=True, read_only=True)
+    scales = SessionScaleSerializer(many=True, read_only=True)
+    signed = serializers.SerializerMethodField(help_text="Signed by the nurse and the physician, and locked.")
+
+    class Meta:
+        model = TreatmentSession
+        fields = (
+            "id",
+            "patient",
+            "source",
+            "plan",
+            "appointment",
+            "protocol",
+            "route",
+            "number",
+            "checked_in_at",
+            "weight_kg",
+            "height_cm",
+            "dose_started_at",
+            "dose_stopped_at",
+            "given_dose_mg",
+            "infused_volume_ml",
+            "stop_reason",
+            "waste_mg",
+            "discharged_at",
+            "discharge_assessment",
+            "nurse_signed_at",
+            "physician_signed_at",
+            "locked_at",
+            "signed",
+            "orders",
+            "vitals",
+            "sedation",
+            "adverse_events",
+            "scales",
+        )
+        read_only_fields = fields
+
+    def get_signed(self, obj: TreatmentSession) -> bool:
+        return obj.locked_at is not None
+
+
+class SessionFilter(RecordFilter):
+    date_field = "checked_in_at"
+    route = django_filters.ChoiceFilter(choices=ROUTE_CHOICES, help_text="Only this route.")
+
+    class Meta:
+        model = TreatmentSession
+        fields: list[str] = []
+
+
+@documented(SessionSerializer, "treatment sessions")
+class SessionViewSet(RecordViewSet):
+    """Treatment sessions with their readings, read only (a session is recorded at the chair and
+    signed there; a change to a signed one is an amendment made on its page)."""
+
+    queryset = TreatmentSession.objects.prefetch_related(
+        Prefetch("orders", queryset=DoseOrder.objects.order_by("ordered_at", "id")),
+        Prefetch("vitals", queryset=VitalSign.objects.order_by("taken_at", "id")),
+        "sedation",
+        "adverse_events",
+        Prefetch("scales", queryset=SessionScale.objects.order_by("id")),
+    )
+    serializer_class = SessionSerializer
+    filterset_class = SessionFilter
+    required_perms = {"GET": ("treatment_sessions.view_treatmentsession",)}
