@@ -154,14 +154,14 @@ def _one_of_everything() -> dict[str, int]:
     from django.utils import timezone
 
     from ketacare.accounts.services import api_token_create, user_create
-    from ketacare.outcomes import rules as outcome_rules
-    from ketacare.outcomes import services as outcome_services
-    from ketacare.outcomes.models import PatientOutcome
     from ketacare.audit.context import Actor
     from ketacare.clinical.contraindications import RULES
     from ketacare.clinical.monitoring import Vitals
     from ketacare.ledger.models import Incident, Lot, Product, Registration
     from ketacare.measures.services import response_record
+    from ketacare.outcomes import rules as outcome_rules
+    from ketacare.outcomes import services as outcome_services
+    from ketacare.outcomes.models import PatientOutcome
     from ketacare.patients.services import patient_register
     from ketacare.screening import services as screening
     from ketacare.sessions.services import session_check_in

@@ -12,8 +12,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from ketacare.accounts.roles import Role
-from ketacare.audit.context import Actor
 from ketacare.audit.models import AuditEvent
 from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
 from ketacare.measures.services import response_record

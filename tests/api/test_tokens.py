@@ -104,7 +104,7 @@ def test_a_read_write_token_records_a_score_that_raises_its_alert_as_the_system(
     )
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["total"] == 10 and "suicidal_ideation" in body["flags"]
+    assert body["total"] == 10 and "suicidal_ideation" in body["flags"] and body["source"] == "system"
     alert = SafetyAlert.objects.get()
     assert body["alert"] == alert.pk and alert.priority == SafetyAlert.Priority.URGENT
     assert QuestionnaireResponse.objects.get().entered_by.username == "api.prom-app"

@@ -47,7 +47,7 @@ class Actor:
     user: User | None
     ip: str | None = None
     user_agent: str = ""
-    # A system actor (a command, an import) names itself here.
+    # A system actor (a command, an import, another system with its API token) names itself here.
     system: str = ""
     # Another system reading through the REST API with its token: whom every record it is shown
     # is disclosed to (the token's system), recorded on each view event.
@@ -56,11 +56,13 @@ class Actor:
     @classmethod
     def from_request(cls, request: Any) -> Actor:
         user = request.user if request.user.is_authenticated else None
+        auth = getattr(request, "auth", None)  # another system's API token, if it sent one
         return cls(
             user=user,
+            system=str(getattr(auth, "system", "") or ""),
             ip=client_ip(request),
             user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:USER_AGENT_MAX],
-            disclosed_to=str(getattr(getattr(request, "auth", None), "disclosure_to", "") or ""),
+            disclosed_to=str(getattr(auth, "disclosure_to", "") or ""),
         )
 
     @classmethod

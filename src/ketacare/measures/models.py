@@ -23,6 +23,7 @@ class Source(models.TextChoices):
     STAFF = "staff", "Entered by staff"
     PATIENT_LINK = "patient_link", "Patient self-report"
     IMPORT = "import", "Imported history"
+    SYSTEM = "system", "Sent by another system"  # through the REST API, with the system's token
 
 
 class QuestionnaireResponse(models.Model):

@@ -198,7 +198,8 @@ def response_record(
     administered_at: datetime.datetime | None = None,
     minutes_after_dose: int | None = None,
 ) -> QuestionnaireResponse:
-    """Score and store a scale entered by staff; raise its safety alert in the same transaction."""
+    """Score and store a scale entered by staff (or sent by another system through the REST API,
+    with its token); raise its safety alert in the same transaction."""
     return _record(
         actor=actor,
         patient=patient,
@@ -207,7 +208,7 @@ def response_record(
         context=context,
         administered_at=administered_at or timezone.now(),
         minutes_after_dose=minutes_after_dose,
-        source=Source.STAFF,
+        source=Source.SYSTEM if actor.system else Source.STAFF,
         entered_by=actor.user,
     )
 
