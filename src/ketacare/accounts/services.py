@@ -19,6 +19,11 @@ from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, EventSpec, audit_record_many
 
 
+def _audited(actor: Actor, action: str, object_type: str, pk: Any, detail: dict[str, Any]) -> None:
+    """One event about an account or a token: what changed, never a secret."""
+    audit_record_many(actor=actor, specs=[EventSpec(action, object_type, str(pk), detail=detail)])
+
+
 @transaction.atomic
 def roles_sync() -> None:
     """Make each role's group hold exactly the permissions in ROLE_PERMISSIONS."""
@@ -71,13 +76,12 @@ def user_create(
     user.full_clean()
     user.save()
     user.groups.set([Group.objects.get(name=role)])
-    audit_record_many(
-        actor=actor or Actor.command("accounts"),
-        specs=[
-            EventSpec(
-                Action.CREATE, "accounts.user", str(user.pk), detail={"username": username, "role": role}
-            )
-        ],
+    _audited(
+        actor or Actor.command("accounts"),
+        Action.CREATE,
+        "accounts.user",
+        user.pk,
+        {"username": username, "role": role},
     )
     return user
 
@@ -98,16 +102,12 @@ def user_set_role(*, user: User, role: Role, actor: Actor | None = None) -> None
     ):
         raise ValidationError({"role": "This is the clinic's last active admin: make another admin first."})
     user.groups.set([Group.objects.get(name=role)])
-    audit_record_many(
-        actor=actor or Actor.command("accounts"),
-        specs=[
-            EventSpec(
-                Action.UPDATE,
-                "accounts.user",
-                str(user.pk),
-                detail={"username": user.get_username(), "role": role, "role_before": before or ""},
-            )
-        ],
+    _audited(
+        actor or Actor.command("accounts"),
+        Action.UPDATE,
+        "accounts.user",
+        user.pk,
+        {"username": user.get_username(), "role": role, "role_before": before or ""},
     )
     roles_changed(user.pk)
     transaction.on_commit(lambda: roles_changed(user.pk))
@@ -155,49 +155,25 @@ def user_set_active(*, user: User, active: bool, actor: Actor) -> User:
     user.is_active = active
     user.save(update_fields=["is_active"])
     roles_changed(user.pk)
-    audit_record_many(
-        actor=actor,
-        specs=[
-            EventSpec(
-                Action.UPDATE,
-                "accounts.user",
-                str(user.pk),
-                detail={"username": user.username, "active": active},
-            )
-        ],
-    )
+    _audited(actor, Action.UPDATE, "accounts.user", user.pk, {"username": user.username, "active": active})
     return user
 
 
 @transaction.atomic
 def password_changed(*, actor: Actor, user: User, how: str) -> None:
     """Audit a password change (never the password): `how` is "changed" or "reset by e-mail link"."""
-    audit_record_many(
-        actor=actor,
-        specs=[
-            EventSpec(
-                Action.UPDATE,
-                "accounts.user",
-                str(user.pk),
-                detail={"username": user.username, "password": how},
-            )
-        ],
-    )
+    _audited(actor, Action.UPDATE, "accounts.user", user.pk, {"username": user.username, "password": how})
 
 
 @transaction.atomic
 def password_reset_requested(*, actor: Actor, user: User) -> None:
     """Audit that a reset link was asked for an account (by whom: an address, not yet a person)."""
-    audit_record_many(
-        actor=actor,
-        specs=[
-            EventSpec(
-                Action.UPDATE,
-                "accounts.user",
-                str(user.pk),
-                detail={"username": user.username, "password": "reset link asked"},
-            )
-        ],
+    _audited(
+        actor,
+        Action.UPDATE,
+        "accounts.user",
+        user.pk,
+        {"username": user.username, "password": "reset link asked"},
     )
 
 
@@ -238,16 +214,8 @@ def api_token_create(
     account.set_unusable_password()
     prefix = secrets.token_hex(6)
     token = f"{TOKEN_START}{prefix}_{secrets.token_urlsafe(32)}"
-    api_token = ApiToken(
-        system=system,
-        description=description,
-        account=account,
-        role=role,
-        scope=scope,
-        prefix=prefix,
-        digest=token_digest(token),
-        created_by=actor.user,
-    )
+    api_token = ApiToken(system=system, description=description, account=account, role=role, scope=scope)
+    api_token.prefix, api_token.digest, api_token.created_by = prefix, token_digest(token), actor.user
     api_token.full_clean(exclude=["account"], validate_unique=False)
     if (
         ApiToken.objects.filter(system=system).exists()
@@ -261,16 +229,12 @@ def api_token_create(
             api_token.save()
     except IntegrityError:  # made at the same moment by another request
         raise ValidationError({"system": f"The name {system!r} is taken: choose another."}) from None
-    audit_record_many(
-        actor=actor,
-        specs=[
-            EventSpec(
-                Action.CREATE,
-                "accounts.apitoken",
-                str(api_token.pk),
-                detail={"system": system, "role": role, "scope": scope, "account": account.username},
-            )
-        ],
+    _audited(
+        actor,
+        Action.CREATE,
+        "accounts.apitoken",
+        api_token.pk,
+        {"system": system, "role": role, "scope": scope, "account": account.username},
     )
     return api_token, token
 
@@ -286,17 +250,7 @@ def api_token_revoke(*, actor: Actor, token: ApiToken) -> ApiToken:
     token.save(update_fields=["revoked_at", "revoked_by"])
     token.account.is_active = False
     token.account.save(update_fields=["is_active"])
-    audit_record_many(
-        actor=actor,
-        specs=[
-            EventSpec(
-                Action.UPDATE,
-                "accounts.apitoken",
-                str(token.pk),
-                detail={"system": token.system, "revoked": True},
-            )
-        ],
-    )
+    _audited(actor, Action.UPDATE, "accounts.apitoken", token.pk, {"system": token.system, "revoked": True})
     return token
 
 

@@ -4,46 +4,29 @@ its safety alert raised, exactly as on the page), read the alerts and acknowledg
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers, status
-from rest_framework.decorators import action
-from rest_framework.request import Request
-from rest_framework.response import Response
+from rest_framework import serializers
 
-from ketacare.audit.api import RECORD_ID, RecordViewSet, documented
-from ketacare.audit.context import Actor
+from ketacare.audit.api import RecordingViewSet, RecordViewSet, Writer, changing, documented
 from ketacare.measures import services
-from ketacare.measures.models import INSTRUMENT_CHOICES, Context, QuestionnaireResponse, SafetyAlert
+from ketacare.measures.models import (
+    INSTRUMENT_CHOICES,
+    RESPONSE_BULK_COLUMNS,
+    Context,
+    QuestionnaireResponse,
+    SafetyAlert,
+)
 from ketacare.patients.models import Patient
-from ketacare.ui.api import REFUSED, RecordField, RecordFilter
+from ketacare.ui.api import RecordField, RecordFilter, RecordSerializer, names
 
 
-class ResponseSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ResponseSerializer(RecordSerializer):
     alert = serializers.SerializerMethodField(
         help_text="The safety alert this score raised, if any (its id)."
     )
 
     class Meta:
         model = QuestionnaireResponse
-        fields = (
-            "id",
-            "patient",
-            "instrument",
-            "answers",
-            "item_scores",
-            "total",
-            "band",
-            "flags",
-            "complete",
-            "prorated",
-            "context",
-            "minutes_after_dose",
-            "administered_at",
-            "source",
-            "created_at",
-            "alert",
-        )
-        read_only_fields = fields
+        fields = ("id", *RESPONSE_BULK_COLUMNS, "alert")
 
     def get_alert(self, obj: QuestionnaireResponse) -> int | None:
         alert = getattr(obj, "alert", None)
@@ -64,13 +47,14 @@ class ResponseWriteSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class ResponseFilter(RecordFilter):
-    date_field = "administered_at"
+class ScaleFilter(RecordFilter):
+    """Also by scale (`instrument`)."""
+
     instrument = django_filters.ChoiceFilter(choices=INSTRUMENT_CHOICES, help_text="Only this scale.")
 
-    class Meta:
-        model = QuestionnaireResponse
-        fields: list[str] = []
+
+class ResponseFilter(ScaleFilter):
+    date_field = "administered_at"
 
 
 PHQ9_EXAMPLE = {
@@ -82,7 +66,7 @@ PHQ9_EXAMPLE = {
 
 
 @documented(ResponseSerializer, "rating-scale responses")
-class ResponseViewSet(RecordViewSet):
+class ResponseViewSet(RecordingViewSet):
     """Completed rating scales (PHQ-9, GAD-7, ...): read them by patient, scale and day; record
     one, scored by KetaCare; a positive safety item raises its alert in the same transaction."""
 
@@ -93,41 +77,19 @@ class ResponseViewSet(RecordViewSet):
         "GET": ("measures.view_questionnaireresponse",),
         "create": ("measures.add_questionnaireresponse",),
     }
-
-    @extend_schema(
-        request=ResponseWriteSerializer,
-        responses={201: ResponseSerializer, 400: REFUSED},
-        examples=[OpenApiExample("A PHQ-9", value=PHQ9_EXAMPLE, request_only=True)],
-    )
-    def create(self, request: Request) -> Response:
-        payload = ResponseWriteSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        response = services.response_record(actor=Actor.from_request(request), **payload.validated_data)
-        created = QuestionnaireResponse.objects.select_related("alert").get(pk=response.pk)
-        return Response(ResponseSerializer(created).data, status=status.HTTP_201_CREATED)
+    recorder = Writer(ResponseWriteSerializer, services.response_record, PHQ9_EXAMPLE)
 
 
-class AlertSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    acknowledged_by = serializers.CharField(
-        source="acknowledged_by.username", read_only=True, default=None, allow_null=True
-    )
-    priority_label = serializers.CharField(source="get_priority_display", read_only=True)
+class AlertSerializer(RecordSerializer):
+    acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None)
+    priority_label = serializers.CharField(source="get_priority_display")
 
     class Meta:
         model = SafetyAlert
-        fields = (
-            "id",
-            "patient",
-            "response",
-            "flags",
-            "priority",
-            "priority_label",
-            "created_at",
-            "acknowledged_at",
-            "acknowledged_by",
-            "acknowledgement_note",
+        fields = names(
+            "id patient response flags priority priority_label created_at acknowledged_at "
+            "acknowledged_by acknowledgement_note"
         )
-        read_only_fields = fields
 
 
 class AlertFilter(RecordFilter):
@@ -137,10 +99,6 @@ class AlertFilter(RecordFilter):
         lookup_expr="isnull",
         help_text="true: only alerts not yet acknowledged.",
     )
-
-    class Meta:
-        model = SafetyAlert
-        fields: list[str] = []
 
 
 class NoteSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -158,18 +116,4 @@ class AlertViewSet(RecordViewSet):
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
     required_perms = {"GET": ("measures.view_safetyalert",), "acknowledge": ("measures.change_safetyalert",)}
-
-    @extend_schema(
-        parameters=[RECORD_ID],
-        request=NoteSerializer,
-        responses={200: AlertSerializer, 400: REFUSED, 404: REFUSED},
-    )
-    @action(detail=True, methods=["post"])
-    def acknowledge(self, request: Request, pk: str) -> Response:
-        alert = self.get_object()
-        payload = NoteSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        services.alert_acknowledge(
-            actor=Actor.from_request(request), alert=alert, note=payload.validated_data["note"]
-        )
-        return Response(AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)
+    acknowledge = changing("acknowledge", NoteSerializer, services.alert_acknowledge, "alert")

@@ -7,32 +7,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ketacare.audit.api import RecordViewSet, documented
-from ketacare.measures.models import INSTRUMENT_CHOICES
+from ketacare.measures.api import ScaleFilter
 from ketacare.outcomes import services
 from ketacare.outcomes.models import PatientOutcome
-from ketacare.ui.api import BIGGEST_ID, RecordFilter
+from ketacare.ui.api import BIGGEST_ID, RecordSerializer
 
 
-class OutcomeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class OutcomeSerializer(RecordSerializer):
     class Meta:
         model = PatientOutcome
         fields = "__all__"
-        read_only_fields = [f.name for f in PatientOutcome._meta.fields]
 
 
-class OutcomeFilter(RecordFilter):
+class OutcomeFilter(ScaleFilter):
     date_field = "first_treatment_at"
-    instrument = django_filters.ChoiceFilter(choices=INSTRUMENT_CHOICES, help_text="Only this scale.")
-
-    class Meta:
-        model = PatientOutcome
-        fields: list[str] = []
 
 
 @documented(OutcomeSerializer, "patient outcomes")

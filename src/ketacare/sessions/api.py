@@ -19,131 +19,67 @@ from ketacare.sessions.models import (
     VitalSign,
 )
 from ketacare.treatment.models import ROUTE_CHOICES
-from ketacare.ui.api import RecordFilter
+from ketacare.ui.api import RecordFilter, RecordSerializer, names
 
 
-class DoseOrderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class DoseOrderSerializer(RecordSerializer):
     class Meta:
         model = DoseOrder
-        fields = (
-            "id",
-            "ordered_at",
-            "weight_basis",
-            "basis_weight_kg",
-            "dose_mg_per_kg",
-            "dose_mg",
-            "prepared_dose_mg",
-            "concentration_mg_per_ml",
-            "final_concentration_mg_per_ml",
-            "bag_ml",
-            "duration_min",
-            "rate_ml_per_h",
-            "devices",
-            "lot_number",
-            "warnings",
-            "needs_verification",
-            "verified_at",
-            "superseded_at",
+        fields = names(
+            "id ordered_at weight_basis basis_weight_kg dose_mg_per_kg dose_mg prepared_dose_mg "
+            "concentration_mg_per_ml final_concentration_mg_per_ml bag_ml duration_min rate_ml_per_h "
+            "devices lot_number warnings needs_verification verified_at superseded_at"
         )
-        read_only_fields = fields
 
 
-class VitalSignSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class VitalSignSerializer(RecordSerializer):
     struck_out = serializers.SerializerMethodField(help_text="Struck out by an amendment: kept, not counted.")
 
     class Meta:
         model = VitalSign
-        fields = (
-            "id",
-            "taken_at",
-            "phase",
-            "minutes_after_dose",
-            "systolic",
-            "diastolic",
-            "heart_rate",
-            "spo2",
-            "resp_rate",
-            "alarms",
-            "amendment",
-            "struck_out",
+        fields = names(
+            "id taken_at phase minutes_after_dose systolic diastolic heart_rate spo2 resp_rate alarms "
+            "amendment struck_out"
         )
-        read_only_fields = fields
 
     def get_struck_out(self, obj: VitalSign) -> bool:
         return obj.struck_by_id is not None
 
 
-class SedationSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class SedationSerializer(RecordSerializer):
     class Meta:
         model = SedationRating
-        fields = ("id", "rated_at", "minutes_after_dose", "moaas", "alarm")
-        read_only_fields = fields
+        fields = names("id rated_at minutes_after_dose moaas alarm")
 
 
-class AdverseEventSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class AdverseEventSerializer(RecordSerializer):
     class Meta:
         model = AdverseEvent
-        fields = (
-            "id",
-            "kind",
-            "description",
-            "severity",
-            "serious",
-            "action_taken",
-            "onset_at",
-            "recorded_at",
-        )
-        read_only_fields = fields
+        fields = names("id kind description severity serious action_taken onset_at recorded_at")
 
 
-class SessionScaleSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class SessionScaleSerializer(RecordSerializer):
     class Meta:
         model = SessionScale
-        fields = ("response", "purpose")
-        read_only_fields = fields
+        fields = names("response purpose")
 
 
-class SessionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    orders = DoseOrderSerializer(many=True, read_only=True)
-    vitals = VitalSignSerializer(many=True, read_only=True)
-    sedation = SedationSerializer(many=True, read_only=True)
-    adverse_events = AdverseEventSerializer(many=True, read_only=True)
-    scales = SessionScaleSerializer(many=True, read_only=True)
+class SessionSerializer(RecordSerializer):
+    orders = DoseOrderSerializer(many=True)
+    vitals = VitalSignSerializer(many=True)
+    sedation = SedationSerializer(many=True)
+    adverse_events = AdverseEventSerializer(many=True)
+    scales = SessionScaleSerializer(many=True)
     signed = serializers.SerializerMethodField(help_text="Signed by the nurse and the physician, and locked.")
 
     class Meta:
         model = TreatmentSession
-        fields = (
-            "id",
-            "patient",
-            "source",
-            "plan",
-            "appointment",
-            "protocol",
-            "route",
-            "number",
-            "checked_in_at",
-            "weight_kg",
-            "height_cm",
-            "dose_started_at",
-            "dose_stopped_at",
-            "given_dose_mg",
-            "infused_volume_ml",
-            "stop_reason",
-            "waste_mg",
-            "discharged_at",
-            "discharge_assessment",
-            "nurse_signed_at",
-            "physician_signed_at",
-            "locked_at",
-            "signed",
-            "orders",
-            "vitals",
-            "sedation",
-            "adverse_events",
-            "scales",
+        fields = names(
+            "id patient source plan appointment protocol route number checked_in_at weight_kg "
+            "height_cm dose_started_at dose_stopped_at given_dose_mg infused_volume_ml stop_reason "
+            "waste_mg discharged_at discharge_assessment nurse_signed_at physician_signed_at "
+            "locked_at signed orders vitals sedation adverse_events scales"
         )
-        read_only_fields = fields
 
     def get_signed(self, obj: TreatmentSession) -> bool:
         return obj.locked_at is not None
@@ -152,10 +88,6 @@ class SessionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 class SessionFilter(RecordFilter):
     date_field = "checked_in_at"
     route = django_filters.ChoiceFilter(choices=ROUTE_CHOICES, help_text="Only this route.")
-
-    class Meta:
-        model = TreatmentSession
-        fields: list[str] = []
 
 
 @documented(SessionSerializer, "treatment sessions")

@@ -24,6 +24,21 @@ NO_SUCH_PAGE = OpenApiResponse(ErrorSerializer, description="The cursor is not o
 BIGGEST_ID = 2**63 - 1  # a database id is a signed 64-bit integer
 
 
+def names(text: str) -> tuple[str, ...]:
+    """Field names written as one string ("id patient total"): a serializer's list of fields."""
+    return tuple(text.split())
+
+
+class RecordSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A record as the API shows it: every field read only (changes go through the services)."""
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        for field in fields.values():
+            field.read_only = True
+        return dict(fields)
+
+
 class Cursor(CursorPagination):
     """Pages that stay right while records are added: `next` and `previous` are links carrying an
     opaque cursor. In the order the records were made (their id), 50 a page unless `limit` asks
@@ -47,7 +62,8 @@ class IdFilter(django_filters.NumberFilter):  # type: ignore[misc]  # django-fil
 
 class RecordFilter(django_filters.FilterSet):  # type: ignore[misc]
     """`patient` (an id) and `since`/`until` (dates, both days included) on the record's own
-    date (`date_field`); a time is read as the clinic's day it fell on."""
+    date (`date_field`); a time is read as the clinic's day it fell on. A subclass names the
+    date field and declares any filters of its own; the model is the viewset's."""
 
     date_field: ClassVar[str]
 
