@@ -80,4 +80,4 @@ def test_the_worked_example_answers_what_the_docs_say(make_token, patient):
         got_status, answer = _call(command)
         assert got_status == int(status), (command, answer)
         _holds(json.loads(shown), answer, command[:60])
-    assert sorted(d.to for d in disclosures(patient.pk)) == ["prom-app", "registry"]
+    assert sorted(d.to for d in disclosures(patient.pk)) == ["prom-app", "prom-app", "registry"]

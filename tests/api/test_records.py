@@ -69,6 +69,9 @@ def test_responses_filter_by_patient_scale_and_the_clinics_days(client_as, nurse
         ({"patient": str(2**70)}, "patient"),
         ({"since": "2026-03-02", "until": "2026-03-01"}, "until"),
         ({"instrument": "phq10"}, "instrument"),
+        ({"until": "9999-12-31"}, "until"),
+        ({"since": "0001-01-01"}, "since"),
+        ({"patient": "²"}, "patient"),
     ],
 )
 def test_a_bad_filter_is_400_naming_it(client_as, nurse, params, field):
@@ -90,8 +93,15 @@ def test_cursor_pages_walk_every_record_once_while_records_are_added(client_as, 
             _score(nurse_actor, patient, _at("2026-04-06"))
         url = page["next"]
     assert seen == sorted(QuestionnaireResponse.objects.values_list("id", flat=True))
-    bad = client.get("/api/v1/responses/", {"cursor": "not-one-of-ours"})
-    assert bad.status_code == 404 and "cursor" in bad.json()["errors"]["non_field_errors"][0]
+    import base64
+
+    for cursor in (
+        "not-one-of-ours",
+        base64.b64encode(b"p=abc").decode(),
+        base64.b64encode(b"p=1.5").decode(),
+    ):
+        bad = client.get("/api/v1/responses/", {"cursor": cursor})
+        assert bad.status_code == 404 and "cursor" in bad.json()["errors"]["non_field_errors"][0], cursor
 
 
 def test_each_page_read_is_one_audit_event_naming_its_patients(client_as, nurse, nurse_actor, register):
@@ -175,8 +185,11 @@ def test_a_trial_is_recorded_and_struck_out_and_a_bad_dose_is_refused(client_as,
         f"/api/v1/trials/{trial_id}/strike-out/", {"reason": "entered twice"}, content_type="application/json"
     )
     assert struck.status_code == 200 and struck.json()["struck_out"] is True
-    unknown = client.post("/api/v1/trials/", {**body, "patient": 2**70}, content_type="application/json")
-    assert unknown.status_code == 400 and "patient" in unknown.json()["errors"]
+    for patient_id in (2**70, "²", True):
+        unknown = client.post(
+            "/api/v1/trials/", {**body, "patient": patient_id}, content_type="application/json"
+        )
+        assert unknown.status_code == 400 and "patient" in unknown.json()["errors"], patient_id
 
 
 def test_an_alert_is_acknowledged_once(client_as, nurse, nurse_actor, patient):

@@ -1,7 +1,8 @@
 """Every API address, called by another system with a token of each role and each scope: a read
 answers exactly where the role reads the same records in the pages (the access table of
 tests/accounts/test_access.py), and a write exactly where the role may make that change and the
-token may write; a read-only token is refused every write, whatever its role."""
+token may write; a read-only token is refused every write, whatever its role, and no token makes
+a clinician's decision (acknowledging a safety alert, ordering a course)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ pytestmark = pytest.mark.django_db
 READS = sorted(name for name in PAGES if name.startswith("api-") and name != "api-schema")
 CLINICAL = {Role.PHYSICIAN, Role.NURSE}
 SCHEDULING = CLINICAL | {Role.FRONT_DESK}
-# method, path, the roles whose pages make this change.
+# method, path, the roles whose pages make this change. A clinician's decision is never a
+# system's, whatever its token (PERSON_ONLY).
+PERSON_ONLY = {"acknowledge an alert", "start a plan", "decide on maintenance", "stop a plan"}
 WRITES = {
     "register a patient": ("post", "/api/v1/patients/", SCHEDULING),
     "change a patient": ("patch", "/api/v1/patients/{pid}/", SCHEDULING),
@@ -75,13 +78,15 @@ def test_a_tokens_writes_follow_its_role_and_its_scope(world, what, role, scope)
     ids, tokens = world
     method, path, allowed = WRITES[what]
     client = Client(HTTP_AUTHORIZATION=f"Bearer {tokens[role, scope]}")
-    # An empty body: an allowed write gets as far as checking it (400, naming what is missing; a
-    # PATCH changing nothing is a 200).
+    # An empty body: an allowed write gets as far as checking it (400, naming what is missing).
     response = getattr(client, method)(path.format(**ids), {}, content_type="application/json")
     if scope == "read":
         assert response.status_code == 403
         assert "read only" in response.json()["errors"]["non_field_errors"][0]
+    elif what in PERSON_ONLY:
+        assert response.status_code == 403
+        assert "Only a person" in response.json()["errors"]["non_field_errors"][0]
     elif role in allowed:
-        assert response.status_code == (200 if method == "patch" else 400), response.content[:300]
+        assert response.status_code == 400, response.content[:300]
     else:
         assert response.status_code == 403

@@ -144,9 +144,10 @@ def test_a_revoked_token_is_refused_from_the_next_request(client_as, clinic_admi
 
     assert Client().get("/api/v1/referrals/", **system).status_code == 401
     assert AuditEvent.objects.filter(object_type="accounts.apitoken", detail__revoked=True).count() == 1
-    # A system's account is not switched back on from the staff pages.
+    # A system's account is not a member of staff: not switched back on from the staff pages.
+    assert admin.get(f"/accounts/staff/{token.account.pk}/").status_code == 404
     again = admin.post(f"/accounts/staff/{token.account.pk}/switch-on/")
-    assert again.status_code == 422
+    assert again.status_code == 404
     token.account.refresh_from_db()
     assert not token.account.is_active
 
@@ -183,3 +184,49 @@ def test_last_use_is_noted_to_the_minute(make_token, client, patient):
     client.get("/api/v1/referrals/", HTTP_AUTHORIZATION=f"Bearer {secret}")
     token.refresh_from_db()
     assert token.last_used_at == first
+
+
+def test_no_token_acknowledges_a_suicide_alert_whatever_its_role(system_client, nurse, patient):
+    from ketacare.audit.context import Actor
+    from ketacare.measures.services import response_record
+
+    response_record(
+        actor=Actor(user=nurse),
+        patient=patient,
+        instrument="phq9",
+        answers=POSITIVE_ITEM_9,
+        context="follow_up",
+    )
+    alert = SafetyAlert.objects.get()
+    for role in (Role.PHYSICIAN, Role.NURSE):
+        client = system_client(role=role, scope="read_write")
+        refused = client.post(
+            f"/api/v1/alerts/{alert.pk}/acknowledge/",
+            {"note": "Auto-closed"},
+            content_type="application/json",
+        )
+        assert (
+            refused.status_code == 403 and "Only a person" in refused.json()["errors"]["non_field_errors"][0]
+        )
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None  # still on every clinician's list
+
+
+def test_what_a_write_answers_is_audited_and_an_empty_change_is_refused(system_client, patient):
+    client = system_client(role=Role.FRONT_DESK, scope="read_write", system="crm")
+    empty = client.patch(f"/api/v1/patients/{patient.pk}/", {}, content_type="application/json")
+    assert empty.status_code == 400 and "at least one field" in empty.json()["errors"]["non_field_errors"][0]
+    changed = client.patch(
+        f"/api/v1/patients/{patient.pk}/", {"city": "Reno"}, content_type="application/json"
+    )
+    assert changed.status_code == 200 and changed.json()["city"] == "Reno"
+    shown = AuditEvent.objects.filter(object_type="patients.patient", action="view").get()
+    assert shown.detail["to"] == "crm" and shown.patient_id == patient.pk
+
+
+def test_staff_usernames_cannot_pass_for_a_systems_account(make_user):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        make_user(Role.NURSE, username="api.registry")
+    assert "kept for other systems" in str(refused.value)

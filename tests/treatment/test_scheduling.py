@@ -201,3 +201,11 @@ def test_a_new_plan_for_a_patient_with_an_active_one_opens_that_plan(
     response = client_as(physician).get(f"/patients/{patient.pk}/plans/new/", follow=True)
     assert response.redirect_chain == [(f"/plans/{plan.pk}/", 302)]
     assert "already has an active treatment plan" in response.content.decode()
+
+
+def test_a_chair_named_with_other_digits_still_sorts(db):
+    from ketacare.treatment.selectors import natural_key
+
+    # "²" is a digit to str.isdigit() but no number to int(): it sorts as text, never a crash.
+    ordered = sorted(["Chair ²", "Chair 10", "Chair 2"], key=natural_key)
+    assert ordered.index("Chair 2") < ordered.index("Chair 10") and "Chair ²" in ordered

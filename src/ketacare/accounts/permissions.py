@@ -18,12 +18,15 @@ def requires(*perms: str) -> Callable[[F], F]:
 
 
 READ_ONLY_TOKEN = "This API token may only read: its scope is read only."  # noqa: S105 - a message
+PERSON_ONLY = "Only a person can do this (a clinician's decision), not another system with a token."
 
 
 class RolePermission(BasePermission):
     """API access by role. A view lists the permissions each action (`view.action`, such as
     "acknowledge") or else each HTTP method needs in `required_perms`; what it does not list is
-    refused. A system's read-only token is refused anything but reading, whatever its role."""
+    refused. A system's read-only token is refused anything but reading, whatever its role; and
+    any token is refused the actions a view lists in `person_only` (a clinician's decision:
+    acknowledging a safety alert, ordering a course), whatever its role and scope."""
 
     message = "You do not have permission to perform this action."
 
@@ -37,5 +40,8 @@ class RolePermission(BasePermission):
             self.message = READ_ONLY_TOKEN
             return False
         action = getattr(view, "action", None)
+        if request.auth is not None and action in getattr(view, "person_only", ()):
+            self.message = PERSON_ONLY
+            return False
         perms = needed.get(action) if action in needed else needed.get(method or "")
         return perms is not None and user.has_perms(perms)

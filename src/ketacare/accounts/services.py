@@ -18,6 +18,11 @@ from ketacare.accounts.roles import ROLE_PERMISSIONS, Role
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, EventSpec, audit_record_many
 
+TOKEN_START = "kc_"  # noqa: S105 - the start of every token, not a secret
+# The account a system acts through is named after it; staff usernames never start so (Django's
+# username characters allow the dot; user_create refuses the prefix for staff).
+SYSTEM_ACCOUNT_PREFIX = "api."
+
 
 def _audited(actor: Actor, action: str, object_type: str, pk: Any, detail: dict[str, Any]) -> None:
     """One event about an account or a token: what changed, never a secret."""
@@ -65,6 +70,10 @@ def user_create(
 ) -> User:
     """Create a staff user in exactly one role; the password must pass the clinic's validators.
     Audited with who made the account (`actor`; a command names itself)."""
+    if username.startswith(SYSTEM_ACCOUNT_PREFIX):
+        raise ValidationError(
+            {"username": f"Names starting {SYSTEM_ACCOUNT_PREFIX} are kept for other systems' API tokens."}
+        )
     user = User(username=username, first_name=first_name, last_name=last_name, email=email)
     from django.contrib.auth.password_validation import validate_password
 
@@ -178,11 +187,6 @@ def password_reset_requested(*, actor: Actor, user: User) -> None:
 
 
 # -- Other systems' API tokens ---------------------------------------------------------------------
-
-TOKEN_START = "kc_"  # noqa: S105 - the start of every token, not a secret
-# The account a system acts through is named after it; staff usernames never start so (Django's
-# username characters allow the dot, and the unique username makes a clash a refusal).
-SYSTEM_ACCOUNT_PREFIX = "api."
 
 
 def token_digest(token: str) -> str:

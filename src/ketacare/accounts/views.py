@@ -99,9 +99,14 @@ def _detail(
     return render(request, "accounts/staff_detail.html", context, status=status)
 
 
+def _staff_member(user_id: int) -> User:
+    """A member of staff: not a system's account (that is managed on its API token), 404."""
+    return get_object_or_404(User, pk=user_id, api_token__isnull=True)
+
+
 @requires("accounts.view_user")
 def staff_detail(request: HttpRequest, user_id: int) -> HttpResponse:
-    return _detail(request, get_object_or_404(User, pk=user_id))
+    return _detail(request, _staff_member(user_id))
 
 
 ACTIONS = ("role", "switch-off", "switch-on", "unlock", "reset-two-factor")
@@ -112,7 +117,7 @@ ACTIONS = ("role", "switch-off", "switch-on", "unlock", "reset-two-factor")
 def staff_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse:
     if action not in ACTIONS:
         raise Http404("No such action.")
-    user = get_object_or_404(User, pk=user_id)
+    user = _staff_member(user_id)
     actor = Actor.from_request(request)
     form = RoleForm(request.POST) if action == "role" else None
     try:

@@ -135,8 +135,11 @@ class RecordViewSet(viewsets.GenericViewSet[Any]):
         return dict(body.validated_data)
 
     def answer(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
-        """The record as a read shows it (read again: the write may have changed what it joins)."""
-        return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data, status=code)
+        """The record as a read shows it (read again: the write may have changed what it joins),
+        and audited as a view: what a write answers is shown too (to a system, disclosed)."""
+        record = self.get_queryset().get(pk=pk)
+        audit_view(actor=Actor.from_request(self.request), obj=record)
+        return Response(self.get_serializer(record).data, status=code)
 
     def patient_of(self, record: Any) -> int:
         return int(record.patient_id)

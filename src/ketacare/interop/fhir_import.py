@@ -255,7 +255,7 @@ class _Reader:
             position = numbers.get(item.get("linkId"))
             answers = item.get("answer") or []
             coding = answers[0].get("valueCoding") if answers else None
-            if position is None or coding is None or not str(coding.get("code", "")).isdigit():
+            if position is None or coding is None or not str(coding.get("code", "")).isdecimal():
                 self.problem(
                     where, f"item[{n}]: not an answer to a {scale.short_name} item (linkId, valueCoding)"
                 )

@@ -406,7 +406,7 @@ def _score(code: str, values: Mapping[str, str]) -> dict[str, Any]:
         return fields
     if not total_text:
         raise ValueError(f"total: empty, and no item answers ({item_columns[0]}..{item_columns[-1]})")
-    if not total_text.isdigit() or int(total_text) > scale.max_total:
+    if not total_text.isdecimal() or int(total_text) > scale.max_total:
         raise ValueError(
             f"total: {total_text!r} is not a whole number from 0 to {scale.max_total} ({scale.name})"
         )

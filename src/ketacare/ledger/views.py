@@ -248,7 +248,9 @@ def lot(request: HttpRequest, lot_id: int) -> HttpResponse:
                 messages.success(request, done)
             return redirect("ledger:lot", lot_id=the_lot.pk)
     before = request.GET.get("before")
-    history = selectors.lot_history(lot=the_lot, before=int(before) if before and before.isdigit() else None)
+    history = selectors.lot_history(
+        lot=the_lot, before=int(before) if before and before.isdecimal() else None
+    )
     _audit_patients(request, history.entries)
     return render(
         request,

@@ -116,4 +116,6 @@ class AlertViewSet(RecordViewSet):
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
     required_perms = {"GET": ("measures.view_safetyalert",), "acknowledge": ("measures.change_safetyalert",)}
+    # What was done about an alert (a call, a safety plan) is a clinician's to record.
+    person_only = ("acknowledge",)
     acknowledge = changing("acknowledge", NoteSerializer, services.alert_acknowledge, "alert")

@@ -39,7 +39,7 @@ class OutcomeViewSet(RecordViewSet):
 
     def list(self, request: Request) -> Response:
         patient = request.query_params.get("patient", "")
-        if patient.isdigit() and 1 <= int(patient) <= BIGGEST_ID:
+        if patient.isdecimal() and 1 <= int(patient) <= BIGGEST_ID:
             services.catch_up_patient(int(patient))
         else:
             services.catch_up()

@@ -234,6 +234,7 @@ class PatientViewSet(viewsets.ViewSet):
                 actor=actor, object_type="patients.patient", ids=[d.patient.pk for d in exc.candidates]
             )
             return Response(_possible_duplicate_body(exc), status=status.HTTP_409_CONFLICT)
+        audit_view(actor=actor, obj=patient)  # what the answer shows (to a system, disclosed)
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -250,6 +251,11 @@ class PatientViewSet(viewsets.ViewSet):
             return Response(
                 {"errors": {"id": [f"no patient with id {pk}"]}}, status=status.HTTP_404_NOT_FOUND
             )
+        if not request.data:
+            return Response(
+                {"errors": {"non_field_errors": ["Send at least one field to change."]}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         payload = PatientWriteSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         data = {k: v for k, v in payload.validated_data.items() if k in request.data}
@@ -264,12 +270,14 @@ class PatientViewSet(viewsets.ViewSet):
             diagnoses = [d.code for d in current]
         if diagnoses is not None and primary not in diagnoses:
             primary = None if "primary_diagnosis" not in request.data else primary
+        actor = Actor.from_request(request)
         patient = services.patient_update(
-            actor=Actor.from_request(request),
+            actor=actor,
             patient=patient,
             details=data,
             diagnoses=diagnoses,
             primary_diagnosis=primary,
         )
         patient = selectors.patient_chart(patient_id=patient.pk).patient
+        audit_view(actor=actor, obj=patient)  # what the answer shows (to a system, disclosed)
         return Response(PatientSerializer(patient).data)

@@ -117,6 +117,8 @@ class PlanViewSet(RecordingViewSet):
         "maintenance": ("treatment.change_treatmentplan",),
         "stop": ("treatment.change_treatmentplan",),
     }
+    # Starting, changing and stopping a course are a physician's orders, given in person.
+    person_only = ("create", "maintenance", "stop")
     recorder = Writer(PlanWriteSerializer, services.plan_start, PLAN_EXAMPLE)
     maintenance = changing("maintenance", MaintenanceWriteSerializer, services.maintenance_decide, "plan")
     stop = changing("stop", ReasonSerializer, services.plan_stop, "plan")

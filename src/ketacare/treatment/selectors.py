@@ -115,7 +115,7 @@ def _slot(r: dict[str, Any]) -> Slot:
 def natural_key(text: str) -> tuple[tuple[int, str], ...]:
     """Sort "Chair 2" before "Chair 10"."""
     return tuple(
-        (int(part), "") if part.isdigit() else (0, part.lower()) for part in re.split(r"(\d+)", text)
+        (int(part), "") if part.isdecimal() else (0, part.lower()) for part in re.split(r"(\d+)", text)
     )
 
 

@@ -8,11 +8,13 @@ from typing import Any, ClassVar
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 
 # Every refusal: {"errors": {field: [message, ...]}}; a list field's messages are keyed by the
@@ -22,6 +24,9 @@ REFUSED = OpenApiResponse(ErrorSerializer, description="Invalid input, each fiel
 NO_SUCH_PAGE = OpenApiResponse(ErrorSerializer, description="The cursor is not one this API gave")
 
 BIGGEST_ID = 2**63 - 1  # a database id is a signed 64-bit integer
+# The days a date filter takes: any clinical record's, and far from the calendar's ends, where
+# turning a day into the clinic's midnight would fall off them.
+FIRST_DAY, LAST_DAY = datetime.date(1900, 1, 1), datetime.date(2999, 12, 31)
 
 
 def names(text: str) -> tuple[str, ...]:
@@ -49,6 +54,14 @@ class Cursor(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 500
     invalid_cursor_message = "This cursor is not one this API gave: follow the next and previous links."
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        # A cursor is opaque but not signed: one altered by hand (a position that is not an id)
+        # fails where it is read, and answers as a cursor the API never gave.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, OverflowError, DjangoValidationError):
+            raise NotFound(self.invalid_cursor_message) from None
 
 
 class IdFilter(django_filters.NumberFilter):  # type: ignore[misc]  # django-filter has no types
@@ -90,6 +103,10 @@ class RecordFilter(django_filters.FilterSet):  # type: ignore[misc]
         valid = super().is_valid()
         data = self.form.cleaned_data if valid else {}
         since, until = data.get("since"), data.get("until")
+        for name, day in (("since", since), ("until", until)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                self.form.add_error(name, f"Give a day from {FIRST_DAY:%Y-%m-%d} to {LAST_DAY:%Y-%m-%d}.")
+                return False
         if since and until and until < since:
             self.form.add_error("until", "The last day comes before the first (since).")
             return False
@@ -108,7 +125,7 @@ class RecordField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, bool) or not (
-            isinstance(data, int) or (isinstance(data, str) and data.isdigit())
+            isinstance(data, int) or (isinstance(data, str) and data.isdecimal())
         ):
             self.fail("incorrect_type", data_type=type(data).__name__)
         if not 1 <= int(data) <= BIGGEST_ID:

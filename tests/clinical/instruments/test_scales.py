@@ -425,3 +425,14 @@ def test_unknown_scale_names_the_known_ones():
     with pytest.raises(instruments.UnknownInstrument) as excinfo:
         instruments.get("phq8")
     assert "phq9, gad7" in str(excinfo.value)
+
+
+def test_an_answer_in_other_digits_is_refused_as_not_a_whole_number():
+    # "²" is a digit to str.isdigit() but not a number to int(): refused by name, never a crash.
+    import pytest
+
+    from ketacare.clinical.instruments.base import ScoringError
+    from ketacare.clinical.instruments.parse import parse_answers
+
+    with pytest.raises(ScoringError, match="answer 2"):
+        parse_answers("1,²,0")

@@ -11,7 +11,7 @@ def parse_answers(text: str) -> list[Answer]:
         part = part.strip()
         if part == "":
             answers.append(None)
-        elif part.isdigit():
+        elif part.isdecimal():
             answers.append(int(part))
         else:
             raise ScoringError(f"answer {position} is {part!r}, not a whole number or empty")
