@@ -230,3 +230,21 @@ def test_staff_usernames_cannot_pass_for_a_systems_account(make_user):
     with pytest.raises(ValidationError) as refused:
         make_user(Role.NURSE, username="api.registry")
     assert "kept for other systems" in str(refused.value)
+
+
+def test_a_token_works_through_its_last_day_and_not_after(make_token, client, patient):
+    import datetime
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    token, secret = make_token(expires_on=today)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    assert client.get("/api/v1/referrals/", **auth).status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(expires_on=today - datetime.timedelta(days=1))
+    expired = client.get("/api/v1/referrals/", **auth)
+    assert expired.status_code == 401 and "expired" in expired.json()["errors"]["non_field_errors"][0]
+    with pytest.raises(ValidationError) as refused:
+        make_token(expires_on=today - datetime.timedelta(days=1))
+    assert "expires_on" in refused.value.message_dict

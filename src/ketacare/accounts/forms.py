@@ -74,3 +74,9 @@ class ApiTokenForm(forms.Form):
         choices=[("", "Choose a scope"), ("read", "Read only"), ("read_write", "Read and write")],
         help_text="Read only: the system can read but never change a record, whatever its role.",
     )
+    expires_on = forms.DateField(
+        label="Last day",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional: the token stops working after this day.",
+    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -66,6 +68,11 @@ class ApiToken(models.Model):
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The last day the token works (the clinic's day); empty: until revoked.",
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
@@ -81,6 +88,9 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"API token of {self.system}"
+
+    def expired(self, today: datetime.date) -> bool:
+        return self.expires_on is not None and today > self.expires_on
 
     @property
     def read_only(self) -> bool:

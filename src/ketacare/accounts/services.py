@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import secrets
 from typing import Any
@@ -204,7 +205,13 @@ def token_prefix(token: str) -> str | None:
 
 @transaction.atomic
 def api_token_create(
-    *, actor: Actor, system: str, role: str, scope: str, description: str = ""
+    *,
+    actor: Actor,
+    system: str,
+    role: str,
+    scope: str,
+    description: str = "",
+    expires_on: datetime.date | None = None,
 ) -> tuple[ApiToken, str]:
     """Make a system's API token and the account it acts through; returns the token with its
     secret, which is shown once and kept only as its digest. Audited (never the secret)."""
@@ -214,11 +221,15 @@ def api_token_create(
         raise ValidationError({"role": f"Unknown role {role!r}: choose one of {', '.join(Role.values)}."})
     if scope not in ApiToken.Scope.values:
         raise ValidationError({"scope": "Choose read only or read and write."})
+    if expires_on is not None and expires_on < timezone.localdate():
+        raise ValidationError({"expires_on": "The last day cannot be in the past."})
     account = User(username=f"{SYSTEM_ACCOUNT_PREFIX}{system}", first_name=description[:150])
     account.set_unusable_password()
     prefix = secrets.token_hex(6)
     token = f"{TOKEN_START}{prefix}_{secrets.token_urlsafe(32)}"
-    api_token = ApiToken(system=system, description=description, account=account, role=role, scope=scope)
+    api_token = ApiToken(
+        system=system, description=description, account=account, role=role, scope=scope, expires_on=expires_on
+    )
     api_token.prefix, api_token.digest, api_token.created_by = prefix, token_digest(token), actor.user
     api_token.full_clean(exclude=["account"], validate_unique=False)
     if (
@@ -238,7 +249,13 @@ def api_token_create(
         Action.CREATE,
         "accounts.apitoken",
         api_token.pk,
-        {"system": system, "role": role, "scope": scope, "account": account.username},
+        {
+            "system": system,
+            "role": role,
+            "scope": scope,
+            "account": account.username,
+            "expires_on": expires_on.isoformat() if expires_on else "",
+        },
     )
     return api_token, token
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
@@ -30,15 +31,15 @@ def token_permissions(token: ApiToken) -> set[str]:
 
 
 def token_lookup(raw: str) -> ApiToken | None:
-    """The live token `raw` is, or None (unknown, malformed, revoked, or its account off). One
-    query; the digest compared in constant time."""
+    """The live token `raw` is, or None (unknown, malformed, revoked, past its last day, or its
+    account off). One query; the digest compared in constant time."""
     prefix = services.token_prefix(raw)
     if prefix is None:
         return None
     token = ApiToken.objects.select_related("account").filter(prefix=prefix).first()
     if token is None or not hmac.compare_digest(token.digest, services.token_digest(raw)):
         return None
-    if token.revoked_at is not None or not token.account.is_active:
+    if token.revoked_at is not None or not token.account.is_active or token.expired(timezone.localdate()):
         return None
     return token
 
@@ -55,7 +56,7 @@ class ApiTokenAuthentication(BaseAuthentication):
             raise AuthenticationFailed("Send the token as: Authorization: Bearer <token>.")
         token = token_lookup(words[1].decode(errors="replace"))
         if token is None:
-            raise AuthenticationFailed("This API token is not valid: unknown, or revoked.")
+            raise AuthenticationFailed("This API token is not valid: unknown, revoked or expired.")
         user = token.account
         # The backend reads the permissions from here (accounts/backends.py), not from a group.
         user._perm_cache = token_permissions(token)  # type: ignore[attr-defined]

@@ -152,7 +152,8 @@ def staff_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
 
 def _tokens_page(request: HttpRequest, form: ApiTokenForm, status: int = 200) -> HttpResponse:
     tokens = list(ApiToken.objects.select_related("created_by", "revoked_by", "account"))
-    return render(request, "accounts/api_tokens.html", {"tokens": tokens, "form": form}, status=status)
+    context = {"tokens": tokens, "form": form, "today": timezone.localdate()}
+    return render(request, "accounts/api_tokens.html", context, status=status)
 
 
 @requires("accounts.view_apitoken")
