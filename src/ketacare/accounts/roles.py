@@ -126,6 +126,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.view_apitoken",
         "accounts.add_apitoken",
         "accounts.change_apitoken",
+        # The clinic's public pages: their text and the clinic's details.
+        "portal.edit_public_site",
         "treatment.view_chair",
         "treatment.add_chair",
         # Opening hours and closures: the clinic's calendar, which booking respects.

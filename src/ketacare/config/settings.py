@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "ketacare.ledger",
     "ketacare.outcomes",
     "ketacare.interop",
+    "ketacare.portal",
     "ketacare.ui",
     "ketacare.web",
     "ketacare.demo",

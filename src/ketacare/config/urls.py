@@ -22,6 +22,7 @@ urlpatterns = [
     path("outcomes/", include("ketacare.outcomes.urls")),
     path("api/v1/", include("ketacare.web.api_urls")),
     path("fhir/", include("ketacare.interop.urls")),
+    path("", include("ketacare.portal.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
 ]
 

@@ -37,6 +37,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append(("Chairs", reverse("treatment:chairs")))
         if user.has_perm("treatment.change_openinghours"):
             items.append(("Opening hours", reverse("treatment:clinic-hours")))
+        if user.has_perm("portal.edit_public_site"):
+            items.append(("Public pages", reverse("portal:site")))
         if user.has_perm("accounts.view_user"):
             items.append(("Staff", reverse("accounts:staff")))
         if user.has_perm("audit.view_auditevent"):

@@ -15,15 +15,20 @@ from ketacare.measures.forms import AcknowledgeForm
 from ketacare.measures.selectors import open_alerts
 from ketacare.outcomes.selectors import booster_prompts
 from ketacare.patients.models import Patient
+from ketacare.portal.views import public_home
 from ketacare.web import today
 
 DASHBOARD_ALERTS = 20
 
 
+@login_not_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The home page: what this role needs first. For those who book and treat, the Today board
-    (the chairs and the day's patients); then open safety alerts for clinicians."""
+    """The home page: for a visitor, the clinic's public front page; for staff, what their role
+    needs first. For those who book and treat, the Today board (the chairs and the day's
+    patients); then open safety alerts for clinicians."""
     user: Any = request.user
+    if not user.is_authenticated:
+        return public_home(request)
     role = user.role
     context: dict[str, Any] = {"role_label": role.label if role else "a user without a role"}
     shown: list[EventSpec] = []

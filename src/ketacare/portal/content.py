@@ -1,0 +1,65 @@
+"""The public pages, in the order the site shows them, each with the default text shipped in
+portal/content/<slug>.md (written for this project; the clinic admin rewrites any of them), and
+Markdown made safe: raw HTML is shown as text, never run, and links may only go to the web,
+e-mail or a phone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+
+CONTENT = Path(__file__).resolve().parent / "content"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    slug: str
+    title: str
+    summary: str  # a line on the home page
+
+    def default_body(self) -> str:
+        return (CONTENT / f"{self.slug}.md").read_text(encoding="utf-8")
+
+
+PAGES = (
+    Page(
+        "conditions",
+        "Conditions we treat",
+        "Depression that antidepressants have not helped, severe anxiety, postpartum depression and PTSD.",
+    ),
+    Page(
+        "treatment",
+        "How ketamine treatment works",
+        "Relief often within hours or days, given as a series, then boosters.",
+    ),
+    Page(
+        "session",
+        "What a treatment session is like",
+        "How to prepare, what you may feel, and going home safely.",
+    ),
+    Page("routes", "IV ketamine and esketamine nasal spray", "Two ways to give ketamine, compared."),
+    Page(
+        "evidence", "What the evidence says", "The published figures, each with what was measured and when."
+    ),
+    Page("costs", "Costs and questions", "Prices, insurance, referrals, and common questions."),
+    Page("contact", "Contact us", "How to reach the clinic."),
+)
+BY_SLUG = {p.slug: p for p in PAGES}
+ALLOWED_LINKS = ("https://", "http://", "mailto:", "tel:", "#", "/")
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+    default_validate = md.validateLink
+    md.validateLink = lambda url: default_validate(url) and url.strip().lower().startswith(ALLOWED_LINKS)  # type: ignore[method-assign]
+    return md
+
+
+def render(text: str) -> str:
+    """Markdown to HTML that can hold no script: HTML in the text is escaped, and a link to
+    anything but the web, e-mail or a phone is left as plain text."""
+    return str(_markdown().render(text))

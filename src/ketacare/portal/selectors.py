@@ -1,0 +1,88 @@
+"""Reads for the public pages: each page's text (the clinic's, or the shipped default) as safe
+HTML, the clinic's details, and the evidence: the published figures, and the clinic's own if it
+chose to publish them (read from the stored outcomes, kept for ten minutes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+
+from ketacare.clinical.outcomes import PUBLISHED, Published
+from ketacare.portal.content import BY_SLUG, PAGES, Page, render
+from ketacare.portal.models import PublicPage, PublicSite
+
+OWN_FIGURES_KEY = "ketacare:portal:own-figures"
+OWN_FIGURES_SECONDS = 600
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    page: Page
+    title: str
+    html: str
+    body: str
+    edited: bool
+
+
+def site() -> PublicSite:
+    return PublicSite.objects.filter(pk=1).first() or PublicSite()
+
+
+def page(slug: str) -> Shown | None:
+    """One page as the public sees it, or None for a slug that is not a page. One query."""
+    known = BY_SLUG.get(slug)
+    if known is None:
+        return None
+    row = PublicPage.objects.filter(slug=slug).first()
+    body = row.body if row else known.default_body()
+    return Shown(known, row.title if row else known.title, render(body), body, row is not None)
+
+
+def titles() -> list[tuple[Page, str]]:
+    """Every page with the title the clinic gave it. One query."""
+    given = dict(PublicPage.objects.values_list("slug", "title"))
+    return [(p, given.get(p.slug, p.title)) for p in PAGES]
+
+
+def published() -> tuple[Published, ...]:
+    return PUBLISHED
+
+
+def own_figures() -> dict[str, Any] | None:
+    """The clinic's PHQ-9 response after the first treatment and after the course, intention to
+    treat with its 95% interval, as the outcome dashboard last computed them; None until a first
+    treatment has been given. Cached: an anonymous visitor never starts a computation."""
+    cached = cache.get(OWN_FIGURES_KEY)
+    if cached is not None:
+        return cached or None
+    from ketacare.outcomes.selectors import Filters, dashboard
+
+    figures = dashboard(Filters(instrument="phq9"), with_speed=False)
+    shown: dict[str, Any] = {}
+    if figures.patients:
+        shown = {
+            "patients": figures.patients,
+            "points": [
+                (label, when, _percent(figures.points[point].itt))
+                for point, label, when in (
+                    ("first", "After the first treatment", figures.rules.first_treatment_text()),
+                    ("course", "After the course", figures.rules.course_text()),
+                )
+            ],
+            "response_text": figures.response_text,
+        }
+    cache.set(OWN_FIGURES_KEY, shown, OWN_FIGURES_SECONDS)
+    return shown or None
+
+
+def _percent(rates: Any) -> dict[str, Any]:
+    """A response figure in whole percents: rate, its 95% interval, and how many it counts."""
+    r = rates.response
+    low, high = r.ci95 if r.ci95 else (None, None)
+    return {"n": r.n, "responders": r.events, "rate": _pct(r.rate), "low": _pct(low), "high": _pct(high)}
+
+
+def _pct(share: float | None) -> int | None:
+    return None if share is None else round(100 * share)
