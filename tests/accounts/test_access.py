@@ -25,6 +25,7 @@ PUBLIC = {
     "accounts:password-reset-confirm",
     "accounts:password-reset-complete",
     "portal:page",
+    "portal:enquiry-new",
 }
 # The code page after the password: signed in, any role (tests/accounts/test_two_factor.py).
 SECOND_FACTOR = {"accounts:two-factor"}
@@ -85,6 +86,9 @@ PAGES = {
     "accounts:api-tokens": ("/accounts/api-tokens/", {Role.CLINIC_ADMIN}),
     "accounts:api-token-revoke": ("/accounts/api-tokens/{tkid}/revoke/", {Role.CLINIC_ADMIN}),
     "portal:site": ("/site/", {Role.CLINIC_ADMIN}),
+    "portal:enquiries": ("/enquiries/", CLINICAL | {Role.FRONT_DESK}),
+    "portal:enquiry": ("/enquiries/{enid}/", CLINICAL | {Role.FRONT_DESK}),
+    "portal:enquiry-action": ("/enquiries/{enid}/called-back/", CLINICAL | {Role.FRONT_DESK}),
     "portal:page-edit": ("/site/evidence/", {Role.CLINIC_ADMIN}),
     "measures:response-new": ("/patients/{pid}/measures/new/", CLINICAL),
     "measures:responses-more": ("/patients/{pid}/measures/more/?before={rid}", CLINICAL),
@@ -166,6 +170,7 @@ def _one_of_everything() -> dict[str, int]:
     from ketacare.outcomes import services as outcome_services
     from ketacare.outcomes.models import PatientOutcome
     from ketacare.patients.services import patient_register
+    from ketacare.portal.models import Enquiry
     from ketacare.screening import services as screening
     from ketacare.sessions.services import session_check_in
     from tests.conftest import PASSWORD, patient_details
@@ -279,7 +284,15 @@ def _one_of_everything() -> dict[str, int]:
     )
     admin = Actor(user=user(Role.CLINIC_ADMIN, "access.admin"))
     token, _ = api_token_create(actor=admin, system="registry", role=Role.NURSE, scope="read")
+    enquiry = Enquiry.objects.create(
+        given_name="Rosa",
+        family_name="Delgado",
+        date_of_birth=datetime.date(1984, 6, 2),
+        phone="555 0100",
+        seeking=["depression"],
+    )
     return {
+        "enid": enquiry.pk,
         "refid": referral.pk,
         "ocid": outcome.pk,
         "tkid": token.pk,
@@ -373,6 +386,7 @@ def test_public_pages_need_no_sign_in(client):
     # The front page is the clinic's public page for a visitor (staff see their home there).
     assert "Staff sign in" in client.get("/").content.decode()
     assert client.get("/about/conditions/").status_code == 200
+    assert client.get("/talk-to-a-doctor/").status_code == 200
     assert client.get("/healthz").content == b"ok"
     assert "Link not valid" in client.get("/r/not-a-token/").content.decode()
 

@@ -34,7 +34,13 @@ _MEASURES_CLINICAL = (
 
 # Referral intake is front-desk work; the consultation (history, checklist, staging) is clinical;
 # only a physician signs the candidacy decision.
-_REFERRAL = ("screening.view_referral", "screening.add_referral")
+_REFERRAL = (
+    "screening.view_referral",
+    "screening.add_referral",
+    # Enquiries from the public "talk to a doctor" form: the queue they are called back from.
+    "portal.view_enquiry",
+    "portal.change_enquiry",
+)
 _SCREENING_CLINICAL = _REFERRAL + (
     "screening.view_consultation",
     "screening.add_consultation",

@@ -325,6 +325,8 @@ PATIENTS_PER_PAGE = 25
 # points this at its wording file (format: measures/wording.py).
 LICENSED_WORDING_FILE = os.environ.get("KETACARE_LICENSED_WORDING") or None
 SELF_REPORT_LINK_HOURS = env_int("KETACARE_SELF_REPORT_LINK_HOURS", 72)
+# The public "talk to a doctor" form: forms read per address per hour (more are refused, 429).
+ENQUIRIES_PER_HOUR = env_int("KETACARE_ENQUIRIES_PER_HOUR", 10)
 CRISIS_TEXT = os.environ.get(
     "KETACARE_CRISIS_TEXT",
     "If you are thinking about suicide or about harming yourself, please call or text 988 (the Suicide "

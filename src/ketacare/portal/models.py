@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from ketacare.clinical.candidacy import PRESENTING_LABELS, PresentingCondition
+
 _USER = settings.AUTH_USER_MODEL
 
 
@@ -50,3 +52,55 @@ class PublicSite(models.Model):
 
     def __str__(self) -> str:
         return self.clinic_name
+
+
+class Enquiry(models.Model):
+    """Someone asking to talk to a doctor, from the public form: what they told us, the
+    pre-screen, an optional PHQ-9, and what the front desk did (called back, referred, declined
+    with the reason). A positive PHQ-9 item 9 makes it urgent."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        CALLED_BACK = "called_back", "Called back"
+        REFERRED = "referred", "Referral made"
+        DECLINED = "declined", "Declined"
+
+    class CallTime(models.TextChoices):
+        ANY = "any", "Any time"
+        MORNING = "morning", "Morning"
+        AFTERNOON = "afternoon", "Afternoon"
+        EVENING = "evening", "Early evening"
+
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    phone = models.CharField(max_length=30)
+    email = models.EmailField(blank=True)
+    call_time = models.CharField("Best time to call", max_length=10, choices=CallTime.choices, default="any")
+    seeking = models.JSONField("Seeking help for", default=list)
+    message = models.TextField(blank=True)
+    referring_clinician = models.CharField(max_length=200, blank=True)
+    prescreen = models.JSONField(default=dict)
+    phq9_answers = models.JSONField(null=True, blank=True)
+    phq9_total = models.PositiveSmallIntegerField(null=True, blank=True)
+    urgent = models.BooleanField(default=False, help_text="PHQ-9 item 9 answered above 'not at all'")
+    received_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    status_note = models.CharField(max_length=300, blank=True)
+    handled_by = models.ForeignKey(_USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    handled_at = models.DateTimeField(null=True, blank=True)
+    referral = models.ForeignKey(
+        "screening.Referral", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-urgent", "received_at", "id")
+        indexes = [models.Index(fields=["status", "-urgent", "received_at"], name="enquiry_queue")]
+        verbose_name_plural = "enquiries"
+
+    def __str__(self) -> str:
+        return f"Enquiry {self.pk} ({self.received_at:%Y-%m-%d})"
+
+    @property
+    def seeking_labels(self) -> str:
+        return ", ".join(PRESENTING_LABELS.get(PresentingCondition(c), c) for c in self.seeking)

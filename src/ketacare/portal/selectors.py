@@ -11,7 +11,7 @@ from django.core.cache import cache
 
 from ketacare.clinical.outcomes import PUBLISHED, Published
 from ketacare.portal.content import BY_SLUG, PAGES, Page, render
-from ketacare.portal.models import PublicPage, PublicSite
+from ketacare.portal.models import Enquiry, PublicPage, PublicSite
 
 OWN_FIGURES_KEY = "ketacare:portal:own-figures"
 OWN_FIGURES_SECONDS = 600
@@ -86,3 +86,38 @@ def _percent(rates: Any) -> dict[str, Any]:
 
 def _pct(share: float | None) -> int | None:
     return None if share is None else round(100 * share)
+
+
+def enquiry_queue(status: str = "open") -> list[Enquiry]:
+    """The front desk's queue: open enquiries (new and called back), urgent first then oldest
+    first; or those of one status. One query."""
+    qs = Enquiry.objects.only(
+        "id",
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "phone",
+        "call_time",
+        "seeking",
+        "urgent",
+        "received_at",
+        "status",
+        "phq9_total",
+        "prescreen",
+    )
+    if status == "open":
+        qs = qs.filter(status__in=[Enquiry.Status.NEW, Enquiry.Status.CALLED_BACK])
+    else:
+        qs = qs.filter(status=status)
+    return list(qs.order_by("-urgent", "received_at", "id")[:200])
+
+
+def enquiry_counts() -> dict[str, int]:
+    """New enquiries, and the urgent ones among them (nobody has called back yet): for the home
+    page. One query."""
+    from django.db.models import Count, Q
+
+    new = Q(status=Enquiry.Status.NEW)
+    return Enquiry.objects.aggregate(
+        new=Count("id", filter=new), urgent=Count("id", filter=new & Q(urgent=True))
+    )

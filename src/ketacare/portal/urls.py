@@ -5,6 +5,10 @@ from ketacare.portal import views
 app_name = "portal"
 urlpatterns = [
     path("about/<slug:slug>/", views.public_page, name="page"),
+    path("talk-to-a-doctor/", views.enquiry_new, name="enquiry-new"),
+    path("enquiries/", views.enquiry_list, name="enquiries"),
+    path("enquiries/<int:enquiry_id>/", views.enquiry_detail, name="enquiry"),
+    path("enquiries/<int:enquiry_id>/<str:action>/", views.enquiry_action, name="enquiry-action"),
     path("site/", views.site_edit, name="site"),
     path("site/<slug:slug>/", views.page_edit, name="page-edit"),
 ]

@@ -15,6 +15,7 @@ from ketacare.measures.forms import AcknowledgeForm
 from ketacare.measures.selectors import open_alerts
 from ketacare.outcomes.selectors import booster_prompts
 from ketacare.patients.models import Patient
+from ketacare.portal.selectors import enquiry_counts
 from ketacare.portal.views import public_home
 from ketacare.web import today
 
@@ -45,6 +46,8 @@ def home(request: HttpRequest) -> HttpResponse:
         prompts = booster_prompts()  # as of the last catch-up (an outcome page or the timer)
         shown.append(list_view_spec("patients.patient", [o.patient_id for o in prompts]))
         context["booster_prompts"] = prompts
+    if user.has_perm("portal.view_enquiry"):
+        context["enquiries"] = enquiry_counts()
     if user.has_perm("patients.view_patient"):
         recent = list(Patient.objects.only("id", "mrn", "given_name", "family_name").order_by("-id")[:8])
         shown.append(list_view_spec("patients.patient", [p.pk for p in recent]))
