@@ -28,6 +28,8 @@ from tests.treatment_helpers import ALL_CLEAR, ESCORT, make_chair, make_eligible
 
 def sign_in(page, url, username):
     page.goto(url)
+    if not page.get_by_label("Username").count():  # the clinic's public front page, at "/"
+        page.get_by_role("link", name="Staff sign in").click()
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Password").press("Enter")

@@ -137,7 +137,11 @@ class EnquiryForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(max_length=300, widget=forms.TextInput)
+    note = forms.CharField(label="What was agreed on the call", max_length=300, widget=forms.TextInput)
+
+
+class DeclineForm(forms.Form):
+    note = forms.CharField(label="Why the clinic declines", max_length=300, widget=forms.TextInput)
 
 
 class ReferForm(forms.Form):

@@ -22,7 +22,7 @@ from ketacare.clinical.prescreen import QUESTIONS
 from ketacare.clinical.prescreen import for_staff as prescreen_lines
 from ketacare.patients.services import PossibleDuplicateError
 from ketacare.portal import selectors, services
-from ketacare.portal.forms import EnquiryForm, NoteForm, PageForm, ReferForm, SiteForm
+from ketacare.portal.forms import DeclineForm, EnquiryForm, NoteForm, PageForm, ReferForm, SiteForm
 from ketacare.portal.models import Enquiry
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors
 
@@ -155,7 +155,7 @@ def _enquiry_page(request: HttpRequest, enquiry: Enquiry, status: int = 200, **f
         "prescreen": prescreen_lines(enquiry.prescreen),
         "answers": [(q, enquiry.prescreen.get(q.code, "")) for q in QUESTIONS],
         "note_form": forms.get("note_form") or NoteForm(),
-        "decline_form": forms.get("decline_form") or NoteForm(),
+        "decline_form": forms.get("decline_form") or DeclineForm(),
         "refer_form": forms.get("refer_form") or ReferForm(),
         "duplicates": forms.get("duplicates"),
     }
@@ -180,7 +180,7 @@ def enquiry_action(request: HttpRequest, enquiry_id: int, action: str) -> HttpRe
         raise Http404("No such action.")
     enquiry = get_object_or_404(Enquiry, pk=enquiry_id)
     actor = Actor.from_request(request)
-    form: Any = ReferForm(request.POST) if action == "refer" else NoteForm(request.POST)
+    form: Any = {"refer": ReferForm, "decline": DeclineForm}.get(action, NoteForm)(request.POST)
     key = {"called-back": "note_form", "decline": "decline_form", "refer": "refer_form"}[action]
     if not form.is_valid():
         return _enquiry_page(request, enquiry, UNPROCESSABLE, **{key: form})

@@ -24,6 +24,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append(("Register patient", reverse("patients:create")))
         if user.has_perm("measures.view_safetyalert"):
             items.append(("Safety alerts", reverse("measures:alert-list")))
+        if user.has_perm("portal.view_enquiry"):
+            items.append(("Enquiries", reverse("portal:enquiries")))
         if user.has_perm("treatment.view_appointment"):
             items.append(("Calendar", reverse("treatment:calendar")))
             items.append(("Appointments", reverse("treatment:upcoming")))
