@@ -50,7 +50,7 @@ def test_a_visitor_asks_for_a_call_back_and_the_front_desk_sees_it(client_as, fr
     assert "Delgado, Rosa" in queue
     page = client_as(front_desk).get(f"/enquiries/{enquiry.pk}/").content.decode()
     # The pre-screen shapes a line for the call, and refuses nobody.
-    assert "(not sure) Blood pressure or heart condition" in page
+    assert "(not sure) Blood pressure, heart, aneurysm or brain bleed" in page
     assert AuditEvent.objects.filter(object_type="portal.enquiry", action="view").count() == 2
 
 

@@ -75,7 +75,9 @@ def test_only_the_clinic_admin_edits_the_public_pages(client_as, physician, nurs
 def test_the_evidence_page_lists_each_published_figure_with_its_definition():
     text = Client().get("/about/evidence/").content.decode()
     assert "Murrough 2013, Am J Psychiatry" in text and "MADRS &gt;= 50% reduction" in text
+    # The advertising claim comes last, named as a claim, never as a study or this clinic's.
     assert "undefined: a claim, not a measured figure" in text
+    assert text.index("Claim seen in clinics&#x27; advertising (not a study)") > text.index("STAR*D")
     assert "This clinic's own results" not in text
 
 

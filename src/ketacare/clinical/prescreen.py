@@ -32,22 +32,29 @@ QUESTIONS = (
     Question(
         "pregnancy",
         "Are you pregnant, or could you be, or are you breastfeeding?",
-        "Pregnancy or breastfeeding possible: ketamine is not given in pregnancy (reference section 5).",
+        "Pregnancy or breastfeeding possible: ketamine and esketamine are not given in pregnancy or "
+        "while breastfeeding (consultation checklist: pregnancy, breastfeeding).",
     ),
     Question(
         "psychosis",
-        "Have you ever had psychosis, schizophrenia, or an episode of mania?",
-        "Psychosis or mania in the history: a contraindication to weigh at the consultation.",
+        "Have you ever been told you had psychosis (for example, hearing voices others cannot hear), "
+        "schizophrenia, or bipolar disorder or mania (days of very high energy with little sleep)?",
+        "Psychosis or mania in the history: current or recent psychosis or mania rules ketamine out, "
+        "and past mania needs a mood stabiliser (consultation checklist).",
     ),
     Question(
         "blood_pressure",
-        "Do you have high blood pressure that is not well controlled, or a heart condition?",
-        "Blood pressure or heart condition: ketamine raises blood pressure; check control first.",
+        "Do you have high blood pressure that is not well controlled, a heart condition, an "
+        "aneurysm (a bulging blood vessel), or have you ever had a stroke or bleeding in the brain?",
+        "Blood pressure, heart, aneurysm or brain bleed: ketamine raises blood pressure; aneurysm, "
+        "arteriovenous malformation and brain bleeding are contraindications (consultation checklist).",
     ),
     Question(
         "substances",
-        "In the last year, have you used street drugs, or had a problem with alcohol?",
-        "Recent substance use: to discuss (misuse is a relative contraindication).",
+        "In the last year, have you used drugs not prescribed to you (including ketamine), or has "
+        "alcohol been a problem for you?",
+        "Recent substance use: a current substance use disorder is a contraindication to weigh "
+        "(consultation checklist).",
     ),
 )
 BY_CODE = {q.code: q for q in QUESTIONS}

@@ -28,7 +28,7 @@ PAGES = (
     Page(
         "conditions",
         "Conditions we treat",
-        "Depression that antidepressants have not helped, severe anxiety, postpartum depression and PTSD.",
+        "Depression other treatments have not helped; also severe anxiety, PTSD, postpartum depression.",
     ),
     Page(
         "treatment",

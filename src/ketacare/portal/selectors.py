@@ -4,7 +4,7 @@ chose to publish them (read from the stored outcomes, kept for ten minutes)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.cache import cache
@@ -46,8 +46,12 @@ def titles() -> list[tuple[Page, str]]:
     return [(p, given.get(p.slug, p.title)) for p in PAGES]
 
 
-def published() -> tuple[Published, ...]:
-    return PUBLISHED
+def published() -> list[Published]:
+    """The studies' figures, then the advertising claim, named for what it is and shown last (a
+    visitor must not read it as this clinic's, nor as a study's)."""
+    claims = [p for p in PUBLISHED if p.definition.startswith("undefined")]
+    studies = [p for p in PUBLISHED if p not in claims]
+    return studies + [replace(c, source="Claim seen in clinics' advertising (not a study)") for c in claims]
 
 
 def own_figures() -> dict[str, Any] | None:

@@ -123,7 +123,7 @@ def enquiry_new(request: HttpRequest) -> HttpResponse:
             return render(request, "portal/enquiry_thanks.html", context)
         details, phq9 = form.enquiry()
         enquiry = services.enquiry_submit(actor=Actor.from_request(request), details=details, phq9=phq9)
-        context.update(enquiry=enquiry, crisis_text=settings.CRISIS_TEXT)
+        context["enquiry"] = enquiry
         return render(request, "portal/enquiry_thanks.html", context)
     context["form"] = form
     return render(
