@@ -26,6 +26,7 @@ PUBLIC = {
     "accounts:password-reset-complete",
     "portal:page",
     "portal:enquiry-new",
+    "portal:stop",
 }
 # The code page after the password: signed in, any role (tests/accounts/test_two_factor.py).
 SECOND_FACTOR = {"accounts:two-factor"}

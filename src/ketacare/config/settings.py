@@ -325,6 +325,19 @@ PATIENTS_PER_PAGE = 25
 # points this at its wording file (format: measures/wording.py).
 LICENSED_WORDING_FILE = os.environ.get("KETACARE_LICENSED_WORDING") or None
 SELF_REPORT_LINK_HOURS = env_int("KETACARE_SELF_REPORT_LINK_HOURS", 72)
+# Reminders and follow-up (`ketacare send-due`, docs/portal.md): hours before an appointment
+# each reminder goes, the local hour of the day-before preparation and the day-after check-in,
+# and the text-message backend (console: printed; Twilio: its Messages API).
+REMINDER_HOURS = tuple(
+    int(h) for h in os.environ.get("KETACARE_REMINDER_HOURS", "48,24").split(",") if h.strip()
+)
+PREPARATION_HOUR = env_int("KETACARE_PREPARATION_HOUR", 17)
+CHECK_IN_HOUR = env_int("KETACARE_CHECK_IN_HOUR", 10)
+SMS_BACKEND = os.environ.get("KETACARE_SMS_BACKEND", "ketacare.portal.sms.ConsoleBackend")
+TWILIO_SID = os.environ.get("KETACARE_TWILIO_SID", "")
+TWILIO_TOKEN = os.environ.get("KETACARE_TWILIO_TOKEN", "")
+TWILIO_FROM = os.environ.get("KETACARE_TWILIO_FROM", "")
+SITE_URL = os.environ.get("KETACARE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # The public "talk to a doctor" form: forms read per address per hour (more are refused, 429).
 ENQUIRIES_PER_HOUR = env_int("KETACARE_ENQUIRIES_PER_HOUR", 10)
 CRISIS_TEXT = os.environ.get(

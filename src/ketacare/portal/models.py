@@ -104,3 +104,67 @@ class Enquiry(models.Model):
     @property
     def seeking_labels(self) -> str:
         return ", ".join(PRESENTING_LABELS.get(PresentingCondition(c), c) for c in self.seeking)
+
+
+class ContactPreference(models.Model):
+    """A patient's choice of the messages the clinic sends: each channel may be stopped, by the
+    patient (the link in every message) or by staff. `token` names the patient in that link
+    without naming anything about them."""
+
+    patient = models.OneToOneField("patients.Patient", on_delete=models.CASCADE, related_name="+")
+    email_ok = models.BooleanField(default=True)
+    sms_ok = models.BooleanField(default=True)
+    token = models.CharField(max_length=43, unique=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"contact preferences of patient {self.patient_id}"
+
+
+class Message(models.Model):
+    """One reminder or follow-up to one patient on one channel, made once (the unique key) and
+    sent once: claimed by one run, retried with growing pauses after a failure, given up after
+    the last try. The text says as little as it can: no diagnosis, no treatment."""
+
+    class Kind(models.TextChoices):
+        APPOINTMENT = "appointment", "Appointment reminder"
+        PREPARATION = "preparation", "Preparation the day before"
+        CHECK_IN = "check_in", "Check-in the day after a treatment"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "Text message"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Not sent"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    channel = models.CharField(max_length=6, choices=Channel.choices)
+    about = models.CharField(max_length=60, help_text="what it is about: appointment:12:48h, session:7")
+    to = models.CharField(max_length=254)
+    subject = models.CharField(max_length=150, blank=True)
+    body = models.TextField()
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("next_attempt_at", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "channel", "about"], name="one_message_per_reason_and_channel"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.channel} ({self.status})"

@@ -9,6 +9,7 @@ urlpatterns = [
     path("enquiries/", views.enquiry_list, name="enquiries"),
     path("enquiries/<int:enquiry_id>/", views.enquiry_detail, name="enquiry"),
     path("enquiries/<int:enquiry_id>/<str:action>/", views.enquiry_action, name="enquiry-action"),
+    path("stop/<str:token>/", views.stop_messages, name="stop"),
     path("site/", views.site_edit, name="site"),
     path("site/<slug:slug>/", views.page_edit, name="page-edit"),
 ]

@@ -208,3 +208,21 @@ def enquiry_action(request: HttpRequest, enquiry_id: int, action: str) -> HttpRe
         return _enquiry_page(request, enquiry, UNPROCESSABLE, **{key: form})
     messages.success(request, done)
     return redirect("portal:enquiry", enquiry_id=enquiry.pk)
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def stop_messages(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in every message: stop that channel (asked, then done on a button, so that a
+    link previewer opening it stops nothing)."""
+    from ketacare.portal import reminders
+    from ketacare.portal.models import ContactPreference, Message
+
+    channel = request.GET.get("channel", "")
+    known = ContactPreference.objects.filter(token=token).exists() and channel in Message.Channel.values
+    context: dict[str, Any] = {"site": selectors.site(), "pages": selectors.titles(), "known": known}
+    context["channel_label"] = Message.Channel(channel).label.lower() if known else ""
+    if request.method == "POST" and known:
+        reminders.stop(token, channel)
+        context["stopped"] = True
+    return render(request, "portal/stop.html", context, status=200 if known else 404)

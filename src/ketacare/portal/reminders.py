@@ -1,0 +1,245 @@
+"""Reminders and follow-up, made and sent by `ketacare send-due` (safe to run every minute):
+
+- an appointment reminder at each of KETACARE_REMINDER_HOURS before a booked appointment (48 and
+  24 by default; an appointment booked later than a reminder's hour gets only the latest one due);
+- preparation for tomorrow's treatment, from KETACARE_PREPARATION_HOUR the day before;
+- a check-in the day after a treatment was given, from KETACARE_CHECK_IN_HOUR.
+
+Each goes by text message to the patient's phone and by e-mail to their address, unless they
+stopped that channel. A message is made once (a unique key per reason and channel) and sent once:
+a run claims it with a conditional update, so two runs at the same moment never both send it. A
+failed send is tried again after 1, 5, 30 and 120 minutes, then given up and shown as failed. The
+texts name the clinic and the time, never a diagnosis or a treatment."""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from ketacare.patients.models import Patient
+from ketacare.portal import sms
+from ketacare.portal.models import ContactPreference, Message, PublicSite
+from ketacare.sessions.models import TreatmentSession
+from ketacare.treatment.models import Appointment
+
+RETRY_MINUTES = (1, 5, 30, 120)  # after the 1st, 2nd, 3rd and 4th failure; the 5th is final
+STUCK_MINUTES = 15  # a message claimed this long ago by a run that died is waiting again
+
+
+@dataclass
+class Run:
+    made: int = 0
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    cancelled: int = 0
+
+
+def preference(patient: Patient) -> ContactPreference:
+    pref, _ = ContactPreference.objects.get_or_create(
+        patient=patient, defaults={"token": secrets.token_urlsafe(32)}
+    )
+    return pref
+
+
+def _local(at: datetime.datetime) -> datetime.datetime:
+    return timezone.localtime(at)
+
+
+def _texts(kind: str, site: PublicSite, at: datetime.datetime | None, stop_url: str) -> tuple[str, str]:
+    call = f" call {site.phone}" if site.phone else " call the clinic"
+    when = f"{_local(at):%a %-d %b at %H:%M}" if at else ""
+    if kind == Message.Kind.APPOINTMENT:
+        subject = f"Your appointment on {when}"
+        body = f"{site.clinic_name}: a reminder of your appointment on {when}. To change it,{call}."
+    elif kind == Message.Kind.PREPARATION:
+        subject = "Before tomorrow's appointment"
+        body = (
+            f"{site.clinic_name}: for tomorrow at {when[-5:]}: eat nothing for the hours "
+            "the clinic told you, no alcohol today, and bring someone to take you home: no driving until "
+            "the day after."
+        )
+    else:
+        subject = "How are you feeling?"
+        body = (
+            f"{site.clinic_name}: how are you feeling after yesterday? If anything worries you,{call}. "
+            "In a crisis call or text 988."
+        )
+    return subject, f"{body}\nStop these messages: {stop_url}"
+
+
+def _make(
+    patient: Patient,
+    kind: str,
+    about: str,
+    due: datetime.datetime,
+    at: datetime.datetime | None,
+    site: PublicSite,
+) -> int:
+    pref = preference(patient)
+    made_already = set(Message.objects.filter(kind=kind, about=about).values_list("channel", flat=True))
+    rows = []
+    for channel, to, allowed in (
+        (Message.Channel.SMS, patient.phone, pref.sms_ok),
+        (Message.Channel.EMAIL, patient.email, pref.email_ok),
+    ):
+        if not to or not allowed or channel in made_already:
+            continue
+        stop = settings.SITE_URL + reverse("portal:stop", args=[pref.token]) + f"?channel={channel}"
+        subject, body = _texts(kind, site, at, stop)
+        rows.append(
+            Message(
+                patient=patient,
+                kind=kind,
+                channel=channel,
+                about=about,
+                to=to,
+                subject=subject,
+                body=body,
+                due_at=due,
+                next_attempt_at=due,
+            )
+        )
+    Message.objects.bulk_create(rows, ignore_conflicts=True)  # a run at the same moment made it: once
+    return len(rows)
+
+
+def plan(now: datetime.datetime) -> int:
+    """Make the messages due by `now` that are not made yet. Returns how many were made."""
+    site = PublicSite.objects.filter(pk=1).first() or PublicSite()
+    made = 0
+    hours = sorted(settings.REMINDER_HOURS)
+    horizon = now + datetime.timedelta(hours=max(hours + [48]))
+    booked = Appointment.objects.filter(
+        status=Appointment.Status.BOOKED, starts_at__gt=now, starts_at__lte=horizon
+    ).select_related("patient")
+    today = _local(now).date()
+    for appointment in booked:
+        starts = appointment.starts_at
+        due = [h for h in hours if starts - datetime.timedelta(hours=h) <= now]
+        if due:  # the latest reminder due; one booked late gets no flurry of the earlier ones
+            h = min(due)
+            about = f"appointment:{appointment.pk}:{starts:%Y%m%d%H%M}:{h}h"
+            made += _make(appointment.patient, Message.Kind.APPOINTMENT, about, now, starts, site)
+        if (
+            _local(starts).date() == today + datetime.timedelta(days=1)
+            and _local(now).hour >= settings.PREPARATION_HOUR
+        ):
+            about = f"appointment:{appointment.pk}:{starts:%Y%m%d%H%M}:prep"
+            made += _make(appointment.patient, Message.Kind.PREPARATION, about, now, starts, site)
+    if _local(now).hour >= settings.CHECK_IN_HOUR:
+        yesterday = timezone.make_aware(
+            datetime.datetime.combine(today - datetime.timedelta(days=1), datetime.time())
+        )
+        treated = TreatmentSession.objects.filter(
+            source=TreatmentSession.Source.LIVE,
+            dose_started_at__gte=yesterday,
+            dose_started_at__lt=yesterday + datetime.timedelta(days=1),
+        ).select_related("patient")
+        for session in treated:
+            made += _make(session.patient, Message.Kind.CHECK_IN, f"session:{session.pk}", now, None, site)
+    return made
+
+
+def _still_true(message: Message) -> bool:
+    """An appointment's message goes only while the appointment is booked at the time it names."""
+    if not message.about.startswith("appointment:"):
+        return True
+    _, pk, when, _ = message.about.split(":")
+    starts = (
+        Appointment.objects.filter(pk=int(pk), status=Appointment.Status.BOOKED)
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    return starts is not None and f"{starts:%Y%m%d%H%M}" == when
+
+
+def _deliver(message: Message) -> None:
+    if message.channel == Message.Channel.SMS:
+        sms.backend().send(message.to, message.body)
+    else:
+        send_mail(message.subject, message.body, None, [message.to])
+
+
+def send(now: datetime.datetime, run: Run) -> None:
+    """Send every message whose time has come, each claimed by this run alone."""
+    stuck = now - datetime.timedelta(minutes=STUCK_MINUTES)
+    Message.objects.filter(status=Message.Status.SENDING, next_attempt_at__lt=stuck).update(
+        status=Message.Status.PENDING
+    )
+    for message in Message.objects.filter(status=Message.Status.PENDING, next_attempt_at__lte=now):
+        claimed = Message.objects.filter(pk=message.pk, status=Message.Status.PENDING).update(
+            status=Message.Status.SENDING, attempts=F("attempts") + 1, next_attempt_at=now
+        )
+        if not claimed:
+            continue  # another run has it
+        message.refresh_from_db()
+        if not _still_true(message):
+            Message.objects.filter(pk=message.pk).update(
+                status=Message.Status.CANCELLED, last_error="no longer booked at that time"
+            )
+            run.cancelled += 1
+            continue
+        try:
+            _deliver(message)
+        except Exception as exc:  # noqa: BLE001 - any failure: tried again later, then given up
+            _failed(message, now, f"{type(exc).__name__}: {exc}"[:300], run)
+            continue
+        Message.objects.filter(pk=message.pk).update(
+            status=Message.Status.SENT, sent_at=timezone.now(), last_error=""
+        )
+        run.sent += 1
+
+
+def _failed(message: Message, now: datetime.datetime, error: str, run: Run) -> None:
+    if message.attempts > len(RETRY_MINUTES):
+        Message.objects.filter(pk=message.pk).update(status=Message.Status.FAILED, last_error=error)
+        run.failed += 1
+        return
+    later = now + datetime.timedelta(minutes=RETRY_MINUTES[message.attempts - 1])
+    Message.objects.filter(pk=message.pk).update(
+        status=Message.Status.PENDING, next_attempt_at=later, last_error=error
+    )
+    run.retrying += 1
+
+
+def send_due(now: datetime.datetime | None = None) -> Run:
+    """Make what is due, then send it. Each step commits on its own: a message made is kept even
+    if sending fails, and a message sent is never sent again."""
+    now = now or timezone.now()
+    run = Run()
+    with transaction.atomic():
+        run.made = plan(now)
+    send(now, run)
+    return run
+
+
+def stop(token: str, channel: str) -> ContactPreference | None:
+    """The patient stops one channel (the link in each message). Pending messages on it are not
+    sent."""
+    with transaction.atomic():
+        pref = ContactPreference.objects.select_for_update().filter(token=token).first()
+        if pref is None or channel not in Message.Channel.values:
+            return None
+        setattr(pref, "sms_ok" if channel == Message.Channel.SMS else "email_ok", False)
+        pref.save()
+        Message.objects.filter(
+            patient_id=pref.patient_id, channel=channel, status=Message.Status.PENDING
+        ).update(status=Message.Status.CANCELLED, last_error="the patient stopped this channel")
+    return pref
+
+
+def describe(run: Any) -> str:
+    return (
+        f"{run.made} message(s) made, {run.sent} sent, {run.retrying} to try again, "
+        f"{run.failed} failed for good, {run.cancelled} not sent (appointment changed or cancelled)"
+    )
