@@ -27,6 +27,11 @@ PUBLIC = {
     "portal:page",
     "portal:enquiry-new",
     "portal:stop",
+    # The patient portal: its own sign-in by a one-time code (tests/portal/test_patient_portal.py).
+    "portal:portal-home",
+    "portal:portal-sign-in",
+    "portal:portal-code",
+    "portal:portal-sign-out",
 }
 # The code page after the password: signed in, any role (tests/accounts/test_two_factor.py).
 SECOND_FACTOR = {"accounts:two-factor"}

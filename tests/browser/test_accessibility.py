@@ -32,7 +32,7 @@ def test_the_public_pages_and_the_enquiry_form_have_no_wcag_violations(
 ):
     page.set_viewport_size({"width": WIDTHS[width], "height": 900})
     found: dict[str, list[str]] = {}
-    paths = ["/", *(f"/about/{p.slug}/" for p in PAGES), "/talk-to-a-doctor/"]
+    paths = ["/", *(f"/about/{p.slug}/" for p in PAGES), "/talk-to-a-doctor/", "/my/sign-in/", "/my/code/"]
     for path in paths:
         page.goto(f"{live_server.url}{path}")
         found[path] = _violations(page)

@@ -47,7 +47,24 @@ PAGES = (
     Page("costs", "Costs and questions", "Prices, insurance, referrals, and common questions."),
     Page("contact", "Contact us", "How to reach the clinic."),
 )
-BY_SLUG = {p.slug: p for p in PAGES}
+# Shown to patients in the portal beside each appointment, by the route of their course; the
+# clinic admin edits them with the public pages. Sources: the clinic's protocol (clinical
+# reference section 5) and the Spravato label (food 2 hours, liquids 30 minutes, no nasal
+# decongestant in the hour before; at least 2 hours' observation).
+PREPARATION = (
+    Page("prepare-iv", "Preparing for a ketamine treatment", "Shown to patients before IV or IM ketamine."),
+    Page(
+        "prepare-esketamine",
+        "Preparing for an esketamine treatment",
+        "Shown to patients before a nasal spray.",
+    ),
+)
+PREPARATION_BY_ROUTE = {
+    "iv_ketamine": "prepare-iv",
+    "im_ketamine": "prepare-iv",
+    "esketamine": "prepare-esketamine",
+}
+BY_SLUG = {p.slug: p for p in (*PAGES, *PREPARATION)}
 ALLOWED_LINKS = ("https://", "http://", "mailto:", "tel:", "#", "/")
 
 

@@ -150,3 +150,24 @@ class ReferForm(forms.Form):
     confirm_not_duplicate = forms.BooleanField(
         label="This is a different person from those listed", required=False
     )
+
+
+class PortalSignInForm(forms.Form):
+    contact = forms.CharField(
+        label="Your e-mail address or mobile number",
+        max_length=254,
+        help_text="The one the clinic has for you.",
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
+    date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class PortalCodeForm(forms.Form):
+    code = forms.CharField(
+        label="The 6-digit code we sent you",
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )

@@ -168,3 +168,23 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.channel} ({self.status})"
+
+
+class PortalCode(models.Model):
+    """A one-time code a patient asked for to sign in to the portal, sent to their phone or
+    e-mail. Only its keyed digest is kept; it works once, for CODE_MINUTES, and a few wrong tries
+    end it."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=64)
+    channel = models.CharField(max_length=6)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    failures = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "-created_at"], name="portal_code_patient")]
+
+    def __str__(self) -> str:
+        return f"portal code {self.pk} of patient {self.patient_id}"

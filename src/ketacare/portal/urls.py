@@ -10,6 +10,10 @@ urlpatterns = [
     path("enquiries/<int:enquiry_id>/", views.enquiry_detail, name="enquiry"),
     path("enquiries/<int:enquiry_id>/<str:action>/", views.enquiry_action, name="enquiry-action"),
     path("stop/<str:token>/", views.stop_messages, name="stop"),
+    path("my/", views.portal_home, name="portal-home"),
+    path("my/sign-in/", views.portal_sign_in, name="portal-sign-in"),
+    path("my/code/", views.portal_code, name="portal-code"),
+    path("my/sign-out/", views.portal_sign_out, name="portal-sign-out"),
     path("site/", views.site_edit, name="site"),
     path("site/<slug:slug>/", views.page_edit, name="page-edit"),
 ]

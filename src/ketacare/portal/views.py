@@ -18,11 +18,23 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor, client_ip
 from ketacare.audit.services import Action, audit_list_view, audit_record
+from ketacare.clinical import instruments
+from ketacare.clinical.outcomes import OUTCOME_SCALES
 from ketacare.clinical.prescreen import QUESTIONS
 from ketacare.clinical.prescreen import for_staff as prescreen_lines
 from ketacare.patients.services import PossibleDuplicateError
-from ketacare.portal import selectors, services
-from ketacare.portal.forms import DeclineForm, EnquiryForm, NoteForm, PageForm, ReferForm, SiteForm
+from ketacare.portal import patient_access, selectors, services
+from ketacare.portal.content import PREPARATION, PREPARATION_BY_ROUTE
+from ketacare.portal.forms import (
+    DeclineForm,
+    EnquiryForm,
+    NoteForm,
+    PageForm,
+    PortalCodeForm,
+    PortalSignInForm,
+    ReferForm,
+    SiteForm,
+)
 from ketacare.portal.models import Enquiry
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors
 
@@ -63,7 +75,8 @@ def site_edit(request: HttpRequest) -> HttpResponse:
             messages.success(request, "The clinic's details are saved.")
             return redirect("portal:site")
     status = UNPROCESSABLE if request.method == "POST" else 200
-    return render(request, "portal/site.html", {"form": form, "pages": selectors.titles()}, status=status)
+    pages = [*selectors.titles(), *((p, p.title) for p in PREPARATION)]
+    return render(request, "portal/site.html", {"form": form, "pages": pages}, status=status)
 
 
 @requires(EDIT)
@@ -226,3 +239,136 @@ def stop_messages(request: HttpRequest, token: str) -> HttpResponse:
         reminders.stop(token, channel)
         context["stopped"] = True
     return render(request, "portal/stop.html", context, status=200 if known else 404)
+
+
+# -- The patient portal: sign-in by a one-time code, then the patient's own page ----------------
+
+PORTAL_IDLE_SECONDS = 15 * 60  # as the staff's idle sign-out
+
+
+def _portal_actor(request: HttpRequest, mrn: str = "") -> Actor:
+    actor = Actor.from_request(request)
+    return Actor(
+        user=None,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+        system=f"patient-portal:{mrn}" if mrn else "patient-portal",
+    )
+
+
+def _portal_patient(request: HttpRequest) -> Any:
+    """The signed-in patient, or None (never signed in, signed out, or idle too long)."""
+    from ketacare.patients.models import Patient
+
+    pk, seen = request.session.get(patient_access.SESSION_KEY), request.session.get("ketacare_portal_seen", 0)
+    now = int(timezone.now().timestamp())
+    if pk is None or now - int(seen) > PORTAL_IDLE_SECONDS:
+        request.session.pop(patient_access.SESSION_KEY, None)
+        return None
+    request.session["ketacare_portal_seen"] = now
+    return Patient.objects.filter(pk=pk).first()
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def portal_sign_in(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {"site": selectors.site(), "pages": selectors.titles()}
+    form = PortalSignInForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if _over_the_limit(request) or patient_access.paused(client_ip(request)):
+            context["limited"] = True
+            return render(request, "portal/portal_sign_in.html", {**context, "form": form}, status=429)
+        code_id = patient_access.code_send(
+            actor=_portal_actor(request),
+            contact=form.cleaned_data["contact"],
+            born=form.cleaned_data["date_of_birth"],
+        )
+        request.session["ketacare_portal_code"] = code_id
+        return redirect("portal:portal-code")
+    context["form"] = form
+    return render(
+        request,
+        "portal/portal_sign_in.html",
+        context,
+        status=UNPROCESSABLE if request.method == "POST" else 200,
+    )
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def portal_code(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {"site": selectors.site(), "pages": selectors.titles()}
+    form = PortalCodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if patient_access.paused(client_ip(request)):
+            context["limited"] = True
+            return render(request, "portal/portal_code.html", {**context, "form": form}, status=429)
+        checked = patient_access.code_check(
+            actor=_portal_actor(request),
+            code_id=request.session.get("ketacare_portal_code"),
+            typed=form.cleaned_data["code"],
+        )
+        if checked.patient_id is not None:
+            request.session.cycle_key()
+            request.session.pop("ketacare_portal_code", None)
+            request.session[patient_access.SESSION_KEY] = checked.patient_id
+            request.session["ketacare_portal_seen"] = int(timezone.now().timestamp())
+            return redirect("portal:portal-home")
+        form.add_error("code", checked.problem)
+    context["form"] = form
+    return render(
+        request, "portal/portal_code.html", context, status=UNPROCESSABLE if request.method == "POST" else 200
+    )
+
+
+@login_not_required
+@require_GET
+def portal_home(request: HttpRequest) -> HttpResponse:
+    from ketacare.measures import plots
+    from ketacare.measures import selectors as measures
+    from ketacare.treatment.models import Appointment
+
+    patient = _portal_patient(request)
+    if patient is None:
+        return redirect("portal:portal-sign-in")
+    upcoming = list(
+        Appointment.objects.filter(
+            patient=patient, status=Appointment.Status.BOOKED, starts_at__gte=timezone.now()
+        )
+        .select_related("plan")
+        .order_by("starts_at")[:10]
+    )
+    routes = {a.plan.route for a in upcoming}
+    preparation = [
+        selectors.page(PREPARATION_BY_ROUTE[r]) for r in sorted(routes) if r in PREPARATION_BY_ROUTE
+    ]
+    # The patient's own questionnaires (outcome scales they fill in), not the clinician's ratings
+    # made in the session (dissociation, the MADRS).
+    scales = [
+        t
+        for t in measures.trajectories(patient_id=patient.pk)
+        if t.instrument in OUTCOME_SCALES and instruments.get(t.instrument).rater == "patient"
+    ]
+    context = {
+        "site": selectors.site(),
+        "pages": selectors.titles(),
+        "patient": patient,
+        "upcoming": upcoming,
+        "preparation": preparation,
+        "scales": scales,
+        "plot": plots.trajectory_svg_cached(patient.pk, scales) if scales else "",
+    }
+    audit_record(
+        actor=_portal_actor(request, patient.mrn), action=Action.VIEW, obj=patient, detail={"portal": True}
+    )
+    response = render(request, "portal/portal_home.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_not_required
+@require_POST
+def portal_sign_out(request: HttpRequest) -> HttpResponse:
+    request.session.pop(patient_access.SESSION_KEY, None)
+    request.session.cycle_key()
+    return redirect("portal:portal-sign-in")
