@@ -126,8 +126,12 @@ def test_an_idle_portal_signs_the_patient_out(patient, monkeypatch):
 def test_the_patient_sees_their_own_questionnaires_not_the_clinicians_ratings(patient, nurse_actor):
     from ketacare.measures.services import response_record
 
-    response_record(actor=nurse_actor, patient=patient, instrument="gad7", answers=[1] * 7, context="baseline")
-    response_record(actor=nurse_actor, patient=patient, instrument="madrs", answers=[2] * 10, context="baseline")
+    response_record(
+        actor=nurse_actor, patient=patient, instrument="gad7", answers=[1] * 7, context="baseline"
+    )
+    response_record(
+        actor=nurse_actor, patient=patient, instrument="madrs", answers=[2] * 10, context="baseline"
+    )
     client = Client()
     _ask(client, "anna.smith@example.com")
     client.post("/my/code/", {"code": _emailed_code()})
