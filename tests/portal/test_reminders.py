@@ -127,3 +127,47 @@ def test_an_appointment_booked_with_a_day_to_go_gets_one_reminder_not_two(booked
     assert run.made == 2 and Message.objects.filter(about__endswith=":24h").count() == 2
     assert not Message.objects.filter(about__endswith=":48h").exists()
     assert Appointment.objects.get(pk=booked.pk).status == "booked"
+
+
+def test_the_day_after_a_treatment_a_questionnaire_link_goes_and_is_not_kept_once_sent(
+    doctor, nurse_actor, register, chair, client, settings
+):
+    from ketacare.measures.models import SelfReportLink
+    from tests.treatment_helpers import check_in, run_to_discharge
+
+    settings.CHECK_IN_HOUR = 0
+    patient = register()
+    make_eligible(doctor, patient)
+    session = run_to_discharge(
+        doctor, nurse_actor, check_in(nurse_actor, start_plan(doctor, patient, chair), minutes_ago=150)
+    )
+    next_day = timezone.localtime(session.dose_started_at) + datetime.timedelta(days=1)
+    reminders.plan(next_day.replace(hour=12))
+    due = Message.objects.get(kind="scale_due", channel="sms")
+    link = "/r/" + due.body.split("/r/")[1].split("/")[0] + "/"
+    assert client.get(link).status_code == 200  # the patient's questionnaire opens
+    made = SelfReportLink.objects.get()
+    assert (made.instrument, made.created_by) == ("phq9", None)
+    assert Message.objects.filter(kind="check_in").count() == 2
+    reminders.send(next_day.replace(hour=12), reminders.Run())
+    for kept in Message.objects.filter(kind="scale_due"):
+        assert "/r/…/" in kept.body and link not in kept.body  # the token lives only in the message sent
+
+
+def test_a_questionnaire_goes_the_day_before_a_booster_not_before_an_induction(booked, doctor, settings):
+    from ketacare.treatment.services import appointment_book
+
+    settings.PREPARATION_HOUR = 0
+    day_before = timezone.localtime(booked.starts_at) - datetime.timedelta(days=1)
+    reminders.plan(day_before.replace(hour=12))
+    assert not Message.objects.filter(kind="scale_due").exists()  # an induction appointment
+    booster = appointment_book(
+        actor=doctor,
+        plan=booked.plan,
+        chair=booked.chair,
+        starts_at=booked.starts_at + datetime.timedelta(days=30),
+    )
+    reminders.plan((timezone.localtime(booster.starts_at) - datetime.timedelta(days=1)).replace(hour=12))
+    assert (
+        Message.objects.filter(kind="scale_due", about__startswith=f"appointment:{booster.pk}:").count() == 2
+    )

@@ -334,6 +334,9 @@ REMINDER_HOURS = tuple(
 PREPARATION_HOUR = env_int("KETACARE_PREPARATION_HOUR", 17)
 CHECK_IN_HOUR = env_int("KETACARE_CHECK_IN_HOUR", 10)
 SMS_BACKEND = os.environ.get("KETACARE_SMS_BACKEND", "ketacare.portal.sms.ConsoleBackend")
+# The scale a "questionnaire due" message links to, the day after each treatment and the day
+# before each booster (a patient-rated scale's code).
+SCALES_DUE = os.environ.get("KETACARE_SCALES_DUE", "phq9")
 TWILIO_SID = os.environ.get("KETACARE_TWILIO_SID", "")
 TWILIO_TOKEN = os.environ.get("KETACARE_TWILIO_TOKEN", "")
 TWILIO_FROM = os.environ.get("KETACARE_TWILIO_FROM", "")

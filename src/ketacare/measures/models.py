@@ -176,7 +176,10 @@ class SelfReportLink(models.Model):
     token_digest = models.CharField(
         max_length=64, unique=True, editable=False, help_text="SHA-256 of the token, hexadecimal"
     )
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty: made by KetaCare's reminders (`ketacare send-due`), not by a member of staff.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

@@ -268,7 +268,7 @@ def self_report_link_create(
     """A single-use link for the patient to fill in one scale. Returns the link and the token for
     its URL, once: the token is random (it names no link, patient or scale) and only its SHA-256
     digest is stored, so nobody can show the URL again, and the database cannot open it."""
-    if actor.user is None:
+    if actor.user is None and not actor.system:
         raise ValidationError("A self-report link is created by a signed-in member of staff.")
     scale = instruments.get(instrument) if instrument in instruments.CODES else None
     if scale is None:

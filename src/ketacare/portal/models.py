@@ -130,6 +130,7 @@ class Message(models.Model):
         APPOINTMENT = "appointment", "Appointment reminder"
         PREPARATION = "preparation", "Preparation the day before"
         CHECK_IN = "check_in", "Check-in the day after a treatment"
+        SCALE_DUE = "scale_due", "Questionnaire due"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "E-mail"

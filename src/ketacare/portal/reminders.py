@@ -3,7 +3,10 @@
 - an appointment reminder at each of KETACARE_REMINDER_HOURS before a booked appointment (48 and
   24 by default; an appointment booked later than a reminder's hour gets only the latest one due);
 - preparation for tomorrow's treatment, from KETACARE_PREPARATION_HOUR the day before;
-- a check-in the day after a treatment was given, from KETACARE_CHECK_IN_HOUR.
+- a check-in the day after a treatment was given, from KETACARE_CHECK_IN_HOUR;
+- a questionnaire due (a single-use self-report link to KETACARE_SCALES_DUE, the PHQ-9 by
+  default) with that check-in, and the day before each booster. The link lives in the message
+  only until it is sent (or given up): then the message keeps "/r/…/" in its place.
 
 Each goes by text message to the patient's phone and by e-mail to their address, unless they
 stopped that channel. A message is made once (a unique key per reason and channel) and sent once:
@@ -14,6 +17,7 @@ texts name the clinic and the time, never a diagnosis or a treatment."""
 from __future__ import annotations
 
 import datetime
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +59,9 @@ def _local(at: datetime.datetime) -> datetime.datetime:
     return timezone.localtime(at)
 
 
-def _texts(kind: str, site: PublicSite, at: datetime.datetime | None, stop_url: str) -> tuple[str, str]:
+def _texts(
+    kind: str, site: PublicSite, at: datetime.datetime | None, stop_url: str, link: str = ""
+) -> tuple[str, str]:
     call = f" call {site.phone}" if site.phone else " call the clinic"
     when = f"{_local(at):%a %-d %b at %H:%M}" if at else ""
     if kind == Message.Kind.APPOINTMENT:
@@ -67,6 +73,12 @@ def _texts(kind: str, site: PublicSite, at: datetime.datetime | None, stop_url: 
             f"{site.clinic_name}: for tomorrow at {when[-5:]}: eat nothing for the hours "
             "the clinic told you, no alcohol today, and bring someone to take you home: no driving until "
             "the day after."
+        )
+    elif kind == Message.Kind.SCALE_DUE:
+        subject = "A short questionnaire"
+        body = (
+            f"{site.clinic_name}: please fill in a short questionnaire about how you have been: {link} "
+            "(it works once, for a few days)."
         )
     else:
         subject = "How are you feeling?"
@@ -87,15 +99,19 @@ def _make(
 ) -> int:
     pref = preference(patient)
     made_already = set(Message.objects.filter(kind=kind, about=about).values_list("channel", flat=True))
+    channels = [
+        (channel, to)
+        for channel, to, allowed in (
+            (Message.Channel.SMS, patient.phone, pref.sms_ok),
+            (Message.Channel.EMAIL, patient.email, pref.email_ok),
+        )
+        if to and allowed and channel not in made_already
+    ]
+    link = _link(patient) if kind == Message.Kind.SCALE_DUE and channels else ""
     rows = []
-    for channel, to, allowed in (
-        (Message.Channel.SMS, patient.phone, pref.sms_ok),
-        (Message.Channel.EMAIL, patient.email, pref.email_ok),
-    ):
-        if not to or not allowed or channel in made_already:
-            continue
+    for channel, to in channels:
         stop = settings.SITE_URL + reverse("portal:stop", args=[pref.token]) + f"?channel={channel}"
-        subject, body = _texts(kind, site, at, stop)
+        subject, body = _texts(kind, site, at, stop, link)
         rows.append(
             Message(
                 patient=patient,
@@ -111,6 +127,26 @@ def _make(
         )
     Message.objects.bulk_create(rows, ignore_conflicts=True)  # a run at the same moment made it: once
     return len(rows)
+
+
+def _link(patient: Patient) -> str:
+    """A single-use self-report link to the clinic's questionnaire, made by the reminders (one
+    for both channels: whichever the patient opens first uses it)."""
+    from ketacare.audit.context import Actor
+    from ketacare.measures.services import self_report_link_create
+
+    _, token = self_report_link_create(
+        actor=Actor.command("send-due"), patient=patient, instrument=settings.SCALES_DUE
+    )
+    return settings.SITE_URL + reverse("measures:self-report", args=[token])
+
+
+_LINK = re.compile(r"/r/[A-Za-z0-9_-]+/")
+
+
+def _without_link(body: str) -> str:
+    """The message as kept once it has gone: the link's token no longer in the database."""
+    return _LINK.sub("/r/…/", body)
 
 
 def plan(now: datetime.datetime) -> int:
@@ -136,6 +172,9 @@ def plan(now: datetime.datetime) -> int:
         ):
             about = f"appointment:{appointment.pk}:{starts:%Y%m%d%H%M}:prep"
             made += _make(appointment.patient, Message.Kind.PREPARATION, about, now, starts, site)
+            if appointment.kind == Appointment.Kind.BOOSTER:  # how the patient has been since the last
+                about = f"appointment:{appointment.pk}:{starts:%Y%m%d%H%M}:scale"
+                made += _make(appointment.patient, Message.Kind.SCALE_DUE, about, now, starts, site)
     if _local(now).hour >= settings.CHECK_IN_HOUR:
         yesterday = timezone.make_aware(
             datetime.datetime.combine(today - datetime.timedelta(days=1), datetime.time())
@@ -147,6 +186,9 @@ def plan(now: datetime.datetime) -> int:
         ).select_related("patient")
         for session in treated:
             made += _make(session.patient, Message.Kind.CHECK_IN, f"session:{session.pk}", now, None, site)
+            made += _make(
+                session.patient, Message.Kind.SCALE_DUE, f"session:{session.pk}:scale", now, None, site
+            )
     return made
 
 
@@ -185,7 +227,9 @@ def send(now: datetime.datetime, run: Run) -> None:
         message.refresh_from_db()
         if not _still_true(message):
             Message.objects.filter(pk=message.pk).update(
-                status=Message.Status.CANCELLED, last_error="no longer booked at that time"
+                status=Message.Status.CANCELLED,
+                last_error="no longer booked at that time",
+                body=_without_link(message.body),
             )
             run.cancelled += 1
             continue
@@ -195,14 +239,19 @@ def send(now: datetime.datetime, run: Run) -> None:
             _failed(message, now, f"{type(exc).__name__}: {exc}"[:300], run)
             continue
         Message.objects.filter(pk=message.pk).update(
-            status=Message.Status.SENT, sent_at=timezone.now(), last_error=""
+            status=Message.Status.SENT,
+            sent_at=timezone.now(),
+            last_error="",
+            body=_without_link(message.body),
         )
         run.sent += 1
 
 
 def _failed(message: Message, now: datetime.datetime, error: str, run: Run) -> None:
     if message.attempts > len(RETRY_MINUTES):
-        Message.objects.filter(pk=message.pk).update(status=Message.Status.FAILED, last_error=error)
+        Message.objects.filter(pk=message.pk).update(
+            status=Message.Status.FAILED, last_error=error, body=_without_link(message.body)
+        )
         run.failed += 1
         return
     later = now + datetime.timedelta(minutes=RETRY_MINUTES[message.attempts - 1])
@@ -232,9 +281,15 @@ def stop(token: str, channel: str) -> ContactPreference | None:
             return None
         setattr(pref, "sms_ok" if channel == Message.Channel.SMS else "email_ok", False)
         pref.save()
-        Message.objects.filter(
+        pending = Message.objects.filter(
             patient_id=pref.patient_id, channel=channel, status=Message.Status.PENDING
-        ).update(status=Message.Status.CANCELLED, last_error="the patient stopped this channel")
+        )
+        for message in pending:
+            Message.objects.filter(pk=message.pk).update(
+                status=Message.Status.CANCELLED,
+                last_error="the patient stopped this channel",
+                body=_without_link(message.body),
+            )
     return pref
 
 
