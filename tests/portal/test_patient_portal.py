@@ -137,3 +137,15 @@ def test_the_patient_sees_their_own_questionnaires_not_the_clinicians_ratings(pa
     client.post("/my/code/", {"code": _emailed_code()})
     page = client.get("/my/").content.decode()
     assert "GAD-7: latest" in page and "MADRS" not in page
+
+
+def test_asking_for_codes_is_limited_per_address_apart_from_the_enquiry_form(patient):
+    client = Client(REMOTE_ADDR="198.51.100.8")
+    for _ in range(10):
+        assert _ask(client, "anna.smith@example.com").status_code == 302
+    assert _ask(client, "anna.smith@example.com").status_code == 429
+    assert PortalCode.objects.count() == 10
+    # The same address may still ask to talk to a doctor: another count.
+    from tests.portal.test_enquiries import FORM
+
+    assert client.post("/talk-to-a-doctor/", FORM).status_code == 200

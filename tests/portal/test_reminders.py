@@ -15,7 +15,7 @@ from django.utils import timezone
 from ketacare.portal import reminders
 from ketacare.portal.models import Message
 from ketacare.treatment.models import Appointment
-from tests.treatment_helpers import make_eligible, start_plan
+from tests.treatment_helpers import make_chair, make_eligible, start_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -171,3 +171,25 @@ def test_a_questionnaire_goes_the_day_before_a_booster_not_before_an_induction(b
     assert (
         Message.objects.filter(kind="scale_due", about__startswith=f"appointment:{booster.pk}:").count() == 2
     )
+
+
+def test_a_run_with_nothing_new_reads_the_same_queries_however_many_appointments_are_near(
+    booked, doctor, register, chair, django_assert_max_num_queries
+):
+    now = _at(booked, 47)
+    reminders.plan(now)
+    with django_assert_max_num_queries(5) as few:
+        assert reminders.plan(now) == 0
+    for n in range(4):  # four more patients with appointments in the window
+        other = register(given_name=f"Other{n}")
+        make_eligible(doctor, other)
+        start_plan(
+            doctor,
+            other,
+            make_chair(f"Chair {n + 2}"),
+            start_on=timezone.localdate() + datetime.timedelta(days=3),
+            start_time=datetime.time(10 + n, 0),
+        )
+    reminders.plan(now)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert reminders.plan(now) == 0

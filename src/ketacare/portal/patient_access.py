@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -22,13 +21,14 @@ from django.utils import timezone
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, EventSpec, audit_record_many
 from ketacare.patients.models import Patient, phone_digits
-from ketacare.portal import sms
+from ketacare.portal import limits, sms
 from ketacare.portal.models import PortalCode, PublicSite
 
 log = logging.getLogger(__name__)
 CODE_MINUTES = 10
 CODE_FAILURES = 5  # wrong codes that end a code
 ADDRESS_FAILURES = 20  # failures from one address in an hour that pause it
+CODE_REQUESTS_PER_HOUR = 10  # codes one address may ask for in an hour
 SESSION_KEY = "ketacare_portal_patient"
 
 
@@ -100,21 +100,8 @@ class Checked:
 WRONG = "That code is not right, or it has expired. Ask for a new one if you need to."
 
 
-def _address_failures(ip: str | None) -> str:
-    return "ketacare:portal-failures:" + hashlib.sha256((ip or "unknown").encode()).hexdigest()[:32]
-
-
 def paused(ip: str | None) -> bool:
-    return int(cache.get(_address_failures(ip)) or 0) >= ADDRESS_FAILURES
-
-
-def _failed_from(ip: str | None) -> None:
-    key = _address_failures(ip)
-    cache.add(key, 0, 3600)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, 3600)
+    return limits.counted("portal-failures", ip) >= ADDRESS_FAILURES
 
 
 @transaction.atomic
@@ -129,7 +116,7 @@ def code_check(*, actor: Actor, code_id: int | None, typed: str) -> Checked:
         row.failures += 1
         row.save(update_fields=["failures"])
     if not good or row is None:
-        _failed_from(actor.ip)
+        limits.count("portal-failures", actor.ip)
         audit_record_many(
             actor=actor,
             specs=[

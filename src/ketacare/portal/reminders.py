@@ -48,13 +48,6 @@ class Run:
     cancelled: int = 0
 
 
-def preference(patient: Patient) -> ContactPreference:
-    pref, _ = ContactPreference.objects.get_or_create(
-        patient=patient, defaults={"token": secrets.token_urlsafe(32)}
-    )
-    return pref
-
-
 def _local(at: datetime.datetime) -> datetime.datetime:
     return timezone.localtime(at)
 
@@ -96,16 +89,18 @@ def _make(
     due: datetime.datetime,
     at: datetime.datetime | None,
     site: PublicSite,
+    pref: ContactPreference,
+    made_already: set[tuple[str, str, str]],
 ) -> int:
-    pref = preference(patient)
-    made_already = set(Message.objects.filter(kind=kind, about=about).values_list("channel", flat=True))
+    """The messages for one reason, on each channel the patient has and allows, not made yet
+    (`made_already`: (kind, about, channel) of every message on record for these reasons)."""
     channels = [
         (channel, to)
         for channel, to, allowed in (
             (Message.Channel.SMS, patient.phone, pref.sms_ok),
             (Message.Channel.EMAIL, patient.email, pref.email_ok),
         )
-        if to and allowed and channel not in made_already
+        if to and allowed and (kind, about, channel) not in made_already
     ]
     link = _link(patient) if kind == Message.Kind.SCALE_DUE and channels else ""
     rows = []
@@ -150,31 +145,32 @@ def _without_link(body: str) -> str:
 
 
 def plan(now: datetime.datetime) -> int:
-    """Make the messages due by `now` that are not made yet. Returns how many were made."""
+    """Make the messages due by `now` that are not made yet. Returns how many were made. A run
+    with nothing new to make reads the same few queries however many appointments are near (it
+    runs every minute)."""
     site = PublicSite.objects.filter(pk=1).first() or PublicSite()
-    made = 0
     hours = sorted(settings.REMINDER_HOURS)
     horizon = now + datetime.timedelta(hours=max(hours + [48]))
+    today = _local(now).date()
+    wanted: list[tuple[Patient, str, str, datetime.datetime | None]] = []
     booked = Appointment.objects.filter(
         status=Appointment.Status.BOOKED, starts_at__gt=now, starts_at__lte=horizon
     ).select_related("patient")
-    today = _local(now).date()
     for appointment in booked:
-        starts = appointment.starts_at
+        starts, key = (
+            appointment.starts_at,
+            f"appointment:{appointment.pk}:{appointment.starts_at:%Y%m%d%H%M}",
+        )
         due = [h for h in hours if starts - datetime.timedelta(hours=h) <= now]
         if due:  # the latest reminder due; one booked late gets no flurry of the earlier ones
-            h = min(due)
-            about = f"appointment:{appointment.pk}:{starts:%Y%m%d%H%M}:{h}h"
-            made += _make(appointment.patient, Message.Kind.APPOINTMENT, about, now, starts, site)
+            wanted.append((appointment.patient, Message.Kind.APPOINTMENT, f"{key}:{min(due)}h", starts))
         if (
             _local(starts).date() == today + datetime.timedelta(days=1)
             and _local(now).hour >= settings.PREPARATION_HOUR
         ):
-            about = f"appointment:{appointment.pk}:{starts:%Y%m%d%H%M}:prep"
-            made += _make(appointment.patient, Message.Kind.PREPARATION, about, now, starts, site)
+            wanted.append((appointment.patient, Message.Kind.PREPARATION, f"{key}:prep", starts))
             if appointment.kind == Appointment.Kind.BOOSTER:  # how the patient has been since the last
-                about = f"appointment:{appointment.pk}:{starts:%Y%m%d%H%M}:scale"
-                made += _make(appointment.patient, Message.Kind.SCALE_DUE, about, now, starts, site)
+                wanted.append((appointment.patient, Message.Kind.SCALE_DUE, f"{key}:scale", starts))
     if _local(now).hour >= settings.CHECK_IN_HOUR:
         yesterday = timezone.make_aware(
             datetime.datetime.combine(today - datetime.timedelta(days=1), datetime.time())
@@ -185,11 +181,33 @@ def plan(now: datetime.datetime) -> int:
             dose_started_at__lt=yesterday + datetime.timedelta(days=1),
         ).select_related("patient")
         for session in treated:
-            made += _make(session.patient, Message.Kind.CHECK_IN, f"session:{session.pk}", now, None, site)
-            made += _make(
-                session.patient, Message.Kind.SCALE_DUE, f"session:{session.pk}:scale", now, None, site
-            )
-    return made
+            wanted.append((session.patient, Message.Kind.CHECK_IN, f"session:{session.pk}", None))
+            wanted.append((session.patient, Message.Kind.SCALE_DUE, f"session:{session.pk}:scale", None))
+    if not wanted:
+        return 0
+    made_already = set(
+        Message.objects.filter(about__in={about for _, _, about, _ in wanted}).values_list(
+            "kind", "about", "channel"
+        )
+    )
+    prefs = _preferences({patient for patient, _, _, _ in wanted})
+    return sum(
+        _make(patient, kind, about, now, at, site, prefs[patient.pk], made_already)
+        for patient, kind, about, at in wanted
+    )
+
+
+def _preferences(patients: set[Patient]) -> dict[int, ContactPreference]:
+    """Each patient's contact preferences, made (all channels allowed) for those without: two
+    queries whatever the number."""
+    found = {p.patient_id: p for p in ContactPreference.objects.filter(patient__in=patients)}
+    missing = [
+        ContactPreference(patient=p, token=secrets.token_urlsafe(32)) for p in patients if p.pk not in found
+    ]
+    if missing:
+        ContactPreference.objects.bulk_create(missing, ignore_conflicts=True)
+        found = {p.patient_id: p for p in ContactPreference.objects.filter(patient__in=patients)}
+    return found
 
 
 def _still_true(message: Message) -> bool:

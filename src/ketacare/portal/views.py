@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,7 +21,7 @@ from ketacare.clinical.outcomes import OUTCOME_SCALES
 from ketacare.clinical.prescreen import QUESTIONS
 from ketacare.clinical.prescreen import for_staff as prescreen_lines
 from ketacare.patients.services import PossibleDuplicateError
-from ketacare.portal import patient_access, selectors, services
+from ketacare.portal import limits, patient_access, selectors, services
 from ketacare.portal.content import PREPARATION, PREPARATION_BY_ROUTE
 from ketacare.portal.forms import (
     DeclineForm,
@@ -104,22 +102,9 @@ def page_edit(request: HttpRequest, slug: str) -> HttpResponse:
 ENQUIRY_VIEW, ENQUIRY_CHANGE = "portal.view_enquiry", "portal.change_enquiry"
 
 
-def _address_key(request: HttpRequest) -> str:
-    address = client_ip(request) or "unknown"
-    return "ketacare:enquiries:" + hashlib.sha256(address.encode()).hexdigest()[:32]
-
-
-def _over_the_limit(request: HttpRequest) -> bool:
-    """Every form sent from one address counts for an hour; past the limit it is not read. The
-    address is kept only as a digest in the cache, never logged."""
-    key = _address_key(request)
-    cache.add(key, 0, 3600)
-    try:
-        sent = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, 3600)
-        sent = 1
-    return sent > settings.ENQUIRIES_PER_HOUR
+def _over_the_limit(request: HttpRequest, what: str, limit: int) -> bool:
+    """Each form sent from one address counts for an hour; past the limit it is not read."""
+    return limits.count(what, client_ip(request)) > limit
 
 
 @login_not_required
@@ -127,7 +112,7 @@ def _over_the_limit(request: HttpRequest) -> bool:
 def enquiry_new(request: HttpRequest) -> HttpResponse:
     site = selectors.site()
     context: dict[str, Any] = {"site": site, "pages": selectors.titles()}
-    if request.method == "POST" and _over_the_limit(request):
+    if request.method == "POST" and _over_the_limit(request, "enquiries", settings.ENQUIRIES_PER_HOUR):
         context["limited"] = True
         return render(request, "portal/enquiry_thanks.html", context, status=429)
     form = EnquiryForm(request.POST if request.method == "POST" else None)
@@ -275,7 +260,9 @@ def portal_sign_in(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"site": selectors.site(), "pages": selectors.titles()}
     form = PortalSignInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        if _over_the_limit(request) or patient_access.paused(client_ip(request)):
+        if _over_the_limit(
+            request, "portal-codes", patient_access.CODE_REQUESTS_PER_HOUR
+        ) or patient_access.paused(client_ip(request)):
             context["limited"] = True
             return render(request, "portal/portal_sign_in.html", {**context, "form": form}, status=429)
         code_id = patient_access.code_send(
