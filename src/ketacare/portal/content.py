@@ -1,15 +1,12 @@
 """The public pages, in the order the site shows them, each with the default text shipped in
-portal/content/<slug>.md (written for this project; the clinic admin rewrites any of them), and
-Markdown made safe: raw HTML is shown as text, never run, and links may only go to the web,
-e-mail or a phone."""
+portal/content/<slug>.md (written for this project; the clinic admin rewrites any of them). Their
+Markdown is shown through ui/markdown.py (shared with the consent documents): raw HTML is shown
+as text, never run, and links may only go to the web, e-mail or a phone."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-
-from markdown_it import MarkdownIt
 
 CONTENT = Path(__file__).resolve().parent / "content"
 
@@ -65,18 +62,3 @@ PREPARATION_BY_ROUTE = {
     "esketamine": "prepare-esketamine",
 }
 BY_SLUG = {p.slug: p for p in (*PAGES, *PREPARATION)}
-ALLOWED_LINKS = ("https://", "http://", "mailto:", "tel:", "#", "/")
-
-
-@cache
-def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
-    default_validate = md.validateLink
-    md.validateLink = lambda url: default_validate(url) and url.strip().lower().startswith(ALLOWED_LINKS)  # type: ignore[method-assign]
-    return md
-
-
-def render(text: str) -> str:
-    """Markdown to HTML that can hold no script: HTML in the text is escaped, and a link to
-    anything but the web, e-mail or a phone is left as plain text."""
-    return str(_markdown().render(text))

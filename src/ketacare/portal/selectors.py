@@ -10,8 +10,9 @@ from typing import Any
 from django.core.cache import cache
 
 from ketacare.clinical.outcomes import PUBLISHED, Published
-from ketacare.portal.content import BY_SLUG, PAGES, Page, render
+from ketacare.portal.content import BY_SLUG, PAGES, Page
 from ketacare.portal.models import Enquiry, PublicPage, PublicSite
+from ketacare.ui.markdown import render
 
 OWN_FIGURES_KEY = "ketacare:portal:own-figures"
 OWN_FIGURES_SECONDS = 600
