@@ -1,5 +1,5 @@
-"""Building blocks for plan and session tests: an eligible patient, chairs, a plan, a session
-at each step of the chair-side workflow."""
+"""Building blocks for plan and session tests: an eligible patient, their consent, chairs, a plan,
+a session at each step of the chair-side workflow."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from ketacare.audit.context import Actor
 from ketacare.clinical import session_checks
 from ketacare.clinical.contraindications import RULES
 from ketacare.clinical.monitoring import DISCHARGE_CRITERIA, Vitals
+from ketacare.patients import selectors as patient_selectors
+from ketacare.patients import services as patients
 from ketacare.screening import services as screening
 from ketacare.sessions import services as sessions
 from ketacare.sessions.models import RemsEnrolment, TreatmentSession
+from ketacare.treatment import rules
 from ketacare.treatment import services as treatment
 from ketacare.treatment.models import Chair
 from tests.conftest import PASSWORD
@@ -61,12 +64,42 @@ def make_chair(name: str = "Chair 1", room: str = "Room A") -> Chair:
     return Chair.objects.create(name=name, room=room)
 
 
+def portal_actor(patient: Any) -> Actor:
+    """The patient signed in to the portal, as portal.views makes them an actor."""
+    return Actor(user=None, ip="127.0.0.1", user_agent="pytest", system=f"patient-portal:{patient.mrn}")
+
+
+def sign_consent(patient: Any, kind: str = "iv_ketamine") -> Any:
+    """The patient's signature in the portal of the current version of the consent for `kind` (a
+    candidacy route), unless one already stands."""
+    check = patient_selectors.consent_for_treatment(patient_id=patient.pk, kind=kind)
+    if check.signature is not None:
+        return check.signature
+    return patients.consent_sign(
+        actor=portal_actor(patient),
+        patient=patient,
+        kind=kind,
+        version=patient_selectors.consent_current(kind).version,
+        typed_name=patient.full_name,
+        understood=True,
+    )
+
+
 def start_plan(
-    doctor: Actor, patient: Any, chair: Chair, protocol: str = "iv_ketamine_standard", **kw: Any
+    doctor: Actor,
+    patient: Any,
+    chair: Chair,
+    protocol: str = "iv_ketamine_standard",
+    consent: bool = True,
+    **kw: Any,
 ) -> Any:
-    """A plan whose first treatment is today at 00:00 (so it can be checked in today)."""
+    """A plan whose first treatment is today at 00:00 (so it can be checked in today). The patient
+    signs the consent for the protocol's route first, unless `consent` is False
+    (tests/treatment/test_consent_gate.py drives the refusals)."""
     kw.setdefault("start_on", timezone.localdate())
     kw.setdefault("start_time", datetime.time(0, 0))
+    if consent:
+        sign_consent(patient, rules.get(protocol).candidacy_route)
     return treatment.plan_start(actor=doctor, patient=patient, protocol=protocol, chair=chair, **kw)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from ketacare.clinical import body
 from ketacare.clinical.codes import DIAGNOSES
+from ketacare.patients.consent import KIND_CHOICES
 from ketacare.patients.validators import validate_date_of_birth
 
 phone_validator = RegexValidator(
@@ -355,3 +357,163 @@ class RecordChange(models.Model):
 
     def __str__(self) -> str:
         return f"record of patient {self.patient_id} changed"
+
+
+class ConsentImmutableError(RuntimeError):
+    """A published consent document is never changed or deleted (a change is a new version), and
+    neither is a signature: its withdrawal is recorded on it, once (`consent_withdraw`)."""
+
+
+class ConsentDocumentQuerySet(models.QuerySet["ConsentDocument"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise ConsentImmutableError("a published consent document cannot be changed; publish a new version")
+
+    def delete(self) -> NoReturn:
+        raise ConsentImmutableError("a published consent document cannot be deleted")
+
+
+class ConsentDocument(models.Model):
+    """One version of the consent to treatment by one route, as the clinic published it: the text
+    a patient reads and signs. A kind's versions are numbered 1, 2, ...; the newest is the current
+    one, and only a signature of it, not withdrawn, lets a course start
+    (`treatment.services.plan_start`). Never changed once published (the ORM and a database
+    trigger refuse): a change is a new version. `published_by` is empty for KetaCare's default
+    text (patients/content/), stored as version 1 when it is first signed."""
+
+    kind = models.CharField(max_length=20, choices=KIND_CHOICES)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=120)
+    body = models.TextField(help_text="Markdown: paragraphs, **bold**, lists, links, tables. No HTML.")
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the title and the text.")
+    published_at = models.DateTimeField()
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = ConsentDocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("kind", "-version")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "version"],
+                name="consent_version_once_per_kind",
+                violation_error_message="This version of the consent is already published.",
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1),
+                name="consent_version_from_1",
+                violation_error_message="Versions are numbered from 1.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title}, version {self.version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ConsentImmutableError(
+                "a published consent document cannot be changed; publish a new version"
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ConsentImmutableError("a published consent document cannot be deleted")
+
+    @property
+    def publisher(self) -> str:
+        """Who published it, in words (KetaCare for its default text)."""
+        user = self.published_by
+        if user is None:
+            return "KetaCare (the default text)"
+        return user.get_full_name() or user.get_username()
+
+
+# The only columns of a signature that are ever written after it is made: its withdrawal, once.
+WITHDRAWAL_FIELDS = frozenset({"withdrawn_at", "withdrawn_how", "withdrawn_by", "withdrawn_reason"})
+
+
+class ConsentSignatureQuerySet(models.QuerySet["ConsentSignature"]):
+    def update(self, **kwargs: Any) -> int:
+        if not set(kwargs) <= WITHDRAWAL_FIELDS:
+            raise ConsentImmutableError(
+                "a consent signature cannot be changed; only its withdrawal is recorded"
+            )
+        return super().update(**kwargs)
+
+    def delete(self) -> NoReturn:
+        raise ConsentImmutableError("a consent signature cannot be deleted")
+
+
+class ConsentSignature(models.Model):
+    """A patient's consent to one version of a consent document: the name they typed (or wrote on
+    paper), when, and how: signed by the patient in the portal, or on paper in the clinic with a
+    member of staff as witness, who records it. Append only: never changed or deleted (the ORM
+    and a database trigger refuse); a withdrawal is recorded on it once, by the patient in the
+    portal or by staff, and a later consent is a new signature."""
+
+    class Method(models.TextChoices):
+        PORTAL = "portal", "Signed by the patient in the portal"
+        PAPER = "paper", "Signed on paper in the clinic, witnessed"
+
+    class WithdrawnHow(models.TextChoices):
+        PORTAL = "portal", "By the patient in the portal"
+        STAFF = "staff", "Told to a member of staff"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consent_signatures")
+    document = models.ForeignKey(ConsentDocument, on_delete=models.PROTECT, related_name="signatures")
+    typed_name = models.CharField("Name as signed", max_length=200)
+    signed_at = models.DateTimeField()
+    method = models.CharField(max_length=8, choices=Method.choices)
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_how = models.CharField(max_length=8, choices=WithdrawnHow.choices, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_reason = models.CharField(max_length=300, blank=True)
+
+    objects = ConsentSignatureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-signed_at", "-id")
+        indexes = [models.Index(fields=["patient", "-signed_at"], name="consent_signature_patient")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "document"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="consent_signed_once_until_withdrawn",
+                violation_error_message="The patient has already signed this version of the consent.",
+            ),
+            models.CheckConstraint(
+                condition=Q(method="portal", witness__isnull=True) | Q(method="paper", witness__isnull=False),
+                name="consent_paper_has_a_witness",
+                violation_error_message="A paper signature names its witness; one in the portal has none.",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True, withdrawn_how="")
+                | (Q(withdrawn_at__isnull=False) & ~Q(withdrawn_how="")),
+                name="consent_withdrawal_says_how",
+                violation_error_message="A withdrawal says when and how it was made.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"consent {self.document_id} signed by patient {self.patient_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ConsentImmutableError(
+                "a consent signature cannot be changed; only its withdrawal is recorded"
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ConsentImmutableError("a consent signature cannot be deleted")
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None

@@ -8,12 +8,35 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Aggregate, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
+from django.db.models import (
+    Aggregate,
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Concat
+from django.utils import timezone
 
 from ketacare.clinical.mrn import normalise_mrn
-from ketacare.patients.models import BodyMeasurement, Diagnosis, NamePart, Patient, PatientIdentifier, bmi_of
+from ketacare.patients import consent
+from ketacare.patients.models import (
+    BodyMeasurement,
+    ConsentDocument,
+    ConsentSignature,
+    Diagnosis,
+    NamePart,
+    Patient,
+    PatientIdentifier,
+    bmi_of,
+)
 from ketacare.patients.names import name_key, prefix_upper_bound
+from ketacare.ui.markdown import render
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -258,4 +281,215 @@ def patient_chart(*, patient_id: int) -> Chart:
         weight_kg=weight,
         height_cm=height,
         other_ids=_other_ids(patient.other_ids),
+    )
+
+
+# -- Consent to treatment ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentShown:
+    """The current version of one kind of consent: the newest the clinic published, or, while it
+    has published none, KetaCare's default text as version 1 (`document` None: stored when first
+    signed or replaced when the clinic publishes its own)."""
+
+    kind: consent.Kind
+    version: int
+    title: str
+    body: str
+    document: ConsentDocument | None
+
+    @property
+    def html(self) -> str:
+        return render(self.body)
+
+    @property
+    def digest(self) -> str:
+        return self.document.digest if self.document else consent.digest(self.title, self.body)
+
+
+def _default(kind: consent.Kind) -> ConsentShown:
+    return ConsentShown(kind, 1, kind.title, kind.default_body(), None)
+
+
+def _shown(document: ConsentDocument) -> ConsentShown:
+    return ConsentShown(
+        consent.BY_CODE[document.kind], document.version, document.title, document.body, document
+    )
+
+
+def consent_current_documents() -> dict[str, ConsentShown]:
+    """The current version of every kind of consent, by kind, in the order of `consent.KINDS`.
+    One query, however many versions were published."""
+    newer = ConsentDocument.objects.filter(kind=OuterRef("kind"), version__gt=OuterRef("version"))
+    stored = {
+        d.kind: d for d in ConsentDocument.objects.filter(~Exists(newer)).select_related("published_by")
+    }
+    return {k.code: _shown(stored[k.code]) if k.code in stored else _default(k) for k in consent.KINDS}
+
+
+def consent_current(kind: str) -> ConsentShown:
+    """The current version of one kind of consent (a KeyError for a kind that is none). One query."""
+    known = consent.BY_CODE[kind]
+    document = (
+        ConsentDocument.objects.filter(kind=kind).select_related("published_by").order_by("-version").first()
+    )
+    return _shown(document) if document is not None else _default(known)
+
+
+def consent_versions(kind: str) -> list[ConsentDocument]:
+    """Every published version of one kind, newest first, each with the number of signatures
+    made of it (`signed`). One query."""
+    return list(
+        ConsentDocument.objects.filter(kind=kind)
+        .select_related("published_by")
+        .annotate(signed=Count("signatures"))
+        .order_by("-version")
+    )
+
+
+def consent_signatures(*, patient_id: int) -> list[ConsentSignature]:
+    """Every consent the patient signed, newest first, with the version, the witness and who
+    recorded a withdrawal. One query."""
+    return list(
+        ConsentSignature.objects.filter(patient_id=patient_id)
+        .select_related("document", "witness", "withdrawn_by")
+        .order_by("-signed_at", "-id")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentState:
+    """One kind of consent for one patient: the current version, the patient's signature of it
+    that still stands (a course by this route may start), and every signature of the kind they
+    made, newest first."""
+
+    current: ConsentShown
+    signatures: list[ConsentSignature]
+
+    @property
+    def kind(self) -> consent.Kind:
+        return self.current.kind
+
+    @property
+    def signed(self) -> ConsentSignature | None:
+        """The signature of the current version, not withdrawn: the one a course starts under."""
+        return next(
+            (
+                s
+                for s in self.signatures
+                if not s.withdrawn
+                and self.current.document is not None
+                and s.document_id == self.current.document.pk
+            ),
+            None,
+        )
+
+    @property
+    def withdrawn(self) -> ConsentSignature | None:
+        """The latest withdrawal, when the patient signed this kind and withdrew every signature
+        of it (a later signature would stand again)."""
+        if self.signatures and all(s.withdrawn for s in self.signatures):
+            return max(self.signatures, key=lambda s: (s.withdrawn_at, s.pk))
+        return None
+
+    @property
+    def earlier(self) -> ConsentSignature | None:
+        """A signature of an earlier version that still stands, when the current one is unsigned:
+        the patient must sign the new version before a new course."""
+        if self.signed is not None:
+            return None
+        return next((s for s in self.signatures if not s.withdrawn), None)
+
+    @property
+    def status(self) -> str:
+        if self.signed is not None:
+            return "signed"
+        if self.withdrawn is not None:
+            return "withdrawn"
+        if self.earlier is not None:
+            return "earlier version"
+        return "not signed"
+
+
+def consent_states(*, patient_id: int) -> list[ConsentState]:
+    """Each kind of consent for the patient, in the order of `consent.KINDS`. Two queries."""
+    current = consent_current_documents()
+    signatures = consent_signatures(patient_id=patient_id)
+    return [
+        ConsentState(current[k.code], [s for s in signatures if s.document.kind == k.code])
+        for k in consent.KINDS
+    ]
+
+
+def is_current(signature: ConsentSignature, states: list[ConsentState]) -> bool:
+    """Whether a signature is the one a course by its route would start under now."""
+    return any(state.signed is not None and state.signed.pk == signature.pk for state in states)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentCheck:
+    """Whether a course by one route may start: the signature it starts under, or why not."""
+
+    signature: ConsentSignature | None
+    problem: str = ""
+
+
+def consent_for_treatment(*, patient_id: int, kind: str) -> ConsentCheck:
+    """The patient's signature of the current version of this kind of consent, not withdrawn
+    (one query); else, in words, what is missing: no signature, only an earlier version's, or a
+    withdrawal (two queries more, only then)."""
+    newer = ConsentDocument.objects.filter(
+        kind=OuterRef("document__kind"), version__gt=OuterRef("document__version")
+    )
+    signature = (
+        ConsentSignature.objects.filter(patient_id=patient_id, document__kind=kind, withdrawn_at__isnull=True)
+        .filter(~Exists(newer))
+        .select_related("document")
+        .first()
+    )
+    if signature is not None:
+        return ConsentCheck(signature)
+    state = ConsentState(
+        consent_current(kind),
+        list(
+            ConsentSignature.objects.filter(patient_id=patient_id, document__kind=kind)
+            .select_related("document")
+            .order_by("-signed_at", "-id")
+        ),
+    )
+    label, version = state.kind.label, state.current.version
+    if state.withdrawn is not None and state.withdrawn.withdrawn_at is not None:
+        on = timezone.localtime(state.withdrawn.withdrawn_at)
+        problem = (
+            f"The patient withdrew their consent to {label} on {on:%Y-%m-%d}: a course starts only "
+            f"after they sign the current consent (version {version}) again."
+        )
+    elif state.earlier is not None:
+        problem = (
+            f"The patient has not signed the current consent for {label}, version {version} "
+            f"(they signed version {state.earlier.document.version}, since replaced): they sign it "
+            "in the portal, or a nurse or physician records their signature on paper."
+        )
+    else:
+        problem = (
+            f"The patient has not signed the current consent for {label}, version {version}: they "
+            "sign it in the portal, or a nurse or physician records their signature on paper."
+        )
+    return ConsentCheck(None, problem)
+
+
+def consent_withdrawn(*, patient_id: int, kind: str) -> ConsentSignature | None:
+    """The patient's latest withdrawal of this kind of consent when no signature of it still
+    stands (they withdrew, and have not signed again); None otherwise. One query."""
+    standing = ConsentSignature.objects.filter(
+        patient_id=patient_id, document__kind=kind, withdrawn_at__isnull=True
+    )
+    return (
+        ConsentSignature.objects.filter(
+            patient_id=patient_id, document__kind=kind, withdrawn_at__isnull=False
+        )
+        .filter(~Exists(standing))
+        .order_by("-withdrawn_at", "-id")
+        .first()
     )

@@ -12,17 +12,21 @@ from functools import reduce
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, Case, F, Q, Value, When
 from django.utils import timezone
 
 from ketacare.audit.context import Actor
-from ketacare.audit.services import Action, audit_record, audit_record_many, spec_for
+from ketacare.audit.services import Action, EventSpec, audit_record, audit_record_many, spec_for
 from ketacare.clinical.codes import UnknownDiagnosisCode, diagnosis
 from ketacare.clinical.mrn import MRN_PATTERN, format_mrn
+from ketacare.patients import consent
 from ketacare.patients.models import (
+    WITHDRAWAL_FIELDS,
     Allergy,
     BodyMeasurement,
+    ConsentDocument,
+    ConsentSignature,
     Diagnosis,
     IdentifierSystem,
     MrnSequence,
@@ -436,3 +440,305 @@ def referring_provider_create(*, actor: Actor, details: Mapping[str, Any]) -> Re
     provider.save()
     audit_record(actor=actor, action=Action.CREATE, obj=provider)
     return provider
+
+
+# -- Consent to treatment ------------------------------------------------------------------------
+
+CONSENT_BODY_MAX = 20_000  # characters, as a public page
+CONSENT_PUBLISH = "patients.add_consentdocument"  # the clinic admin
+CONSENT_RECORD = "patients.add_consentsignature"  # nurses and physicians: a paper signature
+CONSENT_WITHDRAW = "patients.change_consentsignature"  # nurses and physicians
+CLOCK_SKEW = datetime.timedelta(minutes=5)  # a time "now" typed on a slow clock is not the future
+
+
+def _consent_kind(kind: str) -> consent.Kind:
+    known = consent.BY_CODE.get(kind)
+    if known is None:
+        raise ValidationError(
+            {"kind": f"No consent document {kind!r}: choose {', '.join(k.code for k in consent.KINDS)}."}
+        )
+    return known
+
+
+def _newest(kind: str, *, lock: bool = False) -> ConsentDocument | None:
+    rows = ConsentDocument.objects.filter(kind=kind).order_by("-version")
+    return (rows.select_for_update() if lock else rows).first()
+
+
+def _lock_patient(patient_id: int) -> None:
+    # As plan_start locks the patient: a signature or a withdrawal and a course starting at the
+    # same moment queue, so a course never starts under a consent withdrawn at that moment.
+    Patient.objects.select_for_update().only("id").get(pk=patient_id)
+
+
+def _store_default(actor: Actor, kind: consent.Kind) -> ConsentDocument:
+    """KetaCare's default text of `kind` stored as version 1, when it is first signed, or when the
+    clinic first publishes its own (version 2), as a public page's default is shown until the
+    clinic writes its own. Two first signatures at the same moment store it once. Runs inside
+    the caller's transaction."""
+    body = kind.default_body()
+    document = ConsentDocument(
+        kind=kind.code,
+        version=1,
+        title=kind.title,
+        body=body,
+        digest=consent.digest(kind.title, body),
+        published_at=timezone.now(),
+        published_by=None,
+    )
+    try:
+        with transaction.atomic():
+            document.save()
+    except IntegrityError:
+        return ConsentDocument.objects.get(kind=kind.code, version=1)
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        obj=document,
+        detail={"kind": kind.code, "version": 1, "default_text": True},
+    )
+    return document
+
+
+def _signable(
+    actor: Actor, kind: consent.Kind, version: int | None, errors: dict[str, str]
+) -> tuple[ConsentDocument | None, bool]:
+    """The current version of `kind`, stored (KetaCare's default as version 1 if the clinic has
+    published none), and whether it was stored just now; an error on `version` if the one read
+    (`version`) is no longer current. Nothing is stored when `errors` already holds one."""
+    current = _newest(kind.code)
+    number = current.version if current is not None else 1
+    if version is not None and version != number:
+        errors["version"] = (
+            f"Version {number} of the {kind.label} consent was published after version {version} "
+            f"was opened: read version {number}, then sign it."
+        )
+    if errors:
+        return None, False
+    if current is not None:
+        return current, False
+    return _store_default(actor, kind), True
+
+
+def _signed_already(patient: Patient, document: ConsentDocument) -> None:
+    standing = ConsentSignature.objects.filter(patient=patient, document=document, withdrawn_at__isnull=True)
+    if standing.exists():
+        raise ValidationError(
+            {"kind": f"Version {document.version} of this consent is already signed, and still stands."}
+        )
+
+
+@transaction.atomic
+def consent_publish(*, actor: Actor, kind: str, title: str, body: str) -> ConsentDocument:
+    """The clinic admin publishes a new version of a consent document (Markdown), numbered after
+    the last (KetaCare's default text is version 1, stored now if nobody has signed it yet). From
+    then on only a signature of it lets a new course by its route start: earlier versions'
+    signatures stay on record, no longer current. The same text as the current version is refused
+    (it would ask every patient to sign again for nothing)."""
+    user = actor.user
+    if user is None or not user.has_perm(CONSENT_PUBLISH):
+        raise ValidationError("Only a clinic admin publishes a consent document.")
+    known = _consent_kind(kind)
+    title, body = title.strip(), body.strip()
+    errors: dict[str, str] = {}
+    if not title:
+        errors["title"] = "Give the document a title."
+    if not body:
+        errors["body"] = "Write the document's text."
+    elif len(body) > CONSENT_BODY_MAX:
+        errors["body"] = f"Keep the document under {CONSENT_BODY_MAX:,} characters ({len(body):,} now)."
+    if errors:
+        raise ValidationError(errors)
+    current = _newest(known.code, lock=True)
+    if current is None:
+        # KetaCare's default text is version 1, whether or not anyone has signed it yet: a patient
+        # may be reading it now, and the version they sign must be the words they read.
+        current = _store_default(actor, known)
+    if (current.title, current.body) == (title, body):
+        raise ValidationError(
+            {
+                "body": f"This is the text of version {current.version} already: "
+                "change it to publish a new one."
+            }
+        )
+    document = ConsentDocument(
+        kind=known.code,
+        version=current.version + 1,
+        title=title,
+        body=body,
+        digest=consent.digest(title, body),
+        published_at=timezone.now(),
+        published_by=user,
+    )
+    document.full_clean()
+    try:
+        with transaction.atomic():
+            document.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"body": "Another version was published at the same moment: open the page again and check it."}
+        ) from None
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        obj=document,
+        detail={"kind": known.code, "version": document.version},
+    )
+    return document
+
+
+@transaction.atomic
+def consent_sign(
+    *, actor: Actor, patient: Patient, kind: str, version: int | None, typed_name: str, understood: bool
+) -> ConsentSignature:
+    """The patient signs the current version of a consent in the portal: they type their full name
+    as the clinic has it (case and spaces at either end aside) and say they have read and
+    understood it. Refused, naming the field and writing nothing, when the name differs, the box
+    is not ticked, a newer version was published after they opened `version`, or they have
+    already signed this version."""
+    known = _consent_kind(kind)
+    errors: dict[str, str] = {}
+    if not understood:
+        errors["understood"] = "Tick the box to say you have read and understood the document."
+    if not consent.names_match(typed_name, patient.full_name):
+        errors["typed_name"] = (
+            "Type your full name as the clinic has it: your first name and last name. If your name "
+            "has changed, tell the clinic."
+        )
+    _lock_patient(patient.pk)
+    document, _ = _signable(actor, known, version, errors)
+    if errors or document is None:
+        raise ValidationError(errors)
+    _signed_already(patient, document)
+    signature = ConsentSignature(
+        patient=patient,
+        document=document,
+        typed_name=" ".join(typed_name.split()),
+        signed_at=timezone.now(),
+        method=ConsentSignature.Method.PORTAL,
+    )
+    signature.full_clean()
+    signature.save()
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        obj=signature,
+        detail={"kind": known.code, "version": document.version, "method": signature.method},
+    )
+    return signature
+
+
+@transaction.atomic
+def consent_record_paper(
+    *,
+    actor: Actor,
+    patient: Patient,
+    kind: str,
+    version: int | None,
+    typed_name: str,
+    witnessed: bool,
+    signed_at: datetime.datetime | None = None,
+) -> ConsentSignature:
+    """A nurse or physician records that the patient signed the current version on paper in the
+    clinic, in front of them: the name as the patient signed it (their name on record, case and
+    spaces aside), when (now by default; not in the future, nor before the version was
+    published), and the recorder as the witness. Refused, naming the field, otherwise."""
+    user = actor.user
+    if user is None or not user.has_perm(CONSENT_RECORD):
+        raise ValidationError("Only a nurse or a physician records a paper consent, as its witness.")
+    known = _consent_kind(kind)
+    now = timezone.now()
+    signed_at = signed_at or now
+    errors: dict[str, str] = {}
+    if not witnessed:
+        errors["witnessed"] = "Tick to confirm that you saw the patient sign this version of the document."
+    if not consent.names_match(typed_name, patient.full_name):
+        errors["typed_name"] = (
+            f"The name signed must be the patient's name on record, {patient.full_name} (case and "
+            "spaces aside). If their name has changed, correct their details first."
+        )
+    if signed_at > now + CLOCK_SKEW:
+        errors["signed_at"] = "A signature cannot be in the future."
+    _lock_patient(patient.pk)
+    document, stored_now = _signable(actor, known, version, errors)
+    # KetaCare's default text, stored only now, was on the consent page to print all along.
+    if document is not None and not stored_now and signed_at < document.published_at:
+        on = timezone.localtime(document.published_at)
+        errors["signed_at"] = (
+            f"Version {document.version} was published on {on:%Y-%m-%d at %H:%M}: it cannot have been "
+            "signed before then."
+        )
+    if errors or document is None:
+        raise ValidationError(errors)
+    _signed_already(patient, document)
+    signature = ConsentSignature(
+        patient=patient,
+        document=document,
+        typed_name=" ".join(typed_name.split()),
+        signed_at=signed_at,
+        method=ConsentSignature.Method.PAPER,
+        witness=user,
+    )
+    signature.full_clean()
+    signature.save()
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        obj=signature,
+        detail={"kind": known.code, "version": document.version, "method": signature.method},
+    )
+    return signature
+
+
+@transaction.atomic
+def consent_withdraw(
+    *, actor: Actor, signature: ConsentSignature, reason: str = "", by_patient: bool = False
+) -> ConsentSignature:
+    """Record that the patient withdrew their consent to treatment by this route: every signature
+    of its kind still standing (this one and any of an earlier version) is marked withdrawn now,
+    with how (`by_patient`: the patient in the portal; else a nurse or physician told, who must
+    say how and why) and the reason. Nothing else on them changes; from then on no course by the
+    route starts, and no session is checked in, until the patient signs again (a new signature).
+    Refused, naming the field, for a consent already withdrawn."""
+    reason = " ".join(reason.split())
+    how = ConsentSignature.WithdrawnHow.PORTAL if by_patient else ConsentSignature.WithdrawnHow.STAFF
+    user = None
+    if not by_patient:
+        user = actor.user
+        if user is None or not user.has_perm(CONSENT_WITHDRAW):
+            raise ValidationError("Only a nurse or a physician records a withdrawal of consent.")
+        if not reason:
+            raise ValidationError(
+                {
+                    "reason": "Say how the patient withdrew and why, if they said "
+                    "(for example: by phone, no reason given)."
+                }
+            )
+    if len(reason) > 300:
+        raise ValidationError({"reason": f"Keep the reason under 300 characters ({len(reason)} now)."})
+    _lock_patient(signature.patient_id)
+    kind = ConsentDocument.objects.only("kind").get(pk=signature.document_id).kind
+    standing = list(
+        ConsentSignature.objects.filter(
+            patient_id=signature.patient_id, document__kind=kind, withdrawn_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    if signature.pk not in standing:
+        raise ValidationError({"signature": "This consent is already withdrawn."})
+    ConsentSignature.objects.filter(pk__in=standing, withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now(), withdrawn_how=how, withdrawn_by=user, withdrawn_reason=reason
+    )
+    audit_record_many(
+        actor=actor,
+        specs=[
+            EventSpec(
+                Action.UPDATE,
+                "patients.consentsignature",
+                str(pk),
+                signature.patient_id,
+                {"fields": sorted(WITHDRAWAL_FIELDS), "kind": kind, "withdrawn_how": how},
+            )
+            for pk in sorted(standing)
+        ],
+    )
+    return ConsentSignature.objects.select_related("document").get(pk=signature.pk)
