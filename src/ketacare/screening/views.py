@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -175,12 +176,33 @@ def _back(consultation: Consultation, anchor: str) -> HttpResponse:
     return redirect(reverse("screening:consultation", args=[consultation.pk]) + f"#{anchor}")
 
 
+def _section_saved(
+    request: HttpRequest,
+    consultation: Consultation,
+    form: BaseForm,
+    save: Callable[[], Any],
+    *,
+    key: str,
+    anchor: str,
+    said: Callable[[Any], str],
+) -> HttpResponse:
+    """One section of the consultation page posted: saved (the message, back to the section) or
+    the page again with the section's form and its errors."""
+    done, saved = submit(form, save)
+    if done:
+        messages.success(request, said(saved))
+        return _back(consultation, anchor)
+    return _page(request, consultation.pk, {key: form}, UNPROCESSABLE)
+
+
 @requires("screening.change_consultation")
 @require_POST
 def episode_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
     consultation = _consultation(consultation_id)
     form = EpisodeForm(request.POST, instance=Consultation.objects.get(pk=consultation.pk))
-    done, _ = submit(
+    return _section_saved(
+        request,
+        consultation,
         form,
         lambda: services.episode_record(
             actor=Actor.from_request(request),
@@ -190,11 +212,10 @@ def episode_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
             augmentation_used=form.cleaned_data["augmentation_used"],
             notes=form.cleaned_data["notes"],
         ),
+        key="episode",
+        anchor="episode",
+        said=lambda _: "Episode recorded.",
     )
-    if done:
-        messages.success(request, "Episode recorded.")
-        return _back(consultation, "episode")
-    return _page(request, consultation.pk, {"episode": form}, UNPROCESSABLE)
 
 
 @requires("screening.change_consultation")
@@ -202,16 +223,17 @@ def episode_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
 def checklist_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
     consultation = _consultation(consultation_id)
     form = ChecklistForm(request.POST)
-    done, _ = submit(
+    return _section_saved(
+        request,
+        consultation,
         form,
         lambda: services.checklist_record(
             actor=Actor.from_request(request), consultation=consultation, answers=form.answers()
         ),
+        key="checklist",
+        anchor="checklist",
+        said=lambda _: "History checklist recorded.",
     )
-    if done:
-        messages.success(request, "History checklist recorded.")
-        return _back(consultation, "checklist")
-    return _page(request, consultation.pk, {"checklist": form}, UNPROCESSABLE)
 
 
 @requires("screening.add_antidepressanttrial")
@@ -219,18 +241,17 @@ def checklist_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
 def trial_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
     consultation = _consultation(consultation_id)
     form = TrialForm(request.POST)
-    done, _ = submit(
+    return _section_saved(
+        request,
+        consultation,
         form,
         lambda: services.trial_record(
-            actor=Actor.from_request(request),
-            patient=consultation.patient,
-            **_fields(form, TRIAL_FIELDS),
+            actor=Actor.from_request(request), patient=consultation.patient, **_fields(form, TRIAL_FIELDS)
         ),
+        key="trial",
+        anchor="trials",
+        said=lambda _: "Trial recorded.",
     )
-    if done:
-        messages.success(request, "Trial recorded.")
-        return _back(consultation, "trials")
-    return _page(request, consultation.pk, {"trial": form}, UNPROCESSABLE)
 
 
 @requires("screening.change_antidepressanttrial")
@@ -248,6 +269,7 @@ def trial_strike_out(request: HttpRequest, consultation_id: int, trial_id: int) 
     if done:
         messages.success(request, f"{trial} struck out.")
         return _back(consultation, "trials")
+    # The strike-out form sits in a row of the table: its errors go on top of the page too.
     messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
     return _page(request, consultation.pk, {"strike": form}, UNPROCESSABLE)
 
@@ -257,18 +279,19 @@ def trial_strike_out(request: HttpRequest, consultation_id: int, trial_id: int) 
 def prior_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
     consultation = _consultation(consultation_id)
     form = PriorTreatmentForm(request.POST)
-    done, _ = submit(
+    return _section_saved(
+        request,
+        consultation,
         form,
         lambda: services.prior_treatment_record(
             actor=Actor.from_request(request),
             patient=consultation.patient,
             **_fields(form, PRIOR_TREATMENT_FIELDS),
         ),
+        key="prior",
+        anchor="prior",
+        said=lambda _: "Treatment recorded.",
     )
-    if done:
-        messages.success(request, "Treatment recorded.")
-        return _back(consultation, "prior")
-    return _page(request, consultation.pk, {"prior": form}, UNPROCESSABLE)
 
 
 @requires("screening.add_candidacydecision")
@@ -276,16 +299,17 @@ def prior_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
 def decision_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
     consultation = _consultation(consultation_id)
     form = DecisionForm(request.POST)
-    done, decision = submit(
+    return _section_saved(
+        request,
+        consultation,
         form,
         lambda: services.decision_sign(
             actor=Actor.from_request(request), consultation=consultation, **_fields(form, DECISION_FIELDS)
         ),
+        key="decision",
+        anchor="decision",
+        said=lambda decision: f"Decision signed: {decision.get_decision_display()}.",
     )
-    if done and decision is not None:
-        messages.success(request, f"Decision signed: {decision.get_decision_display()}.")
-        return _back(consultation, "decision")
-    return _page(request, consultation.pk, {"decision": form}, UNPROCESSABLE)
 
 
 @requires("screening.view_candidacydecision")
