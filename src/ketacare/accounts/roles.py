@@ -20,7 +20,13 @@ _PATIENT_RECORD = (
     "patients.add_allergy",
     "patients.view_referringprovider",
     "patients.add_referringprovider",
+    # What the patient signed, and when: everyone who opens the chart (the front desk books the
+    # course it gates).
+    "patients.view_consentsignature",
 )
+# A paper consent signed in the clinic is recorded by the nurse or physician who witnessed it; a
+# withdrawal told to staff is recorded by a nurse or physician.
+_CONSENT_CLINICAL = ("patients.add_consentsignature", "patients.change_consentsignature")
 
 # Scores, alerts and self-report links are clinical: physicians and nurses read and act on them.
 # The front desk may send a patient a self-report link (a scheduling task) but not read scores.
@@ -112,6 +118,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     + _SESSIONS_CLINICAL
     + _SESSIONS_PHYSICIAN
     + _LEDGER_CLINICAL
+    + _CONSENT_CLINICAL
     + _LEDGER_SETUP
     + _OUTCOMES,
     Role.NURSE: _PATIENT_RECORD
@@ -125,6 +132,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Clinic admins run the clinic (staff, chairs, audit) but do not read patient charts.
     Role.CLINIC_ADMIN: (
         "audit.view_auditevent",
+    + _CONSENT_CLINICAL
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",
@@ -145,5 +153,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "ledger.export_ledger",
     )
     + _LEDGER_SETUP
+        # The consent documents patients sign: a new version published (never an old one changed).
+        "patients.view_consentdocument",
+        "patients.add_consentdocument",
     + _OUTCOMES,
 }

@@ -155,3 +155,47 @@ class AllergyForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Allergy
         fields = ("substance", "reaction", "severity")
         error_messages = {"substance": {"required": "Name the substance the patient is allergic to."}}
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class ConsentPaperForm(forms.Form):
+    """A paper signature, recorded by the nurse or physician who saw it made. `version` is the
+    version the page showed: a newer one published since is refused, not signed in its place."""
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    typed_name = forms.CharField(
+        label="Name as the patient signed it",
+        max_length=200,
+        help_text="Their first and last name, as on record.",
+    )
+    signed_at = forms.DateTimeField(
+        label="Signed at",
+        required=False,
+        widget=DateTimeInput(),
+        help_text="Leave empty for now.",
+    )
+    witnessed = forms.BooleanField(
+        label="I saw the patient sign this version of the document", required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        refuse_overlong(self)
+
+
+class ConsentWithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label="How the patient withdrew, and why if they said",
+        max_length=300,
+        help_text="For example: by phone, no reason given.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        refuse_overlong(self)

@@ -19,4 +19,16 @@ def patterns(*, chart: Callable[..., Any]) -> list[URLPattern]:
         path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
         path("<int:patient_id>/measurements/", views.measurement_add, name="measurement-add"),
         path("<int:patient_id>/allergies/", views.allergy_add, name="allergy-add"),
+        path("<int:patient_id>/consent/", views.consent_list, name="consent"),
+        path("<int:patient_id>/consent/<str:kind>/paper/", views.consent_paper, name="consent-paper"),
+        path(
+            "<int:patient_id>/consent/signatures/<int:signature_id>/withdraw/",
+            views.consent_withdraw,
+            name="consent-withdraw",
+        ),
+        path(
+            "<int:patient_id>/consent/signatures/<int:signature_id>/copy.pdf",
+            views.consent_copy,
+            name="consent-copy",
+        ),
     ]

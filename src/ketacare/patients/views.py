@@ -6,15 +6,31 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
-from ketacare.audit.services import audit_list_view, audit_view
-from ketacare.patients import selectors, services
-from ketacare.patients.forms import AllergyForm, MeasurementForm, PatientForm, PatientRegisterForm
-from ketacare.patients.models import Patient
+from ketacare.audit.services import (
+    Action,
+    audit_list_view,
+    audit_record,
+    audit_record_many,
+    audit_view,
+    list_view_spec,
+    spec_for,
+)
+from ketacare.patients import consent, consent_pdf, selectors, services
+from ketacare.patients.forms import (
+    AllergyForm,
+    ConsentPaperForm,
+    ConsentWithdrawForm,
+    MeasurementForm,
+    PatientForm,
+    PatientRegisterForm,
+)
+from ketacare.patients.models import ConsentSignature, Patient
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
 
 
@@ -111,6 +127,7 @@ def chart_context(chart: selectors.Chart, **forms: Any) -> dict[str, Any]:
     return {
         "chart": chart,
         "patient": chart.patient,
+        "consents": selectors.consent_states(patient_id=chart.patient.pk),
         "measurement_form": forms.get("measurement_form") or MeasurementForm(),
         "allergy_form": forms.get("allergy_form") or AllergyForm(),
     }
@@ -172,3 +189,141 @@ def allergy_add(request: HttpRequest, patient_id: int) -> HttpResponse:
         messages.success(request, "Recorded.")
         return redirect("patients:chart", patient_id=patient_id)
     return render(request, "patients/chart.html", chart_context(chart, allergy_form=form), status=status)
+
+
+# -- Consent to treatment: what the patient signed, and a paper signature or a withdrawal --------
+
+CONSENT_VIEW = "patients.view_consentsignature"
+
+
+def _consent_page(
+    request: HttpRequest,
+    patient: Patient,
+    *,
+    status: int = 200,
+    paper: tuple[str, ConsentPaperForm] | None = None,
+    withdraw: tuple[int, ConsentWithdrawForm] | None = None,
+) -> HttpResponse:
+    """The patient's consent page: each kind's current version and the patient's state of it,
+    with a form to record a paper signature where none of the current version stands, and every
+    signature with how it was made and whether it still counts. A refused form (`paper`,
+    `withdraw`) comes back with its errors beside its fields."""
+    states = selectors.consent_states(patient_id=patient.pk)
+    signatures = [s for state in states for s in state.signatures]
+    signatures.sort(key=lambda s: (s.signed_at, s.pk), reverse=True)
+    can_withdraw = request.user.has_perm(services.CONSENT_WITHDRAW)
+    rows: list[tuple[ConsentSignature, bool, ConsentWithdrawForm | None]] = []
+    problem = ""
+    for s in signatures:
+        form = None
+        if withdraw and withdraw[0] == s.pk and s.withdrawn:
+            # Withdrawn meanwhile (by the patient, or by someone else at the same moment).
+            problem = " ".join(withdraw[1].errors.get("reason", []))
+        elif can_withdraw and not s.withdrawn:
+            form = withdraw[1] if withdraw and withdraw[0] == s.pk else ConsentWithdrawForm(prefix=f"w{s.pk}")
+        rows.append((s, selectors.is_current(s, states), form))
+    kinds = [
+        (
+            state,
+            paper[1]
+            if paper and paper[0] == state.kind.code
+            else ConsentPaperForm(prefix=state.kind.code, initial={"version": state.current.version}),
+        )
+        for state in states
+    ]
+    actor = Actor.from_request(request)
+    specs = [spec_for(patient, Action.VIEW, {"consent": True})]
+    if signatures:
+        specs.append(list_view_spec("patients.consentsignature", [s.pk for s in signatures], [patient.pk]))
+    audit_record_many(actor=actor, specs=specs)
+    return render(
+        request,
+        "patients/consent.html",
+        {"patient": patient, "kinds": kinds, "rows": rows, "problem": problem},
+        status=status,
+    )
+
+
+def _patient_or_404(patient_id: int) -> Patient:
+    return get_object_or_404(
+        Patient.objects.only(
+            "id", "mrn", "given_name", "family_name", "preferred_name", "date_of_birth", "sex"
+        ),
+        pk=patient_id,
+    )
+
+
+@requires(CONSENT_VIEW)
+@require_GET
+def consent_list(request: HttpRequest, patient_id: int) -> HttpResponse:
+    return _consent_page(request, _patient_or_404(patient_id))
+
+
+@requires(CONSENT_VIEW, services.CONSENT_RECORD)
+@require_POST
+def consent_paper(request: HttpRequest, patient_id: int, kind: str) -> HttpResponse:
+    if kind not in consent.BY_CODE:
+        raise Http404("No such consent.")
+    patient = _patient_or_404(patient_id)
+    form = ConsentPaperForm(request.POST, prefix=kind)
+    done, signature = submit(
+        form,
+        lambda: services.consent_record_paper(
+            actor=Actor.from_request(request),
+            patient=patient,
+            kind=kind,
+            version=form.cleaned_data["version"],
+            typed_name=form.cleaned_data["typed_name"],
+            signed_at=form.cleaned_data["signed_at"],
+            witnessed=form.cleaned_data["witnessed"],
+        ),
+    )
+    if done and signature is not None:
+        messages.success(
+            request,
+            f"Recorded: {patient.full_name} signed version {signature.document.version} of the "
+            f"{consent.BY_CODE[kind].label} consent on paper, witnessed by you.",
+        )
+        return redirect(reverse("patients:consent", args=[patient.pk]) + f"#consent-{kind}")
+    return _consent_page(request, patient, status=UNPROCESSABLE, paper=(kind, form))
+
+
+@requires(CONSENT_VIEW, services.CONSENT_WITHDRAW)
+@require_POST
+def consent_withdraw(request: HttpRequest, patient_id: int, signature_id: int) -> HttpResponse:
+    patient = _patient_or_404(patient_id)
+    signature = get_object_or_404(
+        ConsentSignature.objects.select_related("document"), pk=signature_id, patient=patient
+    )
+    form = ConsentWithdrawForm(request.POST, prefix=f"w{signature.pk}")
+    done, _ = submit(
+        form,
+        lambda: services.consent_withdraw(
+            actor=Actor.from_request(request), signature=signature, reason=form.cleaned_data["reason"]
+        ),
+        place=lambda exc: ValidationError({"reason": exc.messages}),
+    )
+    if done:
+        label = consent.BY_CODE[signature.document.kind].label
+        messages.success(
+            request,
+            f"Recorded: {patient.full_name} withdrew their consent to {label}. No course by this route "
+            "starts, and no session is checked in, until they sign again.",
+        )
+        return redirect("patients:consent", patient_id=patient.pk)
+    return _consent_page(request, patient, status=UNPROCESSABLE, withdraw=(signature.pk, form))
+
+
+@requires(CONSENT_VIEW)
+@require_GET
+def consent_copy(request: HttpRequest, patient_id: int, signature_id: int) -> HttpResponse:
+    signature = get_object_or_404(
+        ConsentSignature.objects.select_related("document", "patient", "witness", "withdrawn_by"),
+        pk=signature_id,
+        patient_id=patient_id,
+    )
+    pdf = consent_pdf.copy_pdf(signature)
+    audit_record(actor=Actor.from_request(request), action=Action.VIEW, obj=signature, detail={"copy": "pdf"})
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{consent_pdf.copy_filename(signature)}"'
+    return response
