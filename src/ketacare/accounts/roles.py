@@ -110,6 +110,7 @@ _OUTCOMES = ("outcomes.view_outcomes",)
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.PHYSICIAN: _PATIENT_RECORD
+    + _CONSENT_CLINICAL
     + _MEASURES_CLINICAL
     + _SCREENING_CLINICAL
     + _SIGN_DECISION
@@ -118,10 +119,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     + _SESSIONS_CLINICAL
     + _SESSIONS_PHYSICIAN
     + _LEDGER_CLINICAL
-    + _CONSENT_CLINICAL
     + _LEDGER_SETUP
     + _OUTCOMES,
     Role.NURSE: _PATIENT_RECORD
+    + _CONSENT_CLINICAL
     + _MEASURES_CLINICAL
     + _SCREENING_CLINICAL
     + _SCHEDULE
@@ -132,7 +133,6 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Clinic admins run the clinic (staff, chairs, audit) but do not read patient charts.
     Role.CLINIC_ADMIN: (
         "audit.view_auditevent",
-    + _CONSENT_CLINICAL
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",
@@ -142,6 +142,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.change_apitoken",
         # The clinic's public pages: their text and the clinic's details.
         "portal.edit_public_site",
+        # The consent documents patients sign: a new version published (never an old one changed).
+        "patients.view_consentdocument",
+        "patients.add_consentdocument",
         "treatment.view_chair",
         "treatment.add_chair",
         # Opening hours and closures: the clinic's calendar, which booking respects.
@@ -153,8 +156,5 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "ledger.export_ledger",
     )
     + _LEDGER_SETUP
-        # The consent documents patients sign: a new version published (never an old one changed).
-        "patients.view_consentdocument",
-        "patients.add_consentdocument",
     + _OUTCOMES,
 }
