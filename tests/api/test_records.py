@@ -17,7 +17,7 @@ from ketacare.measures.models import QuestionnaireResponse, SafetyAlert
 from ketacare.measures.services import response_record
 from ketacare.screening.models import AntidepressantTrial
 from ketacare.treatment.models import Appointment, TreatmentPlan
-from tests.treatment_helpers import check_in, make_eligible, run_to_discharge, start_plan
+from tests.treatment_helpers import check_in, make_eligible, run_to_discharge, sign_consent, start_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -268,6 +268,20 @@ def test_a_physician_starts_a_plan_and_a_refused_one_writes_nothing(
     assert TreatmentPlan.objects.count() == 0 and Appointment.objects.count() == 0
     eligible = register(given_name="Eli")
     make_eligible(doctor, eligible)
+    unsigned = client.post(
+        "/api/v1/plans/",
+        {**body, "patient": eligible.pk, "weekdays": [0, 2, 4]},
+        content_type="application/json",
+    )
+    assert unsigned.status_code == 400
+    assert unsigned.json()["errors"] == {
+        "consent": [
+            "The patient has not signed the current consent for IV ketamine, version 1: they sign it in "
+            "the portal, or a nurse or physician records their signature on paper."
+        ]
+    }
+    assert TreatmentPlan.objects.count() == 0 and Appointment.objects.count() == 0
+    sign_consent(eligible)
     made = client.post(
         "/api/v1/plans/",
         {**body, "patient": eligible.pk, "weekdays": [0, 2, 4]},

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ketacare.treatment.models import Appointment, Chair, TreatmentPlan
-from tests.treatment_helpers import make_chair, make_eligible, start_plan
+from tests.treatment_helpers import make_chair, make_eligible, sign_consent, start_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +38,21 @@ def test_physician_starts_a_plan_from_the_form(client_as, physician, patient, el
     client = client_as(physician)
     page = client.get(reverse("treatment:plan-new", args=[patient.pk])).content.decode()
     assert "Eligible" in page and "IV racemic ketamine 0.5 mg/kg over 40 minutes" in page
+    assert 'Consent to IV ketamine: <strong class="error">version 1 not signed</strong>' in page
+    # Not signed: the form says so atop, keeps what was typed, and nothing is written.
+    refused = client.post(
+        reverse("treatment:plan-new", args=[patient.pk]), plan_form(chair, goals="Remission by May")
+    )
+    assert refused.status_code == 422
+    html = refused.content.decode()
+    assert (
+        "The patient has not signed the current consent for IV ketamine, version 1: they sign it in the "
+        "portal, or a nurse or physician records their signature on paper." in html
+    )
+    assert "Remission by May" in html and not TreatmentPlan.objects.exists()
+    sign_consent(patient)
+    page = client.get(reverse("treatment:plan-new", args=[patient.pk])).content.decode()
+    assert "Consent to IV ketamine: <strong>version 1 signed</strong>" in page
     response = client.post(reverse("treatment:plan-new", args=[patient.pk]), plan_form(chair))
     plan = TreatmentPlan.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("treatment:plan", args=[plan.pk])

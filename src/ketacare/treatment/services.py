@@ -19,6 +19,7 @@ from ketacare.audit.services import Action, EventSpec, audit_record, audit_recor
 from ketacare.clinical import session_checks
 from ketacare.clinical.protocols import Protocol, WeightBasis, session_dates
 from ketacare.patients.models import Patient
+from ketacare.patients.selectors import consent_for_treatment
 from ketacare.screening.services import require_eligible
 from ketacare.treatment import rules
 from ketacare.treatment.models import (
@@ -305,8 +306,9 @@ def plan_start(
     override_reason: str = "",
 ) -> TreatmentPlan:
     """A physician starts a course: the plan and its induction appointments, all or none. The
-    patient's signed candidacy decision must cover the protocol's route, and every appointment
-    must fit its chair."""
+    patient's signed candidacy decision must cover the protocol's route, the patient must have
+    signed the current version of the consent for that route (and not withdrawn it), and every
+    appointment must fit its chair."""
     user = _user(actor)
     if not user.has_perm(PLAN_PERMISSION):
         raise ValidationError("Only a physician can start a treatment plan.")
@@ -314,6 +316,11 @@ def plan_start(
     Patient.objects.select_for_update().only("id").get(pk=patient.pk)
     decision = require_eligible(patient=patient, route=chosen.candidacy_route)
     errors: dict[str, str] = {}
+    # Informed consent to the version in force: the patient row is locked above, as the consent
+    # services lock it, so a withdrawal at this moment is seen or waits.
+    consent = consent_for_treatment(patient_id=patient.pk, kind=chosen.candidacy_route)
+    if consent.signature is None:
+        errors["consent"] = consent.problem
     if TreatmentPlan.objects.active().filter(patient=patient).exists():
         errors["protocol"] = "This patient already has an active treatment plan: stop it first."
     if start_on < timezone.localdate():
@@ -388,7 +395,17 @@ def plan_start(
     ]
     audit_record_many(
         actor=actor,
-        specs=[spec_for(plan, Action.CREATE, {"protocol": plan.protocol, "decision": decision.pk})]
+        specs=[
+            spec_for(
+                plan,
+                Action.CREATE,
+                {
+                    "protocol": plan.protocol,
+                    "decision": decision.pk,
+                    "consent": consent.signature.pk if consent.signature else None,
+                },
+            )
+        ]
         + [spec_for(a, Action.CREATE, _override_detail(a)) for a in appointments],
     )
     return plan

@@ -19,6 +19,7 @@ from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
 from ketacare.audit.services import audit_list_view, audit_view
 from ketacare.patients.models import Patient
+from ketacare.patients.selectors import consent_states
 from ketacare.screening.selectors import current_decision
 from ketacare.treatment import selectors, services
 from ketacare.treatment.forms import (
@@ -95,10 +96,12 @@ def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             messages.success(request, f"Plan started: {plan.induction_sessions} treatments booked.")
             return redirect("treatment:plan", plan_id=plan.pk)
     status = UNPROCESSABLE if request.method == "POST" else 200
+    # The consent of each route the decision covers: signed, or what the patient must sign first.
+    consents = [c for c in consent_states(patient_id=patient.pk) if c.kind.code in routes]
     return render(
         request,
         "treatment/plan_form.html",
-        {"patient": patient, "form": form, "decision": decision, "routes": routes},
+        {"patient": patient, "form": form, "decision": decision, "routes": routes, "consents": consents},
         status=status,
     )
 
