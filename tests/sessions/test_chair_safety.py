@@ -75,6 +75,62 @@ def test_a_not_eligible_decision_after_check_in_stops_the_order_and_the_start(
     assert TreatmentSession.objects.get(pk=session.pk).dose_started_at is None
 
 
+# --- the patient's consent: a withdrawal stops the treatment day (hazard H-080)
+
+
+def _withdraw(patient):
+    from ketacare.patients.models import ConsentSignature
+    from ketacare.patients.services import consent_withdraw
+    from tests.treatment_helpers import portal_actor
+
+    signature = ConsentSignature.objects.get(patient=patient, withdrawn_at__isnull=True)
+    return consent_withdraw(actor=portal_actor(patient), signature=signature, by_patient=True)
+
+
+def test_a_consent_withdrawn_in_the_portal_stops_the_check_in_and_writes_nothing(nurse_actor, patient, plan):
+    withdrawn = _withdraw(patient)
+    at = timezone.localtime(withdrawn.withdrawn_at)
+    with pytest.raises(ValidationError) as err:
+        check_in(nurse_actor, plan)
+    assert err.value.messages == [
+        f"Not checked in: The patient withdrew their consent to IV ketamine on {at:%Y-%m-%d at %H:%M} "
+        "(by the patient in the portal): no treatment until they sign it again. Talk with the patient "
+        "before anything else."
+    ]
+    assert not TreatmentSession.objects.exists() and not VitalSign.objects.exists()
+    from tests.treatment_helpers import sign_consent
+
+    sign_consent(patient)  # signed again: the day goes on
+    assert check_in(nurse_actor, plan).pk
+
+
+def test_a_consent_withdrawn_after_check_in_stops_the_order_and_the_start(doctor, nurse_actor, patient, plan):
+    session = check_in(nurse_actor, plan)
+    phq9(session, nurse_actor, "pre")
+    services.dose_order(actor=doctor, session=session)
+    _withdraw(patient)  # on the phone, in the chair
+    with pytest.raises(ValidationError) as err:
+        services.dose_order(actor=doctor, session=session)
+    assert "The patient withdrew their consent to IV ketamine" in err.value.message_dict["safety"][0]
+    with pytest.raises(ValidationError) as err:
+        services.dose_start(actor=nurse_actor, session=session)
+    assert "no treatment until they sign it again" in err.value.message_dict["safety"][0]
+    assert kinds(session) == ["order_stopped", "start_refused_safety"]
+    assert TreatmentSession.objects.get(pk=session.pk).dose_started_at is None
+
+
+def test_a_new_consent_version_published_mid_course_does_not_stop_the_treatment_day(
+    nurse_actor, clinic_admin, plan
+):
+    # The new version is asked of the patient (their page, the chart) and gates the next course;
+    # the course they consented to goes on.
+    from ketacare.audit.context import Actor
+    from ketacare.patients.services import consent_publish
+
+    consent_publish(actor=Actor(user=clinic_admin), kind="iv_ketamine", title="Consent", body="Revised.")
+    assert check_in(nurse_actor, plan).pk
+
+
 def test_a_recorded_esketamine_allergy_stops_the_check_in(doctor, nurse_actor, patient, esk_plan):
     allergy_record(actor=doctor, patient=patient, substance="Spravato (esketamine)", reaction="angioedema")
     with pytest.raises(ValidationError, match="Not checked in: Allergy on record: Spravato"):

@@ -31,7 +31,9 @@ from ketacare.clinical.protocols import (
 )
 from ketacare.measures.models import Context, SafetyAlert
 from ketacare.measures.services import FUTURE_TOLERANCE, alert_acknowledge, response_record
+from ketacare.patients.consent import BY_CODE as CONSENT_KINDS
 from ketacare.patients.models import Allergy, BodyMeasurement
+from ketacare.patients.selectors import consent_withdrawn
 from ketacare.patients.services import record_changed
 from ketacare.screening.services import require_eligible
 from ketacare.sessions import checklist as checklist_table
@@ -143,6 +145,20 @@ def _eligibility_problem(patient: Any, route: str) -> str | None:
     return None
 
 
+def _withdrawal_problem(patient_id: int, route: str) -> str | None:
+    """The patient's withdrawal of their consent to this route, when they have not signed it again,
+    in words; or None. Checked with the candidacy decision: a withdrawal made in the portal while
+    the patient waits in the chair stops the order and the dose start too."""
+    withdrawn = consent_withdrawn(patient_id=patient_id, kind=route)
+    if withdrawn is None or withdrawn.withdrawn_at is None:
+        return None
+    return (
+        f"The patient withdrew their consent to {CONSENT_KINDS[route].label} on "
+        f"{timezone.localtime(withdrawn.withdrawn_at):%Y-%m-%d at %H:%M} "
+        f"({withdrawn.get_withdrawn_how_display().lower()}): no treatment until they sign it again."
+    )
+
+
 def _allergy_problem(patient_id: int) -> str | None:
     for allergy in Allergy.objects.filter(patient_id=patient_id).only("substance", "reaction"):
         name = allergy.substance.lower()
@@ -241,10 +257,11 @@ def session_check_in(
     confirm_weight: bool = False,
     vitals: monitoring.Vitals,
 ) -> TreatmentSession:
-    """Check the patient in for a booked appointment: the candidacy decision re-checked, today's
-    weight (a change of more than 10% from the last confirmed in kg and lb), the pre-dose
-    checklist with the escort, the pre-session vitals and the concomitant medicines for the REMS
-    form. A new weight is also charted."""
+    """Check the patient in for a booked appointment: the candidacy decision re-checked (and the
+    patient's consent to the route: a withdrawal refuses it), today's weight (a change of more
+    than 10% from the last confirmed in kg and lb), the pre-dose checklist with the escort, the
+    pre-session vitals and the concomitant medicines for the REMS form. A new weight is also
+    charted."""
     user = _user(actor)
     booked = Appointment.objects.select_for_update().select_related("plan", "patient").get(pk=appointment.pk)
     if booked.status != Appointment.Status.BOOKED:
@@ -259,6 +276,9 @@ def session_check_in(
     )
     if problem:
         raise ValidationError(f"Not checked in: {problem} A physician must review the candidacy decision.")
+    withdrawn = _withdrawal_problem(booked.patient_id, protocol.candidacy_route)
+    if withdrawn:
+        raise ValidationError(f"Not checked in: {withdrawn} Talk with the patient before anything else.")
     answers = dict(checklist or {})
     errors: dict[str, str] = {}
     unknown = sorted(set(concomitant) - {code for code, _ in CONCOMITANT})
@@ -528,8 +548,10 @@ def _dose_order(
     if current.dose_started_at is not None:
         raise ValidationError("The dose has started: the order cannot change now.")
     protocol = protocol_of(current)
-    stop = _eligibility_problem(current.patient, protocol.candidacy_route) or _allergy_problem(
-        current.patient_id
+    stop = (
+        _eligibility_problem(current.patient, protocol.candidacy_route)
+        or _allergy_problem(current.patient_id)
+        or _withdrawal_problem(current.patient_id, protocol.candidacy_route)
     )
     if stop:
         raise ValidationError({"safety": f"No dose can be ordered. {stop}"})
@@ -749,8 +771,10 @@ def _dose_start(
     stops = [f["message"] for f in current.checklist_findings if f.get("effect") == "stop"]
     if stops:
         errors["checklist"] = "The pre-dose checklist stops the dose: " + " ".join(stops)
-    stop = _eligibility_problem(current.patient, protocol.candidacy_route) or _allergy_problem(
-        current.patient_id
+    stop = (
+        _eligibility_problem(current.patient, protocol.candidacy_route)
+        or _allergy_problem(current.patient_id)
+        or _withdrawal_problem(current.patient_id, protocol.candidacy_route)
     )
     if stop:
         errors["safety"] = stop
