@@ -32,6 +32,9 @@ PUBLIC = {
     "portal:portal-sign-in",
     "portal:portal-code",
     "portal:portal-sign-out",
+    "portal:portal-consent",
+    "portal:portal-consent-withdraw",
+    "portal:portal-consent-copy",
 }
 # The code page after the password: signed in, any role (tests/accounts/test_two_factor.py).
 SECOND_FACTOR = {"accounts:two-factor"}
@@ -60,6 +63,13 @@ PAGES = {
         {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK},
     ),
     "patients:allergy-add": ("/patients/{pid}/allergies/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
+    "patients:consent": ("/patients/{pid}/consent/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
+    "patients:consent-paper": ("/patients/{pid}/consent/esketamine_nasal/paper/", CLINICAL),
+    "patients:consent-withdraw": ("/patients/{pid}/consent/signatures/{csid}/withdraw/", CLINICAL),
+    "patients:consent-copy": (
+        "/patients/{pid}/consent/signatures/{csid}/copy.pdf",
+        {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK},
+    ),
     "audit:event-list": ("/audit/", {Role.CLINIC_ADMIN}),
     "audit:event-export": ("/audit/events.csv", {Role.CLINIC_ADMIN}),
     "api-patient-list": ("/api/v1/patients/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
@@ -96,6 +106,7 @@ PAGES = {
     "portal:enquiry": ("/enquiries/{enid}/", CLINICAL | {Role.FRONT_DESK}),
     "portal:enquiry-action": ("/enquiries/{enid}/called-back/", CLINICAL | {Role.FRONT_DESK}),
     "portal:page-edit": ("/site/evidence/", {Role.CLINIC_ADMIN}),
+    "portal:consent-edit": ("/site/consent/iv_ketamine/", {Role.CLINIC_ADMIN}),
     "measures:response-new": ("/patients/{pid}/measures/new/", CLINICAL),
     "measures:responses-more": ("/patients/{pid}/measures/more/?before={rid}", CLINICAL),
     "measures:response-detail": ("/patients/{pid}/measures/{rid}/", CLINICAL),
@@ -180,7 +191,7 @@ def _one_of_everything() -> dict[str, int]:
     from ketacare.screening import services as screening
     from ketacare.sessions.services import session_check_in
     from tests.conftest import PASSWORD, patient_details
-    from tests.treatment_helpers import ALL_CLEAR, ESCORT, make_chair, make_eligible, start_plan
+    from tests.treatment_helpers import ALL_CLEAR, ESCORT, make_chair, make_eligible, sign_consent, start_plan
 
     def user(role: Role, username: str):
         return user_create(
@@ -200,6 +211,7 @@ def _one_of_everything() -> dict[str, int]:
 
     actor = Actor(user=user(Role.FRONT_DESK, "access.front-desk"), ip="127.0.0.1", user_agent="pytest")
     patient = register()
+    signed = sign_consent(patient)
     response = response_record(
         actor=actor, patient=patient, instrument="phq9", answers=[1] * 9, context="baseline"
     )
@@ -298,6 +310,7 @@ def _one_of_everything() -> dict[str, int]:
         seeking=["depression"],
     )
     return {
+        "csid": signed.pk,
         "enid": enquiry.pk,
         "refid": referral.pk,
         "ocid": outcome.pk,

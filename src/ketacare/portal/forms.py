@@ -9,6 +9,7 @@ from django.utils import timezone
 from ketacare.clinical import instruments, prescreen
 from ketacare.clinical.candidacy import PRESENTING_LABELS
 from ketacare.patients.models import Sex
+from ketacare.patients.services import CONSENT_BODY_MAX
 from ketacare.portal.models import Enquiry, PublicSite
 from ketacare.portal.services import BODY_MAX, MESSAGE_MAX
 
@@ -170,4 +171,49 @@ class PortalCodeForm(forms.Form):
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
+    )
+
+
+class ConsentSignForm(forms.Form):
+    """The patient's signature: their full name typed, and that they read and understood. The
+    version they read goes with it, so a newer one published meanwhile is not signed unread."""
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    typed_name = forms.CharField(
+        label="Type your full name to sign",
+        max_length=200,
+        help_text="Your first and last name, as the clinic has them.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    understood = forms.BooleanField(label="I have read and understood this document", required=False)
+
+
+class ConsentWithdrawForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I withdraw my consent to this treatment",
+        error_messages={"required": "Tick the box to withdraw your consent."},
+    )
+    reason = forms.CharField(
+        label="Why (you do not have to say)",
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ConsentPublishForm(forms.Form):
+    title = forms.CharField(max_length=120)
+    body = forms.CharField(
+        label="Text",
+        max_length=CONSENT_BODY_MAX,
+        widget=forms.Textarea(attrs={"rows": 24}),
+        help_text="Markdown: a blank line between paragraphs, ## headings, **bold**, - lists. HTML is "
+        "shown as text.",
+    )
+    confirm = forms.BooleanField(
+        label="Publish as a new version: from now on, a new course by this route starts only after "
+        "the patient signs it",
+        error_messages={
+            "required": "Tick the box to publish: patients will be asked to sign the new version."
+        },
     )

@@ -126,3 +126,23 @@ def enquiry_counts() -> dict[str, int]:
     return Enquiry.objects.aggregate(
         new=Count("id", filter=new), urgent=Count("id", filter=new & Q(urgent=True))
     )
+
+
+def consent_kinds_for(patient_id: int) -> list[str]:
+    """The consents a patient is asked to sign on their page: the one for the route of their
+    course (booked or under way); before a course, those for the routes their physician's signed
+    decision makes them eligible for; before any decision, every route's (to read ahead of the
+    consultation). A patient found not eligible is asked for none. Two queries at most."""
+    from ketacare.patients.consent import KIND_OF_TREATMENT_ROUTE, KINDS
+    from ketacare.screening.selectors import current_decision
+    from ketacare.treatment.models import TreatmentPlan
+
+    route = (
+        TreatmentPlan.objects.active().filter(patient_id=patient_id).values_list("route", flat=True).first()
+    )
+    if route is not None:
+        return [KIND_OF_TREATMENT_ROUTE[route]]
+    decision = current_decision(patient_id=patient_id)
+    if decision is None:
+        return [k.code for k in KINDS]
+    return [k.code for k in KINDS if decision.is_eligible and k.code in decision.routes]

@@ -14,6 +14,18 @@ urlpatterns = [
     path("my/sign-in/", views.portal_sign_in, name="portal-sign-in"),
     path("my/code/", views.portal_code, name="portal-code"),
     path("my/sign-out/", views.portal_sign_out, name="portal-sign-out"),
+    path("my/consent/<str:kind>/", views.portal_consent, name="portal-consent"),
+    path(
+        "my/consent/signatures/<int:signature_id>/withdraw/",
+        views.portal_consent_withdraw,
+        name="portal-consent-withdraw",
+    ),
+    path(
+        "my/consent/signatures/<int:signature_id>/copy.pdf",
+        views.portal_consent_copy,
+        name="portal-consent-copy",
+    ),
     path("site/", views.site_edit, name="site"),
+    path("site/consent/<str:kind>/", views.consent_edit, name="consent-edit"),
     path("site/<slug:slug>/", views.page_edit, name="page-edit"),
 ]

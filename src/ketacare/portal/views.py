@@ -20,10 +20,18 @@ from ketacare.clinical import instruments
 from ketacare.clinical.outcomes import OUTCOME_SCALES
 from ketacare.clinical.prescreen import QUESTIONS
 from ketacare.clinical.prescreen import for_staff as prescreen_lines
+from ketacare.patients import consent as consent_kinds
+from ketacare.patients import consent_pdf
+from ketacare.patients import selectors as patient_selectors
+from ketacare.patients import services as patient_services
+from ketacare.patients.models import ConsentSignature
 from ketacare.patients.services import PossibleDuplicateError
 from ketacare.portal import limits, patient_access, selectors, services
 from ketacare.portal.content import PREPARATION, PREPARATION_BY_ROUTE
 from ketacare.portal.forms import (
+    ConsentPublishForm,
+    ConsentSignForm,
+    ConsentWithdrawForm,
     DeclineForm,
     EnquiryForm,
     NoteForm,
@@ -34,7 +42,7 @@ from ketacare.portal.forms import (
     SiteForm,
 )
 from ketacare.portal.models import Enquiry
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
 
 EDIT = "portal.edit_public_site"
 
@@ -74,7 +82,14 @@ def site_edit(request: HttpRequest) -> HttpResponse:
             return redirect("portal:site")
     status = UNPROCESSABLE if request.method == "POST" else 200
     pages = [*selectors.titles(), *((p, p.title) for p in PREPARATION)]
-    return render(request, "portal/site.html", {"form": form, "pages": pages}, status=status)
+    consents = (
+        patient_selectors.consent_current_documents().values()
+        if request.user.has_perm(patient_services.CONSENT_PUBLISH)
+        else []
+    )
+    return render(
+        request, "portal/site.html", {"form": form, "pages": pages, "consents": consents}, status=status
+    )
 
 
 @requires(EDIT)
@@ -336,6 +351,8 @@ def portal_home(request: HttpRequest) -> HttpResponse:
         for t in measures.trajectories(patient_id=patient.pk)
         if t.instrument in OUTCOME_SCALES and instruments.get(t.instrument).rater == "patient"
     ]
+    states = patient_selectors.consent_states(patient_id=patient.pk)
+    asked = selectors.consent_kinds_for(patient.pk)
     context = {
         "site": selectors.site(),
         "pages": selectors.titles(),
@@ -344,6 +361,8 @@ def portal_home(request: HttpRequest) -> HttpResponse:
         "preparation": preparation,
         "scales": scales,
         "plot": plots.trajectory_svg_cached(patient.pk, scales) if scales else "",
+        "to_sign": [s for s in states if s.kind.code in asked and s.signed is None],
+        "signed": _signed_rows(states),
     }
     audit_record(
         actor=_portal_actor(request, patient.mrn), action=Action.VIEW, obj=patient, detail={"portal": True}
@@ -359,3 +378,170 @@ def portal_sign_out(request: HttpRequest) -> HttpResponse:
     request.session.pop(patient_access.SESSION_KEY, None)
     request.session.cycle_key()
     return redirect("portal:portal-sign-in")
+
+
+# -- Consent: the patient reads and signs, keeps a copy, may withdraw ------------------------------
+
+
+def _signed_rows(states: list[patient_selectors.ConsentState]) -> list[tuple[ConsentSignature, bool]]:
+    """Every consent the patient signed, newest first, and whether it is the one that counts now."""
+    rows = [(s, patient_selectors.is_current(s, states)) for state in states for s in state.signatures]
+    return sorted(rows, key=lambda row: (row[0].signed_at, row[0].pk), reverse=True)
+
+
+def _portal_page(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    response = render(
+        request, template, {"site": selectors.site(), "pages": selectors.titles(), **context}, status=status
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def portal_consent(request: HttpRequest, kind: str) -> HttpResponse:
+    """One consent document to read, and to sign by typing one's full name; once signed, when it
+    was signed, the copy to download, and the way to withdraw."""
+    if kind not in consent_kinds.BY_CODE:
+        raise Http404("No such consent.")
+    patient = _portal_patient(request)
+    if patient is None:
+        return redirect("portal:portal-sign-in")
+    actor = _portal_actor(request, patient.mrn)
+    form = ConsentSignForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        done, _ = submit(
+            form,
+            lambda: patient_services.consent_sign(
+                actor=actor,
+                patient=patient,
+                kind=kind,
+                version=form.cleaned_data["version"],
+                typed_name=form.cleaned_data["typed_name"],
+                understood=form.cleaned_data["understood"],
+            ),
+            place=lambda exc: (
+                ValidationError({"typed_name": exc.messages}) if not hasattr(exc, "error_dict") else exc
+            ),
+        )
+        if done:
+            return redirect("portal:portal-consent", kind=kind)
+    state = next(s for s in patient_selectors.consent_states(patient_id=patient.pk) if s.kind.code == kind)
+    if request.method == "GET":
+        form = ConsentSignForm(initial={"version": state.current.version})
+    audit_record(actor=actor, action=Action.VIEW, obj=patient, detail={"portal": True, "consent": kind})
+    return _portal_page(
+        request,
+        "portal/portal_consent.html",
+        {
+            "patient": patient,
+            "state": state,
+            "form": form,
+            "withdraw_form": ConsentWithdrawForm(),
+        },
+        status=UNPROCESSABLE if request.method == "POST" else 200,
+    )
+
+
+def _own_signature(patient: Any, signature_id: int) -> ConsentSignature:
+    """One of the signed-in patient's own signatures; anyone else's is a 404, as no such one."""
+    return get_object_or_404(
+        ConsentSignature.objects.select_related("document", "patient", "witness", "withdrawn_by"),
+        pk=signature_id,
+        patient=patient,
+    )
+
+
+@login_not_required
+@require_POST
+def portal_consent_withdraw(request: HttpRequest, signature_id: int) -> HttpResponse:
+    patient = _portal_patient(request)
+    if patient is None:
+        return redirect("portal:portal-sign-in")
+    signature = _own_signature(patient, signature_id)
+    kind = signature.document.kind
+    form = ConsentWithdrawForm(request.POST)
+    actor = _portal_actor(request, patient.mrn)
+    done, _ = submit(
+        form,
+        lambda: patient_services.consent_withdraw(
+            actor=actor, signature=signature, reason=form.cleaned_data["reason"], by_patient=True
+        ),
+        place=lambda exc: ValidationError({"confirm": exc.messages}),
+    )
+    if done:
+        return redirect("portal:portal-consent", kind=kind)
+    state = next(s for s in patient_selectors.consent_states(patient_id=patient.pk) if s.kind.code == kind)
+    return _portal_page(
+        request,
+        "portal/portal_consent.html",
+        {
+            "patient": patient,
+            "state": state,
+            "form": ConsentSignForm(initial={"version": state.current.version}),
+            "withdraw_form": form,
+        },
+        status=UNPROCESSABLE,
+    )
+
+
+@login_not_required
+@require_GET
+def portal_consent_copy(request: HttpRequest, signature_id: int) -> HttpResponse:
+    patient = _portal_patient(request)
+    if patient is None:
+        return redirect("portal:portal-sign-in")
+    signature = _own_signature(patient, signature_id)
+    pdf = consent_pdf.copy_pdf(signature)
+    audit_record(
+        actor=_portal_actor(request, patient.mrn),
+        action=Action.VIEW,
+        obj=signature,
+        detail={"portal": True, "copy": "pdf"},
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{consent_pdf.copy_filename(signature)}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# -- The clinic admin publishes the consent documents ----------------------------------------------
+
+
+@requires(patient_services.CONSENT_PUBLISH)
+@require_http_methods(["GET", "POST"])
+def consent_edit(request: HttpRequest, kind: str) -> HttpResponse:
+    """A consent document's current version, the form to publish a new one (it starts from the
+    current text), and every version published, with how many signed each."""
+    if kind not in consent_kinds.BY_CODE:
+        raise Http404("No such consent.")
+    current = patient_selectors.consent_current(kind)
+    form = ConsentPublishForm(
+        request.POST if request.method == "POST" else None,
+        initial={"title": current.title, "body": current.body},
+    )
+    if request.method == "POST":
+        done, document = submit(
+            form,
+            lambda: patient_services.consent_publish(
+                actor=Actor.from_request(request),
+                kind=kind,
+                title=form.cleaned_data["title"],
+                body=form.cleaned_data["body"],
+            ),
+        )
+        if done and document is not None:
+            messages.success(
+                request,
+                f"Version {document.version} is published: patients are asked to sign it, and a new "
+                "course by this route starts only once they have.",
+            )
+            return redirect("portal:consent-edit", kind=kind)
+    return render(
+        request,
+        "portal/consent_edit.html",
+        {"current": current, "form": form, "versions": patient_selectors.consent_versions(kind)},
+        status=UNPROCESSABLE if request.method == "POST" else 200,
+    )
