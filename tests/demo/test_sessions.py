@@ -274,3 +274,27 @@ def test_demo_decisions_keep_what_was_signed_and_their_letters_print(demo, clien
         assert (
             b"".join(response.streaming_content if response.streaming else [response.content])[:5] == b"%PDF-"
         )
+
+
+def test_every_demo_course_started_under_its_patients_signed_consent_to_its_route(demo):
+    from ketacare.patients.models import ConsentSignature
+    from ketacare.patients.selectors import consent_for_treatment
+    from ketacare.treatment.models import TreatmentPlan
+
+    plans = list(TreatmentPlan.objects.select_related("decision"))
+    assert plans and ConsentSignature.objects.count() == len(plans)
+    first = {}
+    for p in demo:
+        s = p.session
+        first[s.patient_id] = min(first.get(s.patient_id, s.dose_started_at), s.dose_started_at)
+    methods = set()
+    for plan in plans:
+        kind = rules.get(plan.protocol).candidacy_route
+        signature = consent_for_treatment(patient_id=plan.patient_id, kind=kind).signature
+        assert signature is not None, plan
+        assert plan.decision.signed_at < signature.signed_at < first[plan.patient_id]
+        assert signature.document.published_at < signature.signed_at
+        assert signature.typed_name == plan.patient.full_name
+        assert (signature.witness_id is not None) == (signature.method == "paper")
+        methods.add(signature.method)
+    assert methods == {"portal", "paper"}

@@ -48,7 +48,8 @@ from ketacare.clinical.protocols import (
 )
 from ketacare.demo.measures import LIVE_WINDOW
 from ketacare.measures.models import RESPONSE_BULK_COLUMNS, Context, QuestionnaireResponse, Source
-from ketacare.patients.models import BodyMeasurement, Diagnosis, Patient
+from ketacare.patients import consent
+from ketacare.patients.models import BodyMeasurement, ConsentDocument, ConsentSignature, Diagnosis, Patient
 from ketacare.screening import rules as screening_rules
 from ketacare.screening import selectors as screening_selectors
 from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Consultation
@@ -910,6 +911,7 @@ def _seed(
 
     plans = TreatmentPlan.objects.bulk_create([plan(d) for d in decisions])
     plan_of = {p.patient_id: p for p in plans}
+    signatures = _consents(decisions, protocol_of, nurse, before=min(d.signed_at for d in decisions))
     # The REMS patient enrolment, a few days after the decision and before the first dose.
     RemsEnrolment.objects.bulk_create(
         [
@@ -1002,9 +1004,68 @@ def _seed(
                 {"source": "seed-demo", "sessions": per_patient.get(pid, 0)},
             )
             for pid in treated
+        ]
+        + [
+            EventSpec(
+                Action.CREATE,
+                "patients.consentsignature",
+                str(s.pk),
+                s.patient_id,
+                {"source": "seed-demo", "kind": s.document.kind, "method": s.method},
+            )
+            for s in signatures
         ],
     )
     return len(plans), len(sessions)
+
+
+def _consents(
+    decisions: list[CandidacyDecision],
+    protocol_of: dict[int, Protocol],
+    nurse: Any,
+    before: datetime.datetime,
+) -> list[ConsentSignature]:
+    """Each course's patient signed the current consent for its route a day or two after the
+    decision, before the first treatment (as plan_start requires): most in the portal, one in
+    three on paper with the nurse as witness. A route's consent with no version yet is KetaCare's
+    default text, stored as version 1 published before the history begins."""
+    documents: dict[str, ConsentDocument] = {}
+    for kind in consent.KINDS:
+        current = ConsentDocument.objects.filter(kind=kind.code).order_by("-version").first()
+        if current is None:
+            body = kind.default_body()
+            current = ConsentDocument.objects.create(
+                kind=kind.code,
+                version=1,
+                title=kind.title,
+                body=body,
+                digest=consent.digest(kind.title, body),
+                published_at=before - datetime.timedelta(days=30),
+            )
+        documents[kind.code] = current
+    names = {
+        pk: f"{given} {family}"
+        for pk, given, family in Patient.objects.filter(pk__in=[d.patient_id for d in decisions]).values_list(
+            "pk", "given_name", "family_name"
+        )
+    }
+    rows = []
+    for d in decisions:
+        document = documents[protocol_of[d.patient_id].candidacy_route.value]
+        paper = d.patient_id % 3 == 0  # no draw from the demo's random numbers: the rest stays as it was
+        rows.append(
+            ConsentSignature(
+                patient_id=d.patient_id,
+                document=document,
+                typed_name=names[d.patient_id],
+                signed_at=max(
+                    d.signed_at + datetime.timedelta(hours=20 + d.patient_id % 30), document.published_at
+                ),
+                method=ConsentSignature.Method.PAPER if paper else ConsentSignature.Method.PORTAL,
+                witness=nurse if paper else None,
+            )
+        )
+    return ConsentSignature.objects.bulk_create(rows)
 
 
 def _insert_sessions(sessions: list[TreatmentSession]) -> list[TreatmentSession]:
