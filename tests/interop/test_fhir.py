@@ -80,6 +80,7 @@ def test_everything_validates_and_holds_each_kind_of_record(client_as, physician
         "MedicationAdministration",
         "AdverseEvent",
         "CarePlan",
+        "Consent",
     }
     (patient,) = of_type(bundle, "Patient")
     assert {(i["system"], i["value"]) for i in patient["identifier"]} == {
@@ -387,3 +388,28 @@ def test_the_letters_and_the_progress_report_are_document_references(client_as, 
     # The addresses answer with the PDFs they name.
     pdf = client_as(physician).get(attachment["url"].removeprefix("http://testserver"))
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+
+
+def test_a_signed_consent_is_a_consent_inactive_from_its_withdrawal(client_as, physician, treated_patient):
+    from ketacare.patients.models import ConsentSignature
+    from ketacare.patients.services import consent_withdraw
+    from tests.treatment_helpers import portal_actor
+
+    signature = ConsentSignature.objects.get(patient=treated_patient)
+    (consent,) = of_type(validated(everything(client_as(physician), treated_patient.pk)), "Consent")
+    assert (consent["status"], consent["scope"]["coding"][0]["code"], consent["patient"]["reference"]) == (
+        "active",
+        "treatment",
+        f"Patient/{treated_patient.pk}",
+    )
+    assert consent["category"][0]["coding"][0]["code"] == "59284-0"
+    assert consent["sourceAttachment"]["title"] == (
+        "Consent to IV ketamine treatment, version 1 (Signed by the patient in the portal)"
+    )
+    assert consent["sourceAttachment"]["url"].endswith(
+        f"/patients/{treated_patient.pk}/consent/signatures/{signature.pk}/copy.pdf"
+    )
+    assert "end" not in consent["provision"]["period"]
+    consent_withdraw(actor=portal_actor(treated_patient), signature=signature, by_patient=True)
+    (consent,) = of_type(validated(everything(client_as(physician), treated_patient.pk)), "Consent")
+    assert consent["status"] == "inactive" and consent["provision"]["period"]["end"]

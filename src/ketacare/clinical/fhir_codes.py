@@ -13,6 +13,9 @@ Sources:
 - Observation categories: FHIR R4 observation-category code system (vital-signs, survey).
 - Adverse event seriousness and severity: FHIR R4 code systems adverse-event-seriousness
   (serious, non-serious) and adverse-event-severity (mild, moderate, severe).
+- Consent: FHIR R4 Consent (hl7.org/fhir/R4/consent.html): scope `treatment` from the
+  consentscope code system, category LOINC 59284-0 "Patient Consent" (the consent-category value
+  set), status from consent-state-codes (`active`; `inactive` once withdrawn).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ ENCOUNTER_CLASS = "http://terminology.hl7.org/CodeSystem/v3-ActCode"  # AMB: amb
 AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
 AE_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
 VITAL_SIGNS_PROFILE = "http://hl7.org/fhir/StructureDefinition/vitalsigns"
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +62,6 @@ ROUTES = {
     "im_ketamine": Coded("78421000", "Intramuscular route"),
     "esketamine": Coded("46713006", "Nasal route"),
 }
+
+CONSENT_TREATMENT = Coded("treatment", "Treatment")  # in CONSENT_SCOPE
+PATIENT_CONSENT = Coded("59284-0", "Patient Consent")  # LOINC

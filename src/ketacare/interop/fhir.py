@@ -6,7 +6,8 @@ per scale and QuestionnaireResponse per response, Observation per scored respons
 total, each item's score as a component: PHQ-9 item 9 is 44260-8), Encounter per session,
 MedicationAdministration per dose (RxNorm, route, the dose prepared or given), vital signs in the
 FHIR vital-signs profile (blood pressure panel 85354-9 with its two components, heart rate,
-respiratory rate, SpO2 2708-6 and 59408-5), AdverseEvent, CarePlan per treatment plan.
+respiratory rate, SpO2 2708-6 and 59408-5), AdverseEvent, CarePlan per treatment plan, Consent per
+signed consent to treatment (the version signed, when, how; inactive once withdrawn).
 
 Resource ids are the records' own (a prefix where two kinds of record share a resource type: a
 score's Observation is `score-12`, a reading's `vitals-40-bp`). Codes come from clinical/
@@ -25,7 +26,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 import orjson
-from django.db.models import Exists, OuterRef, QuerySet, TextField
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
@@ -37,7 +38,8 @@ from ketacare.clinical.monitoring import ADVERSE_EVENT_LABELS, AdverseEventKind
 from ketacare.clinical.protocols import DEFAULTS as PROTOCOLS
 from ketacare.clinical.protocols import ProtocolCode
 from ketacare.measures.models import QuestionnaireResponse
-from ketacare.patients.models import Diagnosis, Patient, PatientIdentifier
+from ketacare.patients.consent import BY_CODE as CONSENT_KINDS
+from ketacare.patients.models import ConsentSignature, Diagnosis, Patient, PatientIdentifier
 from ketacare.screening.models import AntidepressantTrial, CandidacyDecision
 from ketacare.sessions.models import AdverseEvent, DoseOrder, TreatmentSession, VitalSign
 from ketacare.treatment.models import TreatmentPlan
@@ -503,6 +505,44 @@ def care_plan_resource(plan: TreatmentPlan) -> Resource:
     )
 
 
+def consent_resource(signature: ConsentSignature, base: str) -> Resource:
+    """A signed consent: the version signed (its signed copy's address), when, by the patient,
+    in the portal or on paper with a witness; inactive from its withdrawal."""
+    document = signature.document
+    label = CONSENT_KINDS[document.kind].label
+    withdrawn = signature.withdrawn_at is not None
+    return _clean(
+        {
+            "resourceType": "Consent",
+            "id": str(signature.pk),
+            "status": "inactive" if withdrawn else "active",
+            "scope": {"coding": [fc.CONSENT_TREATMENT.coding(fc.CONSENT_SCOPE)]},
+            "category": [{"coding": [fc.PATIENT_CONSENT.coding()]}],
+            "patient": _ref("Patient", signature.patient_id),
+            "dateTime": instant(signature.signed_at),
+            "performer": [_ref("Patient", signature.patient_id)],
+            "sourceAttachment": {
+                "contentType": "application/pdf",
+                "url": _document_url(
+                    base, reverse("patients:consent-copy", args=[signature.patient_id, signature.pk])
+                ),
+                "title": f"{document.title}, version {document.version} ({signature.get_method_display()})",
+                "creation": instant(signature.signed_at),
+            },
+            "policyRule": {"text": f"Consent to {label} treatment, version {document.version}"},
+            "provision": {
+                "type": "permit",
+                "period": _clean(
+                    {
+                        "start": instant(signature.signed_at),
+                        "end": instant(signature.withdrawn_at) if withdrawn else None,
+                    }
+                ),
+            },
+        }
+    )
+
+
 def _document_url(base: str, path: str) -> str:
     """A page's address beside the FHIR endpoint's (`base` ends in "fhir/"), or the site-relative
     path when the base is no web address (an export made from the command line)."""
@@ -567,6 +607,7 @@ class Record:
     events: dict[int, list[Any]]  # by session: adverse events (rows of EVENT_FIELDS)
     plans: list[TreatmentPlan]
     letters: list[Any]  # signed candidacy decisions (rows), each with its letter
+    consents: list[ConsentSignature]
 
 
 def _by_patient(rows: Iterable[Any]) -> dict[int, list[Any]]:
@@ -674,7 +715,7 @@ def _response_rows(responses: QuerySet[QuestionnaireResponse]) -> Iterator[Respo
 
 
 def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = None) -> Iterator[Record]:
-    """The records of these patients, in the order given: eleven queries for all of them, however
+    """The records of these patients, in the order given: twelve queries for all of them, however
     long their histories. `since`: only what was recorded (or, for the patient, changed) from then
     (FHIR Bulk Data's `_since`); the Patient is always there, to refer to."""
     ids = list(patient_ids)
@@ -727,6 +768,10 @@ def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = Non
         .values_list("id", "patient_id", "decision", "signed_at", "superseded", named=True)
     )
     plans = _by_patient(after(TreatmentPlan.objects.filter(patient_id__in=ids), "created_at").order_by("id"))
+    signatures = ConsentSignature.objects.filter(patient_id__in=ids)
+    if since is not None:  # signed, or withdrawn, since
+        signatures = signatures.filter(Q(recorded_at__gte=since) | Q(withdrawn_at__gte=since))
+    consents = _by_patient(signatures.select_related("document").order_by("signed_at", "id"))
     for pid in ids:
         if pid in patients:
             yield Record(
@@ -741,6 +786,7 @@ def records_of(patient_ids: Sequence[int], since: datetime.datetime | None = Non
                 events=events,
                 plans=plans.get(pid, []),
                 letters=letters.get(pid, []),
+                consents=consents.get(pid, []),
             )
 
 
@@ -759,6 +805,8 @@ def resources_of(record: Record, base: str, *, questionnaires: bool) -> Iterator
         yield questionnaire_response_resource(response, base)
         if (observation := score_observation(response)) is not None:
             yield observation
+    for signature in record.consents:
+        yield consent_resource(signature, base)
     for plan in record.plans:
         yield care_plan_resource(plan)
     for decision in record.letters:
