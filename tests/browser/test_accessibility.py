@@ -58,3 +58,41 @@ def test_the_public_pages_and_the_enquiry_form_have_no_wcag_violations(
     page.goto(f"{live_server.url}/r/{token}/")
     found["a self-report form"] = _violations(page)
     assert {where: v for where, v in found.items() if v} == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_signed_in_portal_and_the_consent_pages_have_no_wcag_violations_on_a_phone(
+    live_server, page, register, doctor
+):
+    import re
+
+    from django.core import mail
+
+    from tests.treatment_helpers import make_eligible
+
+    patient = register()
+    make_eligible(doctor, patient, routes=("iv_ketamine",))
+    page.set_viewport_size({"width": WIDTHS["phone"], "height": 900})
+    page.goto(f"{live_server.url}/my/sign-in/")
+    page.get_by_label("Your e-mail address or mobile number").fill(patient.email)
+    page.get_by_label("Date of birth").fill(patient.date_of_birth.isoformat())
+    page.get_by_role("button", name="Send me a code").click()
+    page.get_by_label("The 6-digit code we sent you").fill(
+        re.search(r"code is (\d{6})", mail.outbox[-1].body)[1]
+    )
+    page.get_by_role("button", name="Sign in").click()
+    found: dict[str, list[str]] = {"the patient's page, a consent to sign": _violations(page)}
+    page.get_by_role("link", name="Consent to IV ketamine treatment").click()
+    found["the consent to read and sign"] = _violations(page)
+    page.get_by_role("button", name="Sign version 1").click()  # nothing typed: refused
+    assert "Tick the box to say you have read and understood" in page.content()
+    found["the signature refused"] = _violations(page)
+    page.get_by_label("Type your full name to sign").fill(patient.full_name)
+    page.get_by_label("I have read and understood this document").check()
+    page.get_by_role("button", name="Sign version 1").click()
+    page.get_by_text("Withdraw your consent", exact=True).click()  # the withdrawal, opened
+    found["the consent signed, with the withdrawal"] = _violations(page)
+    page.goto(f"{live_server.url}/my/")
+    found["the patient's page, what they signed"] = _violations(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS["phone"]
+    assert {where: v for where, v in found.items() if v} == {}

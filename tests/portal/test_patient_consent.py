@@ -103,6 +103,8 @@ def test_a_name_not_as_on_record_is_refused_beside_the_field_keeping_what_was_ty
     assert 'value="Anna Smyth"' in html
     unticked = client.post(IV, {"version": "1", "typed_name": "Anna Smith"})
     assert "Tick the box to say you have read and understood the document." in unticked.content.decode()
+    blank = client.post(IV, {"version": "1", "typed_name": ""}).content.decode()  # both said at once
+    assert "Tick the box to say you have read and understood" in blank and "Type your full name as" in blank
     assert not ConsentSignature.objects.exists()
 
 

@@ -172,6 +172,7 @@ class ConsentPaperForm(forms.Form):
     typed_name = forms.CharField(
         label="Name as the patient signed it",
         max_length=200,
+        required=False,  # blank or not, the service says what the name must be, with every other error
         help_text="Their first and last name, as on record.",
     )
     signed_at = forms.DateTimeField(

@@ -182,6 +182,7 @@ class ConsentSignForm(forms.Form):
     typed_name = forms.CharField(
         label="Type your full name to sign",
         max_length=200,
+        required=False,  # blank or not, the service says what the name must be, with every other error
         help_text="Your first and last name, as the clinic has them.",
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
