@@ -30,16 +30,15 @@ def test_staff_see_what_the_patient_signed_which_version_when_and_how(
     chart = client.get(reverse("patients:chart", args=[patient.pk])).content.decode()
     day = timezone.localtime(signature.signed_at).strftime("%Y-%m-%d")
     assert f"IV ketamine:\n    <strong>signed</strong> version 1 on {day} (in the portal)" in chart
-    assert 'Esketamine nasal spray:\n    <strong class="error">not signed</strong> (version 2)' in chart
+    assert 'Esketamine nasal spray:\n    <strong class="alarm-text">not signed</strong> (version 2)' in chart
     page = client.get(reverse("patients:consent", args=[patient.pk]))
     html = page.content.decode()
     assert page.status_code == 200
-    assert (
-        "Signed version 1 on" in html and "signed by the patient in the portal: a course may start." in html
-    )
+    day_time = timezone.localtime(signature.signed_at).strftime("%Y-%m-%d %H:%M")
+    assert f"Signed version 1 on {day_time}, in the portal: a course may start." in html
     assert "Not signed: a course by Esketamine nasal spray cannot start." in html
-    assert "<td>IV ketamine, version 1</td>" in html and "<td>Anna Smith</td>" in html
-    assert "<strong>Current</strong>" in html
+    assert f"<strong>IV ketamine, version 1</strong><br>\n          {day_time}, in the portal<br>" in html
+    assert "Name as signed: Anna Smith" in html and "<strong>Current</strong>: a course may start" in html
     # The front desk sees; only nurses and physicians record.
     assert "Record a signature on paper" not in html and "Record a withdrawal" not in html
     assert (
@@ -78,7 +77,7 @@ def test_a_nurse_records_a_paper_signature_witnessed_and_errors_come_back_beside
     signature = ConsentSignature.objects.get()
     assert (signature.method, signature.witness) == ("paper", nurse)
     html = client.get(done["Location"]).content.decode()
-    assert "witnessed by you" in html and "Signed on paper in the clinic, witnessed: Nurse Tester" in html
+    assert "witnessed by you" in html and "on paper, witnessed by Nurse Tester: a course may start." in html
     assert client.post(reverse("patients:consent-paper", args=[patient.pk, "ketamine"])).status_code == 404
 
 
@@ -97,7 +96,7 @@ def test_a_physician_records_a_withdrawal_told_by_phone(client_as, physician, pa
     )
     html = client.get(reverse("patients:consent", args=[patient.pk])).content.decode()
     assert "No course starts and no session is checked in until the patient signs again." in html
-    assert '<strong class="error">Withdrawn</strong>' in html and "told to a member of staff" in html
+    assert '<strong class="alarm-text">Withdrawn</strong>' in html and "told to a member of staff" in html
     again = client.post(url, {f"w{signature.pk}-reason": "Again"})  # a form sent twice
     assert again.status_code == 422 and "This consent is already withdrawn." in again.content.decode()
     assert ConsentSignature.objects.get().withdrawn_reason == "By phone: no reason given"
@@ -137,3 +136,14 @@ def test_the_staff_copy_is_the_signed_version_with_the_name_time_and_witness(
         client_as(nurse).get(reverse("patients:consent-copy", args=[patient.pk + 1, other.pk])).status_code
         == 404
     )
+
+
+def test_a_withdrawal_is_offered_once_per_route_on_its_newest_signature(
+    client_as, physician, patient, clinic_admin
+):
+    sign_consent(patient)
+    consent_publish(actor=Actor(user=clinic_admin), kind="iv_ketamine", title="IV ketamine", body="Revised.")
+    newest = sign_consent(patient)
+    html = client_as(physician).get(reverse("patients:consent", args=[patient.pk])).content.decode()
+    assert html.count("<summary>Record a withdrawal</summary>") == 1
+    assert f"/consent/signatures/{newest.pk}/withdraw/" in html

@@ -38,7 +38,7 @@ def test_physician_starts_a_plan_from_the_form(client_as, physician, patient, el
     client = client_as(physician)
     page = client.get(reverse("treatment:plan-new", args=[patient.pk])).content.decode()
     assert "Eligible" in page and "IV racemic ketamine 0.5 mg/kg over 40 minutes" in page
-    assert 'Consent to IV ketamine: <strong class="error">version 1 not signed</strong>' in page
+    assert 'Consent to IV ketamine: <strong class="alarm-text">version 1 not signed</strong>' in page
     # Not signed: the form says so atop, keeps what was typed, and nothing is written.
     refused = client.post(
         reverse("treatment:plan-new", args=[patient.pk]), plan_form(chair, goals="Remission by May")

@@ -214,12 +214,17 @@ def _consent_page(
     can_withdraw = request.user.has_perm(services.CONSENT_WITHDRAW)
     rows: list[tuple[ConsentSignature, bool, ConsentWithdrawForm | None]] = []
     problem = ""
+    # A withdrawal is of the consent to a route (every signature of it still standing): offered
+    # once per route, on its newest signature still standing.
+    newest = {
+        state.kind.code: next((s.pk for s in state.signatures if not s.withdrawn), None) for state in states
+    }
     for s in signatures:
         form = None
         if withdraw and withdraw[0] == s.pk and s.withdrawn:
             # Withdrawn meanwhile (by the patient, or by someone else at the same moment).
             problem = " ".join(withdraw[1].errors.get("reason", []))
-        elif can_withdraw and not s.withdrawn:
+        elif can_withdraw and newest.get(s.document.kind) == s.pk:
             form = withdraw[1] if withdraw and withdraw[0] == s.pk else ConsentWithdrawForm(prefix=f"w{s.pk}")
         rows.append((s, selectors.is_current(s, states), form))
     kinds = [
