@@ -35,6 +35,11 @@ PUBLIC = {
     "portal:portal-consent",
     "portal:portal-consent-withdraw",
     "portal:portal-consent-copy",
+    # The patient's requests, questionnaires due and shared documents (their own only:
+    # tests/portal/test_requests_and_documents.py).
+    "portal:portal-move",
+    "portal:portal-questionnaire",
+    "portal:portal-document",
 }
 # The code page after the password: signed in, any role (tests/accounts/test_two_factor.py).
 SECOND_FACTOR = {"accounts:two-factor"}
@@ -107,6 +112,9 @@ PAGES = {
     "portal:enquiry-action": ("/enquiries/{enid}/called-back/", CLINICAL | {Role.FRONT_DESK}),
     "portal:page-edit": ("/site/evidence/", {Role.CLINIC_ADMIN}),
     "portal:consent-edit": ("/site/consent/iv_ketamine/", {Role.CLINIC_ADMIN}),
+    "portal:move-action": ("/enquiries/moves/1/moved/", CLINICAL | {Role.FRONT_DESK}),
+    "portal:shared": ("/patients/{pid}/shared/", CLINICAL),
+    "portal:shared-stop": ("/patients/{pid}/shared/1/stop/", {Role.PHYSICIAN}),
     "measures:response-new": ("/patients/{pid}/measures/new/", CLINICAL),
     "measures:responses-more": ("/patients/{pid}/measures/more/?before={rid}", CLINICAL),
     "measures:response-detail": ("/patients/{pid}/measures/{rid}/", CLINICAL),

@@ -69,6 +69,9 @@ _SCHEDULE = (
     "treatment.view_treatmentplan",
     "treatment.view_chair",
     "treatment.view_openinghours",
+    # A patient's request from the portal to move an appointment: the same queue's work.
+    "portal.view_moverequest",
+    "portal.change_moverequest",
 )
 _PLAN_ORDERS = ("treatment.add_treatmentplan", "treatment.change_treatmentplan")
 # The session at the chair: nurses and physicians record it; only a physician orders the dose,
@@ -108,6 +111,11 @@ _LEDGER_SETUP = ("ledger.add_registration", "ledger.add_product", "ledger.manage
 # names, and cannot open a chart or a report).
 _OUTCOMES = ("outcomes.view_outcomes",)
 
+# Letters and reports shared with the patient in the portal: a physician shares (and may stop
+# sharing); nurses see what the patient was given.
+_SHARED_VIEW = ("portal.view_shareddocument",)
+_SHARE = ("portal.share_document", "portal.change_shareddocument")
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.PHYSICIAN: _PATIENT_RECORD
     + _CONSENT_CLINICAL
@@ -120,7 +128,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     + _SESSIONS_PHYSICIAN
     + _LEDGER_CLINICAL
     + _LEDGER_SETUP
-    + _OUTCOMES,
+    + _OUTCOMES
+    + _SHARED_VIEW
+    + _SHARE,
     Role.NURSE: _PATIENT_RECORD
     + _CONSENT_CLINICAL
     + _MEASURES_CLINICAL
@@ -128,7 +138,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     + _SCHEDULE
     + _SESSIONS_CLINICAL
     + ("treatment_sessions.sign_nursing",)
-    + _LEDGER_CLINICAL,
+    + _LEDGER_CLINICAL
+    + _SHARED_VIEW,
     Role.FRONT_DESK: _PATIENT_RECORD + ("measures.add_selfreportlink",) + _REFERRAL + _SCHEDULE,
     # Clinic admins run the clinic (staff, chairs, audit) but do not read patient charts.
     Role.CLINIC_ADMIN: (

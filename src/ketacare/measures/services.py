@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -353,12 +353,35 @@ def self_report_submit(
 ) -> Submitted:
     """Store the patient's answers once. Two submissions of the same link (a double tap, two tabs)
     store one response and one alert: the link row is locked and the response is unique per link."""
+    actor = Actor(user=None, ip=ip, user_agent=user_agent, system="patient-self-report")
+    return _submit(lambda: self_report_link_open(token), actor=actor, answers=answers)
+
+
+def self_report_link_own(*, link_id: int, patient_id: int) -> SelfReportLink:
+    """A patient signed in to the portal opens one of their own questionnaires due by its id
+    (the link's token was sent to them, not kept): LinkUnusable if it is not theirs or is closed."""
+    link = SelfReportLink.objects.filter(pk=link_id, patient_id=patient_id).defer("token_digest").first()
+    if link is None:
+        raise LinkUnusable(INVALID, "invalid")
+    _check_open(link)
+    return link
+
+
+def self_report_submit_own(
+    *, actor: Actor, link_id: int, patient_id: int, answers: Sequence[Answer]
+) -> Submitted:
+    """`self_report_submit` for a patient signed in to the portal (`actor`: the patient)."""
+    return _submit(
+        lambda: self_report_link_own(link_id=link_id, patient_id=patient_id), actor=actor, answers=answers
+    )
+
+
+def _submit(opened: Callable[[], SelfReportLink], *, actor: Actor, answers: Sequence[Answer]) -> Submitted:
     try:
         with transaction.atomic():
-            link = self_report_link_open(token)
+            link = opened()
             link = SelfReportLink.objects.select_for_update().select_related("patient").get(pk=link.pk)
             _check_open(link)  # again under the lock: used or revoked meanwhile
-            actor = Actor(user=None, ip=ip, user_agent=user_agent, system="patient-self-report")
             response = _record(
                 actor=actor,
                 patient=link.patient,

@@ -11,7 +11,7 @@ from ketacare.clinical.candidacy import PRESENTING_LABELS
 from ketacare.patients.models import Sex
 from ketacare.patients.services import CONSENT_BODY_MAX
 from ketacare.portal.models import Enquiry, PublicSite
-from ketacare.portal.services import BODY_MAX, MESSAGE_MAX
+from ketacare.portal.services import BODY_MAX, MESSAGE_MAX, PREFERRED_MAX
 
 
 class PageForm(forms.Form):
@@ -218,3 +218,44 @@ class ConsentPublishForm(forms.Form):
             "required": "Tick the box to publish: patients will be asked to sign the new version."
         },
     )
+
+
+class MoveRequestForm(forms.Form):
+    preferred = forms.CharField(
+        label="When would suit you instead",
+        max_length=PREFERRED_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="For example: any morning next week, or Thursday after 2 pm.",
+    )
+
+
+PROGRESS_REPORT = "progress_report"
+
+
+class ShareForm(forms.Form):
+    """Which document to share: the progress report as of today, or the letter of one of the
+    patient's signed consultation decisions."""
+
+    document = forms.ChoiceField(label="Document")
+
+    def __init__(self, *args: Any, patient_id: int, **kwargs: Any) -> None:
+        from ketacare.screening.models import CandidacyDecision
+
+        super().__init__(*args, **kwargs)
+        decisions = CandidacyDecision.objects.filter(patient_id=patient_id).order_by("-signed_at", "-id")
+        field: Any = self.fields["document"]
+        field.choices = [(PROGRESS_REPORT, "Progress report, as of today")] + [
+            (
+                f"decision:{d.pk}",
+                f"Consultation letter: {d.get_decision_display().lower()}, signed "
+                f"{timezone.localtime(d.signed_at):%-d %b %Y}",
+            )
+            for d in decisions.only("id", "decision", "signed_at")
+        ]
+
+    def choice(self) -> dict[str, Any]:
+        """The chosen document as `document_share`'s arguments."""
+        value = self.cleaned_data["document"]
+        if value == PROGRESS_REPORT:
+            return {"kind": PROGRESS_REPORT}
+        return {"kind": "consultation_letter", "decision_id": int(value.removeprefix("decision:"))}

@@ -189,3 +189,74 @@ class PortalCode(models.Model):
 
     def __str__(self) -> str:
         return f"portal code {self.pk} of patient {self.patient_id}"
+
+
+class MoveRequest(models.Model):
+    """A patient's request, from the portal, to move one of their appointments: when would suit
+    them instead. It waits in the front desk's queue (beside the enquiries) until someone moves the
+    appointment or says why not; the appointment itself changes only through the calendar."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting"
+        MOVED = "moved", "Moved"
+        NOT_MOVED = "not_moved", "Not moved"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    appointment = models.ForeignKey("treatment.Appointment", on_delete=models.PROTECT, related_name="+")
+    preferred = models.TextField("When would suit you instead")
+    made_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status_note = models.CharField(max_length=300, blank=True)
+    handled_by = models.ForeignKey(_USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("made_at", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment"],
+                condition=models.Q(status="open"),
+                name="one_open_move_request_per_appointment",
+                violation_error_message="This appointment has a request to move it waiting already.",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "made_at"], name="move_request_queue")]
+
+    def __str__(self) -> str:
+        return f"Request to move appointment {self.appointment_id} ({self.get_status_display()})"
+
+
+class SharedDocument(models.Model):
+    """A letter or report the clinic shared with the patient, kept as the PDF it was when shared
+    (a later change to the record does not change what the patient was given). Staff may stop
+    sharing it; the copy stays for the record."""
+
+    class Kind(models.TextChoices):
+        CONSULTATION_LETTER = "consultation_letter", "Consultation letter"
+        PROGRESS_REPORT = "progress_report", "Progress report"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    title = models.CharField(max_length=150)
+    pdf = models.BinaryField(editable=False)
+    about = models.CharField(max_length=40, blank=True, help_text="what it was made from: decision:12")
+    shared_at = models.DateTimeField()
+    shared_by = models.ForeignKey(_USER, on_delete=models.PROTECT, related_name="+")
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(_USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ("-shared_at", "-id")
+        indexes = [models.Index(fields=["patient", "-shared_at"], name="shared_document_patient")]
+        permissions = [("share_document", "Share letters and reports with the patient")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(withdrawn_at__isnull=True, withdrawn_by__isnull=True)
+                | models.Q(withdrawn_at__isnull=False, withdrawn_by__isnull=False),
+                name="shared_document_withdrawn_by_someone",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} shared with patient {self.patient_id}"

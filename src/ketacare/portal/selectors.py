@@ -146,3 +146,40 @@ def consent_kinds_for(patient_id: int) -> list[str]:
     if decision is None:
         return [k.code for k in KINDS]
     return [k.code for k in KINDS if decision.is_eligible and k.code in decision.routes]
+
+
+def shared_documents(patient_id: int, *, shared_only: bool = False, limit: int = 100) -> list[Any]:
+    """The letters and reports shared with a patient, newest first, without their PDF (read
+    only when downloaded). `shared_only`: those the patient may still open (the portal). One
+    query."""
+    from ketacare.portal.models import SharedDocument
+
+    qs = SharedDocument.objects.filter(patient_id=patient_id).defer("pdf")
+    if shared_only:
+        qs = qs.filter(withdrawn_at__isnull=True)
+    else:
+        qs = qs.select_related("shared_by", "withdrawn_by")
+    return list(qs.order_by("-shared_at", "-id")[:limit])
+
+
+def open_move_requests() -> list[Any]:
+    """The patients' requests to move an appointment that nobody has closed, oldest first, with
+    the patient and the appointment. One query."""
+    from ketacare.portal.models import MoveRequest
+
+    return list(
+        MoveRequest.objects.filter(status=MoveRequest.Status.OPEN)
+        .select_related("patient", "appointment")
+        .order_by("made_at", "id")[:200]
+    )
+
+
+def move_requested(patient_id: int) -> set[int]:
+    """The patient's appointments with a request to move them waiting. One query."""
+    from ketacare.portal.models import MoveRequest
+
+    return set(
+        MoveRequest.objects.filter(patient_id=patient_id, status=MoveRequest.Status.OPEN).values_list(
+            "appointment_id", flat=True
+        )
+    )

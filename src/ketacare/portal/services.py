@@ -10,10 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketacare.audit.context import Actor
-from ketacare.audit.services import Action, EventSpec, audit_record_many
+from ketacare.audit.services import Action, EventSpec, audit_record, audit_record_many
 from ketacare.clinical import instruments
 from ketacare.portal.content import BY_SLUG
-from ketacare.portal.models import Enquiry, PublicPage, PublicSite
+from ketacare.portal.models import Enquiry, MoveRequest, PublicPage, PublicSite, SharedDocument
 
 BODY_MAX = 20_000  # characters: a long page, and no more
 
@@ -158,3 +158,132 @@ def enquiry_refer(
     return _handled(
         actor, enquiry, Enquiry.Status.REFERRED, f"Registered as {patient.mrn}", referral=referral
     )
+
+
+# -- The patient's requests and the documents shared with them ----------------------------------
+
+PREFERRED_MAX = 500  # characters a patient may write about when would suit them
+
+
+@transaction.atomic
+def move_request_make(*, actor: Actor, patient: Any, appointment_id: int, preferred: str) -> MoveRequest:
+    """A patient asks to move one of their own upcoming, booked appointments. One request waits
+    per appointment (a second tap or tab is told so); the appointment itself is not changed."""
+    from ketacare.treatment.models import Appointment
+
+    preferred = preferred.strip()
+    if not preferred:
+        raise ValidationError({"preferred": "Say which days or times would suit you instead."})
+    if len(preferred) > PREFERRED_MAX:
+        raise ValidationError(
+            {"preferred": f"Keep it under {PREFERRED_MAX} characters ({len(preferred)} now)."}
+        )
+    appointment = (
+        Appointment.objects.select_for_update()
+        .filter(pk=appointment_id, patient_id=patient.pk, status=Appointment.Status.BOOKED)
+        .first()
+    )
+    if appointment is None or appointment.starts_at <= timezone.now():
+        raise ValidationError({"appointment": "That appointment cannot be moved from here: call the clinic."})
+    if MoveRequest.objects.filter(appointment=appointment, status=MoveRequest.Status.OPEN).exists():
+        raise ValidationError(
+            {"appointment": "You have asked to move this appointment already: the clinic will contact you."}
+        )
+    request = MoveRequest.objects.create(patient_id=patient.pk, appointment=appointment, preferred=preferred)
+    audit_record(actor=actor, action=Action.CREATE, obj=request, detail={"appointment": appointment.pk})
+    return request
+
+
+@transaction.atomic
+def move_request_close(*, actor: Actor, request: MoveRequest, moved: bool, note: str) -> MoveRequest:
+    """The front desk closes a request: the appointment was moved (on the calendar), or it was
+    not, with the reason."""
+    locked = MoveRequest.objects.select_for_update().get(pk=request.pk)
+    if locked.status != MoveRequest.Status.OPEN:
+        raise ValidationError({"status": f"This request is closed ({locked.get_status_display().lower()})."})
+    note = note.strip()
+    if not moved and not note:
+        raise ValidationError({"note": "Say why it was not moved (the patient is told by the clinic)."})
+    locked.status = MoveRequest.Status.MOVED if moved else MoveRequest.Status.NOT_MOVED
+    locked.status_note, locked.handled_by, locked.handled_at = note[:300], actor.user, timezone.now()
+    locked.save()
+    audit_record(actor=actor, action=Action.UPDATE, obj=locked, detail={"status": locked.status})
+    return locked
+
+
+@transaction.atomic
+def document_share(
+    *, actor: Actor, patient: Any, kind: str, decision_id: int | None = None
+) -> SharedDocument:
+    """Share a letter or report with the patient: a copy made now (the PDF as staff would print
+    it) that the patient downloads from the portal."""
+    user: Any = actor.user
+    if user is None or not user.has_perm("portal.share_document"):
+        raise ValidationError("Only a physician can share letters and reports with the patient.")
+    today = timezone.localdate()
+    if kind == SharedDocument.Kind.CONSULTATION_LETTER:
+        from ketacare.screening.letters import letter_pdf
+        from ketacare.screening.models import CandidacyDecision
+
+        decision = (
+            CandidacyDecision.objects.select_related("patient", "patient__referring_provider", "signed_by")
+            .filter(pk=decision_id or 0, patient_id=patient.pk)
+            .first()
+        )
+        if decision is None:
+            raise ValidationError({"decision": "No such consultation decision for this patient."})
+        pdf, about = letter_pdf(decision), f"decision:{decision.pk}"
+        title = f"Consultation letter, {timezone.localtime(decision.signed_at):%-d %b %Y}"
+    elif kind == SharedDocument.Kind.PROGRESS_REPORT:
+        from ketacare.outcomes.report import report_pdf
+
+        pdf, about, title = report_pdf(patient), "", f"Progress report, {today:%-d %b %Y}"
+    else:
+        raise ValidationError({"kind": f"Choose {' or '.join(SharedDocument.Kind.labels).lower()}."})
+    document = SharedDocument.objects.create(
+        patient_id=patient.pk,
+        kind=kind,
+        title=title,
+        pdf=pdf,
+        about=about,
+        shared_at=timezone.now(),
+        shared_by=user,
+    )
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        obj=document,
+        detail={"kind": kind, "about": about, "disclosed_to": "patient"},
+    )
+    return document
+
+
+@transaction.atomic
+def document_unshare(*, actor: Actor, document: SharedDocument) -> SharedDocument:
+    """Stop showing a shared document in the patient's portal (a wrong one, say). The copy and
+    the record that it was shared stay."""
+    locked = SharedDocument.objects.select_for_update().get(pk=document.pk)
+    if locked.withdrawn_at is not None:
+        raise ValidationError({"document": "This document is no longer shared already."})
+    locked.withdrawn_at, locked.withdrawn_by = timezone.now(), actor.user
+    locked.save(update_fields=["withdrawn_at", "withdrawn_by"])
+    audit_record(actor=actor, action=Action.UPDATE, obj=locked, detail={"shared": False})
+    return locked
+
+
+@transaction.atomic
+def document_open(*, actor: Actor, patient: Any, document_id: int) -> SharedDocument:
+    """The patient opens a document shared with them (only theirs, only while shared): the first
+    opening is kept, so staff see that it was read; each opening is audited."""
+    document = (
+        SharedDocument.objects.select_for_update()
+        .filter(pk=document_id, patient_id=patient.pk, withdrawn_at__isnull=True)
+        .first()
+    )
+    if document is None:
+        raise SharedDocument.DoesNotExist
+    if document.first_opened_at is None:
+        document.first_opened_at = timezone.now()
+        document.save(update_fields=["first_opened_at"])
+    audit_record(actor=actor, action=Action.VIEW, obj=document)
+    return document

@@ -7,9 +7,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -34,11 +35,13 @@ from ketacare.portal.forms import (
     ConsentWithdrawForm,
     DeclineForm,
     EnquiryForm,
+    MoveRequestForm,
     NoteForm,
     PageForm,
     PortalCodeForm,
     PortalSignInForm,
     ReferForm,
+    ShareForm,
     SiteForm,
 )
 from ketacare.portal.models import Enquiry
@@ -154,11 +157,27 @@ def enquiry_list(request: HttpRequest) -> HttpResponse:
     if status != "open" and status not in Enquiry.Status.values:
         status = "open"
     rows = selectors.enquiry_queue(status)
-    audit_list_view(actor=Actor.from_request(request), object_type="portal.enquiry", ids=[e.pk for e in rows])
+    actor = Actor.from_request(request)
+    audit_list_view(actor=actor, object_type="portal.enquiry", ids=[e.pk for e in rows])
+    user: Any = request.user
+    moves = selectors.open_move_requests() if user.has_perm("portal.view_moverequest") else None
+    if moves:
+        audit_list_view(
+            actor=actor,
+            object_type="portal.moverequest",
+            ids=[m.pk for m in moves],
+            patients=[m.patient_id for m in moves],
+        )
     return render(
         request,
         "portal/enquiry_list.html",
-        {"rows": rows, "status": status, "statuses": Enquiry.Status.choices, "today": timezone.localdate()},
+        {
+            "rows": rows,
+            "status": status,
+            "statuses": Enquiry.Status.choices,
+            "today": timezone.localdate(),
+            "moves": moves,
+        },
     )
 
 
@@ -354,22 +373,21 @@ def portal_home(request: HttpRequest) -> HttpResponse:
     states = patient_selectors.consent_states(patient_id=patient.pk)
     asked = selectors.consent_kinds_for(patient.pk)
     context = {
-        "site": selectors.site(),
-        "pages": selectors.titles(),
         "patient": patient,
         "upcoming": upcoming,
         "preparation": preparation,
         "scales": scales,
         "plot": plots.trajectory_svg_cached(patient.pk, scales) if scales else "",
         "to_sign": [s for s in states if s.kind.code in asked and s.signed is None],
+        "move_requested": selectors.move_requested(patient.pk) if upcoming else set(),
+        "questionnaires": measures.open_links(patient_id=patient.pk),
+        "documents": selectors.shared_documents(patient.pk, shared_only=True, limit=20),
         "signed": _signed_rows(states),
     }
     audit_record(
         actor=_portal_actor(request, patient.mrn), action=Action.VIEW, obj=patient, detail={"portal": True}
     )
-    response = render(request, "portal/portal_home.html", context)
-    response["Cache-Control"] = "no-store"
-    return response
+    return _portal_page(request, "portal/portal_home.html", context)
 
 
 @login_not_required
@@ -544,4 +562,204 @@ def consent_edit(request: HttpRequest, kind: str) -> HttpResponse:
         "portal/consent_edit.html",
         {"current": current, "form": form, "versions": patient_selectors.consent_versions(kind)},
         status=UNPROCESSABLE if request.method == "POST" else 200,
+    )
+
+
+# -- The patient asks to move an appointment, fills in a questionnaire due, opens a document -------
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def portal_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """Ask the front desk to move one of one's own upcoming appointments (it stays booked until
+    they move it on the calendar)."""
+    from ketacare.treatment.models import Appointment
+
+    patient = _portal_patient(request)
+    if patient is None:
+        return redirect("portal:portal-sign-in")
+    appointment = get_object_or_404(
+        Appointment, pk=appointment_id, patient_id=patient.pk, status=Appointment.Status.BOOKED
+    )
+    form = MoveRequestForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        done, _ = submit(
+            form,
+            lambda: services.move_request_make(
+                actor=_portal_actor(request, patient.mrn),
+                patient=patient,
+                appointment_id=appointment.pk,
+                preferred=form.cleaned_data["preferred"],
+            ),
+        )
+        if done:
+            messages.success(request, "Your request is with the front desk: they will contact you.")
+            return redirect("portal:portal-home")
+    return _portal_page(
+        request,
+        "portal/portal_move.html",
+        {"appointment": appointment, "form": form},
+        status=UNPROCESSABLE if request.method == "POST" else 200,
+    )
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def portal_questionnaire(request: HttpRequest, link_id: int) -> HttpResponse:
+    """A questionnaire the care team asked for, answered from the patient's page: the same
+    questions and the same single use as the link sent by e-mail or text."""
+    from ketacare.measures import services as measures
+    from ketacare.measures import wording
+    from ketacare.measures.forms import AnswersForm
+
+    patient = _portal_patient(request)
+    if patient is None:
+        return redirect("portal:portal-sign-in")
+    try:
+        link = measures.self_report_link_own(link_id=link_id, patient_id=patient.pk)
+    except measures.LinkUnusable as exc:
+        return _portal_page(request, "portal/portal_questionnaire.html", {"closed": exc}, status=410)
+    scale = instruments.get(link.instrument)
+    form = AnswersForm(
+        request.POST if request.method == "POST" else None, instrument=scale, patient_facing=True
+    )
+    context: dict[str, Any] = {"scale": scale, "form": form, "stem": wording.stem(scale)}
+    if request.method == "POST" and form.is_valid():
+        try:
+            context["done"] = measures.self_report_submit_own(
+                actor=_portal_actor(request, patient.mrn),
+                link_id=link.pk,
+                patient_id=patient.pk,
+                answers=form.answers(),
+            )
+        except measures.LinkUnusable as exc:
+            return _portal_page(request, "portal/portal_questionnaire.html", {"closed": exc}, status=410)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            context["crisis_text"] = settings.CRISIS_TEXT
+            return _portal_page(request, "portal/portal_questionnaire.html", context)
+    return _portal_page(
+        request,
+        "portal/portal_questionnaire.html",
+        context,
+        status=UNPROCESSABLE if request.method == "POST" else 200,
+    )
+
+
+@login_not_required
+@require_GET
+def portal_document(request: HttpRequest, document_id: int) -> HttpResponse:
+    """A letter or report the clinic shared with the patient, as it was when shared."""
+    from ketacare.portal.models import SharedDocument
+
+    patient = _portal_patient(request)
+    if patient is None:
+        return redirect("portal:portal-sign-in")
+    try:
+        document = services.document_open(
+            actor=_portal_actor(request, patient.mrn), patient=patient, document_id=document_id
+        )
+    except SharedDocument.DoesNotExist:
+        raise Http404("No such document.") from None
+    response = HttpResponse(bytes(document.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{document.kind.replace("_", "-")}-{document.pk}.pdf"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# -- Staff: the requests to move an appointment, and what is shared with the patient ---------------
+
+MOVE_ACTIONS = {"moved": True, "not-moved": False}
+
+
+@requires("portal.change_moverequest")
+@require_POST
+def move_request_action(request: HttpRequest, request_id: int, action: str) -> HttpResponse:
+    from ketacare.portal.models import MoveRequest
+
+    if action not in MOVE_ACTIONS:
+        raise Http404("No such action.")
+    move = get_object_or_404(MoveRequest, pk=request_id)
+    form = NoteForm(request.POST)
+    form.is_valid()
+    try:
+        services.move_request_close(
+            actor=Actor.from_request(request),
+            request=move,
+            moved=MOVE_ACTIONS[action],
+            note=form.cleaned_data.get("note", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, "The request is closed." if MOVE_ACTIONS[action] else "Closed as not moved."
+        )
+    return redirect("portal:enquiries")
+
+
+@requires("portal.view_shareddocument", "patients.view_patient")
+@require_http_methods(["GET", "POST"])
+def shared_documents(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """What the patient was given in the portal (when, by whom, whether they opened it), and a
+    physician's sharing of a letter or the progress report."""
+    from ketacare.patients.models import Patient
+
+    patient = get_object_or_404(Patient, pk=patient_id)
+    actor = Actor.from_request(request)
+    form = ShareForm(request.POST if request.method == "POST" else None, patient_id=patient.pk)
+    if request.method == "POST":
+        if not request.user.has_perm("portal.share_document"):
+            raise PermissionDenied
+        done, shared = submit(
+            form,
+            lambda: services.document_share(actor=actor, patient=patient, **form.choice()),
+        )
+        if done and shared is not None:
+            messages.success(request, f"Shared with the patient: {shared.title}.")
+            return redirect("portal:shared", patient_id=patient.pk)
+    rows = selectors.shared_documents(patient.pk)
+    audit_list_view(
+        actor=actor, object_type="portal.shareddocument", ids=[d.pk for d in rows], patients=[patient.pk]
+    )
+    return render(
+        request,
+        "portal/shared_documents.html",
+        {"patient": patient, "rows": rows, "form": form},
+        status=UNPROCESSABLE if request.method == "POST" else 200,
+    )
+
+
+@requires("portal.change_shareddocument")
+@require_POST
+def shared_document_stop(request: HttpRequest, patient_id: int, document_id: int) -> HttpResponse:
+    from ketacare.portal.models import SharedDocument
+
+    document = get_object_or_404(SharedDocument, pk=document_id, patient_id=patient_id)
+    try:
+        services.document_unshare(actor=Actor.from_request(request), document=document)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"No longer shared: {document.title}.")
+    return redirect("portal:shared", patient_id=patient_id)
+
+
+def chart_panel(request: HttpRequest, patient: Any) -> str:
+    """The chart's section on what the patient was given in the portal (composed in
+    web/chart.py), for staff who may see it. One query."""
+    user: Any = request.user
+    if not user.has_perm("portal.view_shareddocument"):
+        return ""
+    return render_to_string(
+        "portal/_chart_panel.html",
+        {
+            "patient": patient,
+            "documents": selectors.shared_documents(patient.pk, limit=5),
+            "can_share": user.has_perm("portal.share_document"),
+        },
+        request=request,
     )

@@ -1,8 +1,9 @@
 """The patient chart, composed here at the top from each app's section, in order: the patient's
 own record (patients), consultation and candidacy (screening), the treatment plan and sessions
-(treatment, with the session rows from sessions), outcomes, and the rating scales (measures, with
-the treatment times from sessions for the plot's markers). Each section decides from the user's
-permissions what it shows; this module is the one place that knows every app the chart reads."""
+(treatment, with the session rows from sessions), outcomes, the rating scales (measures, with
+the treatment times from sessions for the plot's markers), and the letters and reports shared
+with the patient in the portal (portal). Each section decides from the user's permissions what it
+shows; this module is the one place that knows every app the chart reads."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ketacare.audit.services import audit_view
 from ketacare.measures import views as measures
 from ketacare.outcomes import views as outcomes
 from ketacare.patients import views as patients
+from ketacare.portal import views as portal
 from ketacare.screening import views as screening
 from ketacare.sessions.selectors import CHART_SESSIONS, chart_sessions, dose_times
 from ketacare.treatment import views as treatment
@@ -44,6 +46,7 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
         treatment.chart_panel(request, patient, sessions=sessions),
         outcomes.chart_panel(request, patient, treated=bool(times) if times is not None else None),
         measures.chart_panel(request, patient, session_times=treatment_times),
+        portal.chart_panel(request, patient),
     ]
     # Each section is HTML its own template rendered (escaped there).
     panels = [mark_safe(html) for html in sections]  # noqa: S308
