@@ -32,6 +32,7 @@ demo: $(STAMP)
 	KETACARE_HTTPS=false $(BIN)/ketacare demo-users
 	KETACARE_HTTPS=false $(BIN)/ketacare seed-demo --patients 250 --seed 1 --if-empty
 	KETACARE_HTTPS=false $(BIN)/ketacare demo-today
+	KETACARE_HTTPS=false $(BIN)/ketacare demo-portal
 	KETACARE_HTTPS=false $(BIN)/ketacare collectstatic --no-input --verbosity 0
 	@echo ""
 	@echo "  KetaCare is running at http://$(HOST):$(PORT)/"

@@ -69,3 +69,28 @@ def test_the_demo_opens_on_a_morning_in_progress(seeded):
     call_command("demo_today", stdout=out)
     assert "today's clinic is already under way" in out.getvalue()
     assert Appointment.objects.filter(starts_at__date=timezone.localdate()).count() == today_count
+
+
+def test_the_demo_names_a_patient_whose_portal_shows_each_part(seeded):
+    import re
+
+    from django.core import mail
+    from django.core.cache import cache
+    from django.test import Client
+
+    from ketacare.patients.models import Patient
+
+    out = StringIO()
+    call_command("demo_portal", stdout=out)
+    email, born = re.search(r"e-mail (\S+), born (\d{4}-\d\d-\d\d)", out.getvalue()).groups()
+    patient = Patient.objects.get(email=email)
+    call_command("demo_portal", stdout=StringIO())  # again: nothing more made
+    cache.clear()
+    client = Client()
+    client.post("/my/sign-in/", {"contact": email, "date_of_birth": born})
+    code = re.search(r"code is (\d{6})", mail.outbox[-1].body).group(1)
+    assert client.post("/my/code/", {"code": code}).status_code == 302
+    page = client.get("/my/").content.decode()
+    assert f"Hello, {patient.preferred_name or patient.given_name}" in page
+    assert "ask to move it" in page and "Questionnaires to fill in" in page
+    assert page.count("Progress report, ") == 1 and "What you signed" in page
