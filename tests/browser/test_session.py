@@ -23,7 +23,14 @@ from ketacare.sessions.models import (
 from ketacare.sessions.services import signature_valid
 from tests.browser.conftest import enter_code
 from tests.conftest import PASSWORD
-from tests.treatment_helpers import ALL_CLEAR, ESCORT, make_chair, make_eligible, rate_on_schedule
+from tests.treatment_helpers import (
+    ALL_CLEAR,
+    ESCORT,
+    make_chair,
+    make_eligible,
+    rate_on_schedule,
+    sign_consent,
+)
 
 
 def sign_in(page, url, username):
@@ -80,6 +87,8 @@ def test_nurse_runs_an_infusion_from_check_in_to_discharge_and_the_physician_sig
     nurse = make_user(Role.NURSE, username="nurseann")
     patient = register(given_name="Rosa", family_name="Marek")
     make_eligible(Actor(user=doctor), patient, routes=("iv_ketamine",))
+    # The patient has signed the consent in the portal (tests/browser/test_patient_journey.py).
+    sign_consent(patient)
     make_chair("Chair 3", "Room B")
 
     # The physician starts the plan: the first infusion today.
