@@ -96,3 +96,49 @@ def test_the_signed_in_portal_and_the_consent_pages_have_no_wcag_violations_on_a
     found["the patient's page, what they signed"] = _violations(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS["phone"]
     assert {where: v for where, v in found.items() if v} == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_portals_requests_questionnaires_and_documents_have_no_wcag_violations_on_a_phone(
+    live_server, page, register, doctor, nurse, chair
+):
+    import datetime
+    import re
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from ketacare.portal.services import document_share
+    from tests.treatment_helpers import make_eligible, start_plan
+
+    patient = register()
+    make_eligible(doctor, patient)
+    start_plan(doctor, patient, chair, start_on=timezone.localdate() + datetime.timedelta(days=2))
+    self_report_link_create(actor=Actor(user=nurse), patient=patient, instrument="gad7")
+    document_share(actor=doctor, patient=patient, kind="progress_report")
+    page.set_viewport_size({"width": WIDTHS["phone"], "height": 900})
+    page.goto(f"{live_server.url}/my/sign-in/")
+    page.get_by_label("Your e-mail address or mobile number").fill(patient.email)
+    page.get_by_label("Date of birth").fill(patient.date_of_birth.isoformat())
+    page.get_by_role("button", name="Send me a code").click()
+    page.get_by_label("The 6-digit code we sent you").fill(
+        re.search(r"code is (\d{6})", mail.outbox[-1].body)[1]
+    )
+    page.get_by_role("button", name="Sign in").click()
+    found: dict[str, list[str]] = {"the patient's page, with all its parts": _violations(page)}
+    assert "Letters and reports" in page.content()
+    page.get_by_role("link", name="GAD-7").click()
+    found["a questionnaire due"] = _violations(page)
+    page.get_by_role("button", name="Send my answers").click()  # nothing answered: refused
+    found["the questionnaire refused"] = _violations(page)
+    page.goto(f"{live_server.url}/my/")
+    page.get_by_role("link", name="ask to move it").first.click()
+    page.get_by_role("button", name="Send my request").click()  # nothing written: refused
+    assert "This field is required" in page.content()
+    found["the request to move, refused"] = _violations(page)
+    page.get_by_label("When would suit you instead").fill("Any morning next week")
+    page.get_by_role("button", name="Send my request").click()
+    assert "they will contact you" in page.content()
+    found["the patient's page, the request sent"] = _violations(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS["phone"]
+    assert {where: v for where, v in found.items() if v} == {}
