@@ -158,6 +158,9 @@ def test_the_patient_withdraws_their_consent_in_the_portal(patient):
     assert (withdrawn.withdrawn_how, withdrawn.withdrawn_reason) == ("portal", "I have decided against it.")
     html = client.get(IV).content.decode()
     assert "You withdrew your consent on" in html and "Type your full name to sign" in html
+    home = client.get("/my/").content.decode()
+    assert IV not in home.split("To read and sign")[1].split("</section>")[0]  # not asked again
+    assert "<strong>withdrawn</strong>" in home.split("What you signed")[1]
     again = client.post(url, {"confirm": "on"})
     assert again.status_code == 422 and "This consent is already withdrawn." in again.content.decode()
 

@@ -378,7 +378,9 @@ def portal_home(request: HttpRequest) -> HttpResponse:
         "preparation": preparation,
         "scales": scales,
         "plot": plots.trajectory_svg_cached(patient.pk, scales) if scales else "",
-        "to_sign": [s for s in states if s.kind.code in asked and s.signed is None],
+        # A consent the patient withdrew is not asked of them again (they may sign it again from
+        # "What you signed").
+        "to_sign": [s for s in states if s.kind.code in asked and s.signed is None and s.withdrawn is None],
         "move_requested": selectors.move_requested(patient.pk) if upcoming else set(),
         "questionnaires": measures.open_links(patient_id=patient.pk),
         "documents": selectors.shared_documents(patient.pk, shared_only=True, limit=20),
