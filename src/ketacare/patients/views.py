@@ -223,7 +223,7 @@ def _consent_page(
         form = None
         if withdraw and withdraw[0] == s.pk and s.withdrawn:
             # Withdrawn meanwhile (by the patient, or by someone else at the same moment).
-            problem = " ".join(withdraw[1].errors.get("reason", []))
+            problem = " ".join(str(e) for e in withdraw[1].errors.get("reason", []))
         elif can_withdraw and newest.get(s.document.kind) == s.pk:
             form = withdraw[1] if withdraw and withdraw[0] == s.pk else ConsentWithdrawForm(prefix=f"w{s.pk}")
         rows.append((s, selectors.is_current(s, states), form))
