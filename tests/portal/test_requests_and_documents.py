@@ -183,7 +183,7 @@ def test_the_patient_asks_from_their_page_and_the_front_desk_sees_and_closes_it(
     assert f"/my/appointments/{booked.pk}/move/" in page
     assert client.get(f"/my/appointments/{booked.pk}/move/").status_code == 200
     refused = client.post(f"/my/appointments/{booked.pk}/move/", {"preferred": ""})
-    assert refused.status_code == 422 and "This field is required" in refused.content.decode()
+    assert refused.status_code == 422 and "Say which days or times would suit you" in refused.content.decode()
     sent = client.post(f"/my/appointments/{booked.pk}/move/", {"preferred": "Any morning next week"})
     assert sent.status_code == 302 and sent["Location"] == "/my/"
     home = client.get("/my/").content.decode()

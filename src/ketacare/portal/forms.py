@@ -226,6 +226,7 @@ class MoveRequestForm(forms.Form):
         max_length=PREFERRED_MAX,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="For example: any morning next week, or Thursday after 2 pm.",
+        error_messages={"required": "Say which days or times would suit you instead."},
     )
 
 
