@@ -116,6 +116,18 @@ def main() -> None:
         reasons="Bench",
         password=DEMO_PASSWORD,
     )
+    # The patient's consent to the route, signed on paper in front of the physician (a course
+    # starts only under it).
+    from ketacare.patients.services import consent_record_paper
+
+    consent_record_paper(
+        actor=doctor,
+        patient=patient,
+        kind="iv_ketamine",
+        version=None,
+        typed_name=patient.full_name,
+        witnessed=True,
+    )
     chair = Chair.objects.create(name="Bench chair")
     plan = plan_start(
         actor=doctor,
