@@ -256,3 +256,15 @@ def test_a_physician_shares_the_report_the_patient_downloads_it_and_staff_see_th
     assert client_as(physician).post(f"/patients/{patient.pk}/shared/{document.pk}/stop/").status_code == 302
     assert client.get(f"/my/documents/{document.pk}.pdf").status_code == 404
     assert "Letters and reports" not in client.get("/my/").content.decode()
+
+
+def test_a_double_click_shares_one_copy_and_a_later_sharing_makes_a_new_one(patient, doctor):
+    first = services.document_share(actor=doctor, patient=patient, kind="progress_report")
+    with pytest.raises(ValidationError) as again:
+        services.document_share(actor=doctor, patient=patient, kind="progress_report")
+    assert "a moment ago already" in str(again.value.message_dict["document"])
+    SharedDocument.objects.filter(pk=first.pk).update(
+        shared_at=timezone.now() - datetime.timedelta(seconds=services.RESHARE_SECONDS + 1)
+    )
+    services.document_share(actor=doctor, patient=patient, kind="progress_report")
+    assert SharedDocument.objects.count() == 2

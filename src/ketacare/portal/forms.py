@@ -237,7 +237,11 @@ class ShareForm(forms.Form):
     """Which document to share: the progress report as of today, or the letter of one of the
     patient's signed consultation decisions."""
 
-    document = forms.ChoiceField(label="Document")
+    document = forms.ChoiceField(
+        label="Document",
+        help_text="Both are written for the referring clinician: the progress report includes the "
+        "clinician-rated scales and the response labels. Share one you have gone through with the patient.",
+    )
 
     def __init__(self, *args: Any, patient_id: int, **kwargs: Any) -> None:
         from ketacare.screening.models import CandidacyDecision

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -12,6 +13,7 @@ from django.utils import timezone
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, EventSpec, audit_record, audit_record_many
 from ketacare.clinical import instruments
+from ketacare.patients.models import Patient
 from ketacare.portal.content import BY_SLUG
 from ketacare.portal.models import Enquiry, MoveRequest, PublicPage, PublicSite, SharedDocument
 
@@ -163,6 +165,7 @@ def enquiry_refer(
 # -- The patient's requests and the documents shared with them ----------------------------------
 
 PREFERRED_MAX = 500  # characters a patient may write about when would suit them
+RESHARE_SECONDS = 300  # the same document shared again this soon is a double click, not a new copy
 
 
 @transaction.atomic
@@ -221,6 +224,8 @@ def document_share(
     if user is None or not user.has_perm("portal.share_document"):
         raise ValidationError("Only a physician can share letters and reports with the patient.")
     today = timezone.localdate()
+    # One sharing at a time per patient (the row lock), so a double click shares one copy.
+    Patient.objects.select_for_update().only("id").get(pk=patient.pk)
     if kind == SharedDocument.Kind.CONSULTATION_LETTER:
         from ketacare.screening.letters import letter_pdf
         from ketacare.screening.models import CandidacyDecision
@@ -240,6 +245,11 @@ def document_share(
         pdf, about, title = report_pdf(patient), "", f"Progress report, {today:%-d %b %Y}"
     else:
         raise ValidationError({"kind": f"Choose {' or '.join(SharedDocument.Kind.labels).lower()}."})
+    recent = timezone.now() - datetime.timedelta(seconds=RESHARE_SECONDS)
+    if SharedDocument.objects.filter(
+        patient_id=patient.pk, kind=kind, about=about, withdrawn_at__isnull=True, shared_at__gte=recent
+    ).exists():
+        raise ValidationError({"document": "This document was shared with the patient a moment ago already."})
     document = SharedDocument.objects.create(
         patient_id=patient.pk,
         kind=kind,
