@@ -50,8 +50,10 @@ def copy_pdf(signature: ConsentSignature) -> bytes:
 
 
 def copy_filename(signature: ConsentSignature) -> str:
+    """The kind, the version and the day signed only: a file name is shown in download lists,
+    browser histories and e-mail attachments, where no patient identifier belongs."""
     document = signature.document
     return (
-        f"consent-{document.kind.replace('_', '-')}-v{document.version}-{signature.patient.mrn}-"
+        f"consent-{document.kind.replace('_', '-')}-v{document.version}-"
         f"{timezone.localtime(signature.signed_at):%Y%m%d}.pdf"
     )
