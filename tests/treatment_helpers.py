@@ -15,6 +15,7 @@ from ketacare.clinical.contraindications import RULES
 from ketacare.clinical.monitoring import DISCHARGE_CRITERIA, Vitals
 from ketacare.patients import selectors as patient_selectors
 from ketacare.patients import services as patients
+from ketacare.screening import selectors as screening_selectors
 from ketacare.screening import services as screening
 from ketacare.sessions import services as sessions
 from ketacare.sessions.models import RemsEnrolment, TreatmentSession
@@ -69,10 +70,17 @@ def portal_actor(patient: Any) -> Actor:
     return Actor(user=None, ip="127.0.0.1", user_agent="pytest", system=f"patient-portal:{patient.mrn}")
 
 
+def decided_at(patient: Any, kind: str = "iv_ketamine") -> Any:
+    """When the patient's current signed eligible decision covering `kind` was signed, or None."""
+    return screening_selectors.eligible_since(patient_id=patient.pk).get(kind)
+
+
 def sign_consent(patient: Any, kind: str = "iv_ketamine") -> Any:
     """The patient's signature in the portal of the current version of the consent for `kind` (a
-    candidacy route), unless one already stands."""
-    check = patient_selectors.consent_for_treatment(patient_id=patient.pk, kind=kind)
+    candidacy route), unless one made since their decision already stands. The patient's signed
+    decision must cover the route first (make_eligible): consent is signed after it."""
+    decided = decided_at(patient, kind)
+    check = patient_selectors.consent_for_treatment(patient_id=patient.pk, kind=kind, decided_at=decided)
     if check.signature is not None:
         return check.signature
     return patients.consent_sign(
@@ -82,6 +90,7 @@ def sign_consent(patient: Any, kind: str = "iv_ketamine") -> Any:
         version=patient_selectors.consent_current(kind).version,
         typed_name=patient.full_name,
         understood=True,
+        decided_at=decided,
     )
 
 

@@ -68,11 +68,13 @@ PAGES = {
         {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK},
     ),
     "patients:allergy-add": ("/patients/{pid}/allergies/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
-    "patients:consent": ("/patients/{pid}/consent/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
-    "patients:consent-paper": ("/patients/{pid}/consent/esketamine_nasal/paper/", CLINICAL),
-    "patients:consent-withdraw": ("/patients/{pid}/consent/signatures/{csid}/withdraw/", CLINICAL),
+    # The treated patient's consent (signed after their decision, as consent is).
+    "patients:consent": ("/patients/{tpid}/consent/", {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK}),
+    "patients:consent-paper": ("/patients/{tpid}/consent/esketamine_nasal/paper/", CLINICAL),
+    "patients:consent-withdraw": ("/patients/{tpid}/consent/signatures/{csid}/withdraw/", CLINICAL),
+    "patients:consent-acknowledge": ("/patients/{tpid}/consent/signatures/{csid}/acknowledge/", CLINICAL),
     "patients:consent-copy": (
-        "/patients/{pid}/consent/signatures/{csid}/copy.pdf",
+        "/patients/{tpid}/consent/signatures/{csid}/copy.pdf",
         {Role.PHYSICIAN, Role.NURSE, Role.FRONT_DESK},
     ),
     "audit:event-list": ("/audit/", {Role.CLINIC_ADMIN}),
@@ -219,7 +221,6 @@ def _one_of_everything() -> dict[str, int]:
 
     actor = Actor(user=user(Role.FRONT_DESK, "access.front-desk"), ip="127.0.0.1", user_agent="pytest")
     patient = register()
-    signed = sign_consent(patient)
     response = response_record(
         actor=actor, patient=patient, instrument="phq9", answers=[1] * 9, context="baseline"
     )
@@ -255,6 +256,7 @@ def _one_of_everything() -> dict[str, int]:
     treated = register(given_name="Tess")
     make_eligible(doctor, treated)
     plan = start_plan(doctor, treated, make_chair(), protocol="esketamine_nasal")
+    signed = sign_consent(treated, "esketamine_nasal")  # the signature the course started under
     today, later = plan.appointments.order_by("starts_at")[:2]
     session = session_check_in(
         actor=doctor,
@@ -330,6 +332,7 @@ def _one_of_everything() -> dict[str, int]:
         "apid": later.pk,
         "sid": session.pk,
         "pid": patient.pk,
+        "tpid": treated.pk,
         "rid": response.pk,
         "aid": response.alert.pk,
         "cid": consultation.pk,

@@ -290,9 +290,12 @@ def test_every_demo_course_started_under_its_patients_signed_consent_to_its_rout
     methods = set()
     for plan in plans:
         kind = rules.get(plan.protocol).candidacy_route
-        signature = consent_for_treatment(patient_id=plan.patient_id, kind=kind).signature
+        signature = consent_for_treatment(
+            patient_id=plan.patient_id, kind=kind, decided_at=plan.decision.signed_at
+        ).signature
         assert signature is not None, plan
         assert plan.decision.signed_at < signature.signed_at < first[plan.patient_id]
+        assert signature.decision_signed_at == plan.decision.signed_at
         assert signature.document.published_at < signature.signed_at
         assert signature.typed_name == plan.patient.full_name
         assert (signature.witness_id is not None) == (signature.method == "paper")

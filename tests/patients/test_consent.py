@@ -16,9 +16,12 @@ from ketacare.audit.context import Actor
 from ketacare.audit.models import AuditEvent
 from ketacare.patients import consent, selectors, services
 from ketacare.patients.models import ConsentDocument, ConsentImmutableError, ConsentSignature
-from tests.treatment_helpers import portal_actor, sign_consent
+from ketacare.screening.selectors import eligible_since
+from tests.treatment_helpers import decided_at, make_eligible, portal_actor, sign_consent
 
-pytestmark = pytest.mark.django_db
+# The patient is assessed first (a signed decision making them eligible for both routes): consent
+# is signed after it (tests/patients/test_consent_decision.py drives the refusals before it).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eligible")]
 
 IV, ESK = "iv_ketamine", "esketamine_nasal"
 
@@ -40,6 +43,7 @@ def sign(patient, kind=IV, version=1, typed_name="Anna Smith", understood=True):
         version=version,
         typed_name=typed_name,
         understood=understood,
+        decided_at=decided_at(patient, kind),
     )
 
 
@@ -51,7 +55,7 @@ def paper(nurse_actor, patient, kind=IV, version=1, typed_name="Anna Smith", wit
         version=version,
         typed_name=typed_name,
         witnessed=witnessed,
-        **kw,
+        **{"decided_at": decided_at(patient, kind), **kw},
     )
 
 
@@ -76,7 +80,7 @@ def test_every_route_a_decision_covers_has_a_default_text_with_what_a_patient_mu
     assert "monitors you for at least 2 hours after each dose" in esketamine and "REMS" in esketamine
 
 
-def test_the_default_text_is_version_1_until_it_is_first_signed_then_stored_once(patient, register):
+def test_the_default_text_is_version_1_until_it_is_first_signed_then_stored_once(patient, register, doctor):
     shown = selectors.consent_current(IV)
     assert (shown.version, shown.document, shown.title) == (1, None, "Consent to IV ketamine treatment")
     assert not ConsentDocument.objects.exists()
@@ -91,6 +95,7 @@ def test_the_default_text_is_version_1_until_it_is_first_signed_then_stored_once
     assert signature.document == document and document.publisher == "KetaCare (the default text)"
     assert document.digest == consent.digest(document.title, document.body)
     other = register(given_name="Ben")
+    make_eligible(doctor, other)
     sign(other, typed_name="Ben Smith")
     assert ConsentDocument.objects.count() == 1  # stored once, signed twice
     event = AuditEvent.objects.get(object_type="patients.consentdocument")
@@ -219,8 +224,9 @@ def test_a_paper_signature_names_its_witness_and_is_neither_in_the_future_nor_be
     patient, nurse, nurse_actor, admin
 ):
     yesterday = timezone.now() - datetime.timedelta(days=1)
+    assessed = yesterday - datetime.timedelta(hours=1)  # the decision, as the caller reads it
     # The default text was on the consent page to print before it was first stored.
-    signature = paper(nurse_actor, patient, signed_at=yesterday)
+    signature = paper(nurse_actor, patient, signed_at=yesterday, decided_at=assessed)
     assert (signature.method, signature.witness, signature.signed_at) == ("paper", nurse, yesterday)
     document = publish(admin, body="New words.")
     errors = {
@@ -230,7 +236,7 @@ def test_a_paper_signature_names_its_witness_and_is_neither_in_the_future_nor_be
         ]
     }
     with pytest.raises(ValidationError) as err:
-        paper(nurse_actor, patient, version=2, signed_at=yesterday)
+        paper(nurse_actor, patient, version=2, signed_at=yesterday, decided_at=assessed)
     assert err.value.message_dict == errors
     with pytest.raises(ValidationError) as err:
         paper(
@@ -357,8 +363,9 @@ def test_states_say_signed_earlier_version_withdrawn_or_not_signed_in_two_querie
         signature=ConsentSignature.objects.get(document__kind=ESK),
         by_patient=True,
     )
+    decided = eligible_since(patient_id=patient.pk)
     with django_assert_num_queries(2):
-        states = selectors.consent_states(patient_id=patient.pk)
+        states = selectors.consent_states(patient_id=patient.pk, decided=decided)
     iv, esk = states
     assert (iv.status, iv.current.version, iv.earlier.document.version, iv.signed) == (
         "earlier version",
@@ -368,6 +375,6 @@ def test_states_say_signed_earlier_version_withdrawn_or_not_signed_in_two_querie
     )
     assert (esk.status, esk.withdrawn.withdrawn_how) == ("withdrawn", "portal")
     sign(patient, version=2)
-    iv = selectors.consent_states(patient_id=patient.pk)[0]
+    iv = selectors.consent_states(patient_id=patient.pk, decided=eligible_since(patient_id=patient.pk))[0]
     assert iv.status == "signed" and iv.signed.document.version == 2
     assert [selectors.is_current(s, [iv]) for s in iv.signatures] == [True, False]

@@ -14,9 +14,11 @@ from ketacare.audit.context import Actor
 from ketacare.audit.models import AuditEvent
 from ketacare.patients.models import ConsentSignature
 from ketacare.patients.services import consent_publish
-from tests.treatment_helpers import sign_consent
+from tests.treatment_helpers import decided_at, sign_consent
 
-pytestmark = pytest.mark.django_db
+# The patient is assessed first (a signed decision making them eligible for both routes): consent
+# is signed after it (tests/patients/test_consent_decision.py drives the refusals before it).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eligible")]
 
 
 def test_staff_see_what_the_patient_signed_which_version_when_and_how(
@@ -116,10 +118,14 @@ def test_the_staff_copy_is_the_signed_version_with_the_name_time_and_witness(
         version=1,
         typed_name="ANNA SMITH",
         witnessed=True,
+        decided_at=decided_at(patient, "esketamine_nasal"),
     )
     response = client_as(nurse).get(reverse("patients:consent-copy", args=[patient.pk, signature.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert f"consent-esketamine-nasal-v1-{patient.mrn}-" in response["Content-Disposition"]
+    # The file name says what it is and when, and nothing of who: it shows in download lists.
+    day = f"{timezone.localtime(signature.signed_at):%Y%m%d}"
+    assert response["Content-Disposition"] == f'attachment; filename="consent-esketamine-nasal-v1-{day}.pdf"'
+    assert patient.mrn not in response["Content-Disposition"]
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages).split())
     signed = timezone.localtime(signature.signed_at)
     for shown in (

@@ -94,7 +94,7 @@ def test_the_patient_reads_signs_and_downloads_a_copy_of_the_consent_for_their_r
     ).exists()
 
 
-def test_a_name_not_as_on_record_is_refused_beside_the_field_keeping_what_was_typed(patient):
+def test_a_name_not_as_on_record_is_refused_beside_the_field_keeping_what_was_typed(patient, eligible):
     client = signed_in(patient)
     refused = client.post(IV, {"version": "1", "typed_name": "Anna Smyth", "understood": "on"})
     assert refused.status_code == 422
@@ -108,7 +108,7 @@ def test_a_name_not_as_on_record_is_refused_beside_the_field_keeping_what_was_ty
     assert not ConsentSignature.objects.exists()
 
 
-def test_a_version_published_while_the_page_was_open_is_not_signed_unread(patient, clinic_admin):
+def test_a_version_published_while_the_page_was_open_is_not_signed_unread(patient, eligible, clinic_admin):
     client = signed_in(patient)
     client.get(IV)
     # The clinic's first text is version 2: version 1 is KetaCare's default, which the patient has open.
@@ -143,7 +143,7 @@ def test_a_patient_found_not_eligible_is_asked_to_sign_nothing(patient, doctor):
     assert "To read and sign" not in signed_in(patient).get("/my/").content.decode()
 
 
-def test_the_patient_withdraws_their_consent_in_the_portal(patient):
+def test_the_patient_withdraws_their_consent_in_the_portal(patient, eligible):
     signature = sign_consent(patient)
     client = signed_in(patient)
     url = f"/my/consent/signatures/{signature.pk}/withdraw/"
@@ -165,8 +165,9 @@ def test_the_patient_withdraws_their_consent_in_the_portal(patient):
     assert again.status_code == 422 and "This consent is already withdrawn." in again.content.decode()
 
 
-def test_a_patient_reaches_only_their_own_signatures_and_only_when_signed_in(patient, register):
+def test_a_patient_reaches_only_their_own_signatures_and_only_when_signed_in(patient, register, doctor):
     other = register(given_name="Ben", email="ben@example.com")
+    make_eligible(doctor, other)
     theirs = sign_consent(other)
     anonymous = Client()
     for url in (IV, f"/my/consent/signatures/{theirs.pk}/copy.pdf"):
@@ -183,7 +184,7 @@ def test_a_patient_reaches_only_their_own_signatures_and_only_when_signed_in(pat
 
 
 def test_the_clinic_admin_publishes_a_new_version_and_patients_are_asked_to_sign_it(
-    client_as, clinic_admin, patient
+    client_as, clinic_admin, patient, eligible
 ):
     sign_consent(patient)
     client = client_as(clinic_admin)
@@ -207,3 +208,42 @@ def test_the_clinic_admin_publishes_a_new_version_and_patients_are_asked_to_sign
     assert (
         "Consent to IV ketamine treatment" in site and "Consent to esketamine nasal spray treatment" in site
     )
+
+
+def test_after_a_new_version_mid_course_the_patient_can_still_withdraw_what_they_signed(
+    patient, eligible, clinic_admin
+):
+    signature = sign_consent(patient)
+    consent_publish(actor=Actor(user=clinic_admin), kind="iv_ketamine", title="Consent v2", body="New words.")
+    client = signed_in(patient)
+    html = client.get(IV).content.decode()
+    # Version 1 still stands (the course goes on): withdrawing it is offered, as signing version 2 is.
+    assert "You signed version 1 on" in html and "Withdraw your consent" in html
+    assert f'action="/my/consent/signatures/{signature.pk}/withdraw/#withdraw-h"' in html
+    assert "Sign version 2" in html
+    # What withdrawing does, said as it is, and what to do in the clinic.
+    assert "will not start or continue" not in html
+    assert "will not check you in, prepare a dose or give one for this treatment until you sign again" in html
+    assert "If you are at the clinic or in a treatment now, tell the nurse." in html
+    done = client.post(f"/my/consent/signatures/{signature.pk}/withdraw/", {"confirm": "on"})
+    assert done.status_code == 302
+    assert ConsentSignature.objects.get(pk=signature.pk).withdrawn_how == "portal"
+
+
+def test_before_the_consultation_the_consent_is_there_to_read_not_to_sign(patient, doctor):
+    client = signed_in(patient)
+    html = client.get(IV).content.decode()
+    assert "<h2>What you may feel</h2>" in html
+    assert "You will be asked to sign it after your consultation" in html
+    assert "Type your full name to sign" not in html and "Sign version 1" not in html
+    home = client.get("/my/").content.decode()
+    assert "to read now; you sign it after your consultation" in home
+    refused = client.post(IV, {"version": "1", "typed_name": "Anna Smith", "understood": "on"})
+    assert refused.status_code == 422
+    assert (
+        "No signed candidacy decision makes the patient eligible for IV ketamine" in refused.content.decode()
+    )
+    assert not ConsentSignature.objects.exists()
+    make_eligible(doctor, patient, routes=("iv_ketamine",))
+    assert "Type your full name to sign" in client.get(IV).content.decode()
+    assert "You will be asked to sign it after your consultation" in client.get(ESK).content.decode()

@@ -682,3 +682,84 @@ def test_an_aborted_first_visit_does_not_make_the_next_one_a_repeat_treatment(
     run_to_discharge(doctor, nurse_actor, second, minutes=125)
     page = client_as(nurse).get(reverse("sessions:rems-form", args=[second.pk])).content.decode()
     assert "First treatment</dt><dd>Yes" in page
+
+
+def test_a_consent_withdrawn_in_the_portal_between_two_esketamine_devices_stops_the_next_device(
+    doctor, nurse_actor, patient, esk_plan
+):
+    session = check_in(nurse_actor, esk_plan, minutes_ago=30)
+    ready_to_start(doctor, nurse_actor, session, dose_mg=Decimal(56), lot_number="SP1")
+    start = ago(20)
+    services.dose_start(actor=nurse_actor, session=session, at=start)
+    withdrawn = _withdraw(patient)  # on the phone, between the first and the second device
+    at = timezone.localtime(withdrawn.withdrawn_at)
+    with pytest.raises(ValidationError) as err:
+        services.device_record(actor=nurse_actor, session=session, at=start + datetime.timedelta(minutes=5))
+    assert err.value.message_dict == {
+        "safety": [
+            "No further device may be given. The patient withdrew their consent to Esketamine nasal spray "
+            f"on {at:%Y-%m-%d at %H:%M} (by the patient in the portal): no treatment until they sign it "
+            "again. Stop the dose, saying why, and talk with the patient."
+        ]
+    }
+    assert DeviceDose.objects.filter(session=session).count() == 1
+    assert TreatmentSession.objects.get(pk=session.pk).dose_stopped_at is None
+    # The nurse stops the dose, saying why: what was given is recorded.
+    services.dose_stop(actor=nurse_actor, session=session, reason="Patient withdrew consent")
+    assert TreatmentSession.objects.get(pk=session.pk).given_dose_mg == Decimal(28)
+
+
+def test_no_consent_in_force_since_the_latest_decision_stops_the_check_in_naming_the_route(
+    doctor, nurse_actor, patient, plan
+):
+    # A course running on a consent the patient gave before their latest assessment (or one active
+    # before consent was recorded in KetaCare): no signature stands since the decision.
+    make_eligible(doctor, patient)
+    with pytest.raises(ValidationError) as err:
+        check_in(nurse_actor, plan)
+    assert err.value.messages == [
+        "Not checked in: No consent to IV ketamine is in force for this patient (none signed since "
+        "their latest candidacy decision): record the paper consent they sign in front of you on their "
+        "consent page, or have them sign it in the portal. Talk with the patient before anything else."
+    ]
+    assert not TreatmentSession.objects.exists() and not VitalSign.objects.exists()
+    from ketacare.patients.services import consent_record_paper
+    from tests.treatment_helpers import decided_at
+
+    consent_record_paper(
+        actor=nurse_actor,
+        patient=patient,
+        kind="iv_ketamine",
+        version=1,
+        typed_name=patient.full_name,
+        witnessed=True,
+        decided_at=decided_at(patient),
+    )
+    assert check_in(nurse_actor, plan).pk
+
+
+def test_no_consent_in_force_stops_the_order_and_the_start(doctor, nurse_actor, patient, esk_plan):
+    session = check_in(nurse_actor, esk_plan, minutes_ago=30)
+    ready_to_start(doctor, nurse_actor, session, dose_mg=Decimal(56), lot_number="SP1")
+    make_eligible(doctor, patient)  # assessed again while in the chair: fresh consent first
+    missing = "No consent to Esketamine nasal spray is in force for this patient"
+    with pytest.raises(ValidationError) as err:
+        services.dose_order(actor=doctor, session=session, dose_mg=Decimal(56), lot_number="SP1")
+    assert missing in err.value.message_dict["safety"][0]
+    with pytest.raises(ValidationError) as err:
+        services.dose_start(actor=nurse_actor, session=session)
+    assert missing in err.value.message_dict["safety"][0]
+    assert TreatmentSession.objects.get(pk=session.pk).dose_started_at is None
+    assert DeviceDose.objects.filter(session=session).count() == 0
+
+
+def test_no_consent_in_force_stops_the_next_esketamine_device(doctor, nurse_actor, patient, esk_plan):
+    session = check_in(nurse_actor, esk_plan, minutes_ago=30)
+    ready_to_start(doctor, nurse_actor, session, dose_mg=Decimal(56), lot_number="SP1")
+    start = ago(20)
+    services.dose_start(actor=nurse_actor, session=session, at=start)
+    make_eligible(doctor, patient)  # a new decision: the consent given before it no longer counts
+    with pytest.raises(ValidationError) as err:
+        services.device_record(actor=nurse_actor, session=session, at=start + datetime.timedelta(minutes=5))
+    assert "No consent to Esketamine nasal spray is in force" in err.value.message_dict["safety"][0]
+    assert DeviceDose.objects.filter(session=session).count() == 1

@@ -15,7 +15,7 @@ from ketacare.audit.models import AuditEvent
 from ketacare.patients import services as patients
 from ketacare.patients.models import ConsentSignature
 from ketacare.treatment.models import Appointment, TreatmentPlan
-from tests.treatment_helpers import portal_actor, sign_consent, start_plan
+from tests.treatment_helpers import decided_at, portal_actor, sign_consent, start_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -103,6 +103,7 @@ def test_a_paper_signature_witnessed_by_a_nurse_starts_a_course_too(
         version=1,
         typed_name="Anna Smith",
         witnessed=True,
+        decided_at=decided_at(patient),
     )
     assert start_plan(doctor, patient, chair, consent=False, start_on=NEXT_WEEK).status == "active"
 

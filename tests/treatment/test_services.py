@@ -56,12 +56,12 @@ def test_esketamine_plan_follows_the_label_schedule(doctor, patient, eligible, c
 
 def test_a_plan_needs_a_signed_eligible_decision_for_its_route(doctor, patient, chair, register):
     with pytest.raises(ValidationError) as err:
-        start_plan(doctor, patient, chair)
+        start_plan(doctor, patient, chair, consent=False)  # no consent before the decision either
     assert "No candidacy decision is signed" in str(err.value)
     other = register(given_name="Ben")
     make_eligible(doctor, other, routes=("iv_ketamine",))
     with pytest.raises(ValidationError) as err:
-        start_plan(doctor, other, chair, protocol="esketamine_nasal")
+        start_plan(doctor, other, chair, protocol="esketamine_nasal", consent=False)
     assert err.value.message_dict == {
         "route": ["The current candidacy decision does not cover esketamine_nasal."]
     }

@@ -4,6 +4,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from ketacare.ledger.services import DoseLedger
 from ketacare.patients import urls as patient_urls
+from ketacare.screening.selectors import eligible_since
 from ketacare.sessions import urls as session_urls
 from ketacare.web.chart import patient_chart
 
@@ -11,7 +12,13 @@ urlpatterns = [
     path("", include("ketacare.web.urls")),
     path("accounts/", include("ketacare.accounts.urls")),
     # The chart is composed at the top from every app's section (web/chart.py).
-    path("patients/", include((patient_urls.patterns(chart=patient_chart), patient_urls.app_name))),
+    # A consent is signed, and counts, only after the decision that covers its route (screening).
+    path(
+        "patients/",
+        include(
+            (patient_urls.patterns(chart=patient_chart, decisions=eligible_since), patient_urls.app_name)
+        ),
+    ),
     path("audit/", include("ketacare.web.audit_trail")),
     path("", include("ketacare.measures.urls")),
     path("", include("ketacare.screening.urls")),

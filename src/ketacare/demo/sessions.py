@@ -1063,6 +1063,8 @@ def _consents(
                 ),
                 method=ConsentSignature.Method.PAPER if paper else ConsentSignature.Method.PORTAL,
                 witness=nurse if paper else None,
+                # After the decision it follows, which it names: only such a signature counts.
+                decision_signed_at=d.signed_at,
             )
         )
     return ConsentSignature.objects.bulk_create(rows)

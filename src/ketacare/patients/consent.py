@@ -6,6 +6,7 @@ name must meet to sign."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,3 +63,10 @@ def name_key(name: str) -> str:
 
 def names_match(typed: str, on_record: str) -> bool:
     return bool(typed.strip()) and name_key(typed) == name_key(on_record)
+
+
+def minute_of(decided_at: datetime.datetime) -> datetime.datetime:
+    """The start of the minute a candidacy decision was signed in: a paper signature's time,
+    written to the minute, in that minute is not refused as before the decision
+    (patients.services.consent_record_paper records it at the decision's moment)."""
+    return decided_at.replace(second=0, microsecond=0)

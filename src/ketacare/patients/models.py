@@ -429,13 +429,15 @@ class ConsentDocument(models.Model):
         return user.get_full_name() or user.get_username()
 
 
-# The only columns of a signature that are ever written after it is made: its withdrawal, once.
+# The only columns of a signature that are ever written after it is made: its withdrawal, once,
+# and then, for a withdrawal the patient made in the portal, the member of staff who saw it, once.
 WITHDRAWAL_FIELDS = frozenset({"withdrawn_at", "withdrawn_how", "withdrawn_by", "withdrawn_reason"})
+ACKNOWLEDGEMENT_FIELDS = frozenset({"withdrawal_seen_at", "withdrawal_seen_by"})
 
 
 class ConsentSignatureQuerySet(models.QuerySet["ConsentSignature"]):
     def update(self, **kwargs: Any) -> int:
-        if not set(kwargs) <= WITHDRAWAL_FIELDS:
+        if not (set(kwargs) <= WITHDRAWAL_FIELDS or set(kwargs) <= ACKNOWLEDGEMENT_FIELDS):
             raise ConsentImmutableError(
                 "a consent signature cannot be changed; only its withdrawal is recorded"
             )
@@ -449,8 +451,9 @@ class ConsentSignature(models.Model):
     """A patient's consent to one version of a consent document: the name they typed (or wrote on
     paper), when, and how: signed by the patient in the portal, or on paper in the clinic with a
     member of staff as witness, who records it. Append only: never changed or deleted (the ORM
-    and a database trigger refuse); a withdrawal is recorded on it once, by the patient in the
-    portal or by staff, and a later consent is a new signature."""
+    and database triggers refuse); a withdrawal is recorded on it once, by the patient in the
+    portal or by staff, then who on the staff saw a withdrawal made in the portal, once; a later
+    consent is a new signature."""
 
     class Method(models.TextChoices):
         PORTAL = "portal", "Signed by the patient in the portal"
@@ -469,12 +472,22 @@ class ConsentSignature(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # When the candidacy decision this consent follows was signed: consent is given after the
+    # consultation, and a new assessment asks for it again (empty on signatures made before 0009).
+    decision_signed_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_how = models.CharField(max_length=8, choices=WithdrawnHow.choices, blank=True)
     withdrawn_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     withdrawn_reason = models.CharField(max_length=300, blank=True)
+    # A withdrawal the patient made in the portal reaches no one by itself: it stays on the staff
+    # home page until a nurse or physician says they have seen it (who and when, once; only on a
+    # withdrawal, both or neither: the database trigger of migration 0009 refuses anything else).
+    withdrawal_seen_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_seen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     objects = ConsentSignatureQuerySet.as_manager()
 
@@ -483,9 +496,9 @@ class ConsentSignature(models.Model):
         indexes = [models.Index(fields=["patient", "-signed_at"], name="consent_signature_patient")]
         constraints = [
             models.UniqueConstraint(
-                fields=["patient", "document"],
+                fields=["patient", "document", "decision_signed_at"],
                 condition=Q(withdrawn_at__isnull=True),
-                name="consent_signed_once_until_withdrawn",
+                name="consent_signed_once_per_decision",
                 violation_error_message="The patient has already signed this version of the consent.",
             ),
             models.CheckConstraint(

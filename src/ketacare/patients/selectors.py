@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import (
     Aggregate,
@@ -358,32 +359,60 @@ def consent_signatures(*, patient_id: int) -> list[ConsentSignature]:
     )
 
 
+class Decisions(Protocol):
+    """The routes a patient's current signed candidacy decision makes them eligible for, each with
+    when it was signed (screening.selectors.eligible_since, passed down from the top: this app
+    sits below screening)."""
+
+    def __call__(self, *, patient_id: int) -> Mapping[str, datetime.datetime]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ConsentState:
-    """One kind of consent for one patient: the current version, the patient's signature of it
-    that still stands (a course by this route may start), and every signature of the kind they
-    made, newest first."""
+    """One kind of consent for one patient: the current version, every signature of the kind they
+    made (newest first), and when the patient's current signed candidacy decision making them
+    eligible for this route was signed (`decided_at`; None: no such decision). A signature counts
+    only if made since that decision: consent is asked after the consultation that found the
+    treatment suitable, and a new assessment asks for it again."""
 
     current: ConsentShown
     signatures: list[ConsentSignature]
+    decided_at: datetime.datetime | None = None
 
     @property
     def kind(self) -> consent.Kind:
         return self.current.kind
 
     @property
+    def covered(self) -> bool:
+        """Whether the patient may sign it now: their current decision covers this route."""
+        return self.decided_at is not None
+
+    def in_force(self, signature: ConsentSignature) -> bool:
+        """Not withdrawn, and made since the decision that covers the route."""
+        return (
+            not signature.withdrawn and self.decided_at is not None and signature.signed_at >= self.decided_at
+        )
+
+    @property
     def signed(self) -> ConsentSignature | None:
-        """The signature of the current version, not withdrawn: the one a course starts under."""
+        """The signature of the current version in force: the one a course starts under."""
         return next(
             (
                 s
                 for s in self.signatures
-                if not s.withdrawn
+                if self.in_force(s)
                 and self.current.document is not None
                 and s.document_id == self.current.document.pk
             ),
             None,
         )
+
+    @property
+    def standing(self) -> ConsentSignature | None:
+        """The newest signature not withdrawn, of any version: the one a withdrawal is offered on
+        (a withdrawal marks every signature of the route still standing)."""
+        return next((s for s in self.signatures if not s.withdrawn), None)
 
     @property
     def withdrawn(self) -> ConsentSignature | None:
@@ -395,11 +424,19 @@ class ConsentState:
 
     @property
     def earlier(self) -> ConsentSignature | None:
-        """A signature of an earlier version that still stands, when the current one is unsigned:
-        the patient must sign the new version before a new course."""
+        """A signature of an earlier version in force, when the current one is unsigned: the
+        course under way goes on; the patient must sign the new version before a new course."""
         if self.signed is not None:
             return None
-        return next((s for s in self.signatures if not s.withdrawn), None)
+        return next((s for s in self.signatures if self.in_force(s)), None)
+
+    @property
+    def before_decision(self) -> ConsentSignature | None:
+        """A signature still standing but made before the current decision (or with no decision
+        covering the route now): it counts for nothing; the patient signs again."""
+        if self.signed is not None or self.earlier is not None:
+            return None
+        return self.standing
 
     @property
     def status(self) -> str:
@@ -409,15 +446,21 @@ class ConsentState:
             return "withdrawn"
         if self.earlier is not None:
             return "earlier version"
+        if self.before_decision is not None:
+            return "signed before the assessment"
         return "not signed"
 
 
-def consent_states(*, patient_id: int) -> list[ConsentState]:
-    """Each kind of consent for the patient, in the order of `consent.KINDS`. Two queries."""
+def consent_states(*, patient_id: int, decided: Mapping[str, datetime.datetime]) -> list[ConsentState]:
+    """Each kind of consent for the patient, in the order of `consent.KINDS`. `decided`: the
+    routes the patient's current signed eligible decision covers, and when it was signed
+    (screening.selectors.eligible_since). Two queries."""
     current = consent_current_documents()
     signatures = consent_signatures(patient_id=patient_id)
     return [
-        ConsentState(current[k.code], [s for s in signatures if s.document.kind == k.code])
+        ConsentState(
+            current[k.code], [s for s in signatures if s.document.kind == k.code], decided.get(k.code)
+        )
         for k in consent.KINDS
     ]
 
@@ -435,19 +478,30 @@ class ConsentCheck:
     problem: str = ""
 
 
-def consent_for_treatment(*, patient_id: int, kind: str) -> ConsentCheck:
-    """The patient's signature of the current version of this kind of consent, not withdrawn
-    (one query); else, in words, what is missing: no signature, only an earlier version's, or a
-    withdrawal (two queries more, only then)."""
+def consent_for_treatment(
+    *, patient_id: int, kind: str, decided_at: datetime.datetime | None
+) -> ConsentCheck:
+    """The patient's signature of the current version of this kind of consent, not withdrawn, and
+    made since `decided_at`, when the patient's current signed decision making them eligible for
+    the route was signed (None: there is none, and nothing counts). One query; else, in words,
+    what is missing: no signature, only an earlier version's, one made before the assessment, or
+    a withdrawal (two queries more, only then)."""
     newer = ConsentDocument.objects.filter(
         kind=OuterRef("document__kind"), version__gt=OuterRef("document__version")
     )
-    signature = (
-        ConsentSignature.objects.filter(patient_id=patient_id, document__kind=kind, withdrawn_at__isnull=True)
-        .filter(~Exists(newer))
-        .select_related("document")
-        .first()
-    )
+    signature = None
+    if decided_at is not None:
+        signature = (
+            ConsentSignature.objects.filter(
+                patient_id=patient_id,
+                document__kind=kind,
+                withdrawn_at__isnull=True,
+                signed_at__gte=decided_at,
+            )
+            .filter(~Exists(newer))
+            .select_related("document")
+            .first()
+        )
     if signature is not None:
         return ConsentCheck(signature)
     state = ConsentState(
@@ -457,26 +511,119 @@ def consent_for_treatment(*, patient_id: int, kind: str) -> ConsentCheck:
             .select_related("document")
             .order_by("-signed_at", "-id")
         ),
+        decided_at,
     )
+    return ConsentCheck(None, _missing(state))
+
+
+def _missing(state: ConsentState) -> str:
+    """What is missing for a course by this route to start, in words."""
     label, version = state.kind.label, state.current.version
+    how = "they sign it in the portal, or a nurse or physician records their signature on paper."
+    if state.decided_at is None:
+        return (
+            f"No signed candidacy decision makes the patient eligible for {label}: they are asked "
+            "for their consent after the consultation."
+        )
     if state.withdrawn is not None and state.withdrawn.withdrawn_at is not None:
         on = timezone.localtime(state.withdrawn.withdrawn_at)
-        problem = (
+        return (
             f"The patient withdrew their consent to {label} on {on:%Y-%m-%d}: a course starts only "
             f"after they sign the current consent (version {version}) again."
         )
-    elif state.earlier is not None:
-        problem = (
+    if state.earlier is not None:
+        return (
             f"The patient has not signed the current consent for {label}, version {version} "
-            f"(they signed version {state.earlier.document.version}, since replaced): they sign it "
-            "in the portal, or a nurse or physician records their signature on paper."
+            f"(they signed version {state.earlier.document.version}, since replaced): {how}"
         )
-    else:
-        problem = (
-            f"The patient has not signed the current consent for {label}, version {version}: they "
-            "sign it in the portal, or a nurse or physician records their signature on paper."
+    if state.before_decision is not None:
+        on = timezone.localtime(state.decided_at)
+        return (
+            f"The patient signed their consent to {label} before their latest assessment (the "
+            f"decision signed on {on:%Y-%m-%d}): they sign the current consent (version {version}) "
+            f"again; {how}"
         )
-    return ConsentCheck(None, problem)
+    return f"The patient has not signed the current consent for {label}, version {version}: {how}"
+
+
+def consent_in_force(
+    *, patient_id: int, kind: str, decided_at: datetime.datetime | None
+) -> ConsentSignature | None:
+    """The patient's newest signature of any version of this kind of consent, not withdrawn and
+    made since `decided_at` (their current eligible decision covering the route; None: nothing
+    counts): what lets a treatment day go on. A new version published mid-course does not stop
+    the course the patient consented to. One query."""
+    if decided_at is None:
+        return None
+    return (
+        ConsentSignature.objects.filter(
+            patient_id=patient_id,
+            document__kind=kind,
+            withdrawn_at__isnull=True,
+            signed_at__gte=decided_at,
+        )
+        .select_related("document")
+        .order_by("-signed_at", "-id")
+        .first()
+    )
+
+
+def consent_withdrawals(*, patient_ids: Iterable[int]) -> dict[tuple[int, str], ConsentSignature]:
+    """For these patients, their latest withdrawal of each kind of consent they have not signed
+    again since, by (patient id, kind): what the Today board and the session page show beside a
+    patient in the chair. One query, whatever the number of patients."""
+    standing = ConsentSignature.objects.filter(
+        patient_id=OuterRef("patient_id"),
+        document__kind=OuterRef("document__kind"),
+        withdrawn_at__isnull=True,
+    )
+    rows = (
+        ConsentSignature.objects.filter(patient_id__in=list(patient_ids), withdrawn_at__isnull=False)
+        .filter(~Exists(standing))
+        .select_related("document")
+        .order_by("withdrawn_at", "id")
+    )
+    return {(s.patient_id, s.document.kind): s for s in rows}
+
+
+CONSENT_WITHDRAWALS_SHOWN = 20
+
+
+def consent_withdrawals_unseen(*, limit: int = CONSENT_WITHDRAWALS_SHOWN) -> list[ConsentSignature]:
+    """The withdrawals patients made in the portal that no nurse or physician has said they saw,
+    newest first, one per patient and route (a withdrawal marks every signature of the route
+    still standing), with the patient: the staff home page lists them loudly. One query."""
+    unseen = ConsentSignature.objects.filter(
+        withdrawn_how=ConsentSignature.WithdrawnHow.PORTAL, withdrawal_seen_at__isnull=True
+    )
+    # One row per withdrawal: the newest signature it marked.
+    newer = unseen.filter(
+        patient_id=OuterRef("patient_id"),
+        document__kind=OuterRef("document__kind"),
+        withdrawn_at=OuterRef("withdrawn_at"),
+        id__gt=OuterRef("id"),
+    )
+    return list(
+        unseen.filter(~Exists(newer))
+        .select_related("document", "patient")
+        .only(
+            "id",
+            "patient_id",
+            "document_id",
+            "signed_at",
+            "withdrawn_at",
+            "withdrawn_how",
+            "withdrawal_seen_at",
+            "document__kind",
+            "document__version",
+            "patient__id",
+            "patient__mrn",
+            "patient__given_name",
+            "patient__family_name",
+            "patient__preferred_name",
+        )
+        .order_by("-withdrawn_at", "-id")[:limit]
+    )
 
 
 def consent_withdrawn(*, patient_id: int, kind: str) -> ConsentSignature | None:

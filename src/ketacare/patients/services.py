@@ -22,6 +22,7 @@ from ketacare.clinical.codes import UnknownDiagnosisCode, diagnosis
 from ketacare.clinical.mrn import MRN_PATTERN, format_mrn
 from ketacare.patients import consent
 from ketacare.patients.models import (
+    ACKNOWLEDGEMENT_FIELDS,
     WITHDRAWAL_FIELDS,
     Allergy,
     BodyMeasurement,
@@ -520,8 +521,24 @@ def _signable(
     return _store_default(actor, kind), True
 
 
-def _signed_already(patient: Patient, document: ConsentDocument) -> None:
-    standing = ConsentSignature.objects.filter(patient=patient, document=document, withdrawn_at__isnull=True)
+def _require_decision(kind: consent.Kind, decided_at: datetime.datetime | None) -> datetime.datetime:
+    if decided_at is None:
+        raise ValidationError(
+            {
+                "kind": f"No signed candidacy decision makes the patient eligible for {kind.label}: "
+                "consent is signed after the consultation that finds the treatment suitable."
+            }
+        )
+    return decided_at
+
+
+def _signed_already(patient: Patient, document: ConsentDocument, decided_at: datetime.datetime) -> None:
+    standing = ConsentSignature.objects.filter(
+        patient=patient,
+        document=document,
+        withdrawn_at__isnull=True,
+        signed_at__gte=decided_at,
+    )
     if standing.exists():
         raise ValidationError(
             {"kind": f"Version {document.version} of this consent is already signed, and still stands."}
@@ -589,14 +606,25 @@ def consent_publish(*, actor: Actor, kind: str, title: str, body: str) -> Consen
 
 @transaction.atomic
 def consent_sign(
-    *, actor: Actor, patient: Patient, kind: str, version: int | None, typed_name: str, understood: bool
+    *,
+    actor: Actor,
+    patient: Patient,
+    kind: str,
+    version: int | None,
+    typed_name: str,
+    understood: bool,
+    decided_at: datetime.datetime | None,
 ) -> ConsentSignature:
     """The patient signs the current version of a consent in the portal: they type their full name
     as the clinic has it (case and spaces at either end aside) and say they have read and
-    understood it. Refused, naming the field and writing nothing, when the name differs, the box
-    is not ticked, a newer version was published after they opened `version`, or they have
-    already signed this version."""
+    understood it. `decided_at`: when their current signed candidacy decision making them eligible
+    for this route was signed (screening.selectors.eligible_since; this app sits below screening);
+    None refuses: consent is asked after the consultation. Refused, naming the field and writing
+    nothing, when there is no such decision, the name differs, the box is not ticked, a newer
+    version was published after they opened `version`, or they have already signed this version
+    since the decision."""
     known = _consent_kind(kind)
+    decided_at = _require_decision(known, decided_at)
     errors: dict[str, str] = {}
     if not understood:
         errors["understood"] = "Tick the box to say you have read and understood the document."
@@ -609,13 +637,14 @@ def consent_sign(
     document, _ = _signable(actor, known, version, errors)
     if errors or document is None:
         raise ValidationError(errors)
-    _signed_already(patient, document)
+    _signed_already(patient, document, decided_at)
     signature = ConsentSignature(
         patient=patient,
         document=document,
         typed_name=" ".join(typed_name.split()),
         signed_at=timezone.now(),
         method=ConsentSignature.Method.PORTAL,
+        decision_signed_at=decided_at,
     )
     signature.full_clean()
     signature.save()
@@ -637,16 +666,22 @@ def consent_record_paper(
     version: int | None,
     typed_name: str,
     witnessed: bool,
+    decided_at: datetime.datetime | None,
     signed_at: datetime.datetime | None = None,
 ) -> ConsentSignature:
     """A nurse or physician records that the patient signed the current version on paper in the
     clinic, in front of them: the name as the patient signed it (their name on record, case and
     spaces aside), when (now by default; not in the future, nor before the version was
-    published), and the recorder as the witness. Refused, naming the field, otherwise."""
+    published, nor before `decided_at`: a time in the decision's own minute is recorded as the
+    decision's moment), and the recorder as the witness. `decided_at`: when the
+    patient's current signed candidacy decision making them eligible for this route was signed;
+    None refuses (consent is asked after the consultation). Refused, naming the field,
+    otherwise."""
     user = actor.user
     if user is None or not user.has_perm(CONSENT_RECORD):
         raise ValidationError("Only a nurse or a physician records a paper consent, as its witness.")
     known = _consent_kind(kind)
+    decided_at = _require_decision(known, decided_at)
     now = timezone.now()
     signed_at = signed_at or now
     errors: dict[str, str] = {}
@@ -659,6 +694,12 @@ def consent_record_paper(
         )
     if signed_at > now + CLOCK_SKEW:
         errors["signed_at"] = "A signature cannot be in the future."
+    elif signed_at < consent.minute_of(decided_at):
+        on = timezone.localtime(decided_at)
+        errors["signed_at"] = (
+            f"The candidacy decision for {known.label} was signed on {on:%Y-%m-%d at %H:%M}: a consent "
+            "signed before it does not count. The patient signs the current version again."
+        )
     _lock_patient(patient.pk)
     document, stored_now = _signable(actor, known, version, errors)
     # KetaCare's default text, stored only now, was on the consent page to print all along.
@@ -670,7 +711,10 @@ def consent_record_paper(
         )
     if errors or document is None:
         raise ValidationError(errors)
-    _signed_already(patient, document)
+    # A time written to the minute, in the decision's minute: signed after the decision, at the
+    # earliest at its moment (so it counts: only signatures since the decision do).
+    signed_at = max(signed_at, decided_at)
+    _signed_already(patient, document, decided_at)
     signature = ConsentSignature(
         patient=patient,
         document=document,
@@ -678,6 +722,7 @@ def consent_record_paper(
         signed_at=signed_at,
         method=ConsentSignature.Method.PAPER,
         witness=user,
+        decision_signed_at=decided_at,
     )
     signature.full_clean()
     signature.save()
@@ -742,3 +787,46 @@ def consent_withdraw(
         ],
     )
     return ConsentSignature.objects.select_related("document").get(pk=signature.pk)
+
+
+@transaction.atomic
+def consent_withdrawal_acknowledge(*, actor: Actor, signature: ConsentSignature) -> int:
+    """A nurse or physician says they have seen the patient's withdrawal made in the portal (and
+    will talk with them): every withdrawal of the route the patient made in the portal not yet
+    seen is marked seen, by them, now, and leaves the staff home page. Returns how many
+    signatures were marked. Refused for a withdrawal told to staff (they knew), one already
+    seen, or a consent not withdrawn."""
+    user = actor.user
+    if user is None or not user.has_perm(CONSENT_WITHDRAW):
+        raise ValidationError("Only a nurse or a physician acknowledges a withdrawal of consent.")
+    _lock_patient(signature.patient_id)
+    kind = ConsentDocument.objects.only("kind").get(pk=signature.document_id).kind
+    unseen = list(
+        ConsentSignature.objects.filter(
+            patient_id=signature.patient_id,
+            document__kind=kind,
+            withdrawn_how=ConsentSignature.WithdrawnHow.PORTAL,
+            withdrawal_seen_at__isnull=True,
+        ).values_list("pk", flat=True)
+    )
+    if signature.pk not in unseen:
+        raise ValidationError(
+            {"signature": "This withdrawal is already acknowledged, or was not made in the portal."}
+        )
+    ConsentSignature.objects.filter(pk__in=unseen, withdrawal_seen_at__isnull=True).update(
+        withdrawal_seen_at=timezone.now(), withdrawal_seen_by=user
+    )
+    audit_record_many(
+        actor=actor,
+        specs=[
+            EventSpec(
+                Action.UPDATE,
+                "patients.consentsignature",
+                str(pk),
+                signature.patient_id,
+                {"fields": sorted(ACKNOWLEDGEMENT_FIELDS), "kind": kind},
+            )
+            for pk in sorted(unseen)
+        ],
+    )
+    return len(unseen)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -121,13 +123,16 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     )
 
 
-def chart_context(chart: selectors.Chart, **forms: Any) -> dict[str, Any]:
+def chart_context(
+    chart: selectors.Chart, *, decided: Mapping[str, datetime.datetime], **forms: Any
+) -> dict[str, Any]:
     """What patients/chart.html shows of this app's part, with its forms (web/chart.py adds the
-    other apps' sections)."""
+    other apps' sections). `decided`: the routes the patient's current eligible decision covers,
+    and when it was signed (a consent counts only if signed since)."""
     return {
         "chart": chart,
         "patient": chart.patient,
-        "consents": selectors.consent_states(patient_id=chart.patient.pk),
+        "consents": selectors.consent_states(patient_id=chart.patient.pk, decided=decided),
         "measurement_form": forms.get("measurement_form") or MeasurementForm(),
         "allergy_form": forms.get("allergy_form") or AllergyForm(),
     }
@@ -135,7 +140,7 @@ def chart_context(chart: selectors.Chart, **forms: Any) -> dict[str, Any]:
 
 @requires("patients.add_bodymeasurement")
 @require_POST
-def measurement_add(request: HttpRequest, patient_id: int) -> HttpResponse:
+def measurement_add(request: HttpRequest, patient_id: int, decisions: selectors.Decisions) -> HttpResponse:
     chart = chart_or_404(patient_id)
     form = MeasurementForm(request.POST)
     status = 200
@@ -156,18 +161,23 @@ def measurement_add(request: HttpRequest, patient_id: int) -> HttpResponse:
         return render(
             request,
             "patients/_measurements.html",
-            chart_context(chart, measurement_form=form),
+            chart_context(chart, decided=decisions(patient_id=patient_id), measurement_form=form),
             status=status,
         )
     if status == 200:
         messages.success(request, "Recorded.")
         return redirect("patients:chart", patient_id=patient_id)
-    return render(request, "patients/chart.html", chart_context(chart, measurement_form=form), status=status)
+    return render(
+        request,
+        "patients/chart.html",
+        chart_context(chart, decided=decisions(patient_id=patient_id), measurement_form=form),
+        status=status,
+    )
 
 
 @requires("patients.add_allergy")
 @require_POST
-def allergy_add(request: HttpRequest, patient_id: int) -> HttpResponse:
+def allergy_add(request: HttpRequest, patient_id: int, decisions: selectors.Decisions) -> HttpResponse:
     chart = chart_or_404(patient_id)
     form = AllergyForm(request.POST)
     status = 200
@@ -183,12 +193,20 @@ def allergy_add(request: HttpRequest, patient_id: int) -> HttpResponse:
         chart, form = selectors.patient_chart(patient_id=patient_id), AllergyForm()
     if request.htmx:  # type: ignore[attr-defined]
         return render(
-            request, "patients/_allergies.html", chart_context(chart, allergy_form=form), status=status
+            request,
+            "patients/_allergies.html",
+            chart_context(chart, decided=decisions(patient_id=patient_id), allergy_form=form),
+            status=status,
         )
     if status == 200:
         messages.success(request, "Recorded.")
         return redirect("patients:chart", patient_id=patient_id)
-    return render(request, "patients/chart.html", chart_context(chart, allergy_form=form), status=status)
+    return render(
+        request,
+        "patients/chart.html",
+        chart_context(chart, decided=decisions(patient_id=patient_id), allergy_form=form),
+        status=status,
+    )
 
 
 # -- Consent to treatment: what the patient signed, and a paper signature or a withdrawal --------
@@ -199,26 +217,27 @@ CONSENT_VIEW = "patients.view_consentsignature"
 def _consent_page(
     request: HttpRequest,
     patient: Patient,
+    decisions: selectors.Decisions,
     *,
     status: int = 200,
     paper: tuple[str, ConsentPaperForm] | None = None,
     withdraw: tuple[int, ConsentWithdrawForm] | None = None,
+    problem: str = "",
 ) -> HttpResponse:
     """The patient's consent page: each kind's current version and the patient's state of it,
-    with a form to record a paper signature where none of the current version stands, and every
-    signature with how it was made and whether it still counts. A refused form (`paper`,
-    `withdraw`) comes back with its errors beside its fields."""
-    states = selectors.consent_states(patient_id=patient.pk)
+    with a form to record a paper signature where none of the current version is in force (only
+    for a route the patient's current signed eligible decision covers: `decisions`), a
+    withdrawal the patient made in the portal to acknowledge, and every signature with how it was
+    made and whether it still counts. A refused form (`paper`, `withdraw`) comes back with its
+    errors beside its fields."""
+    states = selectors.consent_states(patient_id=patient.pk, decided=decisions(patient_id=patient.pk))
     signatures = [s for state in states for s in state.signatures]
     signatures.sort(key=lambda s: (s.signed_at, s.pk), reverse=True)
     can_withdraw = request.user.has_perm(services.CONSENT_WITHDRAW)
     rows: list[tuple[ConsentSignature, bool, ConsentWithdrawForm | None]] = []
-    problem = ""
     # A withdrawal is of the consent to a route (every signature of it still standing): offered
     # once per route, on its newest signature still standing.
-    newest = {
-        state.kind.code: next((s.pk for s in state.signatures if not s.withdrawn), None) for state in states
-    }
+    newest = {state.kind.code: state.standing.pk if state.standing else None for state in states}
     for s in signatures:
         form = None
         if withdraw and withdraw[0] == s.pk and s.withdrawn:
@@ -227,6 +246,12 @@ def _consent_page(
         elif can_withdraw and newest.get(s.document.kind) == s.pk:
             form = withdraw[1] if withdraw and withdraw[0] == s.pk else ConsentWithdrawForm(prefix=f"w{s.pk}")
         rows.append((s, selectors.is_current(s, states), form))
+    # The patient's withdrawals in the portal nobody has said they saw: one per route, the newest
+    # signature each marked.
+    unseen: dict[str, ConsentSignature] = {}
+    for s in signatures:
+        if s.withdrawn_how == ConsentSignature.WithdrawnHow.PORTAL and s.withdrawal_seen_at is None:
+            unseen.setdefault(s.document.kind, s)
     kinds = [
         (
             state,
@@ -244,7 +269,14 @@ def _consent_page(
     return render(
         request,
         "patients/consent.html",
-        {"patient": patient, "kinds": kinds, "rows": rows, "problem": problem},
+        {
+            "patient": patient,
+            "kinds": kinds,
+            "rows": rows,
+            "problem": problem,
+            "unseen": list(unseen.values()),
+            "can_acknowledge": can_withdraw,
+        },
         status=status,
     )
 
@@ -260,13 +292,15 @@ def _patient_or_404(patient_id: int) -> Patient:
 
 @requires(CONSENT_VIEW)
 @require_GET
-def consent_list(request: HttpRequest, patient_id: int) -> HttpResponse:
-    return _consent_page(request, _patient_or_404(patient_id))
+def consent_list(request: HttpRequest, patient_id: int, decisions: selectors.Decisions) -> HttpResponse:
+    return _consent_page(request, _patient_or_404(patient_id), decisions)
 
 
 @requires(CONSENT_VIEW, services.CONSENT_RECORD)
 @require_POST
-def consent_paper(request: HttpRequest, patient_id: int, kind: str) -> HttpResponse:
+def consent_paper(
+    request: HttpRequest, patient_id: int, kind: str, decisions: selectors.Decisions
+) -> HttpResponse:
     if kind not in consent.BY_CODE:
         raise Http404("No such consent.")
     patient = _patient_or_404(patient_id)
@@ -281,6 +315,7 @@ def consent_paper(request: HttpRequest, patient_id: int, kind: str) -> HttpRespo
             typed_name=form.cleaned_data["typed_name"],
             signed_at=form.cleaned_data["signed_at"],
             witnessed=form.cleaned_data["witnessed"],
+            decided_at=decisions(patient_id=patient.pk).get(kind),
         ),
     )
     if done and signature is not None:
@@ -290,12 +325,14 @@ def consent_paper(request: HttpRequest, patient_id: int, kind: str) -> HttpRespo
             f"{consent.BY_CODE[kind].label} consent on paper, witnessed by you.",
         )
         return redirect(reverse("patients:consent", args=[patient.pk]) + f"#consent-{kind}")
-    return _consent_page(request, patient, status=UNPROCESSABLE, paper=(kind, form))
+    return _consent_page(request, patient, decisions, status=UNPROCESSABLE, paper=(kind, form))
 
 
 @requires(CONSENT_VIEW, services.CONSENT_WITHDRAW)
 @require_POST
-def consent_withdraw(request: HttpRequest, patient_id: int, signature_id: int) -> HttpResponse:
+def consent_withdraw(
+    request: HttpRequest, patient_id: int, signature_id: int, decisions: selectors.Decisions
+) -> HttpResponse:
     patient = _patient_or_404(patient_id)
     signature = get_object_or_404(
         ConsentSignature.objects.select_related("document"), pk=signature_id, patient=patient
@@ -313,10 +350,36 @@ def consent_withdraw(request: HttpRequest, patient_id: int, signature_id: int) -
         messages.success(
             request,
             f"Recorded: {patient.full_name} withdrew their consent to {label}. No course by this route "
-            "starts, and no session is checked in, until they sign again.",
+            "starts, and no session is checked in or dosed, until they sign again.",
         )
         return redirect("patients:consent", patient_id=patient.pk)
-    return _consent_page(request, patient, status=UNPROCESSABLE, withdraw=(signature.pk, form))
+    return _consent_page(request, patient, decisions, status=UNPROCESSABLE, withdraw=(signature.pk, form))
+
+
+@requires(CONSENT_VIEW, services.CONSENT_WITHDRAW)
+@require_POST
+def consent_acknowledge(
+    request: HttpRequest, patient_id: int, signature_id: int, decisions: selectors.Decisions
+) -> HttpResponse:
+    """A nurse or physician says they saw the withdrawal the patient made in the portal: it leaves
+    the staff home page."""
+    patient = _patient_or_404(patient_id)
+    signature = get_object_or_404(
+        ConsentSignature.objects.select_related("document"), pk=signature_id, patient=patient
+    )
+    try:
+        services.consent_withdrawal_acknowledge(actor=Actor.from_request(request), signature=signature)
+    except ValidationError as exc:
+        return _consent_page(
+            request, patient, decisions, status=UNPROCESSABLE, problem=" ".join(exc.messages)
+        )
+    label = consent.BY_CODE[signature.document.kind].label
+    messages.success(
+        request,
+        f"Acknowledged: you saw that {patient.full_name} withdrew their consent to {label} in the "
+        "portal. Talk with them, and with the physician, about their treatment.",
+    )
+    return redirect("patients:consent", patient_id=patient.pk)
 
 
 @requires(CONSENT_VIEW)

@@ -370,7 +370,7 @@ def portal_home(request: HttpRequest) -> HttpResponse:
         for t in measures.trajectories(patient_id=patient.pk)
         if t.instrument in OUTCOME_SCALES and instruments.get(t.instrument).rater == "patient"
     ]
-    states = patient_selectors.consent_states(patient_id=patient.pk)
+    states = _consent_states(patient.pk)
     asked = selectors.consent_kinds_for(patient.pk)
     context = {
         "patient": patient,
@@ -403,6 +403,20 @@ def portal_sign_out(request: HttpRequest) -> HttpResponse:
 # -- Consent: the patient reads and signs, keeps a copy, may withdraw ------------------------------
 
 
+def _consent_states(patient_id: int) -> list[patient_selectors.ConsentState]:
+    """The patient's consents, each counted from their current eligible decision covering its
+    route (before it, a consent is there to read, not to sign). Three queries."""
+    from ketacare.screening.selectors import eligible_since
+
+    return patient_selectors.consent_states(
+        patient_id=patient_id, decided=eligible_since(patient_id=patient_id)
+    )
+
+
+def _consent_state(patient_id: int, kind: str) -> patient_selectors.ConsentState:
+    return next(s for s in _consent_states(patient_id) if s.kind.code == kind)
+
+
 def _signed_rows(states: list[patient_selectors.ConsentState]) -> list[tuple[ConsentSignature, bool]]:
     """Every consent the patient signed, newest first, and whether it is the one that counts now."""
     rows = [(s, patient_selectors.is_current(s, states)) for state in states for s in state.signatures]
@@ -422,8 +436,9 @@ def _portal_page(
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def portal_consent(request: HttpRequest, kind: str) -> HttpResponse:
-    """One consent document to read, and to sign by typing one's full name; once signed, when it
-    was signed, the copy to download, and the way to withdraw."""
+    """One consent document to read, and to sign by typing one's full name once the patient's
+    signed candidacy decision covers its route (before, to read only); once signed, when it was
+    signed, the copy to download, and the way to withdraw."""
     if kind not in consent_kinds.BY_CODE:
         raise Http404("No such consent.")
     patient = _portal_patient(request)
@@ -432,6 +447,9 @@ def portal_consent(request: HttpRequest, kind: str) -> HttpResponse:
     actor = _portal_actor(request, patient.mrn)
     form = ConsentSignForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
+        from ketacare.screening.selectors import eligible_since
+
+        decided_at = eligible_since(patient_id=patient.pk).get(kind)
         done, _ = submit(
             form,
             lambda: patient_services.consent_sign(
@@ -441,6 +459,7 @@ def portal_consent(request: HttpRequest, kind: str) -> HttpResponse:
                 version=form.cleaned_data["version"],
                 typed_name=form.cleaned_data["typed_name"],
                 understood=form.cleaned_data["understood"],
+                decided_at=decided_at,
             ),
             place=lambda exc: (
                 ValidationError({"typed_name": exc.messages}) if not hasattr(exc, "error_dict") else exc
@@ -448,7 +467,7 @@ def portal_consent(request: HttpRequest, kind: str) -> HttpResponse:
         )
         if done:
             return redirect("portal:portal-consent", kind=kind)
-    state = next(s for s in patient_selectors.consent_states(patient_id=patient.pk) if s.kind.code == kind)
+    state = _consent_state(patient.pk, kind)
     if request.method == "GET":
         form = ConsentSignForm(initial={"version": state.current.version})
     audit_record(actor=actor, action=Action.VIEW, obj=patient, detail={"portal": True, "consent": kind})
@@ -493,7 +512,7 @@ def portal_consent_withdraw(request: HttpRequest, signature_id: int) -> HttpResp
     )
     if done:
         return redirect("portal:portal-consent", kind=kind)
-    state = next(s for s in patient_selectors.consent_states(patient_id=patient.pk) if s.kind.code == kind)
+    state = _consent_state(patient.pk, kind)
     return _portal_page(
         request,
         "portal/portal_consent.html",

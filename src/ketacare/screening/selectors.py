@@ -174,6 +174,22 @@ def current_decision(*, patient_id: int) -> CandidacyDecision | None:
     )
 
 
+def eligible_since(*, patient_id: int) -> dict[str, datetime.datetime]:
+    """The routes the patient's current signed candidacy decision makes them eligible for, each
+    with when it was signed; empty when there is none or it found them not eligible. A consent to
+    a route counts only if signed since (patients.selectors.consent_for_treatment): consent is
+    asked after the consultation, and a new assessment asks for it again. One query."""
+    decision = (
+        CandidacyDecision.objects.current()
+        .filter(patient_id=patient_id)
+        .only("id", "decision", "routes", "signed_at")
+        .first()
+    )
+    if decision is None or not decision.is_eligible:
+        return {}
+    return dict.fromkeys(decision.routes, decision.signed_at)
+
+
 @dataclass(frozen=True, slots=True)
 class RouteRow:
     route: Route

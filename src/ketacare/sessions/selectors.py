@@ -15,6 +15,8 @@ from django.utils import timezone
 from ketacare.clinical import monitoring
 from ketacare.clinical.protocols import DISCHARGE_SPO2_ABOVE, ESKETAMINE_POST_BP_MIN, Protocol
 from ketacare.measures.models import SafetyAlert
+from ketacare.patients.models import ConsentSignature
+from ketacare.patients.selectors import consent_withdrawals
 from ketacare.sessions.models import (
     AdverseEvent,
     AlarmAcknowledgement,
@@ -112,6 +114,9 @@ class Flowsheet:
     vitals_overdue: bool
     earliest_discharge_at: datetime.datetime | None
     oversedated: bool
+    # The patient's withdrawal of their consent to the session's route, when they have not signed
+    # it again: the session page and the Today board say it loudly (read for an open session).
+    consent_withdrawal: ConsentSignature | None = None
 
     @property
     def state(self) -> str:
@@ -195,9 +200,25 @@ def flowsheet(session: TreatmentSession) -> Flowsheet:
 
 
 def session_page(*, session_id: int) -> Flowsheet:
-    """The session page's data: 7 queries (8 once signed) whatever the flowsheet holds."""
+    """The session page's data: 8 queries (7 once signed: a withdrawal of consent is looked for
+    only while the session is open) whatever the flowsheet holds."""
     full = _load([_session_queryset().get(pk=session_id)])[0]
-    return _flowsheet(full)
+    withdrawal = None
+    if not full.locked:
+        withdrawal = _withdrawals([full]).get(full.pk)
+    return _flowsheet(full, withdrawal=withdrawal)
+
+
+def _withdrawals(sessions: list[TreatmentSession]) -> dict[int, ConsentSignature]:
+    """By session id, the patient's standing withdrawal of their consent to the session's route.
+    One query for all the sessions."""
+    found = consent_withdrawals(patient_ids={s.patient_id for s in sessions})
+    result = {}
+    for s in sessions:
+        withdrawal = found.get((s.patient_id, rules.get(s.protocol).candidacy_route.value))
+        if withdrawal is not None:
+            result[s.pk] = withdrawal
+    return result
 
 
 def _raised_alarms(
@@ -259,6 +280,7 @@ def _flowsheet(
     alerts: list[SafetyAlert] | None = None,
     rems: Any = _LOOK_UP,
     enrolment: Any = _LOOK_UP,
+    withdrawal: ConsentSignature | None = None,
 ) -> Flowsheet:
     """The session's page, computed. A caller that reads many sessions at once (the Today board)
     passes the alerts, REMS record and enrolment it read in bulk, so that nothing here queries."""
@@ -339,6 +361,7 @@ def _flowsheet(
         last_spo2=spo2[-1] if spo2 else None,
         post_dose_bp=post_bp,
         schedule=schedule,
+        consent_withdrawal=withdrawal,
         next_vitals_at=next_at,
         vitals_overdue=monitoring.vitals_overdue(
             next_at, timezone.now(), margin_min=protocol.vitals_overdue_after_min
@@ -425,6 +448,15 @@ def _hhmm(at: datetime.datetime) -> str:
     return f"{timezone.localtime(at):%H:%M}"
 
 
+def _withdrawal_words(withdrawal: ConsentSignature) -> str:
+    at = timezone.localtime(withdrawal.withdrawn_at) if withdrawal.withdrawn_at else None
+    when = f"{at:%Y-%m-%d %H:%M}" if at is not None else ""
+    return (
+        f"Consent withdrawn {when} ({withdrawal.get_withdrawn_how_display().lower()}): "
+        "no dose; talk with the patient"
+    )
+
+
 def _next_action(page: Flowsheet, step: str, now: datetime.datetime, unmet: list[str]) -> str:
     s = page.session
     if step == "checked in":
@@ -461,7 +493,7 @@ def _next_action(page: Flowsheet, step: str, now: datetime.datetime, unmet: list
 def board(*, now: datetime.datetime | None = None, limit: int = BOARD_SESSIONS) -> list[BoardSession]:
     """Every live session not yet signed, oldest check-in first: the patients in the chairs, those
     ready to leave, and any record still waiting for a signature (an earlier day's unsigned session
-    stays in view until it is signed). Eleven queries whatever the number of sessions; one when
+    stays in view until it is signed). Twelve queries whatever the number of sessions; one when
     there is none."""
     now = now or timezone.now()
     # The open sessions' ids first, through their partial index (one query, and the only one on
@@ -484,10 +516,11 @@ def board(*, now: datetime.datetime | None = None, limit: int = BOARD_SESSIONS) 
             .order_by("priority", "created_at", "id")
         ):
             open_alerts.setdefault(alert.patient_id, []).append(alert)
+    withdrawals = _withdrawals(sessions)
     rows = []
     for s in sessions:
         alerts = open_alerts.get(s.patient_id, [])
-        page = _flowsheet(s, alerts=alerts, rems=None, enrolment=None)
+        page = _flowsheet(s, alerts=alerts, rems=None, enrolment=None, withdrawal=withdrawals.get(s.pk))
         unmet: list[str] = []
         if s.discharged_at is not None:
             step = "discharged"
@@ -499,6 +532,8 @@ def board(*, now: datetime.datetime | None = None, limit: int = BOARD_SESSIONS) 
             unmet = [c.label for c in discharge_assessment(page, now=now) if not c.met]
             step = "monitoring" if unmet else "ready to leave"
         warnings = [f"Alarm: {label}" for label in page.unanswered_alarms]
+        if page.consent_withdrawal is not None and page.consent_withdrawal.withdrawn_at is not None:
+            warnings.insert(0, _withdrawal_words(page.consent_withdrawal))
         if step == "checked in" and page.gate.blocked and s.gate_override_at is None:
             warnings.append(f"Blood pressure {page.gate.reading_text} over the gate ({page.gate.limit_text})")
         if page.vitals_overdue and page.next_vitals_at is not None:
@@ -603,6 +638,7 @@ def version_of(page: Flowsheet) -> str:
         [sc.pk for sc in page.scales],
         [e.pk for e in page.adverse_events],
         [d.pk for d in page.devices],
+        page.consent_withdrawal.pk if page.consent_withdrawal is not None else None,
         [a.pk for a in page.amendments],
         [a.answered for a in page.alarms],
         (page.rems.pk, page.rems.submitted_at) if page.rems else None,

@@ -33,7 +33,7 @@ from ketacare.measures.models import Context, SafetyAlert
 from ketacare.measures.services import FUTURE_TOLERANCE, alert_acknowledge, response_record
 from ketacare.patients.consent import BY_CODE as CONSENT_KINDS
 from ketacare.patients.models import Allergy, BodyMeasurement
-from ketacare.patients.selectors import consent_withdrawn
+from ketacare.patients.selectors import consent_in_force, consent_withdrawn
 from ketacare.patients.services import record_changed
 from ketacare.screening.services import require_eligible
 from ketacare.sessions import checklist as checklist_table
@@ -135,27 +135,36 @@ def _log(session: TreatmentSession, *, kind: str, text: str, user: Any) -> None:
         )
 
 
-def _eligibility_problem(patient: Any, route: str) -> str | None:
-    """Why the patient's current signed candidacy decision does not allow this route, or None.
-    Re-checked at check-in, at the order and at the dose start (reference section 5)."""
+def _eligibility_problem(patient: Any, route: str) -> tuple[str | None, datetime.datetime | None]:
+    """Why the patient's current signed candidacy decision does not allow this route, or None; and
+    when that decision was signed (a consent counts only if signed since). Re-checked at check-in,
+    at the order, at the dose start and at each esketamine device (reference section 5)."""
     try:
-        require_eligible(patient=patient, route=route)
+        decision = require_eligible(patient=patient, route=route)
     except ValidationError as exc:
-        return " ".join(exc.messages)
-    return None
+        return " ".join(exc.messages), None
+    return None, decision.signed_at
 
 
-def _withdrawal_problem(patient_id: int, route: str) -> str | None:
-    """The patient's withdrawal of their consent to this route, when they have not signed it again,
-    in words; or None. Checked with the candidacy decision: a withdrawal made in the portal while
-    the patient waits in the chair stops the order and the dose start too."""
-    withdrawn = consent_withdrawn(patient_id=patient_id, kind=route)
-    if withdrawn is None or withdrawn.withdrawn_at is None:
+def _consent_problem(patient_id: int, route: str, decided_at: datetime.datetime | None) -> str | None:
+    """Why the patient's consent to this route does not let the treatment go on, in words; or
+    None when a signature of any version, made since the decision, still stands (a new version
+    published mid-course does not stop the course). A withdrawal made in the portal while the
+    patient waits in the chair, or is dosed, counts at once. One query when consent stands."""
+    if consent_in_force(patient_id=patient_id, kind=route, decided_at=decided_at) is not None:
         return None
+    label = CONSENT_KINDS[route].label
+    withdrawn = consent_withdrawn(patient_id=patient_id, kind=route)
+    if withdrawn is not None and withdrawn.withdrawn_at is not None:
+        return (
+            f"The patient withdrew their consent to {label} on "
+            f"{timezone.localtime(withdrawn.withdrawn_at):%Y-%m-%d at %H:%M} "
+            f"({withdrawn.get_withdrawn_how_display().lower()}): no treatment until they sign it again."
+        )
     return (
-        f"The patient withdrew their consent to {CONSENT_KINDS[route].label} on "
-        f"{timezone.localtime(withdrawn.withdrawn_at):%Y-%m-%d at %H:%M} "
-        f"({withdrawn.get_withdrawn_how_display().lower()}): no treatment until they sign it again."
+        f"No consent to {label} is in force for this patient (none signed since their latest "
+        "candidacy decision): record the paper consent they sign in front of you on their consent "
+        "page, or have them sign it in the portal."
     )
 
 
@@ -271,14 +280,13 @@ def session_check_in(
     if timezone.localtime(booked.starts_at).date() != timezone.localdate():
         raise ValidationError("Only today's appointments can be checked in.")
     protocol = rules.get(booked.plan.protocol)
-    problem = _eligibility_problem(booked.patient, protocol.candidacy_route) or _allergy_problem(
-        booked.patient_id
-    )
+    problem, decided_at = _eligibility_problem(booked.patient, protocol.candidacy_route)
+    problem = problem or _allergy_problem(booked.patient_id)
     if problem:
         raise ValidationError(f"Not checked in: {problem} A physician must review the candidacy decision.")
-    withdrawn = _withdrawal_problem(booked.patient_id, protocol.candidacy_route)
-    if withdrawn:
-        raise ValidationError(f"Not checked in: {withdrawn} Talk with the patient before anything else.")
+    unconsented = _consent_problem(booked.patient_id, protocol.candidacy_route, decided_at)
+    if unconsented:
+        raise ValidationError(f"Not checked in: {unconsented} Talk with the patient before anything else.")
     answers = dict(checklist or {})
     errors: dict[str, str] = {}
     unknown = sorted(set(concomitant) - {code for code, _ in CONCOMITANT})
@@ -548,10 +556,11 @@ def _dose_order(
     if current.dose_started_at is not None:
         raise ValidationError("The dose has started: the order cannot change now.")
     protocol = protocol_of(current)
+    problem, decided_at = _eligibility_problem(current.patient, protocol.candidacy_route)
     stop = (
-        _eligibility_problem(current.patient, protocol.candidacy_route)
+        problem
         or _allergy_problem(current.patient_id)
-        or _withdrawal_problem(current.patient_id, protocol.candidacy_route)
+        or _consent_problem(current.patient_id, protocol.candidacy_route, decided_at)
     )
     if stop:
         raise ValidationError({"safety": f"No dose can be ordered. {stop}"})
@@ -771,10 +780,11 @@ def _dose_start(
     stops = [f["message"] for f in current.checklist_findings if f.get("effect") == "stop"]
     if stops:
         errors["checklist"] = "The pre-dose checklist stops the dose: " + " ".join(stops)
+    problem, decided_at = _eligibility_problem(current.patient, protocol.candidacy_route)
     stop = (
-        _eligibility_problem(current.patient, protocol.candidacy_route)
+        problem
         or _allergy_problem(current.patient_id)
-        or _withdrawal_problem(current.patient_id, protocol.candidacy_route)
+        or _consent_problem(current.patient_id, protocol.candidacy_route, decided_at)
     )
     if stop:
         errors["safety"] = stop
@@ -840,7 +850,8 @@ def device_record(
     *, actor: Actor, session: TreatmentSession, at: datetime.datetime | None = None
 ) -> DeviceDose:
     """The next esketamine device is given, at least 5 minutes after the one before (Spravato
-    label 2.1). The last ordered device ends the dose."""
+    label 2.1), while the candidacy decision and the patient's consent still allow it (a
+    withdrawal between two devices refuses the next). The last ordered device ends the dose."""
     user = _user(actor)
     current = _open(session)
     if not current.is_esketamine:
@@ -849,6 +860,16 @@ def device_record(
         raise ValidationError("Give the first device with \u201cFirst device given\u201d.")
     if current.dose_stopped_at is not None:
         raise ValidationError("The dose has ended: no more devices.")
+    # As at the dose start: a withdrawal made in the portal between two devices stops the next.
+    problem, decided_at = _eligibility_problem(current.patient, protocol_of(current).candidacy_route)
+    stop = problem or _consent_problem(current.patient_id, protocol_of(current).candidacy_route, decided_at)
+    if stop:
+        raise ValidationError(
+            {
+                "safety": f"No further device may be given. {stop} Stop the dose, saying why, and talk "
+                "with the patient."
+            }
+        )
     order = DoseOrder.objects.get(session=current, superseded_at__isnull=True)
     devices = list(DeviceDose.objects.filter(session=current).order_by("number"))
     when = _when(at, "at")

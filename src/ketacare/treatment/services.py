@@ -307,8 +307,8 @@ def plan_start(
 ) -> TreatmentPlan:
     """A physician starts a course: the plan and its induction appointments, all or none. The
     patient's signed candidacy decision must cover the protocol's route, the patient must have
-    signed the current version of the consent for that route (and not withdrawn it), and every
-    appointment must fit its chair."""
+    signed the current version of the consent for that route since that decision (and not
+    withdrawn it), and every appointment must fit its chair."""
     user = _user(actor)
     if not user.has_perm(PLAN_PERMISSION):
         raise ValidationError("Only a physician can start a treatment plan.")
@@ -318,7 +318,10 @@ def plan_start(
     errors: dict[str, str] = {}
     # Informed consent to the version in force: the patient row is locked above, as the consent
     # services lock it, so a withdrawal at this moment is seen or waits.
-    consent = consent_for_treatment(patient_id=patient.pk, kind=chosen.candidacy_route)
+    # Only a consent signed since the decision counts: a new assessment asks for it again.
+    consent = consent_for_treatment(
+        patient_id=patient.pk, kind=chosen.candidacy_route, decided_at=decision.signed_at
+    )
     if consent.signature is None:
         errors["consent"] = consent.problem
     if TreatmentPlan.objects.active().filter(patient=patient).exists():

@@ -97,7 +97,8 @@ def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             return redirect("treatment:plan", plan_id=plan.pk)
     status = UNPROCESSABLE if request.method == "POST" else 200
     # The consent of each route the decision covers: signed, or what the patient must sign first.
-    consents = [c for c in consent_states(patient_id=patient.pk) if c.kind.code in routes]
+    decided = dict.fromkeys(routes, decision.signed_at) if decision is not None else {}
+    consents = [c for c in consent_states(patient_id=patient.pk, decided=decided) if c.kind.code in routes]
     return render(
         request,
         "treatment/plan_form.html",

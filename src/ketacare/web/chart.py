@@ -22,6 +22,7 @@ from ketacare.outcomes import views as outcomes
 from ketacare.patients import views as patients
 from ketacare.portal import views as portal
 from ketacare.screening import views as screening
+from ketacare.screening.selectors import eligible_since
 from ketacare.sessions.selectors import CHART_SESSIONS, chart_sessions, dose_times
 from ketacare.treatment import views as treatment
 
@@ -50,4 +51,5 @@ def patient_chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     ]
     # Each section is HTML its own template rendered (escaped there).
     panels = [mark_safe(html) for html in sections]  # noqa: S308
-    return render(request, "patients/chart.html", {**patients.chart_context(chart), "panels": panels})
+    context = patients.chart_context(chart, decided=eligible_since(patient_id=patient.pk))
+    return render(request, "patients/chart.html", {**context, "panels": panels})

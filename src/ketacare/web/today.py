@@ -62,7 +62,7 @@ class Board:
 
 
 def board(*, user: Any, now: datetime.datetime | None = None) -> Board:
-    """What the Today board shows this user: 4 queries for the front desk, 14 for a clinician (4
+    """What the Today board shows this user: 4 queries for the front desk, 15 for a clinician (4
     with nobody in a chair), whatever the number of chairs and patients."""
     now = now or timezone.now()
     day = timezone.localdate(now)

@@ -15,6 +15,7 @@ from ketacare.measures.forms import AcknowledgeForm
 from ketacare.measures.selectors import open_alerts
 from ketacare.outcomes.selectors import booster_prompts
 from ketacare.patients.models import Patient
+from ketacare.patients.selectors import consent_withdrawals_unseen
 from ketacare.portal.selectors import enquiry_counts
 from ketacare.portal.views import public_home
 from ketacare.web import today
@@ -25,8 +26,9 @@ DASHBOARD_ALERTS = 20
 @login_not_required
 def home(request: HttpRequest) -> HttpResponse:
     """The home page: for a visitor, the clinic's public front page; for staff, what their role
-    needs first. For those who book and treat, the Today board (the chairs and the day's
-    patients); then open safety alerts for clinicians."""
+    needs first. Withdrawals of consent patients made in the portal, not yet acknowledged; for
+    those who book and treat, the Today board (the chairs and the day's patients); then open
+    safety alerts for clinicians."""
     user: Any = request.user
     if not user.is_authenticated:
         return public_home(request)
@@ -46,6 +48,16 @@ def home(request: HttpRequest) -> HttpResponse:
         prompts = booster_prompts()  # as of the last catch-up (an outcome page or the timer)
         shown.append(list_view_spec("patients.patient", [o.patient_id for o in prompts]))
         context["booster_prompts"] = prompts
+    if user.has_perm("patients.view_consentsignature"):
+        # A withdrawal the patient made in the portal reaches no one else: it stays here, above
+        # everything, until a nurse or physician acknowledges it on the patient's consent page.
+        withdrawals = consent_withdrawals_unseen()
+        shown.append(
+            list_view_spec(
+                "patients.consentsignature", [w.pk for w in withdrawals], [w.patient_id for w in withdrawals]
+            )
+        )
+        context["consent_withdrawals"] = withdrawals
     if user.has_perm("portal.view_enquiry"):
         context["enquiries"] = enquiry_counts()
     if user.has_perm("patients.view_patient"):
