@@ -119,6 +119,7 @@ def main() -> None:
     # The patient's consent to the route, signed on paper in front of the physician (a course
     # starts only under it).
     from ketacare.patients.services import consent_record_paper
+    from ketacare.screening.selectors import eligible_since
 
     consent_record_paper(
         actor=doctor,
@@ -127,6 +128,7 @@ def main() -> None:
         version=None,
         typed_name=patient.full_name,
         witnessed=True,
+        decided_at=eligible_since(patient_id=patient.pk)["iv_ketamine"],
     )
     chair = Chair.objects.create(name="Bench chair")
     plan = plan_start(
