@@ -9,12 +9,19 @@ from __future__ import annotations
 import datetime
 import hashlib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from ketacare.clinical import protocols
 from ketacare.clinical.contraindications import ROUTE_LABELS, Route
 
 CONTENT = Path(__file__).resolve().parent / "content"
+
+
+@cache
+def _shipped_text(name: str) -> str:
+    """A default document's text as shipped (read once: the files do not change while running)."""
+    return (CONTENT / name).read_text(encoding="utf-8").strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +32,7 @@ class Kind:
     file: str  # the default document's text, in CONTENT
 
     def default_body(self) -> str:
-        return (CONTENT / self.file).read_text(encoding="utf-8").strip()
+        return _shipped_text(self.file)
 
 
 KINDS = (
