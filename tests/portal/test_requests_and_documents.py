@@ -268,3 +268,23 @@ def test_a_double_click_shares_one_copy_and_a_later_sharing_makes_a_new_one(pati
     )
     services.document_share(actor=doctor, patient=patient, kind="progress_report")
     assert SharedDocument.objects.count() == 2
+
+
+def test_a_request_for_an_appointment_cancelled_since_is_closed_in_one_press(
+    patient, booked, client_as, front_desk, actor
+):
+    from ketacare.treatment.services import appointment_cancel
+
+    services.move_request_make(
+        actor=portal_actor(patient), patient=patient, appointment_id=booked.pk, preferred="Friday"
+    )
+    appointment_cancel(actor=actor, appointment=booked, reason="Patient unwell; will call back")
+    desk = client_as(front_desk)
+    queue = desk.get("/enquiries/").content.decode()
+    assert "Close: the appointment was cancelled" in queue and "Moved on the calendar" not in queue
+    move = MoveRequest.objects.get()
+    desk.post(f"/enquiries/moves/{move.pk}/not-moved/", {"note": "The appointment was cancelled."})
+    move.refresh_from_db()
+    assert (
+        move.status == MoveRequest.Status.NOT_MOVED and move.status_note == "The appointment was cancelled."
+    )
