@@ -638,21 +638,26 @@ def consent_sign(
     if errors or document is None:
         raise ValidationError(errors)
     _signed_already(patient, document, decided_at)
-    signature = ConsentSignature(
-        patient=patient,
-        document=document,
-        typed_name=" ".join(typed_name.split()),
-        signed_at=timezone.now(),
-        method=ConsentSignature.Method.PORTAL,
-        decision_signed_at=decided_at,
+    return _signature_stored(
+        actor,
+        ConsentSignature(
+            patient=patient,
+            document=document,
+            typed_name=" ".join(typed_name.split()),
+            signed_at=timezone.now(),
+            method=ConsentSignature.Method.PORTAL,
+            decision_signed_at=decided_at,
+        ),
     )
+
+
+def _signature_stored(actor: Actor, signature: ConsentSignature) -> ConsentSignature:
+    """Check, save and audit a new signature (the name typed is not in the audit)."""
     signature.full_clean()
     signature.save()
+    detail = {"kind": signature.document.kind, "version": signature.document.version}
     audit_record(
-        actor=actor,
-        action=Action.CREATE,
-        obj=signature,
-        detail={"kind": known.code, "version": document.version, "method": signature.method},
+        actor=actor, action=Action.CREATE, obj=signature, detail={**detail, "method": signature.method}
     )
     return signature
 
@@ -715,24 +720,18 @@ def consent_record_paper(
     # earliest at its moment (so it counts: only signatures since the decision do).
     signed_at = max(signed_at, decided_at)
     _signed_already(patient, document, decided_at)
-    signature = ConsentSignature(
-        patient=patient,
-        document=document,
-        typed_name=" ".join(typed_name.split()),
-        signed_at=signed_at,
-        method=ConsentSignature.Method.PAPER,
-        witness=user,
-        decision_signed_at=decided_at,
+    return _signature_stored(
+        actor,
+        ConsentSignature(
+            patient=patient,
+            document=document,
+            typed_name=" ".join(typed_name.split()),
+            signed_at=signed_at,
+            method=ConsentSignature.Method.PAPER,
+            witness=user,
+            decision_signed_at=decided_at,
+        ),
     )
-    signature.full_clean()
-    signature.save()
-    audit_record(
-        actor=actor,
-        action=Action.CREATE,
-        obj=signature,
-        detail={"kind": known.code, "version": document.version, "method": signature.method},
-    )
-    return signature
 
 
 @transaction.atomic
