@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -288,6 +290,19 @@ def _portal_patient(request: HttpRequest) -> Any:
     return Patient.objects.filter(pk=pk).first()
 
 
+def signed_in_patient(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A portal page: the signed-in patient is handed to the view; anyone else goes to sign in."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        patient = _portal_patient(request)
+        if patient is None:
+            return redirect("portal:portal-sign-in")
+        return view(request, patient, *args, **kwargs)
+
+    return wrapped
+
+
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def portal_sign_in(request: HttpRequest) -> HttpResponse:
@@ -344,14 +359,12 @@ def portal_code(request: HttpRequest) -> HttpResponse:
 
 @login_not_required
 @require_GET
-def portal_home(request: HttpRequest) -> HttpResponse:
+@signed_in_patient
+def portal_home(request: HttpRequest, patient: Any) -> HttpResponse:
     from ketacare.measures import plots
     from ketacare.measures import selectors as measures
     from ketacare.treatment.models import Appointment
 
-    patient = _portal_patient(request)
-    if patient is None:
-        return redirect("portal:portal-sign-in")
     upcoming = list(
         Appointment.objects.filter(
             patient=patient, status=Appointment.Status.BOOKED, starts_at__gte=timezone.now()
@@ -435,15 +448,13 @@ def _portal_page(
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
-def portal_consent(request: HttpRequest, kind: str) -> HttpResponse:
+@signed_in_patient
+def portal_consent(request: HttpRequest, patient: Any, kind: str) -> HttpResponse:
     """One consent document to read, and to sign by typing one's full name once the patient's
     signed candidacy decision covers its route (before, to read only); once signed, when it was
     signed, the copy to download, and the way to withdraw."""
     if kind not in consent_kinds.BY_CODE:
         raise Http404("No such consent.")
-    patient = _portal_patient(request)
-    if patient is None:
-        return redirect("portal:portal-sign-in")
     actor = _portal_actor(request, patient.mrn)
     form = ConsentSignForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
@@ -495,10 +506,8 @@ def _own_signature(patient: Any, signature_id: int) -> ConsentSignature:
 
 @login_not_required
 @require_POST
-def portal_consent_withdraw(request: HttpRequest, signature_id: int) -> HttpResponse:
-    patient = _portal_patient(request)
-    if patient is None:
-        return redirect("portal:portal-sign-in")
+@signed_in_patient
+def portal_consent_withdraw(request: HttpRequest, patient: Any, signature_id: int) -> HttpResponse:
     signature = _own_signature(patient, signature_id)
     kind = signature.document.kind
     form = ConsentWithdrawForm(request.POST)
@@ -528,10 +537,8 @@ def portal_consent_withdraw(request: HttpRequest, signature_id: int) -> HttpResp
 
 @login_not_required
 @require_GET
-def portal_consent_copy(request: HttpRequest, signature_id: int) -> HttpResponse:
-    patient = _portal_patient(request)
-    if patient is None:
-        return redirect("portal:portal-sign-in")
+@signed_in_patient
+def portal_consent_copy(request: HttpRequest, patient: Any, signature_id: int) -> HttpResponse:
     signature = _own_signature(patient, signature_id)
     pdf = consent_pdf.copy_pdf(signature)
     audit_record(
@@ -591,14 +598,12 @@ def consent_edit(request: HttpRequest, kind: str) -> HttpResponse:
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
-def portal_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
+@signed_in_patient
+def portal_move(request: HttpRequest, patient: Any, appointment_id: int) -> HttpResponse:
     """Ask the front desk to move one of one's own upcoming appointments (it stays booked until
     they move it on the calendar)."""
     from ketacare.treatment.models import Appointment
 
-    patient = _portal_patient(request)
-    if patient is None:
-        return redirect("portal:portal-sign-in")
     appointment = get_object_or_404(
         Appointment, pk=appointment_id, patient_id=patient.pk, status=Appointment.Status.BOOKED
     )
@@ -626,16 +631,14 @@ def portal_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
-def portal_questionnaire(request: HttpRequest, link_id: int) -> HttpResponse:
+@signed_in_patient
+def portal_questionnaire(request: HttpRequest, patient: Any, link_id: int) -> HttpResponse:
     """A questionnaire the care team asked for, answered from the patient's page: the same
     questions and the same single use as the link sent by e-mail or text."""
     from ketacare.measures import services as measures
     from ketacare.measures import wording
     from ketacare.measures.forms import AnswersForm
 
-    patient = _portal_patient(request)
-    if patient is None:
-        return redirect("portal:portal-sign-in")
     try:
         link = measures.self_report_link_own(link_id=link_id, patient_id=patient.pk)
     except measures.LinkUnusable as exc:
@@ -670,13 +673,11 @@ def portal_questionnaire(request: HttpRequest, link_id: int) -> HttpResponse:
 
 @login_not_required
 @require_GET
-def portal_document(request: HttpRequest, document_id: int) -> HttpResponse:
+@signed_in_patient
+def portal_document(request: HttpRequest, patient: Any, document_id: int) -> HttpResponse:
     """A letter or report the clinic shared with the patient, as it was when shared."""
     from ketacare.portal.models import SharedDocument
 
-    patient = _portal_patient(request)
-    if patient is None:
-        return redirect("portal:portal-sign-in")
     try:
         document = services.document_open(
             actor=_portal_actor(request, patient.mrn), patient=patient, document_id=document_id
