@@ -421,29 +421,3 @@ def test_a_dose_larger_than_the_open_vials_remainder_opens_a_new_vial(
     start = _start(nurse_actor, session)
     k100.refresh_from_db()
     assert (k100.on_hand_mg, k100.first_punctured_at) == (Decimal(480), start)
-
-
-def test_the_wastes_waiting_for_a_witness_are_listed_from_the_book_when_the_list_is_first_made(
-    doctor, nurse_actor, physician, plan, k100
-):
-    """Migration 0003 fills the list from the book: a waste without a witness and not yet
-    countersigned is on it; one witnessed at the time or countersigned later is not."""
-    import importlib
-
-    from django.apps import apps
-
-    from ketacare.ledger.models import WitnessDue
-
-    fill = importlib.import_module("ketacare.ledger.migrations.0003_witness_due").fill
-    session = iv_session(doctor, nurse_actor, plan)
-    _stop_early(nurse_actor, session, _start(nurse_actor, session))
-    waiting = Entry.objects.get(kind=Kind.WASTE)
-    ledger.waste_record(actor=nurse_actor, lot=k100, mg=1, manner="sink", reason="dropped", witness=physician)
-    assert list(WitnessDue.objects.values_list("entry", flat=True)) == [waiting.pk]
-    WitnessDue.objects.all().delete()  # as before the migration
-    fill(apps, None)
-    assert list(selectors.awaiting_witness()) == [waiting]
-    ledger.countersign(actor=Actor(user=physician), entry=waiting, witness=physician)
-    assert not WitnessDue.objects.exists()
-    fill(apps, None)
-    assert list(selectors.awaiting_witness()) == []
