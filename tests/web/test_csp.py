@@ -165,6 +165,7 @@ def test_the_outcomes_dashboard_plots_have_no_inline_style(client_as, physician,
 # The PDF templates are left out: only WeasyPrint reads them, and it needs their <style>.
 TEMPLATES = Path(ketacare.__file__).parent
 DOCUMENTS = {
+    "ui/document.html",
     "screening/letter.html",
     "outcomes/report.html",
     "outcomes/clinic_report.html",

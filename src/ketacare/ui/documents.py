@@ -1,5 +1,6 @@
 """What every printed document (the consultation letter, the progress report) shares: the clinic's
-letterhead from the settings, and the print style in `ui/_document_style.html`."""
+letterhead from the settings, and the printed page `ui/document.html` with its print style
+(`ui/_document_style.html`)."""
 
 from __future__ import annotations
 
