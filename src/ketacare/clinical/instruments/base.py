@@ -66,6 +66,14 @@ class SafetyRule:
     missing_flag: str | None = None
 
 
+def suicide_item(number: int, *, min_score: int) -> SafetyRule:
+    """The rule the depression scales share for their item on thoughts of death or suicide: item
+    `number` (as printed, from 1) scoring `min_score` or more flags suicidal ideation whatever the
+    total, and left blank it needs a clinician's follow-up (KetaCare decision, clinical reference;
+    each scale names its item and threshold with their source)."""
+    return SafetyRule(number - 1, min_score, SUICIDAL_IDEATION, SAFETY_ITEM_MISSING)
+
+
 @dataclass(frozen=True, slots=True)
 class Score:
     instrument: str

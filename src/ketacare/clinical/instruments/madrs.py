@@ -5,16 +5,7 @@ Montgomery SA, Asberg M. A new depression scale designed to be sensitive to chan
 KetaCare ships item names and short anchor labels only.
 """
 
-from ketacare.clinical.instruments.base import (
-    SAFETY_ITEM_MISSING,
-    SUICIDAL_IDEATION,
-    Band,
-    Instrument,
-    Item,
-    Recall,
-    SafetyRule,
-    options,
-)
+from ketacare.clinical.instruments.base import Band, Instrument, Item, Recall, options, suicide_item
 
 # 0-6, with defined anchors at 0, 2, 4 and 6 and the odd steps between them.
 ANCHORS = options("0 - absent", "1", "2 - mild", "3", "4 - moderate", "5", "6 - severe")
@@ -58,7 +49,7 @@ MADRS = Instrument(
     ),
     prorate_max_missing=0,  # no missing-item rule in the reference: not scored (conservative)
     # Item 10 (suicidal thoughts) >= 2: KetaCare decision, clinical reference.
-    safety=(SafetyRule(9, 2, SUICIDAL_IDEATION, SAFETY_ITEM_MISSING),),
+    safety=(suicide_item(10, min_score=2),),
     severe_bands=frozenset({"severe"}),
     remission_max=REMISSION_MAX_DEFAULT,
 )
