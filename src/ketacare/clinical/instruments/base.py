@@ -134,7 +134,9 @@ class Instrument:
     recall: Recall
     loinc_panel: str | None = None
     loinc_total: str | None = None
-    # How many missing items the published manual allows to be prorated (0: any missing -> unscored).
+    # How many missing items the published manual allows to be prorated. The default, 0 (any
+    # missing item leaves the total unscored), is the conservative reading where the manual or the
+    # clinical reference gives no missing-item rule: GAD-7, EPDS, PCL-5, QIDS-SR16, MADRS, CADSS.
     prorate_max_missing: int = 0
     safety: tuple[SafetyRule, ...] = ()
     severe_bands: frozenset[str] = frozenset()

@@ -72,5 +72,4 @@ CADSS = Instrument(
     licence="Unclear: paraphrased labels, not the published wording",
     # Asked "at this time, in this room" (Bremner et al. 1998): the state during the session.
     recall=PRESENT_MOMENT,
-    prorate_max_missing=0,
 )

@@ -55,7 +55,6 @@ EPDS = Instrument(
     recall=Recall(7, "the past 7 days"),
     loinc_panel="71354-5",
     loinc_total="99046-5",  # as given in the clinical reference, marked there "verify before relying on it"
-    prorate_max_missing=0,
     # "Any score above 0 on item 10 should always prompt further assessment."
     safety=(suicide_item(10, min_score=1),),
     remission_max=9,  # EPDS < 10

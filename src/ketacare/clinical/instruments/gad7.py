@@ -40,7 +40,6 @@ GAD7 = Instrument(
     recall=Recall(14, "the last 2 weeks"),
     loinc_panel="69737-5",
     loinc_total="70274-6",
-    prorate_max_missing=0,  # no official rule for missing items: not scored
     severe_bands=frozenset({"severe"}),
     remission_max=4,  # GAD-7 < 5 by convention (clinical reference; clinic-configurable later)
 )

@@ -47,7 +47,6 @@ MADRS = Instrument(
         "the last week",
         note="clinician-rated; ketamine trials rated it 24 hours after an infusion",
     ),
-    prorate_max_missing=0,  # no missing-item rule in the reference: not scored (conservative)
     # Item 10 (suicidal thoughts) >= 2: KetaCare decision, clinical reference.
     safety=(suicide_item(10, min_score=2),),
     severe_bands=frozenset({"severe"}),

@@ -62,7 +62,6 @@ QIDS_SR16 = Instrument(
     # The form's instruction, "... best describes you for the past seven days" (Rush et al. 2003);
     # its two weight items ask about change within the last two weeks.
     recall=Recall(7, "the past 7 days", note="items 8 and 9 (weight) ask about the last 2 weeks"),
-    prorate_max_missing=0,
     # Item 12 (thoughts of death or suicide) >= 1: KetaCare decision, clinical reference.
     safety=(suicide_item(12, min_score=1),),
     severe_bands=frozenset({"severe", "very severe"}),
