@@ -390,13 +390,13 @@ def _weight_based(
     ibw_dose = _apa_note(protocol, per_kg, weight_kg=weight_kg, height_cm=height_cm, sex=sex, notes=notes)
     return Dose(
         protocol=protocol.code,
-        weight_basis=basis,
-        basis_weight_kg=basis_kg,
-        dose_mg_per_kg=per_kg,
         dose_mg=dose,
         prepared_dose_mg=prep.prepared_mg,
         capped=capped,
         needs_verification=bool(verify),
+        weight_basis=basis,
+        basis_weight_kg=basis_kg,
+        dose_mg_per_kg=per_kg,
         concentration_mg_per_ml=concentration,
         draw_volume_ml=prep.volume_ml,
         bag_ml=infusion.bag_ml if infusion else None,
