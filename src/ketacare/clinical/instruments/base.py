@@ -124,7 +124,6 @@ class Instrument:
     code: str
     name: str
     citation: str
-    rater: Literal["patient", "clinician"]
     stem: str
     items: tuple[Item, ...]
     bands: tuple[Band, ...]
@@ -132,6 +131,11 @@ class Instrument:
     wording: Literal["shipped", "short labels"]
     licence: str
     recall: Recall
+    # Who completes the scale. Only a scale declared "patient" (self-report) is offered to patients
+    # (the portal, questionnaires sent home); any other is rated by the clinician, which is the safe
+    # default: a patient cannot validly complete a clinician-rated scale (MADRS, CADSS, C-SSRS),
+    # while a clinician may administer any scale.
+    rater: Literal["patient", "clinician"] = "clinician"
     loinc_panel: str | None = None
     loinc_total: str | None = None
     # How many missing items the published manual allows to be prorated. The default, 0 (any

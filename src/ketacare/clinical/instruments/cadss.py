@@ -63,7 +63,6 @@ CADSS = Instrument(
     code="cadss",
     name="CADSS (Clinician-Administered Dissociative States Scale, 23 items)",
     citation="Bremner et al., J Trauma Stress 1998;11:125-136",
-    rater="clinician",
     stem="Rate the patient's dissociative experience at this time point.",
     items=ITEMS,
     bands=(),  # no published severity bands: the total and its change from pre-dose are what count

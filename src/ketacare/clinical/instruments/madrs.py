@@ -31,7 +31,6 @@ MADRS = Instrument(
     code="madrs",
     name="MADRS (Montgomery-Asberg Depression Rating Scale)",
     citation="Montgomery & Asberg, Br J Psychiatry 1979;134:382-389",
-    rater="clinician",
     stem="Rate each item from the clinical interview, for the past week.",
     items=ITEMS,
     bands=(Band(0, 6, "normal"), Band(7, 19, "mild"), Band(20, 34, "moderate"), Band(35, 60, "severe")),
