@@ -142,20 +142,22 @@ class Dose:
     concentration, or the devices x 28 mg) is what the patient receives and what is recorded."""
 
     protocol: str
-    weight_basis: str | None
-    basis_weight_kg: Decimal | None
-    dose_mg_per_kg: Decimal | None
     dose_mg: Decimal
     prepared_dose_mg: Decimal
     capped: bool
     needs_verification: bool
-    concentration_mg_per_ml: Decimal | None
-    draw_volume_ml: Decimal | None  # rounded to the syringe graduation
-    bag_ml: Decimal | None
-    infused_volume_ml: Decimal | None
-    duration_min: int | None
-    rate_ml_per_h: Decimal | None
-    devices: int | None
+    # None where the dose has no such part: a fixed (esketamine) dose has no weight, mg/kg,
+    # syringe or infusion; a weight-based one has no devices.
+    weight_basis: str | None = None
+    basis_weight_kg: Decimal | None = None
+    dose_mg_per_kg: Decimal | None = None
+    concentration_mg_per_ml: Decimal | None = None
+    draw_volume_ml: Decimal | None = None  # rounded to the syringe graduation
+    bag_ml: Decimal | None = None
+    infused_volume_ml: Decimal | None = None
+    duration_min: int | None = None
+    rate_ml_per_h: Decimal | None = None
+    devices: int | None = None
     prepared_mg_per_kg_actual: Decimal | None = None  # to 0.01 mg/kg
     final_concentration_mg_per_ml: Decimal | None = None  # in the bag, to 0.01 mg/mL
     injection_sites: int | None = None
@@ -388,20 +390,19 @@ def _weight_based(
     ibw_dose = _apa_note(protocol, per_kg, weight_kg=weight_kg, height_cm=height_cm, sex=sex, notes=notes)
     return Dose(
         protocol=protocol.code,
-        weight_basis=basis,
-        basis_weight_kg=basis_kg,
-        dose_mg_per_kg=per_kg,
         dose_mg=dose,
         prepared_dose_mg=prep.prepared_mg,
         capped=capped,
         needs_verification=bool(verify),
+        weight_basis=basis,
+        basis_weight_kg=basis_kg,
+        dose_mg_per_kg=per_kg,
         concentration_mg_per_ml=concentration,
         draw_volume_ml=prep.volume_ml,
         bag_ml=infusion.bag_ml if infusion else None,
         infused_volume_ml=infusion.infused_ml if infusion else None,
         duration_min=infusion.minutes if infusion else None,
         rate_ml_per_h=infusion.rate_ml_per_h if infusion else None,
-        devices=None,
         prepared_mg_per_kg_actual=per_kg_actual,
         final_concentration_mg_per_ml=infusion.final_mg_per_ml if infusion else None,
         injection_sites=sites,
@@ -710,19 +711,10 @@ def _fixed(
         warnings.append(f"The {protocol.code} protocol is not enabled at this clinic.")
     return Dose(
         protocol=protocol.code,
-        weight_basis=None,
-        basis_weight_kg=None,
-        dose_mg_per_kg=None,
         dose_mg=dose,
         prepared_dose_mg=dose,
         capped=False,
         needs_verification=False,
-        concentration_mg_per_ml=None,
-        draw_volume_ml=None,
-        bag_ml=None,
-        infused_volume_ml=None,
-        duration_min=None,
-        rate_ml_per_h=None,
         devices=int(dose / ESKETAMINE_DEVICE_MG),
         warnings=tuple(warnings),
         notes=tuple(notes),

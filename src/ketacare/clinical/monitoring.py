@@ -150,23 +150,25 @@ def _bp_alarm_level(v: Vitals) -> bool:
     return (v.systolic or 0) >= BP_ALARM_SYSTOLIC or (v.diastolic or 0) >= BP_ALARM_DIASTOLIC
 
 
+# The NEWS2 single parameters that score 3 (limits above), in the order they are reported: the
+# field, its limit, the side of the limit that raises the alarm (at or below, at or above), the alarm.
+_SINGLE_PARAMETERS = (
+    ("spo2", NEWS2_ALARM_SPO2_AT_OR_BELOW, "low", Alarm.SPO2_LOW),
+    ("resp_rate", NEWS2_ALARM_RESP_RATE_AT_OR_BELOW, "low", Alarm.RESP_RATE_LOW),
+    ("resp_rate", NEWS2_ALARM_RESP_RATE_AT_OR_ABOVE, "high", Alarm.RESP_RATE_HIGH),
+    ("systolic", NEWS2_ALARM_SYSTOLIC_AT_OR_BELOW, "low", Alarm.SYSTOLIC_LOW),
+    ("heart_rate", NEWS2_ALARM_PULSE_AT_OR_BELOW, "low", Alarm.PULSE_LOW),
+    ("heart_rate", NEWS2_ALARM_PULSE_AT_OR_ABOVE, "high", Alarm.PULSE_HIGH),
+)
+
+
 def single_parameter_alarms(v: Vitals) -> list[Alarm]:
     """The NEWS2 single-parameter alarms one reading raises on its own."""
     found = []
-    if v.spo2 is not None and v.spo2 <= NEWS2_ALARM_SPO2_AT_OR_BELOW:
-        found.append(Alarm.SPO2_LOW)
-    if v.resp_rate is not None:
-        if v.resp_rate <= NEWS2_ALARM_RESP_RATE_AT_OR_BELOW:
-            found.append(Alarm.RESP_RATE_LOW)
-        elif v.resp_rate >= NEWS2_ALARM_RESP_RATE_AT_OR_ABOVE:
-            found.append(Alarm.RESP_RATE_HIGH)
-    if v.systolic is not None and v.systolic <= NEWS2_ALARM_SYSTOLIC_AT_OR_BELOW:
-        found.append(Alarm.SYSTOLIC_LOW)
-    if v.heart_rate is not None:
-        if v.heart_rate <= NEWS2_ALARM_PULSE_AT_OR_BELOW:
-            found.append(Alarm.PULSE_LOW)
-        elif v.heart_rate >= NEWS2_ALARM_PULSE_AT_OR_ABOVE:
-            found.append(Alarm.PULSE_HIGH)
+    for name, limit, side, alarm in _SINGLE_PARAMETERS:
+        value = getattr(v, name)
+        if value is not None and (value <= limit if side == "low" else value >= limit):
+            found.append(alarm)
     return found
 
 

@@ -247,14 +247,8 @@ IV_KETAMINE_STANDARD = Protocol(
     induction=(Phase("induction", sessions=6, per_week=3),),
     booster_interval_days=28,
     source=_IV_SOURCE,
-    min_duration_min=MIN_INFUSION_DURATION_MIN,
-    max_bag_mg_per_ml=MAX_BAG_MG_PER_ML,
-    im_max_ml_per_site=IM_MAX_ML_PER_SITE,
-    im_max_sites=IM_MAX_SITES,
-    older_adult_start_mg=None,
-    post_infusion_min=POST_INFUSION_MIN,
-    min_dose_interval_hours=MIN_DOSE_INTERVAL_HOURS,
-    no_consecutive_days=False,
+    # The preparation limits, post-infusion time and dose interval are the defaults of `Protocol`
+    # (the constants above, with their sources).
 )
 
 IM_KETAMINE = replace(

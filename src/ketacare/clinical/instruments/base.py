@@ -66,6 +66,14 @@ class SafetyRule:
     missing_flag: str | None = None
 
 
+def suicide_item(number: int, *, min_score: int) -> SafetyRule:
+    """The rule the depression scales share for their item on thoughts of death or suicide: item
+    `number` (as printed, from 1) scoring `min_score` or more flags suicidal ideation whatever the
+    total, and left blank it needs a clinician's follow-up (KetaCare decision, clinical reference;
+    each scale names its item and threshold with their source)."""
+    return SafetyRule(number - 1, min_score, SUICIDAL_IDEATION, SAFETY_ITEM_MISSING)
+
+
 @dataclass(frozen=True, slots=True)
 class Score:
     instrument: str
@@ -116,7 +124,6 @@ class Instrument:
     code: str
     name: str
     citation: str
-    rater: Literal["patient", "clinician"]
     stem: str
     items: tuple[Item, ...]
     bands: tuple[Band, ...]
@@ -124,9 +131,16 @@ class Instrument:
     wording: Literal["shipped", "short labels"]
     licence: str
     recall: Recall
+    # Who completes the scale. Only a scale declared "patient" (self-report) is offered to patients
+    # (the portal, questionnaires sent home); any other is rated by the clinician, which is the safe
+    # default: a patient cannot validly complete a clinician-rated scale (MADRS, CADSS, C-SSRS),
+    # while a clinician may administer any scale.
+    rater: Literal["patient", "clinician"] = "clinician"
     loinc_panel: str | None = None
     loinc_total: str | None = None
-    # How many missing items the published manual allows to be prorated (0: any missing -> unscored).
+    # How many missing items the published manual allows to be prorated. The default, 0 (any
+    # missing item leaves the total unscored), is the conservative reading where the manual or the
+    # clinical reference gives no missing-item rule: GAD-7, EPDS, PCL-5, QIDS-SR16, MADRS, CADSS.
     prorate_max_missing: int = 0
     safety: tuple[SafetyRule, ...] = ()
     severe_bands: frozenset[str] = frozenset()

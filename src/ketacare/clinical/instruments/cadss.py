@@ -63,7 +63,6 @@ CADSS = Instrument(
     code="cadss",
     name="CADSS (Clinician-Administered Dissociative States Scale, 23 items)",
     citation="Bremner et al., J Trauma Stress 1998;11:125-136",
-    rater="clinician",
     stem="Rate the patient's dissociative experience at this time point.",
     items=ITEMS,
     bands=(),  # no published severity bands: the total and its change from pre-dose are what count
@@ -72,5 +71,4 @@ CADSS = Instrument(
     licence="Unclear: paraphrased labels, not the published wording",
     # Asked "at this time, in this room" (Bremner et al. 1998): the state during the session.
     recall=PRESENT_MOMENT,
-    prorate_max_missing=0,
 )

@@ -102,7 +102,6 @@ CSSRS_SCREEN = CssrsScreen(
     code="cssrs_screen",
     name="C-SSRS screener (Columbia Suicide Severity Rating Scale)",
     citation="Posner et al., Am J Psychiatry 2011;168:1266-1277",
-    rater="clinician",
     stem="Ask questions 1 and 2. If 2 is yes, ask 3, 4 and 5; then ask 6.",
     items=ITEMS,
     bands=tuple(Band(n, n, name) for n, name in enumerate(RISK_LEVELS)),

@@ -7,15 +7,13 @@ online included. KetaCare ships short labels; a clinic with permission loads the
 """
 
 from ketacare.clinical.instruments.base import (
-    SAFETY_ITEM_MISSING,
-    SUICIDAL_IDEATION,
     Band,
     Instrument,
     Item,
     Recall,
-    SafetyRule,
     options,
     reversed_options,
+    suicide_item,
 )
 
 # Items 1, 2 and 4 score 0-3 from the first option to the last; items 3 and 5-10 are reversed,
@@ -57,8 +55,7 @@ EPDS = Instrument(
     recall=Recall(7, "the past 7 days"),
     loinc_panel="71354-5",
     loinc_total="99046-5",  # as given in the clinical reference, marked there "verify before relying on it"
-    prorate_max_missing=0,
     # "Any score above 0 on item 10 should always prompt further assessment."
-    safety=(SafetyRule(9, 1, SUICIDAL_IDEATION, SAFETY_ITEM_MISSING),),
+    safety=(suicide_item(10, min_score=1),),
     remission_max=9,  # EPDS < 10
 )

@@ -4,9 +4,8 @@ Spitzer RL, Kroenke K, Williams JBW, Lowe B. A brief measure for assessing gener
 disorder: the GAD-7. Arch Intern Med 2006;166:1092-1097. Free to reproduce, as the PHQ.
 """
 
-from ketacare.clinical.instruments.base import Band, Instrument, Item, Recall, options
-
-FREQUENCY = options("Not at all", "Several days", "More than half the days", "Nearly every day")
+from ketacare.clinical.instruments.base import Band, Instrument, Item, Recall
+from ketacare.clinical.instruments.phq9 import FREQUENCY, PFIZER_LICENCE
 
 # LOINC panel 69737-5, total 70274-6.
 ITEMS = (
@@ -36,12 +35,11 @@ GAD7 = Instrument(
     bands=(Band(0, 4, "minimal"), Band(5, 9, "mild"), Band(10, 14, "moderate"), Band(15, 21, "severe")),
     max_total=21,
     wording="shipped",
-    licence="Free to reproduce (Pfizer: no permission required)",
+    licence=PFIZER_LICENCE,
     # The form's own stem, "Over the last 2 weeks ..." (Spitzer et al. 2006).
     recall=Recall(14, "the last 2 weeks"),
     loinc_panel="69737-5",
     loinc_total="70274-6",
-    prorate_max_missing=0,  # no official rule for missing items: not scored
     severe_bands=frozenset({"severe"}),
     remission_max=4,  # GAD-7 < 5 by convention (clinical reference; clinic-configurable later)
 )

@@ -5,16 +5,7 @@ Montgomery SA, Asberg M. A new depression scale designed to be sensitive to chan
 KetaCare ships item names and short anchor labels only.
 """
 
-from ketacare.clinical.instruments.base import (
-    SAFETY_ITEM_MISSING,
-    SUICIDAL_IDEATION,
-    Band,
-    Instrument,
-    Item,
-    Recall,
-    SafetyRule,
-    options,
-)
+from ketacare.clinical.instruments.base import Band, Instrument, Item, Recall, options, suicide_item
 
 # 0-6, with defined anchors at 0, 2, 4 and 6 and the odd steps between them.
 ANCHORS = options("0 - absent", "1", "2 - mild", "3", "4 - moderate", "5", "6 - severe")
@@ -40,7 +31,6 @@ MADRS = Instrument(
     code="madrs",
     name="MADRS (Montgomery-Asberg Depression Rating Scale)",
     citation="Montgomery & Asberg, Br J Psychiatry 1979;134:382-389",
-    rater="clinician",
     stem="Rate each item from the clinical interview, for the past week.",
     items=ITEMS,
     bands=(Band(0, 6, "normal"), Band(7, 19, "mild"), Band(20, 34, "moderate"), Band(35, 60, "severe")),
@@ -56,9 +46,8 @@ MADRS = Instrument(
         "the last week",
         note="clinician-rated; ketamine trials rated it 24 hours after an infusion",
     ),
-    prorate_max_missing=0,  # no missing-item rule in the reference: not scored (conservative)
     # Item 10 (suicidal thoughts) >= 2: KetaCare decision, clinical reference.
-    safety=(SafetyRule(9, 2, SUICIDAL_IDEATION, SAFETY_ITEM_MISSING),),
+    safety=(suicide_item(10, min_score=2),),
     severe_bands=frozenset({"severe"}),
     remission_max=REMISSION_MAX_DEFAULT,
 )

@@ -112,7 +112,6 @@ def pcl5_with_cutoff(cutoff: int) -> Pcl5:
         recall=Recall(30, "the past month"),
         loinc_panel="101697-1",
         loinc_total="101698-9",
-        prorate_max_missing=0,  # no missing-item rule in the reference: not scored (conservative)
         remission_max=cutoff - 1,  # remission: below the cut-off
     )
     return instrument

@@ -4,18 +4,13 @@ Kroenke K, Spitzer RL, Williams JBW. The PHQ-9: validity of a brief depression s
 J Gen Intern Med 2001;16:606-613. Free to reproduce (Pfizer: no permission required).
 """
 
-from ketacare.clinical.instruments.base import (
-    SAFETY_ITEM_MISSING,
-    SUICIDAL_IDEATION,
-    Band,
-    Instrument,
-    Item,
-    Recall,
-    SafetyRule,
-    options,
-)
+from ketacare.clinical.instruments.base import Band, Instrument, Item, Recall, options, suicide_item
 
+# The PHQ answer options, also GAD-7's (Spitzer et al., Arch Intern Med 2006, built it on the PHQ
+# format), and Pfizer's terms for both.
 FREQUENCY = options("Not at all", "Several days", "More than half the days", "Nearly every day")
+PFIZER_LICENCE = "Free to reproduce (Pfizer: no permission required)"
+
 DIFFICULTY = options("Not difficult at all", "Somewhat difficult", "Very difficult", "Extremely difficult")
 
 # LOINC panel 44249-1, total score 44261-6; item codes from the LOINC PHQ-9 panel.
@@ -91,7 +86,7 @@ PHQ9 = Instrument(
     ),
     max_total=27,
     wording="shipped",
-    licence="Free to reproduce (Pfizer: no permission required)",
+    licence=PFIZER_LICENCE,
     # The form's own stem, "Over the last 2 weeks ..." (Kroenke, Spitzer & Williams 2001).
     recall=Recall(14, "the last 2 weeks"),
     loinc_panel="44249-1",
@@ -101,7 +96,7 @@ PHQ9 = Instrument(
     prorate_max_missing=2,
     # Item 9 > 0 flags suicidal ideation whatever the total (Simon et al., Psychiatr Serv 2013);
     # a blank item 9 needs clinician follow-up (KetaCare decision, clinical reference).
-    safety=(SafetyRule(8, 1, SUICIDAL_IDEATION, SAFETY_ITEM_MISSING),),
+    safety=(suicide_item(9, min_score=1),),
     severe_bands=frozenset({"severe"}),
     remission_max=4,  # remission: PHQ-9 < 5 (clinical reference, section 2)
 )

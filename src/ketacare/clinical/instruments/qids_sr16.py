@@ -9,16 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ketacare.clinical.instruments.base import (
-    SAFETY_ITEM_MISSING,
-    SUICIDAL_IDEATION,
-    Band,
-    Instrument,
-    Item,
-    Recall,
-    SafetyRule,
-    options,
-)
+from ketacare.clinical.instruments.base import Band, Instrument, Item, Recall, options, suicide_item
 
 LEVELS = options("0 - none", "1 - mild", "2 - moderate", "3 - severe")
 _LABELS = (
@@ -71,9 +62,8 @@ QIDS_SR16 = Instrument(
     # The form's instruction, "... best describes you for the past seven days" (Rush et al. 2003);
     # its two weight items ask about change within the last two weeks.
     recall=Recall(7, "the past 7 days", note="items 8 and 9 (weight) ask about the last 2 weeks"),
-    prorate_max_missing=0,
     # Item 12 (thoughts of death or suicide) >= 1: KetaCare decision, clinical reference.
-    safety=(SafetyRule(11, 1, SUICIDAL_IDEATION, SAFETY_ITEM_MISSING),),
+    safety=(suicide_item(12, min_score=1),),
     severe_bands=frozenset({"severe", "very severe"}),
     total_rule=total,
     remission_max=5,  # remission <= 5
