@@ -30,7 +30,7 @@ from ketacare.screening.forms import (
     TrialForm,
 )
 from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Consultation
-from ketacare.ui.forms import UNPROCESSABLE, submit
+from ketacare.ui.forms import UNPROCESSABLE, cleaned, saved, status_of
 
 
 def chart_panel(request: HttpRequest, patient: Patient) -> str:
@@ -81,11 +81,20 @@ def referral_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             consent_to_share=data["consent_to_share"],
         )
 
-    if request.method == "POST" and submit(form, record, place=_provider_errors)[0]:
-        messages.success(request, "Referral recorded.")
-        return redirect("patients:chart", patient_id=patient.pk)
-    status = UNPROCESSABLE if request.method == "POST" else 200
-    return render(request, "screening/referral_form.html", {"patient": patient, "form": form}, status=status)
+    if request.method == "POST" and (
+        done := saved(
+            request,
+            form,
+            record,
+            place=_provider_errors,
+            said="Referral recorded.",
+            to=reverse("patients:chart", args=[patient.pk]),
+        )
+    ):
+        return done
+    return render(
+        request, "screening/referral_form.html", {"patient": patient, "form": form}, status=status_of(request)
+    )
 
 
 def _provider_errors(exc: ValidationError) -> ValidationError:
@@ -165,15 +174,8 @@ TRIAL_FIELDS = (
     "notes",
 )
 PRIOR_TREATMENT_FIELDS = ("kind", "outcome", "description", "started_on", "sessions", "current_episode")
+EPISODE_FIELDS = ("episode_duration_months", "severity", "augmentation_used", "notes")
 DECISION_FIELDS = ("decision", "routes", "reasons", "precautions", "plan", "password")
-
-
-def _fields(form: BaseForm, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: form.cleaned_data[name] for name in names}
-
-
-def _back(consultation: Consultation, anchor: str) -> HttpResponse:
-    return redirect(reverse("screening:consultation", args=[consultation.pk]) + f"#{anchor}")
 
 
 def _section_saved(
@@ -184,15 +186,17 @@ def _section_saved(
     *,
     key: str,
     anchor: str,
-    said: Callable[[Any], str],
+    said: str | Callable[[Any], str],
 ) -> HttpResponse:
     """One section of the consultation page posted: saved (the message, back to the section) or
     the page again with the section's form and its errors."""
-    done, saved = submit(form, save)
-    if done:
-        messages.success(request, said(saved))
-        return _back(consultation, anchor)
-    return _page(request, consultation.pk, {key: form}, UNPROCESSABLE)
+    return saved(request, form, save, said=said, to=_section_url(consultation, anchor)) or _page(
+        request, consultation.pk, {key: form}, UNPROCESSABLE
+    )
+
+
+def _section_url(consultation: Consultation, anchor: str) -> str:
+    return reverse("screening:consultation", args=[consultation.pk]) + f"#{anchor}"
 
 
 @requires("screening.change_consultation")
@@ -207,14 +211,11 @@ def episode_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
         lambda: services.episode_record(
             actor=Actor.from_request(request),
             consultation=consultation,
-            episode_duration_months=form.cleaned_data["episode_duration_months"],
-            severity=form.cleaned_data["severity"],
-            augmentation_used=form.cleaned_data["augmentation_used"],
-            notes=form.cleaned_data["notes"],
+            **cleaned(form, EPISODE_FIELDS),
         ),
         key="episode",
         anchor="episode",
-        said=lambda _: "Episode recorded.",
+        said="Episode recorded.",
     )
 
 
@@ -232,7 +233,7 @@ def checklist_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
         ),
         key="checklist",
         anchor="checklist",
-        said=lambda _: "History checklist recorded.",
+        said="History checklist recorded.",
     )
 
 
@@ -246,11 +247,11 @@ def trial_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
         consultation,
         form,
         lambda: services.trial_record(
-            actor=Actor.from_request(request), patient=consultation.patient, **_fields(form, TRIAL_FIELDS)
+            actor=Actor.from_request(request), patient=consultation.patient, **cleaned(form, TRIAL_FIELDS)
         ),
         key="trial",
         anchor="trials",
-        said=lambda _: "Trial recorded.",
+        said="Trial recorded.",
     )
 
 
@@ -260,15 +261,17 @@ def trial_strike_out(request: HttpRequest, consultation_id: int, trial_id: int) 
     consultation = _consultation(consultation_id)
     trial = get_object_or_404(AntidepressantTrial, pk=trial_id, patient_id=consultation.patient_id)
     form = StrikeOutForm(request.POST)
-    done, _ = submit(
+    done = saved(
+        request,
         form,
         lambda: services.trial_strike_out(
             actor=Actor.from_request(request), trial=trial, reason=form.cleaned_data["reason"]
         ),
+        said=lambda _: f"{trial} struck out.",
+        to=_section_url(consultation, "trials"),
     )
     if done:
-        messages.success(request, f"{trial} struck out.")
-        return _back(consultation, "trials")
+        return done
     # The strike-out form sits in a row of the table: its errors go on top of the page too.
     messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
     return _page(request, consultation.pk, {"strike": form}, UNPROCESSABLE)
@@ -286,11 +289,11 @@ def prior_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
         lambda: services.prior_treatment_record(
             actor=Actor.from_request(request),
             patient=consultation.patient,
-            **_fields(form, PRIOR_TREATMENT_FIELDS),
+            **cleaned(form, PRIOR_TREATMENT_FIELDS),
         ),
         key="prior",
         anchor="prior",
-        said=lambda _: "Treatment recorded.",
+        said="Treatment recorded.",
     )
 
 
@@ -304,7 +307,7 @@ def decision_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
         consultation,
         form,
         lambda: services.decision_sign(
-            actor=Actor.from_request(request), consultation=consultation, **_fields(form, DECISION_FIELDS)
+            actor=Actor.from_request(request), consultation=consultation, **cleaned(form, DECISION_FIELDS)
         ),
         key="decision",
         anchor="decision",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 T = TypeVar("T")
 
@@ -41,6 +44,39 @@ def submit(
     except ValidationError as exc:
         apply_errors(form, place(exc) if place else exc)
         return False, None
+
+
+def saved(
+    request: HttpRequest,
+    form: BaseForm,
+    action: Callable[[], T],
+    *,
+    said: str | Callable[[T], str] | None,
+    to: str | Callable[[T], str],
+    place: Callable[[ValidationError], ValidationError] | None = None,
+) -> HttpResponse | None:
+    """A posted form, as every page takes it: `submit`, then the success message (`said`; None for
+    none) and the redirect (`to`: a URL or a URL name), either of which may be worked out from
+    what the service returned. None when the form or the service refused: the errors are on the
+    form, for the page to show again with UNPROCESSABLE."""
+    done, returned = submit(form, action, place=place)
+    if not done:
+        return None
+    result = cast(T, returned)
+    if said is not None:
+        messages.success(request, said if isinstance(said, str) else said(result))
+    return redirect(to if isinstance(to, str) else to(result))
+
+
+def status_of(request: HttpRequest) -> int:
+    """The status of a form page: 200 when asked for, UNPROCESSABLE when shown again after a
+    refused post (a successful post has been redirected)."""
+    return UNPROCESSABLE if request.method == "POST" else 200
+
+
+def cleaned(form: BaseForm, names: tuple[str, ...]) -> dict[str, Any]:
+    """The form's cleaned values of the fields a service takes by the same names."""
+    return {name: form.cleaned_data[name] for name in names}
 
 
 def refuse_overlong(form: BaseForm) -> None:
