@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -30,7 +30,7 @@ from ketacare.screening.forms import (
     TrialForm,
 )
 from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Consultation
-from ketacare.ui.forms import UNPROCESSABLE, cleaned, saved, status_of
+from ketacare.ui.forms import UNPROCESSABLE, cleaned, form_post, saved, status_of
 
 
 def chart_panel(request: HttpRequest, patient: Patient) -> str:
@@ -178,80 +178,42 @@ EPISODE_FIELDS = ("episode_duration_months", "severity", "augmentation_used", "n
 DECISION_FIELDS = ("decision", "routes", "reasons", "precautions", "plan", "password")
 
 
-def _section_saved(
-    request: HttpRequest,
-    consultation: Consultation,
-    form: BaseForm,
-    save: Callable[[], Any],
-    *,
-    key: str,
-    anchor: str,
-    said: str | Callable[[Any], str],
-) -> HttpResponse:
-    """One section of the consultation page posted: saved (the message, back to the section) or
-    the page again with the section's form and its errors."""
-    return saved(request, form, save, said=said, to=_section_url(consultation, anchor)) or _page(
-        request, consultation.pk, {key: form}, UNPROCESSABLE
-    )
+def _consultation_url(consultation: Consultation) -> str:
+    return reverse("screening:consultation", args=[consultation.pk])
 
 
-def _section_url(consultation: Consultation, anchor: str) -> str:
-    return reverse("screening:consultation", args=[consultation.pk]) + f"#{anchor}"
+# Each section of the consultation page posts to a view made of its service call: saved, the
+# message and back to the section; refused, the page again with the section's form and its errors.
+_section = partial(form_post, _consultation, page=_page, url=_consultation_url)
 
 
 @requires("screening.change_consultation")
-@require_POST
-def episode_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
-    consultation = _consultation(consultation_id)
-    form = EpisodeForm(request.POST, instance=Consultation.objects.get(pk=consultation.pk))
-    return _section_saved(
-        request,
-        consultation,
-        form,
-        lambda: services.episode_record(
-            actor=Actor.from_request(request),
-            consultation=consultation,
-            **cleaned(form, EPISODE_FIELDS),
-        ),
-        key="episode",
-        anchor="episode",
-        said="Episode recorded.",
+@_section(
+    EpisodeForm,
+    key="episode",
+    anchor="episode",
+    said="Episode recorded.",
+    form_kwargs=lambda consultation: {"instance": Consultation.objects.get(pk=consultation.pk)},
+)
+def episode_edit(request: HttpRequest, consultation: Consultation, form: Any) -> Any:
+    return services.episode_record(
+        actor=Actor.from_request(request), consultation=consultation, **cleaned(form, EPISODE_FIELDS)
     )
 
 
 @requires("screening.change_consultation")
-@require_POST
-def checklist_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
-    consultation = _consultation(consultation_id)
-    form = ChecklistForm(request.POST)
-    return _section_saved(
-        request,
-        consultation,
-        form,
-        lambda: services.checklist_record(
-            actor=Actor.from_request(request), consultation=consultation, answers=form.answers()
-        ),
-        key="checklist",
-        anchor="checklist",
-        said="History checklist recorded.",
+@_section(ChecklistForm, key="checklist", anchor="checklist", said="History checklist recorded.")
+def checklist_edit(request: HttpRequest, consultation: Consultation, form: Any) -> Any:
+    return services.checklist_record(
+        actor=Actor.from_request(request), consultation=consultation, answers=form.answers()
     )
 
 
 @requires("screening.add_antidepressanttrial")
-@require_POST
-def trial_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
-    consultation = _consultation(consultation_id)
-    form = TrialForm(request.POST)
-    return _section_saved(
-        request,
-        consultation,
-        form,
-        lambda: services.trial_record(
-            actor=Actor.from_request(request), patient=consultation.patient, **cleaned(form, TRIAL_FIELDS)
-        ),
-        key="trial",
-        anchor="trials",
-        said="Trial recorded.",
+@_section(TrialForm, key="trial", anchor="trials", said="Trial recorded.")
+def trial_new(request: HttpRequest, consultation: Consultation, form: Any) -> Any:
+    return services.trial_record(
+        actor=Actor.from_request(request), patient=consultation.patient, **cleaned(form, TRIAL_FIELDS)
     )
 
 
@@ -268,7 +230,7 @@ def trial_strike_out(request: HttpRequest, consultation_id: int, trial_id: int) 
             actor=Actor.from_request(request), trial=trial, reason=form.cleaned_data["reason"]
         ),
         said=lambda _: f"{trial} struck out.",
-        to=_section_url(consultation, "trials"),
+        to=_consultation_url(consultation) + "#trials",
     )
     if done:
         return done
@@ -278,40 +240,25 @@ def trial_strike_out(request: HttpRequest, consultation_id: int, trial_id: int) 
 
 
 @requires("screening.add_priortreatment")
-@require_POST
-def prior_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
-    consultation = _consultation(consultation_id)
-    form = PriorTreatmentForm(request.POST)
-    return _section_saved(
-        request,
-        consultation,
-        form,
-        lambda: services.prior_treatment_record(
-            actor=Actor.from_request(request),
-            patient=consultation.patient,
-            **cleaned(form, PRIOR_TREATMENT_FIELDS),
-        ),
-        key="prior",
-        anchor="prior",
-        said="Treatment recorded.",
+@_section(PriorTreatmentForm, key="prior", anchor="prior", said="Treatment recorded.")
+def prior_new(request: HttpRequest, consultation: Consultation, form: Any) -> Any:
+    return services.prior_treatment_record(
+        actor=Actor.from_request(request),
+        patient=consultation.patient,
+        **cleaned(form, PRIOR_TREATMENT_FIELDS),
     )
 
 
 @requires("screening.add_candidacydecision")
-@require_POST
-def decision_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
-    consultation = _consultation(consultation_id)
-    form = DecisionForm(request.POST)
-    return _section_saved(
-        request,
-        consultation,
-        form,
-        lambda: services.decision_sign(
-            actor=Actor.from_request(request), consultation=consultation, **cleaned(form, DECISION_FIELDS)
-        ),
-        key="decision",
-        anchor="decision",
-        said=lambda decision: f"Decision signed: {decision.get_decision_display()}.",
+@_section(
+    DecisionForm,
+    key="decision",
+    anchor="decision",
+    said=lambda decision: f"Decision signed: {decision.get_decision_display()}.",
+)
+def decision_new(request: HttpRequest, consultation: Consultation, form: Any) -> Any:
+    return services.decision_sign(
+        actor=Actor.from_request(request), consultation=consultation, **cleaned(form, DECISION_FIELDS)
     )
 
 

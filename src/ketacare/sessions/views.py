@@ -54,7 +54,7 @@ from ketacare.sessions.forms import (
 from ketacare.sessions.models import SessionScale, TreatmentSession, VitalSign
 from ketacare.sessions.services import DoseStock
 from ketacare.treatment.models import Appointment
-from ketacare.ui.forms import UNPROCESSABLE, submit
+from ketacare.ui.forms import UNPROCESSABLE, cleaned, saved, status_of, submit
 
 LIVE_POLL_SECONDS = 10  # how often an open session page asks whether another clinician changed it
 PRE_SCALES = ("phq9", "gad7", "epds", "pcl5", "qids_sr16", "madrs")
@@ -81,21 +81,22 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
         initial={"height_cm": latest.height_cm if latest else None},
         items=items,
     )
-    if request.method == "POST":
-        done, session = submit(
+    if request.method == "POST" and (
+        done := saved(
+            request,
             form,
             lambda: services.session_check_in(
                 actor=Actor.from_request(request),
                 appointment=appointment,
-                **{name: form.cleaned_data[name] for name in CHECK_IN_FIELDS},
+                **cleaned(form, CHECK_IN_FIELDS),
                 checklist=form.checklist(),
                 vitals=form.vitals(),
             ),
+            said="Checked in.",
+            to=lambda session: reverse("sessions:session", args=[session.pk]),
         )
-        if done and session is not None:
-            messages.success(request, "Checked in.")
-            return redirect("sessions:session", session_id=session.pk)
-    status = UNPROCESSABLE if request.method == "POST" else 200
+    ):
+        return done
     return render(
         request,
         "sessions/check_in.html",
@@ -105,7 +106,7 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
             "form": form,
             "not_today": timezone.localtime(appointment.starts_at).date() != timezone.localdate(),
         },
-        status=status,
+        status=status_of(request),
     )
 
 
@@ -547,7 +548,6 @@ def scale_entry(request: HttpRequest, session_id: int) -> HttpResponse:
             if r.flags:
                 messages.error(request, "Safety flag raised on this scale: see the alert on the chart.")
             return redirect(reverse("sessions:session", args=[session.pk]) + "#scales")
-    status = UNPROCESSABLE if request.method == "POST" else 200
     return render(
         request,
         "sessions/scale_form.html",
@@ -559,7 +559,7 @@ def scale_entry(request: HttpRequest, session_id: int) -> HttpResponse:
             "purpose": SessionScale.Purpose(purpose).label,
             "stem": wording.stem(scale),
         },
-        status=status,
+        status=status_of(request),
     )
 
 
@@ -589,17 +589,19 @@ def rems_form(request: HttpRequest, session_id: int) -> HttpResponse:
     if request.method == "POST":
         if not request.user.has_perm("treatment_sessions.change_remsrecord"):
             raise PermissionDenied
-        done, _ = submit(
+        done = saved(
+            request,
             form,
             lambda: services.rems_submit(
                 actor=Actor.from_request(request),
                 session=form_data.page.session,
-                **{name: form.cleaned_data[name] for name in REMS_SUBMIT_FIELDS},
+                **cleaned(form, REMS_SUBMIT_FIELDS),
             ),
+            said="REMS form marked submitted.",
+            to="sessions:rems-pending",
         )
         if done:
-            messages.success(request, "REMS form marked submitted.")
-            return redirect("sessions:rems-pending")
+            return done
     else:
         audit_record(
             actor=Actor.from_request(request),
@@ -616,5 +618,5 @@ def rems_form(request: HttpRequest, session_id: int) -> HttpResponse:
             "patient": form_data.page.session.patient,
             "form": form,
         },
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )

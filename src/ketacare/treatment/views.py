@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -13,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
@@ -33,7 +34,7 @@ from ketacare.treatment.forms import (
     RescheduleForm,
 )
 from ketacare.treatment.models import Appointment, Closure, OpeningHours, TreatmentPlan
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors, cleaned, form_post, saved, status_of, submit
 
 
 def chart_panel(request: HttpRequest, patient: Patient, *, sessions: Sequence[Any] | None) -> str:
@@ -80,22 +81,21 @@ def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     decision = current_decision(patient_id=patient.pk)
     routes = list(decision.routes) if decision is not None and decision.is_eligible else []
     form = PlanForm(request.POST if request.method == "POST" else None, routes=routes)
-    if request.method == "POST":
-        done, plan = submit(
+    if request.method == "POST" and (
+        done := saved(
+            request,
             form,
             lambda: services.plan_start(
                 actor=Actor.from_request(request),
                 patient=patient,
-                **{
-                    **{name: form.cleaned_data[name] for name in PLAN_FIELDS},
-                    "weight_basis": form.cleaned_data["weight_basis"] or None,
-                },
+                **cleaned(form, PLAN_FIELDS),
+                weight_basis=form.cleaned_data["weight_basis"] or None,
             ),
+            said=lambda plan: f"Plan started: {plan.induction_sessions} treatments booked.",
+            to=_plan_url,
         )
-        if done and plan is not None:
-            messages.success(request, f"Plan started: {plan.induction_sessions} treatments booked.")
-            return redirect("treatment:plan", plan_id=plan.pk)
-    status = UNPROCESSABLE if request.method == "POST" else 200
+    ):
+        return done
     # The consent of each route the decision covers: signed, or what the patient must sign first.
     decided = dict.fromkeys(routes, decision.signed_at) if decision is not None else {}
     consents = [c for c in consent_states(patient_id=patient.pk, decided=decided) if c.kind.code in routes]
@@ -103,7 +103,7 @@ def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         request,
         "treatment/plan_form.html",
         {"patient": patient, "form": form, "decision": decision, "routes": routes, "consents": consents},
-        status=status,
+        status=status_of(request),
     )
 
 
@@ -150,51 +150,33 @@ def _plan(plan_id: int) -> TreatmentPlan:
     return get_object_or_404(TreatmentPlan.objects.select_related("patient"), pk=plan_id)
 
 
+def _plan_url(plan: TreatmentPlan) -> str:
+    return reverse("treatment:plan", args=[plan.pk])
+
+
+# Each form of the plan page posts to a view made of its service call: saved, the message and back
+# to the page; refused, the page again with the form and its errors.
+_plan_form = partial(form_post, _plan, page=_plan_page, url=_plan_url)
+
+
 @requires("treatment.add_appointment")
-@require_POST
-def booster_book(request: HttpRequest, plan_id: int) -> HttpResponse:
-    plan = _plan(plan_id)
-    form = BookForm(request.POST)
-    done, appointment = submit(
-        form,
-        lambda: services.appointment_book(actor=Actor.from_request(request), plan=plan, **form.cleaned_data),
+@_plan_form(BookForm, key="book", anchor="appointments", said=lambda appointment: f"Booked: {appointment}.")
+def booster_book(request: HttpRequest, plan: TreatmentPlan, form: Any) -> Any:
+    return services.appointment_book(actor=Actor.from_request(request), plan=plan, **form.cleaned_data)
+
+
+@requires("treatment.change_treatmentplan")
+@_plan_form(MaintenanceForm, key="maintenance", anchor="maintenance", said="Maintenance decision recorded.")
+def maintenance_new(request: HttpRequest, plan: TreatmentPlan, form: Any) -> Any:
+    return services.maintenance_decide(actor=Actor.from_request(request), plan=plan, **form.cleaned_data)
+
+
+@requires("treatment.change_treatmentplan")
+@_plan_form(ReasonForm, key="stop", said="Plan stopped; its future appointments are cancelled.")
+def plan_stop(request: HttpRequest, plan: TreatmentPlan, form: Any) -> Any:
+    return services.plan_stop(
+        actor=Actor.from_request(request), plan=plan, reason=form.cleaned_data["reason"]
     )
-    if done:
-        messages.success(request, f"Booked: {appointment}.")
-        return redirect(reverse("treatment:plan", args=[plan.pk]) + "#appointments")
-    return _plan_page(request, plan.pk, {"book": form}, UNPROCESSABLE)
-
-
-@requires("treatment.change_treatmentplan")
-@require_POST
-def maintenance_new(request: HttpRequest, plan_id: int) -> HttpResponse:
-    plan = _plan(plan_id)
-    form = MaintenanceForm(request.POST)
-    if submit(
-        form,
-        lambda: services.maintenance_decide(
-            actor=Actor.from_request(request), plan=plan, **form.cleaned_data
-        ),
-    )[0]:
-        messages.success(request, "Maintenance decision recorded.")
-        return redirect(reverse("treatment:plan", args=[plan.pk]) + "#maintenance")
-    return _plan_page(request, plan.pk, {"maintenance": form}, UNPROCESSABLE)
-
-
-@requires("treatment.change_treatmentplan")
-@require_POST
-def plan_stop(request: HttpRequest, plan_id: int) -> HttpResponse:
-    plan = _plan(plan_id)
-    form = ReasonForm(request.POST)
-    if submit(
-        form,
-        lambda: services.plan_stop(
-            actor=Actor.from_request(request), plan=plan, reason=form.cleaned_data["reason"]
-        ),
-    )[0]:
-        messages.success(request, "Plan stopped; its future appointments are cancelled.")
-        return redirect("treatment:plan", plan_id=plan.pk)
-    return _plan_page(request, plan.pk, {"stop": form}, UNPROCESSABLE)
 
 
 def _day(value: str | None) -> datetime.date:
@@ -301,15 +283,20 @@ def chairs(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not user.has_perm("treatment.add_chair"):
             raise PermissionDenied
-        done, chair = submit(
-            form, lambda: services.chair_create(actor=Actor.from_request(request), **form.cleaned_data)
+        done = saved(
+            request,
+            form,
+            lambda: services.chair_create(actor=Actor.from_request(request), **form.cleaned_data),
+            said=lambda chair: f"{chair} added.",
+            to="treatment:chairs",
         )
         if done:
-            messages.success(request, f"{chair} added.")
-            return redirect("treatment:chairs")
-    status = UNPROCESSABLE if request.method == "POST" else 200
+            return done
     return render(
-        request, "treatment/chairs.html", {"chairs": selectors.chairs_in_order(), "form": form}, status=status
+        request,
+        "treatment/chairs.html",
+        {"chairs": selectors.chairs_in_order(), "form": form},
+        status=status_of(request),
     )
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from typing import Any, TypeVar, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Model)
 
 # An invalid form is answered with 422 and shown again with every error beside its field.
 UNPROCESSABLE = 422
@@ -66,6 +70,43 @@ def saved(
     if said is not None:
         messages.success(request, said if isinstance(said, str) else said(result))
     return redirect(to if isinstance(to, str) else to(result))
+
+
+def form_post(
+    load: Callable[..., R],
+    form: Callable[..., BaseForm],
+    *,
+    page: Callable[[HttpRequest, int, dict[str, BaseForm], int], HttpResponse],
+    url: Callable[[R], str],
+    key: str,
+    anchor: str = "",
+    said: str | Callable[[Any], str] | None,
+    form_kwargs: Callable[[R], dict[str, Any]] | None = None,
+) -> Callable[[Callable[[HttpRequest, R, Any], Any]], Callable[..., HttpResponse]]:
+    """Makes a POST-only view of one form on a record's page from the service call it makes (the
+    decorated function, given the request, the record and the valid form). The record is `load`ed
+    from the URL's ids, the form bound to the post (with `form_kwargs` of the record), then
+    `saved`: the message and back to the page (`url`) at the form's place (`anchor`), or the
+    record's `page` shown again with this form (its name there: `key`) and its errors, with
+    UNPROCESSABLE."""
+
+    def view_of(save: Callable[[HttpRequest, R, Any], Any]) -> Callable[..., HttpResponse]:
+        @require_POST
+        @wraps(save)
+        def view(request: HttpRequest, **ids: Any) -> HttpResponse:
+            record = load(**ids)
+            bound = form(request.POST, **(form_kwargs(record) if form_kwargs else {}))
+            return saved(
+                request,
+                bound,
+                lambda: save(request, record, bound),
+                said=said,
+                to=url(record) + (f"#{anchor}" if anchor else ""),
+            ) or page(request, record.pk, {key: bound}, UNPROCESSABLE)
+
+        return view
+
+    return view_of
 
 
 def status_of(request: HttpRequest) -> int:
