@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Mapping
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -34,14 +35,13 @@ from ketacare.patients.forms import (
 )
 from ketacare.patients.models import ConsentSignature, Patient
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, cleaned, saved, status_of, submit
+from ketacare.ui.views import missing_as_404
 
 
 def chart_or_404(patient_id: int) -> selectors.Chart:
     """The chart's own part (demographics, diagnoses, measurements, allergies), or a 404."""
-    try:
+    with missing_as_404(Patient.DoesNotExist, "No patient with that id."):
         return selectors.patient_chart(patient_id=patient_id)
-    except Patient.DoesNotExist:
-        raise Http404("No patient with that id.") from None
 
 
 @requires("patients.view_patient")
@@ -90,7 +90,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Registered {patient.full_name}, MRN {patient.mrn}.")
             return redirect("patients:chart", patient_id=patient.pk)
-    status = UNPROCESSABLE if request.method == "POST" else 200
+    status = status_of(request)
     return render(request, "patients/patient_form.html", {"form": form, "creating": True}, status=status)
 
 
@@ -140,73 +140,54 @@ def chart_context(
     }
 
 
-def _chart_form_posted(
-    request: HttpRequest,
-    patient_id: int,
-    decisions: selectors.Decisions,
-    form_class: type[MeasurementForm | AllergyForm],
-    record: Callable[[Patient, Any], object],
-    *,
-    key: str,
-    fragment: str,
-) -> HttpResponse:
-    """A form of the chart's own part posted (`record`: the service call, given the patient and
-    the valid form; `key`: the form's name in chart_context). An htmx request gets the section
-    back (`fragment`), with a fresh form once recorded; a plain one is redirected to the chart, or
-    shown the chart with the errors."""
-    chart = chart_or_404(patient_id)
-    form = form_class(request.POST)
-    status = 200
-    submit(form, lambda: record(chart.patient, form))
-    if form.errors:
-        status = UNPROCESSABLE
-    else:
-        chart, form = selectors.patient_chart(patient_id=patient_id), form_class()
-    htmx = request.htmx  # type: ignore[attr-defined]
-    if status == 200 and not htmx:
-        messages.success(request, "Recorded.")
-        return redirect("patients:chart", patient_id=patient_id)
-    return render(
-        request,
-        fragment if htmx else "patients/chart.html",
-        chart_context(chart, decided=decisions(patient_id=patient_id), **{key: form}),
-        status=status,
-    )
+def _chart_form(
+    form_class: type[MeasurementForm | AllergyForm], *, key: str, fragment: str
+) -> Callable[[Callable[[HttpRequest, Patient, Any], object]], Callable[..., HttpResponse]]:
+    """A POST view of a form of the chart's own part, made of its service call (the decorated
+    function, given the request, the patient and the valid form; `key`: the form's name in
+    chart_context). An htmx request gets the section back (`fragment`), with a fresh form once
+    recorded; a plain one is redirected to the chart, or shown the chart with the errors."""
+
+    def view_of(record: Callable[[HttpRequest, Patient, Any], object]) -> Callable[..., HttpResponse]:
+        @require_POST
+        @wraps(record)
+        def view(request: HttpRequest, patient_id: int, decisions: selectors.Decisions) -> HttpResponse:
+            chart = chart_or_404(patient_id)
+            form = form_class(request.POST)
+            status = 200
+            submit(form, lambda: record(request, chart.patient, form))
+            if form.errors:
+                status = UNPROCESSABLE
+            else:
+                chart, form = selectors.patient_chart(patient_id=patient_id), form_class()
+            htmx = request.htmx  # type: ignore[attr-defined]
+            if status == 200 and not htmx:
+                messages.success(request, "Recorded.")
+                return redirect("patients:chart", patient_id=patient_id)
+            return render(
+                request,
+                fragment if htmx else "patients/chart.html",
+                chart_context(chart, decided=decisions(patient_id=patient_id), **{key: form}),
+                status=status,
+            )
+
+        return view
+
+    return view_of
 
 
 @requires("patients.add_bodymeasurement")
-@require_POST
-def measurement_add(request: HttpRequest, patient_id: int, decisions: selectors.Decisions) -> HttpResponse:
-    return _chart_form_posted(
-        request,
-        patient_id,
-        decisions,
-        MeasurementForm,
-        lambda patient, form: services.measurement_record(
-            actor=Actor.from_request(request),
-            patient=patient,
-            weight_kg=form.cleaned_data["weight_kg"],
-            height_cm=form.cleaned_data["height_cm"],
-        ),
-        key="measurement_form",
-        fragment="patients/_measurements.html",
+@_chart_form(MeasurementForm, key="measurement_form", fragment="patients/_measurements.html")
+def measurement_add(request: HttpRequest, patient: Patient, form: Any) -> object:
+    return services.measurement_record(
+        actor=Actor.from_request(request), patient=patient, **cleaned(form, ("weight_kg", "height_cm"))
     )
 
 
 @requires("patients.add_allergy")
-@require_POST
-def allergy_add(request: HttpRequest, patient_id: int, decisions: selectors.Decisions) -> HttpResponse:
-    return _chart_form_posted(
-        request,
-        patient_id,
-        decisions,
-        AllergyForm,
-        lambda patient, form: services.allergy_record(
-            actor=Actor.from_request(request), patient=patient, **form.cleaned_data
-        ),
-        key="allergy_form",
-        fragment="patients/_allergies.html",
-    )
+@_chart_form(AllergyForm, key="allergy_form", fragment="patients/_allergies.html")
+def allergy_add(request: HttpRequest, patient: Patient, form: Any) -> object:
+    return services.allergy_record(actor=Actor.from_request(request), patient=patient, **form.cleaned_data)
 
 
 # -- Consent to treatment: what the patient signed, and a paper signature or a withdrawal --------

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms import BaseForm
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -31,6 +31,7 @@ from ketacare.screening.forms import (
 )
 from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Consultation
 from ketacare.ui.forms import UNPROCESSABLE, cleaned, form_post, saved, status_of
+from ketacare.ui.views import missing_as_404
 
 
 def chart_panel(request: HttpRequest, patient: Patient) -> str:
@@ -53,6 +54,16 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
     )
 
 
+# The referral form's fields referral_record takes by the same name.
+REFERRAL_FIELDS = (
+    "received_on",
+    "reason",
+    "presenting_conditions",
+    "consent_to_treatment",
+    "consent_to_share",
+)
+
+
 @requires("screening.add_referral")
 @require_http_methods(["GET", "POST"])
 def referral_new(request: HttpRequest, patient_id: int) -> HttpResponse:
@@ -66,19 +77,11 @@ def referral_new(request: HttpRequest, patient_id: int) -> HttpResponse:
 
     @transaction.atomic
     def record() -> None:
-        data = form.cleaned_data
-        provider, details = data["referring_provider"], form.new_provider()
+        provider, details = form.cleaned_data["referring_provider"], form.new_provider()
         if details is not None:
             provider = referring_provider_create(actor=actor, details=details)
         services.referral_record(
-            actor=actor,
-            patient=patient,
-            referring_provider=provider,
-            received_on=data["received_on"],
-            reason=data["reason"],
-            presenting_conditions=data["presenting_conditions"],
-            consent_to_treatment=data["consent_to_treatment"],
-            consent_to_share=data["consent_to_share"],
+            actor=actor, patient=patient, referring_provider=provider, **cleaned(form, REFERRAL_FIELDS)
         )
 
     if request.method == "POST" and (
@@ -132,10 +135,8 @@ def _forms(consultation: Consultation, bound: dict[str, BaseForm]) -> dict[str, 
 def _page(
     request: HttpRequest, consultation_id: int, bound: dict[str, BaseForm] | None = None, status: int = 200
 ) -> HttpResponse:
-    try:
+    with missing_as_404(Consultation.DoesNotExist, "No such consultation."):
         page = selectors.consultation_page(consultation_id=consultation_id)
-    except Consultation.DoesNotExist:
-        raise Http404("No such consultation.") from None
     audit_view(actor=Actor.from_request(request), obj=page.consultation)
     return render(
         request,

@@ -55,6 +55,7 @@ from ketacare.sessions.models import SessionScale, TreatmentSession, VitalSign
 from ketacare.sessions.services import DoseStock
 from ketacare.treatment.models import Appointment
 from ketacare.ui.forms import UNPROCESSABLE, cleaned, saved, status_of, submit
+from ketacare.ui.views import missing_as_404
 
 LIVE_POLL_SECONDS = 10  # how often an open session page asks whether another clinician changed it
 PRE_SCALES = ("phq9", "gad7", "epds", "pcl5", "qids_sr16", "madrs")
@@ -266,10 +267,8 @@ def _render(
 
 
 def _page_or_404(session_id: int) -> selectors.Flowsheet:
-    try:
+    with missing_as_404(TreatmentSession.DoesNotExist, "No such session."):
         return selectors.session_page(session_id=session_id)
-    except TreatmentSession.DoesNotExist:
-        raise Http404("No such session.") from None
 
 
 @requires("treatment_sessions.view_treatmentsession")
@@ -332,19 +331,23 @@ class _Action:
     per_session: bool = False
 
 
+ORDER_FIELDS = (
+    "dose_mg_per_kg",
+    "dose_mg",
+    "concentration_mg_per_ml",
+    "bag_ml",
+    "duration_min",
+    "duration_reason",
+    "lot_number",
+)
+
+
 def _order(actor: Actor, s: TreatmentSession, f: Any, _: DoseStock | None) -> Any:
-    d = f.cleaned_data
     return services.dose_order(
         actor=actor,
         session=s,
-        dose_mg_per_kg=d["dose_mg_per_kg"],
-        dose_mg=d["dose_mg"],
-        weight_basis=d["weight_basis"] or None,
-        concentration_mg_per_ml=d["concentration_mg_per_ml"],
-        bag_ml=d["bag_ml"],
-        duration_min=d["duration_min"],
-        duration_reason=d["duration_reason"],
-        lot_number=d["lot_number"],
+        weight_basis=f.cleaned_data["weight_basis"] or None,
+        **cleaned(f, ORDER_FIELDS),
     )
 
 
@@ -402,11 +405,7 @@ ACTIONS: dict[str, _Action] = {
         StopForm,
         _CHANGE,
         lambda a, s, f, stock: services.dose_stop(
-            actor=a,
-            session=s,
-            infused_volume_ml=f.cleaned_data["infused_volume_ml"],
-            reason=f.cleaned_data["reason"],
-            stock=stock,
+            actor=a, session=s, stock=stock, **cleaned(f, ("infused_volume_ml", "reason"))
         ),
         "Dose stopped.",
     ),
@@ -414,11 +413,7 @@ ACTIONS: dict[str, _Action] = {
         lambda data, page: _checklist_form(page, data),
         _CHANGE,
         lambda a, s, f, _: services.checklist_update(
-            actor=a,
-            session=s,
-            checklist=f.checklist(),
-            escort_name=f.cleaned_data["escort_name"],
-            escort_phone=f.cleaned_data["escort_phone"],
+            actor=a, session=s, checklist=f.checklist(), **cleaned(f, ("escort_name", "escort_phone"))
         ),
         "Checklist updated.",
         per_session=True,
@@ -471,11 +466,7 @@ ACTIONS: dict[str, _Action] = {
         DischargeForm,
         _CHANGE,
         lambda a, s, f, _: services.discharge(
-            actor=a,
-            session=s,
-            criteria=f.criteria(),
-            ready_to_leave_at=f.cleaned_data["ready_to_leave_at"],
-            override_reason=f.cleaned_data["override_reason"],
+            actor=a, session=s, criteria=f.criteria(), **cleaned(f, ("ready_to_leave_at", "override_reason"))
         ),
         "Discharged.",
     ),
@@ -579,10 +570,8 @@ def rems_pending(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def rems_form(request: HttpRequest, session_id: int) -> HttpResponse:
     """The printable REMS patient monitoring record; marking it submitted is a POST."""
-    try:
+    with missing_as_404(TreatmentSession.DoesNotExist, "No such session."):
         form_data = selectors.rems_form(session_id=session_id)
-    except TreatmentSession.DoesNotExist:
-        raise Http404("No such session.") from None
     if form_data.page.rems is None:
         raise Http404("Only esketamine sessions have a REMS form.")
     form = RemsSubmitForm(request.POST if request.method == "POST" else None)

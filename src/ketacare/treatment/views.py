@@ -35,6 +35,7 @@ from ketacare.treatment.forms import (
 )
 from ketacare.treatment.models import Appointment, Closure, OpeningHours, TreatmentPlan
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, cleaned, form_post, saved, status_of, submit
+from ketacare.ui.views import missing_as_404
 
 
 def chart_panel(request: HttpRequest, patient: Patient, *, sessions: Sequence[Any] | None) -> str:
@@ -110,10 +111,8 @@ def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
 def _plan_page(
     request: HttpRequest, plan_id: int, bound: dict[str, BaseForm] | None = None, status: int = 200
 ) -> HttpResponse:
-    try:
+    with missing_as_404(TreatmentPlan.DoesNotExist, "No such plan."):
         page = selectors.plan_page(plan_id=plan_id)
-    except TreatmentPlan.DoesNotExist:
-        raise Http404("No such plan.") from None
     audit_view(actor=Actor.from_request(request), obj=page.plan)
     due = page.next_booster_due
     initial = (
@@ -266,7 +265,7 @@ def appointment_change(request: HttpRequest, appointment_id: int) -> HttpRespons
                 return redirect("treatment:plan", plan_id=appointment.plan_id)
         except ValidationError as exc:
             apply_errors(cancel if "cancel" in request.POST else move, exc)
-    status = UNPROCESSABLE if request.method == "POST" else 200
+    status = status_of(request)
     return render(
         request,
         "treatment/appointment_change.html",
