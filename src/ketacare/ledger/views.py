@@ -313,6 +313,18 @@ def countersign(request: HttpRequest) -> HttpResponse:
 EXPORT_PIECE_ROWS = 500
 
 
+def _audit_download(request: HttpRequest, registration: Registration, detail: dict[str, str]) -> None:
+    """A location's ledger or inventory handed out (`detail`: what, and for which period) is a read
+    of the location's records, audited as one view of the registration."""
+    with transaction.atomic():
+        audit_record_many(
+            actor=Actor.from_request(request),
+            specs=[
+                EventSpec(Action.VIEW, "ledger.registration", object_id=str(registration.pk), detail=detail)
+            ],
+        )
+
+
 @requires("ledger.export_ledger")
 def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The ledger of a location for a period as CSV, for an inspector (21 CFR 1304.04: readily
@@ -340,22 +352,11 @@ def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
             {"form": form, "registrations": Registration.objects.all()},
             status=UNPROCESSABLE,
         )
-    with transaction.atomic():
-        audit_record_many(
-            actor=Actor.from_request(request),
-            specs=[
-                EventSpec(
-                    Action.VIEW,
-                    "ledger.registration",
-                    object_id=str(registration.pk),
-                    detail={
-                        "download": "pdf" if as_pdf else "csv",
-                        "from": d["start"].isoformat(),
-                        "to": d["end"].isoformat(),
-                    },
-                )
-            ],
-        )
+    _audit_download(
+        request,
+        registration,
+        {"download": "pdf" if as_pdf else "csv", "from": d["start"].isoformat(), "to": d["end"].isoformat()},
+    )
     if as_pdf:
         pdf = HttpResponse(
             documents.ledger_pdf(registration=registration, start=d["start"], end=d["end"]),
@@ -383,18 +384,7 @@ def inventory_record(request: HttpRequest, registration_id: int) -> HttpResponse
     """The location's latest inventory of every product, printed for an inspector (the biennial
     inventory, 21 CFR 1304.11). Audited as a download."""
     registration = get_object_or_404(Registration, pk=registration_id)
-    with transaction.atomic():
-        audit_record_many(
-            actor=Actor.from_request(request),
-            specs=[
-                EventSpec(
-                    Action.VIEW,
-                    "ledger.registration",
-                    object_id=str(registration.pk),
-                    detail={"download": "inventory"},
-                )
-            ],
-        )
+    _audit_download(request, registration, {"download": "inventory"})
     response = HttpResponse(
         documents.inventory_pdf(registration=registration), content_type="application/pdf"
     )
