@@ -49,13 +49,20 @@ from ketacare.portal.forms import (
 )
 from ketacare.portal.models import Enquiry
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, cleaned, saved, status_of
+from ketacare.ui.views import missing_as_404
 
 EDIT = "portal.edit_public_site"
 
 
+def _public(**context: Any) -> dict[str, Any]:
+    """A public page's context: what its frame shows (the clinic's details, its pages' titles)
+    and the page's own `context`."""
+    return {"site": selectors.site(), "pages": selectors.titles(), **context}
+
+
 def public_home(request: HttpRequest) -> HttpResponse:
     """The clinic's front page for a visitor (web:home shows it to anyone not signed in)."""
-    return render(request, "portal/public_home.html", {"site": selectors.site(), "pages": selectors.titles()})
+    return render(request, "portal/public_home.html", _public())
 
 
 @login_not_required
@@ -64,11 +71,10 @@ def public_page(request: HttpRequest, slug: str) -> HttpResponse:
     shown = selectors.page(slug)
     if shown is None:
         raise Http404("No such page.")
-    site = selectors.site()
-    context: dict[str, Any] = {"site": site, "pages": selectors.titles(), "shown": shown}
+    context = _public(shown=shown)
     if slug == "evidence":
         context["published"] = selectors.published()
-        context["own"] = selectors.own_figures() if site.show_own_figures else None
+        context["own"] = selectors.own_figures() if context["site"].show_own_figures else None
     return render(request, "portal/public_page.html", context)
 
 
@@ -136,8 +142,7 @@ def _over_the_limit(request: HttpRequest, what: str, limit: int) -> bool:
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def enquiry_new(request: HttpRequest) -> HttpResponse:
-    site = selectors.site()
-    context: dict[str, Any] = {"site": site, "pages": selectors.titles()}
+    context = _public()
     if request.method == "POST" and _over_the_limit(request, "enquiries", settings.ENQUIRIES_PER_HOUR):
         context["limited"] = True
         return render(request, "portal/enquiry_thanks.html", context, status=429)
@@ -154,7 +159,7 @@ def enquiry_new(request: HttpRequest) -> HttpResponse:
         request,
         "portal/enquiry_form.html",
         context,
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )
 
 
@@ -260,7 +265,7 @@ def stop_messages(request: HttpRequest, token: str) -> HttpResponse:
 
     channel = request.GET.get("channel", "")
     known = ContactPreference.objects.filter(token=token).exists() and channel in Message.Channel.values
-    context: dict[str, Any] = {"site": selectors.site(), "pages": selectors.titles(), "known": known}
+    context = _public(known=known)
     context["channel_label"] = Message.Channel(channel).label.lower() if known else ""
     if request.method == "POST" and known:
         reminders.stop(token, channel)
@@ -312,7 +317,7 @@ def signed_in_patient(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def portal_sign_in(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"site": selectors.site(), "pages": selectors.titles()}
+    context = _public()
     form = PortalSignInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if _over_the_limit(
@@ -332,14 +337,14 @@ def portal_sign_in(request: HttpRequest) -> HttpResponse:
         request,
         "portal/portal_sign_in.html",
         context,
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )
 
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def portal_code(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"site": selectors.site(), "pages": selectors.titles()}
+    context = _public()
     form = PortalCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if patient_access.paused(client_ip(request)):
@@ -358,9 +363,7 @@ def portal_code(request: HttpRequest) -> HttpResponse:
             return redirect("portal:portal-home")
         form.add_error("code", checked.problem)
     context["form"] = form
-    return render(
-        request, "portal/portal_code.html", context, status=UNPROCESSABLE if request.method == "POST" else 200
-    )
+    return render(request, "portal/portal_code.html", context, status=status_of(request))
 
 
 @login_not_required
@@ -445,9 +448,7 @@ def _signed_rows(states: list[patient_selectors.ConsentState]) -> list[tuple[Con
 def _portal_page(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    response = render(
-        request, template, {"site": selectors.site(), "pages": selectors.titles(), **context}, status=status
-    )
+    response = render(request, template, _public(**context), status=status)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -485,20 +486,34 @@ def portal_consent(request: HttpRequest, patient: Any, kind: str) -> HttpRespons
         )
         if done:
             return done
-    state = _consent_state(patient.pk, kind)
-    if request.method == "GET":
-        form = ConsentSignForm(initial={"version": state.current.version})
     audit_record(actor=actor, action=Action.VIEW, obj=patient, detail={"portal": True, "consent": kind})
+    return _consent_page(
+        request, patient, kind, status_of(request), sign=form if request.method == "POST" else None
+    )
+
+
+def _consent_page(
+    request: HttpRequest,
+    patient: Any,
+    kind: str,
+    status: int,
+    *,
+    sign: ConsentSignForm | None = None,
+    withdraw: ConsentWithdrawForm | None = None,
+) -> HttpResponse:
+    """The consent document with its forms: to sign (of the version shown) and to withdraw, or
+    the one posted (`sign`, `withdraw`) shown again with its errors."""
+    state = _consent_state(patient.pk, kind)
     return _portal_page(
         request,
         "portal/portal_consent.html",
         {
             "patient": patient,
             "state": state,
-            "form": form,
-            "withdraw_form": ConsentWithdrawForm(),
+            "form": sign if sign is not None else ConsentSignForm(initial={"version": state.current.version}),
+            "withdraw_form": withdraw if withdraw is not None else ConsentWithdrawForm(),
         },
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status,
     )
 
 
@@ -533,20 +548,7 @@ def portal_consent_withdraw(request: HttpRequest, patient: Any, signature_id: in
         said=None,
         to=reverse("portal:portal-consent", args=[kind]),
     )
-    if done:
-        return done
-    state = _consent_state(patient.pk, kind)
-    return _portal_page(
-        request,
-        "portal/portal_consent.html",
-        {
-            "patient": patient,
-            "state": state,
-            "form": ConsentSignForm(initial={"version": state.current.version}),
-            "withdraw_form": form,
-        },
-        status=UNPROCESSABLE,
-    )
+    return done or _consent_page(request, patient, kind, UNPROCESSABLE, withdraw=form)
 
 
 @login_not_required
@@ -681,7 +683,7 @@ def portal_questionnaire(request: HttpRequest, patient: Any, link_id: int) -> Ht
         request,
         "portal/portal_questionnaire.html",
         context,
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )
 
 
@@ -692,12 +694,10 @@ def portal_document(request: HttpRequest, patient: Any, document_id: int) -> Htt
     """A letter or report the clinic shared with the patient, as it was when shared."""
     from ketacare.portal.models import SharedDocument
 
-    try:
+    with missing_as_404(SharedDocument.DoesNotExist, "No such document."):
         document = services.document_open(
             actor=_portal_actor(request, patient.mrn), patient=patient, document_id=document_id
         )
-    except SharedDocument.DoesNotExist:
-        raise Http404("No such document.") from None
     response = HttpResponse(bytes(document.pdf), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="{document.kind.replace("_", "-")}-{document.pk}.pdf"'
