@@ -210,15 +210,21 @@ def calendar(request: HttpRequest) -> HttpResponse:
     )
 
 
-@requires("treatment.view_appointment")
-def upcoming(request: HttpRequest) -> HttpResponse:
-    slots = selectors.upcoming()
+def _audit_slots(actor: Actor, slots: Sequence[Any]) -> None:
+    """Appointments shown on a page name their patients: one list view, naming them (none shown,
+    nothing written)."""
     audit_list_view(
-        actor=Actor.from_request(request),
+        actor=actor,
         object_type="treatment.appointment",
         ids=[s.id for s in slots],
         patients=[s.patient_id for s in slots],
     )
+
+
+@requires("treatment.view_appointment")
+def upcoming(request: HttpRequest) -> HttpResponse:
+    slots = selectors.upcoming()
+    _audit_slots(Actor.from_request(request), slots)
     return render(
         request, "treatment/upcoming.html", {"slots": slots, "today": timezone.localdate().isoformat()}
     )
@@ -345,14 +351,7 @@ def clinic_hours(request: HttpRequest) -> HttpResponse:
         return redirect("treatment:clinic-hours")
     closures = selectors.closures_ahead()
     if user.has_perm("treatment.view_appointment"):
-        shown = [slot for row in closures for slot in row.booked]
-        if shown:
-            audit_list_view(
-                actor=actor,
-                object_type="treatment.appointment",
-                ids=[slot.id for slot in shown],
-                patients=[slot.patient_id for slot in shown],
-            )
+        _audit_slots(actor, [slot for row in closures for slot in row.booked])
     status = UNPROCESSABLE if action in ("hours", "add") else 200
     return render(
         request,
