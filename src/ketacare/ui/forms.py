@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model
@@ -118,6 +119,21 @@ def status_of(request: HttpRequest) -> int:
 def cleaned(form: BaseForm, names: tuple[str, ...]) -> dict[str, Any]:
     """The form's cleaned values of the fields a service takes by the same names."""
     return {name: form.cleaned_data[name] for name in names}
+
+
+class PeriodForm(forms.Form):
+    """A form naming a period by its first and last day (the fields named in `period`): an end
+    before the start is refused beside the end, saying `backwards`."""
+
+    period = ("start", "end")
+    backwards = "The end is before the start."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = self.period
+        if data.get(first) and data.get(last) and data[first] > data[last]:
+            self.add_error(last, self.backwards)
+        return data
 
 
 def refuse_overlong(form: BaseForm) -> None:
