@@ -331,6 +331,7 @@ class _Action:
     per_session: bool = False
 
 
+# The order form's fields dose_order takes by the same name.
 ORDER_FIELDS = (
     "dose_mg_per_kg",
     "dose_mg",
