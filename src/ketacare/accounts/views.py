@@ -24,7 +24,7 @@ from ketacare.accounts.models import ApiToken, User
 from ketacare.accounts.permissions import requires
 from ketacare.accounts.roles import Role
 from ketacare.audit.context import Actor
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors, status_of
 
 
 def _locked_usernames(usernames: list[str]) -> set[str]:
@@ -75,7 +75,7 @@ def staff_new(request: HttpRequest) -> HttpResponse:
         else:
             code = twofactor.enrolment_code(actor=Actor.from_request(request), user=user)
             return _one_time_code_page(request, user, code, made=True)
-    status = UNPROCESSABLE if request.method == "POST" else 200
+    status = status_of(request)
     return render(request, "accounts/staff_form.html", {"form": form}, status=status)
 
 
@@ -235,7 +235,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
                     "Set up your authenticator again or make new codes under Your account.",
                 )
             return redirect(_next(request))
-    status = UNPROCESSABLE if request.method == "POST" else 200
+    status = status_of(request)
     return render(
         request,
         "accounts/two_factor.html",
@@ -276,7 +276,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
                 "accounts/recovery_codes.html",
                 {"codes": codes, "next": _next(request), "first": not replacing},
             )
-    status = UNPROCESSABLE if request.method == "POST" else 200
+    status = status_of(request)
     context = {
         "form": form,
         "enrolment": twofactor.enrolment(device),

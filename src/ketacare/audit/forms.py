@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 
 from ketacare.audit.models import AuditEvent
 from ketacare.audit.selectors import EventFilters
+from ketacare.ui.forms import PeriodForm
 
 
-class EventFilterForm(forms.Form):
+class EventFilterForm(PeriodForm):
+    period = ("since", "until")
+    backwards = "The last day comes before the first."
+
     actor = forms.CharField(label="User", required=False, max_length=150)
     patient = forms.IntegerField(label="Patient id", required=False, min_value=1)
     action = forms.ChoiceField(
@@ -16,12 +18,6 @@ class EventFilterForm(forms.Form):
     )
     since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            self.add_error("until", "The last day comes before the first.")
-        return data
 
     def filters(self) -> EventFilters:
         data = self.cleaned_data

@@ -11,6 +11,7 @@ from django.utils import timezone
 from ketacare.clinical import ledger as rules
 from ketacare.ledger.models import Entry, Lot, Product, Registration
 from ketacare.patients.forms import DateInput
+from ketacare.ui.forms import PeriodForm
 
 WHEN = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -182,14 +183,7 @@ class ResolveForm(forms.Form):
     resolution = forms.CharField(label="What was found", max_length=300)
 
 
-class ExportForm(forms.Form):
+class ExportForm(PeriodForm):
     registration = forms.ModelChoiceField(Registration.objects.all(), label="Location", empty_label=None)
     start = forms.DateField(label="From", widget=DateInput())
     end = forms.DateField(label="To", widget=DateInput(), initial=timezone.localdate)
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        if data.get("start") and data.get("end") and data["start"] > data["end"]:
-            self.add_error("end", "The end is before the start.")
-        return data

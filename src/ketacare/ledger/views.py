@@ -4,7 +4,7 @@ calls one service; a refusal is shown beside the field with nothing written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -14,6 +14,7 @@ from django.db import transaction
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -38,7 +39,7 @@ from ketacare.ledger.forms import (
     WasteForm,
 )
 from ketacare.ledger.models import Discrepancy, Entry, Incident, Lot, Registration
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors, saved, status_of, submit
 
 RECORD = services.RECORD_PERMISSION
 
@@ -46,17 +47,6 @@ RECORD = services.RECORD_PERMISSION
 def _post_allowed(request: HttpRequest, perm: str = RECORD) -> None:
     if not request.user.has_perm(perm):
         raise PermissionDenied
-
-
-def _run(form: BaseForm, call: Callable[[], Any]) -> Any:
-    """Call the service if the form is valid; its refusal goes beside the fields. None if refused."""
-    if not form.is_valid():
-        return None
-    try:
-        return call()
-    except ValidationError as exc:
-        apply_errors(form, exc)
-        return None
 
 
 @requires("ledger.view_entry")
@@ -73,16 +63,26 @@ def setup(request: HttpRequest) -> HttpResponse:
     which = request.POST.get("which") if posted else None
     registration = RegistrationForm(posted if which == "registration" else None, prefix="registration")
     product = ProductForm(posted if which == "product" else None, prefix="product")
-    if which == "registration" and _run(
-        registration, lambda: services.registration_create(actor=actor, **registration.cleaned_data)
+    if which == "registration" and (
+        done := saved(
+            request,
+            registration,
+            lambda: services.registration_create(actor=actor, **registration.cleaned_data),
+            said="Location added: its ledger is open. Record its initial inventory.",
+            to="ledger:setup",
+        )
     ):
-        messages.success(request, "Location added: its ledger is open. Record its initial inventory.")
-        return redirect("ledger:setup")
-    if which == "product" and _run(
-        product, lambda: services.product_create(actor=actor, **product.cleaned_data)
+        return done
+    if which == "product" and (
+        done := saved(
+            request,
+            product,
+            lambda: services.product_create(actor=actor, **product.cleaned_data),
+            said="Product added.",
+            to="ledger:setup",
+        )
     ):
-        messages.success(request, "Product added.")
-        return redirect("ledger:setup")
+        return done
     page = selectors.stock()
     return render(
         request,
@@ -96,19 +96,17 @@ def setup(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def receive(request: HttpRequest) -> HttpResponse:
     form = ReceiptForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST":
-        entry = _run(
-            form, lambda: services.receipt_record(actor=Actor.from_request(request), **form.cleaned_data)
+    if request.method == "POST" and (
+        done := saved(
+            request,
+            form,
+            lambda: services.receipt_record(actor=Actor.from_request(request), **form.cleaned_data),
+            said=lambda entry: f"Received {entry.quantity_text} of lot {entry.lot.number}.",  # type: ignore[union-attr]
+            to=lambda entry: reverse("ledger:lot", args=[entry.lot_id]),
         )
-        if entry is not None:
-            messages.success(request, f"Received {entry.quantity_text} of lot {entry.lot.number}.")
-            return redirect("ledger:lot", lot_id=entry.lot_id)
-    return render(
-        request,
-        "ledger/receive.html",
-        {"form": form},
-        status=UNPROCESSABLE if request.method == "POST" else 200,
-    )
+    ):
+        return done
+    return render(request, "ledger/receive.html", {"form": form}, status=status_of(request))
 
 
 @requires(RECORD)
@@ -123,7 +121,7 @@ def inventory(request: HttpRequest) -> HttpResponse:
             for d in lines.cleaned_data
             if d and d.get("lot_number")
         ]
-        entries = _run(
+        done, entries = submit(
             form,
             lambda: services.inventory_record(
                 actor=Actor.from_request(request),
@@ -134,7 +132,7 @@ def inventory(request: HttpRequest) -> HttpResponse:
                 at=form.cleaned_data["at"],
             ),
         )
-        if entries is not None:
+        if done and entries is not None:
             found = sum(1 for e in entries if hasattr(e, "discrepancy"))
             text = f"Inventory recorded: {len(counted)} lot(s)."
             if found:
@@ -300,20 +298,31 @@ def countersign(request: HttpRequest) -> HttpResponse:
             )
             return services.countersign(actor=actor, entry=entry, witness=witness)
 
-        if _run(form, sign) is not None:
-            messages.success(request, "Waste witnessed.")
-            return redirect("ledger:countersign")
+        if done := saved(request, form, sign, said="Waste witnessed.", to="ledger:countersign"):
+            return done
     page = selectors.to_countersign()
     _audit_patients(request, [*page.waiting, *page.administrations])
     return render(
         request,
         "ledger/countersign.html",
         {"page": page, "form": form, "failed": form.data.get("entry") if form.is_bound else None},
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )
 
 
 EXPORT_PIECE_ROWS = 500
+
+
+def _audit_download(request: HttpRequest, registration: Registration, detail: dict[str, str]) -> None:
+    """A location's ledger or inventory handed out (`detail`: what, and for which period) is a read
+    of the location's records, audited as one view of the registration."""
+    with transaction.atomic():
+        audit_record_many(
+            actor=Actor.from_request(request),
+            specs=[
+                EventSpec(Action.VIEW, "ledger.registration", object_id=str(registration.pk), detail=detail)
+            ],
+        )
 
 
 @requires("ledger.export_ledger")
@@ -343,22 +352,11 @@ def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
             {"form": form, "registrations": Registration.objects.all()},
             status=UNPROCESSABLE,
         )
-    with transaction.atomic():
-        audit_record_many(
-            actor=Actor.from_request(request),
-            specs=[
-                EventSpec(
-                    Action.VIEW,
-                    "ledger.registration",
-                    object_id=str(registration.pk),
-                    detail={
-                        "download": "pdf" if as_pdf else "csv",
-                        "from": d["start"].isoformat(),
-                        "to": d["end"].isoformat(),
-                    },
-                )
-            ],
-        )
+    _audit_download(
+        request,
+        registration,
+        {"download": "pdf" if as_pdf else "csv", "from": d["start"].isoformat(), "to": d["end"].isoformat()},
+    )
     if as_pdf:
         pdf = HttpResponse(
             documents.ledger_pdf(registration=registration, start=d["start"], end=d["end"]),
@@ -386,18 +384,7 @@ def inventory_record(request: HttpRequest, registration_id: int) -> HttpResponse
     """The location's latest inventory of every product, printed for an inspector (the biennial
     inventory, 21 CFR 1304.11). Audited as a download."""
     registration = get_object_or_404(Registration, pk=registration_id)
-    with transaction.atomic():
-        audit_record_many(
-            actor=Actor.from_request(request),
-            specs=[
-                EventSpec(
-                    Action.VIEW,
-                    "ledger.registration",
-                    object_id=str(registration.pk),
-                    detail={"download": "inventory"},
-                )
-            ],
-        )
+    _audit_download(request, registration, {"download": "inventory"})
     response = HttpResponse(
         documents.inventory_pdf(registration=registration), content_type="application/pdf"
     )
@@ -423,16 +410,15 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
         _post_allowed(request, services.INCIDENT_PERMISSION)
         actor = Actor.from_request(request)
         the = Incident.objects.get(pk=incident_id)
-        done = None
         if action == "notice":
-            done = _run(
+            done, _ = submit(
                 notice,
                 lambda: services.incident_notice_sent(
                     actor=actor, incident=the, at=notice.cleaned_data["at"]
                 ),
             )
         elif action == "form106":
-            done = _run(
+            done, _ = submit(
                 filed,
                 lambda: services.incident_form_106_filed(
                     actor=actor,
@@ -443,7 +429,7 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
             )
         else:
             raise PermissionDenied
-        if done is not None:
+        if done:
             messages.success(request, "Recorded.")
             return redirect("ledger:incident", incident_id=incident_id)
     form = selectors.form_106(incident_id=incident_id)

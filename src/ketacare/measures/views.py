@@ -25,7 +25,7 @@ from ketacare.measures.forms import AcknowledgeForm, AnswersForm, LinkForm, Staf
 from ketacare.measures.models import Context, QuestionnaireResponse, SafetyAlert, SelfReportLink, flag_labels
 from ketacare.measures.plots import trajectory_svg_cached
 from ketacare.patients.models import Patient
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors, cleaned, status_of, submit
 
 
 def chart_panel(
@@ -174,9 +174,7 @@ def response_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 patient=patient,
                 instrument=code,
                 answers=form.answers(),
-                context=form.cleaned_data["context"],
-                administered_at=form.cleaned_data["administered_at"],
-                minutes_after_dose=form.cleaned_data["minutes_after_dose"],
+                **cleaned(form, ("context", "administered_at", "minutes_after_dose")),
             ),
         )
         if done and response is not None:
@@ -189,12 +187,11 @@ def response_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             if response.flags and services.alert_priority(response.flags):
                 messages.error(request, f"Safety alert raised: {flag_labels(response.flags)}.")
             return redirect(back)
-    status = UNPROCESSABLE if request.method == "POST" else 200
     return render(
         request,
         "measures/response_form.html",
         {"patient": patient, "scale": scale, "form": form, "stem": wording.stem(scale), "back": back},
-        status=status,
+        status=status_of(request),
     )
 
 
@@ -311,7 +308,7 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "measures/self_report.html",
         {"scale": scale, "form": form, "stem": wording.stem(scale)},
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )
 
 

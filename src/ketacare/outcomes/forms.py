@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 
 from ketacare.clinical import instruments
@@ -9,10 +7,13 @@ from ketacare.clinical.codes import DIAGNOSES
 from ketacare.clinical.outcomes import OUTCOME_SCALES
 from ketacare.clinical.protocols import ROUTE_LABELS
 from ketacare.outcomes.selectors import Filters
+from ketacare.ui.forms import PeriodForm
 
 
-class FiltersForm(forms.Form):
+class FiltersForm(PeriodForm):
     """The dashboard's filters, read from the URL so a view can be shared."""
+
+    backwards = "The end date must be on or after the start date."
 
     instrument = forms.ChoiceField(
         label="Scale",
@@ -36,12 +37,6 @@ class FiltersForm(forms.Form):
         choices=[("", "Any")] + [(str(c), label) for c, label in ROUTE_LABELS.items()],
         required=False,
     )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("start") and data.get("end") and data["start"] > data["end"]:
-            self.add_error("end", "The end date must be on or after the start date.")
-        return data
 
     def filters(self) -> Filters:
         data = self.cleaned_data

@@ -20,40 +20,58 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-def weight_field(**kwargs: Any) -> forms.DecimalField:
+def _body_field(
+    label: str, low: Any, high: Any, messages: dict[str, str], **kwargs: Any
+) -> forms.DecimalField:
+    """A body measurement to one decimal, optional, between the plausible bounds (`low`, `high`),
+    with `messages` that say which unit is meant."""
     return forms.DecimalField(
-        label="Weight (kg)",
+        label=label,
         max_digits=5,
         decimal_places=1,
         required=False,
-        min_value=body.WEIGHT_KG_MIN,
-        max_value=body.WEIGHT_KG_MAX,
-        error_messages={
-            "min_value": f"Weight must be at least {body.WEIGHT_KG_MIN} kg (is it in pounds?).",
-            "max_value": f"Weight must be at most {body.WEIGHT_KG_MAX} kg (is it in pounds?).",
+        min_value=low,
+        max_value=high,
+        error_messages=messages,
+        widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
+        **kwargs,
+    )
+
+
+def weight_field(**kwargs: Any) -> forms.DecimalField:
+    low, high = body.WEIGHT_KG_MIN, body.WEIGHT_KG_MAX
+    return _body_field(
+        "Weight (kg)",
+        low,
+        high,
+        {
+            "min_value": f"Weight must be at least {low} kg (is it in pounds?).",
+            "max_value": f"Weight must be at most {high} kg (is it in pounds?).",
             "invalid": "Enter the weight as a number of kilograms, e.g. 72.5.",
         },
-        widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
         **kwargs,
     )
 
 
 def height_field(**kwargs: Any) -> forms.DecimalField:
-    return forms.DecimalField(
-        label="Height (cm)",
-        max_digits=5,
-        decimal_places=1,
-        required=False,
-        min_value=body.HEIGHT_CM_MIN,
-        max_value=body.HEIGHT_CM_MAX,
-        error_messages={
-            "min_value": f"Height must be at least {body.HEIGHT_CM_MIN} cm (is it in inches?).",
-            "max_value": f"Height must be at most {body.HEIGHT_CM_MAX} cm.",
+    low, high = body.HEIGHT_CM_MIN, body.HEIGHT_CM_MAX
+    return _body_field(
+        "Height (cm)",
+        low,
+        high,
+        {
+            "min_value": f"Height must be at least {low} cm (is it in inches?).",
+            "max_value": f"Height must be at most {high} cm.",
             "invalid": "Enter the height as a number of centimetres, e.g. 170.",
         },
-        widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
         **kwargs,
     )
+
+
+def typed_name_field(*, label: str, help_text: str, **kwargs: Any) -> forms.CharField:
+    """The name typed as a consent's signature. Blank or not, it goes to the service, which says
+    what the name must be, with every other error."""
+    return forms.CharField(label=label, max_length=200, required=False, help_text=help_text, **kwargs)
 
 
 class PatientForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -169,11 +187,8 @@ class ConsentPaperForm(forms.Form):
     version the page showed: a newer one published since is refused, not signed in its place."""
 
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    typed_name = forms.CharField(
-        label="Name as the patient signed it",
-        max_length=200,
-        required=False,  # blank or not, the service says what the name must be, with every other error
-        help_text="Their first and last name, as on record.",
+    typed_name = typed_name_field(
+        label="Name as the patient signed it", help_text="Their first and last name, as on record."
     )
     signed_at = forms.DateTimeField(
         label="Signed at",

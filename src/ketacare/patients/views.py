@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -33,15 +34,14 @@ from ketacare.patients.forms import (
     PatientRegisterForm,
 )
 from ketacare.patients.models import ConsentSignature, Patient
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors, cleaned, saved, status_of, submit
+from ketacare.ui.views import missing_as_404
 
 
 def chart_or_404(patient_id: int) -> selectors.Chart:
     """The chart's own part (demographics, diagnoses, measurements, allergies), or a 404."""
-    try:
+    with missing_as_404(Patient.DoesNotExist, "No patient with that id."):
         return selectors.patient_chart(patient_id=patient_id)
-    except Patient.DoesNotExist:
-        raise Http404("No patient with that id.") from None
 
 
 @requires("patients.view_patient")
@@ -90,7 +90,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Registered {patient.full_name}, MRN {patient.mrn}.")
             return redirect("patients:chart", patient_id=patient.pk)
-    status = UNPROCESSABLE if request.method == "POST" else 200
+    status = status_of(request)
     return render(request, "patients/patient_form.html", {"form": form, "creating": True}, status=status)
 
 
@@ -100,7 +100,8 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = chart_or_404(patient_id).patient
     form = PatientForm(request.POST if request.method == "POST" else None, instance=patient)
     if request.method == "POST":
-        if submit(
+        done = saved(
+            request,
             form,
             lambda: services.patient_update(
                 actor=Actor.from_request(request),
@@ -109,17 +110,18 @@ def patient_edit(request: HttpRequest, patient_id: int) -> HttpResponse:
                 diagnoses=form.cleaned_data["diagnoses"],
                 primary_diagnosis=form.cleaned_data["primary_diagnosis"] or None,
             ),
-        )[0]:
-            messages.success(request, "Changes saved.")
-            return redirect("patients:chart", patient_id=patient.pk)
+            said="Changes saved.",
+            to=reverse("patients:chart", args=[patient.pk]),
+        )
+        if done:
+            return done
     else:
         audit_view(actor=Actor.from_request(request), obj=patient)
-    status = UNPROCESSABLE if request.method == "POST" else 200
     return render(
         request,
         "patients/patient_form.html",
         {"form": form, "patient": patient, "creating": False},
-        status=status,
+        status=status_of(request),
     )
 
 
@@ -138,80 +140,61 @@ def chart_context(
     }
 
 
+def _chart_form(
+    form_class: type[MeasurementForm | AllergyForm], *, key: str, fragment: str
+) -> Callable[[Callable[[HttpRequest, Patient, Any], object]], Callable[..., HttpResponse]]:
+    """A POST view of a form of the chart's own part, made of its service call (the decorated
+    function, given the request, the patient and the valid form; `key`: the form's name in
+    chart_context). An htmx request gets the section back (`fragment`), with a fresh form once
+    recorded; a plain one is redirected to the chart, or shown the chart with the errors."""
+
+    def view_of(record: Callable[[HttpRequest, Patient, Any], object]) -> Callable[..., HttpResponse]:
+        @require_POST
+        @wraps(record)
+        def view(request: HttpRequest, patient_id: int, decisions: selectors.Decisions) -> HttpResponse:
+            chart = chart_or_404(patient_id)
+            form = form_class(request.POST)
+            status = 200
+            submit(form, lambda: record(request, chart.patient, form))
+            if form.errors:
+                status = UNPROCESSABLE
+            else:
+                chart, form = selectors.patient_chart(patient_id=patient_id), form_class()
+            htmx = request.htmx  # type: ignore[attr-defined]
+            if status == 200 and not htmx:
+                messages.success(request, "Recorded.")
+                return redirect("patients:chart", patient_id=patient_id)
+            return render(
+                request,
+                fragment if htmx else "patients/chart.html",
+                chart_context(chart, decided=decisions(patient_id=patient_id), **{key: form}),
+                status=status,
+            )
+
+        return view
+
+    return view_of
+
+
 @requires("patients.add_bodymeasurement")
-@require_POST
-def measurement_add(request: HttpRequest, patient_id: int, decisions: selectors.Decisions) -> HttpResponse:
-    chart = chart_or_404(patient_id)
-    form = MeasurementForm(request.POST)
-    status = 200
-    submit(
-        form,
-        lambda: services.measurement_record(
-            actor=Actor.from_request(request),
-            patient=chart.patient,
-            weight_kg=form.cleaned_data["weight_kg"],
-            height_cm=form.cleaned_data["height_cm"],
-        ),
-    )
-    if form.errors:
-        status = UNPROCESSABLE
-    else:
-        chart, form = selectors.patient_chart(patient_id=patient_id), MeasurementForm()
-    if request.htmx:  # type: ignore[attr-defined]
-        return render(
-            request,
-            "patients/_measurements.html",
-            chart_context(chart, decided=decisions(patient_id=patient_id), measurement_form=form),
-            status=status,
-        )
-    if status == 200:
-        messages.success(request, "Recorded.")
-        return redirect("patients:chart", patient_id=patient_id)
-    return render(
-        request,
-        "patients/chart.html",
-        chart_context(chart, decided=decisions(patient_id=patient_id), measurement_form=form),
-        status=status,
+@_chart_form(MeasurementForm, key="measurement_form", fragment="patients/_measurements.html")
+def measurement_add(request: HttpRequest, patient: Patient, form: Any) -> object:
+    return services.measurement_record(
+        actor=Actor.from_request(request), patient=patient, **cleaned(form, ("weight_kg", "height_cm"))
     )
 
 
 @requires("patients.add_allergy")
-@require_POST
-def allergy_add(request: HttpRequest, patient_id: int, decisions: selectors.Decisions) -> HttpResponse:
-    chart = chart_or_404(patient_id)
-    form = AllergyForm(request.POST)
-    status = 200
-    submit(
-        form,
-        lambda: services.allergy_record(
-            actor=Actor.from_request(request), patient=chart.patient, **form.cleaned_data
-        ),
-    )
-    if form.errors:
-        status = UNPROCESSABLE
-    else:
-        chart, form = selectors.patient_chart(patient_id=patient_id), AllergyForm()
-    if request.htmx:  # type: ignore[attr-defined]
-        return render(
-            request,
-            "patients/_allergies.html",
-            chart_context(chart, decided=decisions(patient_id=patient_id), allergy_form=form),
-            status=status,
-        )
-    if status == 200:
-        messages.success(request, "Recorded.")
-        return redirect("patients:chart", patient_id=patient_id)
-    return render(
-        request,
-        "patients/chart.html",
-        chart_context(chart, decided=decisions(patient_id=patient_id), allergy_form=form),
-        status=status,
-    )
+@_chart_form(AllergyForm, key="allergy_form", fragment="patients/_allergies.html")
+def allergy_add(request: HttpRequest, patient: Patient, form: Any) -> object:
+    return services.allergy_record(actor=Actor.from_request(request), patient=patient, **form.cleaned_data)
 
 
 # -- Consent to treatment: what the patient signed, and a paper signature or a withdrawal --------
 
 CONSENT_VIEW = "patients.view_consentsignature"
+# The paper form's fields consent_record_paper takes by the same name.
+PAPER_FIELDS = ("version", "typed_name", "signed_at", "witnessed")
 
 
 def _consent_page(
@@ -305,27 +288,22 @@ def consent_paper(
         raise Http404("No such consent.")
     patient = _patient_or_404(patient_id)
     form = ConsentPaperForm(request.POST, prefix=kind)
-    done, signature = submit(
+    return saved(
+        request,
         form,
         lambda: services.consent_record_paper(
             actor=Actor.from_request(request),
             patient=patient,
             kind=kind,
-            version=form.cleaned_data["version"],
-            typed_name=form.cleaned_data["typed_name"],
-            signed_at=form.cleaned_data["signed_at"],
-            witnessed=form.cleaned_data["witnessed"],
+            **cleaned(form, PAPER_FIELDS),
             decided_at=decisions(patient_id=patient.pk).get(kind),
         ),
-    )
-    if done and signature is not None:
-        messages.success(
-            request,
+        said=lambda signature: (
             f"Recorded: {patient.full_name} signed version {signature.document.version} of the "
-            f"{consent.BY_CODE[kind].label} consent on paper, witnessed by you.",
-        )
-        return redirect(reverse("patients:consent", args=[patient.pk]) + f"#consent-{kind}")
-    return _consent_page(request, patient, decisions, status=UNPROCESSABLE, paper=(kind, form))
+            f"{consent.BY_CODE[kind].label} consent on paper, witnessed by you."
+        ),
+        to=reverse("patients:consent", args=[patient.pk]) + f"#consent-{kind}",
+    ) or _consent_page(request, patient, decisions, status=UNPROCESSABLE, paper=(kind, form))
 
 
 @requires(CONSENT_VIEW, services.CONSENT_WITHDRAW)
@@ -338,22 +316,18 @@ def consent_withdraw(
         ConsentSignature.objects.select_related("document"), pk=signature_id, patient=patient
     )
     form = ConsentWithdrawForm(request.POST, prefix=f"w{signature.pk}")
-    done, _ = submit(
+    label = consent.BY_CODE[signature.document.kind].label
+    return saved(
+        request,
         form,
         lambda: services.consent_withdraw(
             actor=Actor.from_request(request), signature=signature, reason=form.cleaned_data["reason"]
         ),
         place=lambda exc: ValidationError({"reason": exc.messages}),
-    )
-    if done:
-        label = consent.BY_CODE[signature.document.kind].label
-        messages.success(
-            request,
-            f"Recorded: {patient.full_name} withdrew their consent to {label}. No course by this route "
-            "starts, and no session is checked in or dosed, until they sign again.",
-        )
-        return redirect("patients:consent", patient_id=patient.pk)
-    return _consent_page(request, patient, decisions, status=UNPROCESSABLE, withdraw=(signature.pk, form))
+        said=f"Recorded: {patient.full_name} withdrew their consent to {label}. No course by this route "
+        "starts, and no session is checked in or dosed, until they sign again.",
+        to=reverse("patients:consent", args=[patient.pk]),
+    ) or _consent_page(request, patient, decisions, status=UNPROCESSABLE, withdraw=(signature.pk, form))
 
 
 @requires(CONSENT_VIEW, services.CONSENT_WITHDRAW)

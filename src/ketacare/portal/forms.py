@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from ketacare.clinical import instruments, prescreen
 from ketacare.clinical.candidacy import PRESENTING_LABELS
+from ketacare.patients.forms import typed_name_field
 from ketacare.patients.models import Sex
 from ketacare.patients.services import CONSENT_BODY_MAX
 from ketacare.portal.models import Enquiry, PublicSite
@@ -179,10 +180,8 @@ class ConsentSignForm(forms.Form):
     version they read goes with it, so a newer one published meanwhile is not signed unread."""
 
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    typed_name = forms.CharField(
+    typed_name = typed_name_field(
         label="Type your full name to sign",
-        max_length=200,
-        required=False,  # blank or not, the service says what the name must be, with every other error
         help_text="Your first and last name, as the clinic has them.",
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )

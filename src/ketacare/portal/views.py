@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -47,14 +48,21 @@ from ketacare.portal.forms import (
     SiteForm,
 )
 from ketacare.portal.models import Enquiry
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors, cleaned, saved, status_of
+from ketacare.ui.views import missing_as_404
 
 EDIT = "portal.edit_public_site"
 
 
+def _public(**context: Any) -> dict[str, Any]:
+    """A public page's context: what its frame shows (the clinic's details, its pages' titles)
+    and the page's own `context`."""
+    return {"site": selectors.site(), "pages": selectors.titles(), **context}
+
+
 def public_home(request: HttpRequest) -> HttpResponse:
     """The clinic's front page for a visitor (web:home shows it to anyone not signed in)."""
-    return render(request, "portal/public_home.html", {"site": selectors.site(), "pages": selectors.titles()})
+    return render(request, "portal/public_home.html", _public())
 
 
 @login_not_required
@@ -63,11 +71,10 @@ def public_page(request: HttpRequest, slug: str) -> HttpResponse:
     shown = selectors.page(slug)
     if shown is None:
         raise Http404("No such page.")
-    site = selectors.site()
-    context: dict[str, Any] = {"site": site, "pages": selectors.titles(), "shown": shown}
+    context = _public(shown=shown)
     if slug == "evidence":
         context["published"] = selectors.published()
-        context["own"] = selectors.own_figures() if site.show_own_figures else None
+        context["own"] = selectors.own_figures() if context["site"].show_own_figures else None
     return render(request, "portal/public_page.html", context)
 
 
@@ -77,15 +84,16 @@ def site_edit(request: HttpRequest) -> HttpResponse:
     """The clinic admin's list of pages and the clinic's details."""
     site = selectors.site()
     form = SiteForm(request.POST if request.method == "POST" else None, instance=site)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.site_save(actor=Actor.from_request(request), **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, "The clinic's details are saved.")
-            return redirect("portal:site")
-    status = UNPROCESSABLE if request.method == "POST" else 200
+    if request.method == "POST" and (
+        done := saved(
+            request,
+            form,
+            lambda: services.site_save(actor=Actor.from_request(request), **form.cleaned_data),
+            said="The clinic's details are saved.",
+            to="portal:site",
+        )
+    ):
+        return done
     pages = [*selectors.titles(), *((p, p.title) for p in PREPARATION)]
     consents = (
         patient_selectors.consent_current_documents().values()
@@ -93,7 +101,10 @@ def site_edit(request: HttpRequest) -> HttpResponse:
         else []
     )
     return render(
-        request, "portal/site.html", {"form": form, "pages": pages, "consents": consents}, status=status
+        request,
+        "portal/site.html",
+        {"form": form, "pages": pages, "consents": consents},
+        status=status_of(request),
     )
 
 
@@ -105,16 +116,17 @@ def page_edit(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such page.")
     initial = {"title": shown.title, "body": shown.body}
     form = PageForm(request.POST if request.method == "POST" else None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.page_save(actor=Actor.from_request(request), slug=slug, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"“{form.cleaned_data['title']}” is saved and shown to visitors.")
-            return redirect("portal:page-edit", slug=slug)
-    status = UNPROCESSABLE if request.method == "POST" else 200
-    return render(request, "portal/page_edit.html", {"form": form, "shown": shown}, status=status)
+    if request.method == "POST" and (
+        done := saved(
+            request,
+            form,
+            lambda: services.page_save(actor=Actor.from_request(request), slug=slug, **form.cleaned_data),
+            said=lambda _: f"“{form.cleaned_data['title']}” is saved and shown to visitors.",
+            to=reverse("portal:page-edit", args=[slug]),
+        )
+    ):
+        return done
+    return render(request, "portal/page_edit.html", {"form": form, "shown": shown}, status=status_of(request))
 
 
 # -- "Talk to a doctor": the public enquiry form and the front desk's queue ------------------------
@@ -130,8 +142,7 @@ def _over_the_limit(request: HttpRequest, what: str, limit: int) -> bool:
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def enquiry_new(request: HttpRequest) -> HttpResponse:
-    site = selectors.site()
-    context: dict[str, Any] = {"site": site, "pages": selectors.titles()}
+    context = _public()
     if request.method == "POST" and _over_the_limit(request, "enquiries", settings.ENQUIRIES_PER_HOUR):
         context["limited"] = True
         return render(request, "portal/enquiry_thanks.html", context, status=429)
@@ -148,7 +159,7 @@ def enquiry_new(request: HttpRequest) -> HttpResponse:
         request,
         "portal/enquiry_form.html",
         context,
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )
 
 
@@ -254,7 +265,7 @@ def stop_messages(request: HttpRequest, token: str) -> HttpResponse:
 
     channel = request.GET.get("channel", "")
     known = ContactPreference.objects.filter(token=token).exists() and channel in Message.Channel.values
-    context: dict[str, Any] = {"site": selectors.site(), "pages": selectors.titles(), "known": known}
+    context = _public(known=known)
     context["channel_label"] = Message.Channel(channel).label.lower() if known else ""
     if request.method == "POST" and known:
         reminders.stop(token, channel)
@@ -306,7 +317,7 @@ def signed_in_patient(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def portal_sign_in(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"site": selectors.site(), "pages": selectors.titles()}
+    context = _public()
     form = PortalSignInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if _over_the_limit(
@@ -326,14 +337,14 @@ def portal_sign_in(request: HttpRequest) -> HttpResponse:
         request,
         "portal/portal_sign_in.html",
         context,
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )
 
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def portal_code(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"site": selectors.site(), "pages": selectors.titles()}
+    context = _public()
     form = PortalCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if patient_access.paused(client_ip(request)):
@@ -352,9 +363,7 @@ def portal_code(request: HttpRequest) -> HttpResponse:
             return redirect("portal:portal-home")
         form.add_error("code", checked.problem)
     context["form"] = form
-    return render(
-        request, "portal/portal_code.html", context, status=UNPROCESSABLE if request.method == "POST" else 200
-    )
+    return render(request, "portal/portal_code.html", context, status=status_of(request))
 
 
 @login_not_required
@@ -439,9 +448,7 @@ def _signed_rows(states: list[patient_selectors.ConsentState]) -> list[tuple[Con
 def _portal_page(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    response = render(
-        request, template, {"site": selectors.site(), "pages": selectors.titles(), **context}, status=status
-    )
+    response = render(request, template, _public(**context), status=status)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -461,38 +468,57 @@ def portal_consent(request: HttpRequest, patient: Any, kind: str) -> HttpRespons
         from ketacare.screening.selectors import eligible_since
 
         decided_at = eligible_since(patient_id=patient.pk).get(kind)
-        done, _ = submit(
+        done = saved(
+            request,
             form,
             lambda: patient_services.consent_sign(
                 actor=actor,
                 patient=patient,
                 kind=kind,
-                version=form.cleaned_data["version"],
-                typed_name=form.cleaned_data["typed_name"],
-                understood=form.cleaned_data["understood"],
+                **cleaned(form, SIGN_FIELDS),
                 decided_at=decided_at,
             ),
             place=lambda exc: (
                 ValidationError({"typed_name": exc.messages}) if not hasattr(exc, "error_dict") else exc
             ),
+            said=None,
+            to=reverse("portal:portal-consent", args=[kind]),
         )
         if done:
-            return redirect("portal:portal-consent", kind=kind)
-    state = _consent_state(patient.pk, kind)
-    if request.method == "GET":
-        form = ConsentSignForm(initial={"version": state.current.version})
+            return done
     audit_record(actor=actor, action=Action.VIEW, obj=patient, detail={"portal": True, "consent": kind})
+    return _consent_page(
+        request, patient, kind, status_of(request), sign=form if request.method == "POST" else None
+    )
+
+
+def _consent_page(
+    request: HttpRequest,
+    patient: Any,
+    kind: str,
+    status: int,
+    *,
+    sign: ConsentSignForm | None = None,
+    withdraw: ConsentWithdrawForm | None = None,
+) -> HttpResponse:
+    """The consent document with its forms: to sign (of the version shown) and to withdraw, or
+    the one posted (`sign`, `withdraw`) shown again with its errors."""
+    state = _consent_state(patient.pk, kind)
     return _portal_page(
         request,
         "portal/portal_consent.html",
         {
             "patient": patient,
             "state": state,
-            "form": form,
-            "withdraw_form": ConsentWithdrawForm(),
+            "form": sign if sign is not None else ConsentSignForm(initial={"version": state.current.version}),
+            "withdraw_form": withdraw if withdraw is not None else ConsentWithdrawForm(),
         },
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status,
     )
+
+
+# The signing form's fields consent_sign takes by the same name.
+SIGN_FIELDS = ("version", "typed_name", "understood")
 
 
 def _own_signature(patient: Any, signature_id: int) -> ConsentSignature:
@@ -512,27 +538,17 @@ def portal_consent_withdraw(request: HttpRequest, patient: Any, signature_id: in
     kind = signature.document.kind
     form = ConsentWithdrawForm(request.POST)
     actor = _portal_actor(request, patient.mrn)
-    done, _ = submit(
+    done = saved(
+        request,
         form,
         lambda: patient_services.consent_withdraw(
             actor=actor, signature=signature, reason=form.cleaned_data["reason"], by_patient=True
         ),
         place=lambda exc: ValidationError({"confirm": exc.messages}),
+        said=None,
+        to=reverse("portal:portal-consent", args=[kind]),
     )
-    if done:
-        return redirect("portal:portal-consent", kind=kind)
-    state = _consent_state(patient.pk, kind)
-    return _portal_page(
-        request,
-        "portal/portal_consent.html",
-        {
-            "patient": patient,
-            "state": state,
-            "form": ConsentSignForm(initial={"version": state.current.version}),
-            "withdraw_form": form,
-        },
-        status=UNPROCESSABLE,
-    )
+    return done or _consent_page(request, patient, kind, UNPROCESSABLE, withdraw=form)
 
 
 @login_not_required
@@ -568,28 +584,26 @@ def consent_edit(request: HttpRequest, kind: str) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         initial={"title": current.title, "body": current.body},
     )
-    if request.method == "POST":
-        done, document = submit(
+    if request.method == "POST" and (
+        done := saved(
+            request,
             form,
             lambda: patient_services.consent_publish(
-                actor=Actor.from_request(request),
-                kind=kind,
-                title=form.cleaned_data["title"],
-                body=form.cleaned_data["body"],
+                actor=Actor.from_request(request), kind=kind, **cleaned(form, ("title", "body"))
             ),
-        )
-        if done and document is not None:
-            messages.success(
-                request,
+            said=lambda document: (
                 f"Version {document.version} is published: patients are asked to sign it, and a new "
-                "course by this route starts only once they have.",
-            )
-            return redirect("portal:consent-edit", kind=kind)
+                "course by this route starts only once they have."
+            ),
+            to=reverse("portal:consent-edit", args=[kind]),
+        )
+    ):
+        return done
     return render(
         request,
         "portal/consent_edit.html",
         {"current": current, "form": form, "versions": patient_selectors.consent_versions(kind)},
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )
 
 
@@ -608,8 +622,9 @@ def portal_move(request: HttpRequest, patient: Any, appointment_id: int) -> Http
         Appointment, pk=appointment_id, patient_id=patient.pk, status=Appointment.Status.BOOKED
     )
     form = MoveRequestForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST":
-        done, _ = submit(
+    if request.method == "POST" and (
+        done := saved(
+            request,
             form,
             lambda: services.move_request_make(
                 actor=_portal_actor(request, patient.mrn),
@@ -617,15 +632,16 @@ def portal_move(request: HttpRequest, patient: Any, appointment_id: int) -> Http
                 appointment_id=appointment.pk,
                 preferred=form.cleaned_data["preferred"],
             ),
+            said="Your request is with the front desk: they will contact you.",
+            to="portal:portal-home",
         )
-        if done:
-            messages.success(request, "Your request is with the front desk: they will contact you.")
-            return redirect("portal:portal-home")
+    ):
+        return done
     return _portal_page(
         request,
         "portal/portal_move.html",
         {"appointment": appointment, "form": form},
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )
 
 
@@ -667,7 +683,7 @@ def portal_questionnaire(request: HttpRequest, patient: Any, link_id: int) -> Ht
         request,
         "portal/portal_questionnaire.html",
         context,
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )
 
 
@@ -678,12 +694,10 @@ def portal_document(request: HttpRequest, patient: Any, document_id: int) -> Htt
     """A letter or report the clinic shared with the patient, as it was when shared."""
     from ketacare.portal.models import SharedDocument
 
-    try:
+    with missing_as_404(SharedDocument.DoesNotExist, "No such document."):
         document = services.document_open(
             actor=_portal_actor(request, patient.mrn), patient=patient, document_id=document_id
         )
-    except SharedDocument.DoesNotExist:
-        raise Http404("No such document.") from None
     response = HttpResponse(bytes(document.pdf), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="{document.kind.replace("_", "-")}-{document.pk}.pdf"'
@@ -736,13 +750,15 @@ def shared_documents(request: HttpRequest, patient_id: int) -> HttpResponse:
     if request.method == "POST":
         if not request.user.has_perm("portal.share_document"):
             raise PermissionDenied
-        done, shared = submit(
+        done = saved(
+            request,
             form,
             lambda: services.document_share(actor=actor, patient=patient, **form.choice()),
+            said=lambda shared: f"Shared with the patient: {shared.title}.",
+            to=reverse("portal:shared", args=[patient.pk]),
         )
-        if done and shared is not None:
-            messages.success(request, f"Shared with the patient: {shared.title}.")
-            return redirect("portal:shared", patient_id=patient.pk)
+        if done:
+            return done
     rows = selectors.shared_documents(patient.pk)
     audit_list_view(
         actor=actor, object_type="portal.shareddocument", ids=[d.pk for d in rows], patients=[patient.pk]
@@ -751,7 +767,7 @@ def shared_documents(request: HttpRequest, patient_id: int) -> HttpResponse:
         request,
         "portal/shared_documents.html",
         {"patient": patient, "rows": rows, "form": form},
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )
 
 

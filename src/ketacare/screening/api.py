@@ -12,7 +12,7 @@ from ketacare.audit.api import RecordingViewSet, RecordViewSet, Writer, changing
 from ketacare.patients.models import Patient
 from ketacare.screening import services
 from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Referral
-from ketacare.ui.api import ReasonSerializer, RecordField, RecordFilter, RecordSerializer, names
+from ketacare.ui.api import IsSet, ReasonSerializer, RecordField, RecordFilter, RecordSerializer, names
 
 
 class ReferralSerializer(RecordSerializer):
@@ -74,7 +74,7 @@ class DecisionViewSet(RecordViewSet):
 
 class TrialSerializer(RecordSerializer):
     daily_dose_mg = serializers.DecimalField(max_digits=7, decimal_places=3)
-    struck_out = serializers.SerializerMethodField(help_text="Entered in error: kept, and not counted.")
+    struck_out = IsSet(source="struck_out_at", help_text="Entered in error: kept, and not counted.")
 
     class Meta:
         model = AntidepressantTrial
@@ -82,9 +82,6 @@ class TrialSerializer(RecordSerializer):
             "id patient drug daily_dose_mg started_on stopped_on adherence outcome current_episode "
             "notes recorded_at struck_out struck_out_at struck_out_reason"
         )
-
-    def get_struck_out(self, obj: AntidepressantTrial) -> bool:
-        return obj.struck_out_at is not None
 
 
 class TrialWriteSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms import BaseForm
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -30,7 +30,8 @@ from ketacare.screening.forms import (
     TrialForm,
 )
 from ketacare.screening.models import AntidepressantTrial, CandidacyDecision, Consultation
-from ketacare.ui.forms import UNPROCESSABLE, submit
+from ketacare.ui.forms import UNPROCESSABLE, cleaned, form_post, saved, status_of
+from ketacare.ui.views import missing_as_404
 
 
 def chart_panel(request: HttpRequest, patient: Patient) -> str:
@@ -53,6 +54,16 @@ def chart_panel(request: HttpRequest, patient: Patient) -> str:
     )
 
 
+# The referral form's fields referral_record takes by the same name.
+REFERRAL_FIELDS = (
+    "received_on",
+    "reason",
+    "presenting_conditions",
+    "consent_to_treatment",
+    "consent_to_share",
+)
+
+
 @requires("screening.add_referral")
 @require_http_methods(["GET", "POST"])
 def referral_new(request: HttpRequest, patient_id: int) -> HttpResponse:
@@ -66,26 +77,27 @@ def referral_new(request: HttpRequest, patient_id: int) -> HttpResponse:
 
     @transaction.atomic
     def record() -> None:
-        data = form.cleaned_data
-        provider, details = data["referring_provider"], form.new_provider()
+        provider, details = form.cleaned_data["referring_provider"], form.new_provider()
         if details is not None:
             provider = referring_provider_create(actor=actor, details=details)
         services.referral_record(
-            actor=actor,
-            patient=patient,
-            referring_provider=provider,
-            received_on=data["received_on"],
-            reason=data["reason"],
-            presenting_conditions=data["presenting_conditions"],
-            consent_to_treatment=data["consent_to_treatment"],
-            consent_to_share=data["consent_to_share"],
+            actor=actor, patient=patient, referring_provider=provider, **cleaned(form, REFERRAL_FIELDS)
         )
 
-    if request.method == "POST" and submit(form, record, place=_provider_errors)[0]:
-        messages.success(request, "Referral recorded.")
-        return redirect("patients:chart", patient_id=patient.pk)
-    status = UNPROCESSABLE if request.method == "POST" else 200
-    return render(request, "screening/referral_form.html", {"patient": patient, "form": form}, status=status)
+    if request.method == "POST" and (
+        done := saved(
+            request,
+            form,
+            record,
+            place=_provider_errors,
+            said="Referral recorded.",
+            to=reverse("patients:chart", args=[patient.pk]),
+        )
+    ):
+        return done
+    return render(
+        request, "screening/referral_form.html", {"patient": patient, "form": form}, status=status_of(request)
+    )
 
 
 def _provider_errors(exc: ValidationError) -> ValidationError:
@@ -123,10 +135,8 @@ def _forms(consultation: Consultation, bound: dict[str, BaseForm]) -> dict[str, 
 def _page(
     request: HttpRequest, consultation_id: int, bound: dict[str, BaseForm] | None = None, status: int = 200
 ) -> HttpResponse:
-    try:
+    with missing_as_404(Consultation.DoesNotExist, "No such consultation."):
         page = selectors.consultation_page(consultation_id=consultation_id)
-    except Consultation.DoesNotExist:
-        raise Http404("No such consultation.") from None
     audit_view(actor=Actor.from_request(request), obj=page.consultation)
     return render(
         request,
@@ -165,92 +175,46 @@ TRIAL_FIELDS = (
     "notes",
 )
 PRIOR_TREATMENT_FIELDS = ("kind", "outcome", "description", "started_on", "sessions", "current_episode")
+EPISODE_FIELDS = ("episode_duration_months", "severity", "augmentation_used", "notes")
 DECISION_FIELDS = ("decision", "routes", "reasons", "precautions", "plan", "password")
 
 
-def _fields(form: BaseForm, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: form.cleaned_data[name] for name in names}
+def _consultation_url(consultation: Consultation) -> str:
+    return reverse("screening:consultation", args=[consultation.pk])
 
 
-def _back(consultation: Consultation, anchor: str) -> HttpResponse:
-    return redirect(reverse("screening:consultation", args=[consultation.pk]) + f"#{anchor}")
-
-
-def _section_saved(
-    request: HttpRequest,
-    consultation: Consultation,
-    form: BaseForm,
-    save: Callable[[], Any],
-    *,
-    key: str,
-    anchor: str,
-    said: Callable[[Any], str],
-) -> HttpResponse:
-    """One section of the consultation page posted: saved (the message, back to the section) or
-    the page again with the section's form and its errors."""
-    done, saved = submit(form, save)
-    if done:
-        messages.success(request, said(saved))
-        return _back(consultation, anchor)
-    return _page(request, consultation.pk, {key: form}, UNPROCESSABLE)
+# Each section of the consultation page posts to a view made of its service call: saved, the
+# message and back to the section; refused, the page again with the section's form and its errors.
+_section = partial(form_post, _consultation, page=_page, url=_consultation_url)
 
 
 @requires("screening.change_consultation")
-@require_POST
-def episode_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
-    consultation = _consultation(consultation_id)
-    form = EpisodeForm(request.POST, instance=Consultation.objects.get(pk=consultation.pk))
-    return _section_saved(
-        request,
-        consultation,
-        form,
-        lambda: services.episode_record(
-            actor=Actor.from_request(request),
-            consultation=consultation,
-            episode_duration_months=form.cleaned_data["episode_duration_months"],
-            severity=form.cleaned_data["severity"],
-            augmentation_used=form.cleaned_data["augmentation_used"],
-            notes=form.cleaned_data["notes"],
-        ),
-        key="episode",
-        anchor="episode",
-        said=lambda _: "Episode recorded.",
+@_section(
+    EpisodeForm,
+    key="episode",
+    anchor="episode",
+    said="Episode recorded.",
+    form_kwargs=lambda consultation: {"instance": Consultation.objects.get(pk=consultation.pk)},
+)
+def episode_edit(request: HttpRequest, consultation: Consultation, form: Any) -> Any:
+    return services.episode_record(
+        actor=Actor.from_request(request), consultation=consultation, **cleaned(form, EPISODE_FIELDS)
     )
 
 
 @requires("screening.change_consultation")
-@require_POST
-def checklist_edit(request: HttpRequest, consultation_id: int) -> HttpResponse:
-    consultation = _consultation(consultation_id)
-    form = ChecklistForm(request.POST)
-    return _section_saved(
-        request,
-        consultation,
-        form,
-        lambda: services.checklist_record(
-            actor=Actor.from_request(request), consultation=consultation, answers=form.answers()
-        ),
-        key="checklist",
-        anchor="checklist",
-        said=lambda _: "History checklist recorded.",
+@_section(ChecklistForm, key="checklist", anchor="checklist", said="History checklist recorded.")
+def checklist_edit(request: HttpRequest, consultation: Consultation, form: Any) -> Any:
+    return services.checklist_record(
+        actor=Actor.from_request(request), consultation=consultation, answers=form.answers()
     )
 
 
 @requires("screening.add_antidepressanttrial")
-@require_POST
-def trial_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
-    consultation = _consultation(consultation_id)
-    form = TrialForm(request.POST)
-    return _section_saved(
-        request,
-        consultation,
-        form,
-        lambda: services.trial_record(
-            actor=Actor.from_request(request), patient=consultation.patient, **_fields(form, TRIAL_FIELDS)
-        ),
-        key="trial",
-        anchor="trials",
-        said=lambda _: "Trial recorded.",
+@_section(TrialForm, key="trial", anchor="trials", said="Trial recorded.")
+def trial_new(request: HttpRequest, consultation: Consultation, form: Any) -> Any:
+    return services.trial_record(
+        actor=Actor.from_request(request), patient=consultation.patient, **cleaned(form, TRIAL_FIELDS)
     )
 
 
@@ -260,55 +224,42 @@ def trial_strike_out(request: HttpRequest, consultation_id: int, trial_id: int) 
     consultation = _consultation(consultation_id)
     trial = get_object_or_404(AntidepressantTrial, pk=trial_id, patient_id=consultation.patient_id)
     form = StrikeOutForm(request.POST)
-    done, _ = submit(
+    done = saved(
+        request,
         form,
         lambda: services.trial_strike_out(
             actor=Actor.from_request(request), trial=trial, reason=form.cleaned_data["reason"]
         ),
+        said=lambda _: f"{trial} struck out.",
+        to=_consultation_url(consultation) + "#trials",
     )
     if done:
-        messages.success(request, f"{trial} struck out.")
-        return _back(consultation, "trials")
+        return done
     # The strike-out form sits in a row of the table: its errors go on top of the page too.
     messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
     return _page(request, consultation.pk, {"strike": form}, UNPROCESSABLE)
 
 
 @requires("screening.add_priortreatment")
-@require_POST
-def prior_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
-    consultation = _consultation(consultation_id)
-    form = PriorTreatmentForm(request.POST)
-    return _section_saved(
-        request,
-        consultation,
-        form,
-        lambda: services.prior_treatment_record(
-            actor=Actor.from_request(request),
-            patient=consultation.patient,
-            **_fields(form, PRIOR_TREATMENT_FIELDS),
-        ),
-        key="prior",
-        anchor="prior",
-        said=lambda _: "Treatment recorded.",
+@_section(PriorTreatmentForm, key="prior", anchor="prior", said="Treatment recorded.")
+def prior_new(request: HttpRequest, consultation: Consultation, form: Any) -> Any:
+    return services.prior_treatment_record(
+        actor=Actor.from_request(request),
+        patient=consultation.patient,
+        **cleaned(form, PRIOR_TREATMENT_FIELDS),
     )
 
 
 @requires("screening.add_candidacydecision")
-@require_POST
-def decision_new(request: HttpRequest, consultation_id: int) -> HttpResponse:
-    consultation = _consultation(consultation_id)
-    form = DecisionForm(request.POST)
-    return _section_saved(
-        request,
-        consultation,
-        form,
-        lambda: services.decision_sign(
-            actor=Actor.from_request(request), consultation=consultation, **_fields(form, DECISION_FIELDS)
-        ),
-        key="decision",
-        anchor="decision",
-        said=lambda decision: f"Decision signed: {decision.get_decision_display()}.",
+@_section(
+    DecisionForm,
+    key="decision",
+    anchor="decision",
+    said=lambda decision: f"Decision signed: {decision.get_decision_display()}.",
+)
+def decision_new(request: HttpRequest, consultation: Consultation, form: Any) -> Any:
+    return services.decision_sign(
+        actor=Actor.from_request(request), consultation=consultation, **cleaned(form, DECISION_FIELDS)
     )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Prefetch
-from rest_framework import serializers
 
 from ketacare.audit.api import RecordViewSet, documented
 from ketacare.sessions.models import (
@@ -19,7 +18,7 @@ from ketacare.sessions.models import (
     VitalSign,
 )
 from ketacare.treatment.models import ROUTE_CHOICES
-from ketacare.ui.api import RecordFilter, RecordSerializer, names
+from ketacare.ui.api import IsSet, RecordFilter, RecordSerializer, names
 
 
 class DoseOrderSerializer(RecordSerializer):
@@ -33,7 +32,7 @@ class DoseOrderSerializer(RecordSerializer):
 
 
 class VitalSignSerializer(RecordSerializer):
-    struck_out = serializers.SerializerMethodField(help_text="Struck out by an amendment: kept, not counted.")
+    struck_out = IsSet(source="struck_by_id", help_text="Struck out by an amendment: kept, not counted.")
 
     class Meta:
         model = VitalSign
@@ -41,9 +40,6 @@ class VitalSignSerializer(RecordSerializer):
             "id taken_at phase minutes_after_dose systolic diastolic heart_rate spo2 resp_rate alarms "
             "amendment struck_out"
         )
-
-    def get_struck_out(self, obj: VitalSign) -> bool:
-        return obj.struck_by_id is not None
 
 
 class SedationSerializer(RecordSerializer):
@@ -70,7 +66,7 @@ class SessionSerializer(RecordSerializer):
     sedation = SedationSerializer(many=True)
     adverse_events = AdverseEventSerializer(many=True)
     scales = SessionScaleSerializer(many=True)
-    signed = serializers.SerializerMethodField(help_text="Signed by the nurse and the physician, and locked.")
+    signed = IsSet(source="locked_at", help_text="Signed by the nurse and the physician, and locked.")
 
     class Meta:
         model = TreatmentSession
@@ -80,9 +76,6 @@ class SessionSerializer(RecordSerializer):
             "waste_mg discharged_at discharge_assessment nurse_signed_at physician_signed_at "
             "locked_at signed orders vitals sedation adverse_events scales"
         )
-
-    def get_signed(self, obj: TreatmentSession) -> bool:
-        return obj.locked_at is not None
 
 
 class SessionFilter(RecordFilter):

@@ -54,7 +54,8 @@ from ketacare.sessions.forms import (
 from ketacare.sessions.models import SessionScale, TreatmentSession, VitalSign
 from ketacare.sessions.services import DoseStock
 from ketacare.treatment.models import Appointment
-from ketacare.ui.forms import UNPROCESSABLE, submit
+from ketacare.ui.forms import UNPROCESSABLE, cleaned, saved, status_of, submit
+from ketacare.ui.views import missing_as_404
 
 LIVE_POLL_SECONDS = 10  # how often an open session page asks whether another clinician changed it
 PRE_SCALES = ("phq9", "gad7", "epds", "pcl5", "qids_sr16", "madrs")
@@ -81,21 +82,22 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
         initial={"height_cm": latest.height_cm if latest else None},
         items=items,
     )
-    if request.method == "POST":
-        done, session = submit(
+    if request.method == "POST" and (
+        done := saved(
+            request,
             form,
             lambda: services.session_check_in(
                 actor=Actor.from_request(request),
                 appointment=appointment,
-                **{name: form.cleaned_data[name] for name in CHECK_IN_FIELDS},
+                **cleaned(form, CHECK_IN_FIELDS),
                 checklist=form.checklist(),
                 vitals=form.vitals(),
             ),
+            said="Checked in.",
+            to=lambda session: reverse("sessions:session", args=[session.pk]),
         )
-        if done and session is not None:
-            messages.success(request, "Checked in.")
-            return redirect("sessions:session", session_id=session.pk)
-    status = UNPROCESSABLE if request.method == "POST" else 200
+    ):
+        return done
     return render(
         request,
         "sessions/check_in.html",
@@ -105,7 +107,7 @@ def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
             "form": form,
             "not_today": timezone.localtime(appointment.starts_at).date() != timezone.localdate(),
         },
-        status=status,
+        status=status_of(request),
     )
 
 
@@ -265,10 +267,8 @@ def _render(
 
 
 def _page_or_404(session_id: int) -> selectors.Flowsheet:
-    try:
+    with missing_as_404(TreatmentSession.DoesNotExist, "No such session."):
         return selectors.session_page(session_id=session_id)
-    except TreatmentSession.DoesNotExist:
-        raise Http404("No such session.") from None
 
 
 @requires("treatment_sessions.view_treatmentsession")
@@ -331,19 +331,24 @@ class _Action:
     per_session: bool = False
 
 
+# The order form's fields dose_order takes by the same name.
+ORDER_FIELDS = (
+    "dose_mg_per_kg",
+    "dose_mg",
+    "concentration_mg_per_ml",
+    "bag_ml",
+    "duration_min",
+    "duration_reason",
+    "lot_number",
+)
+
+
 def _order(actor: Actor, s: TreatmentSession, f: Any, _: DoseStock | None) -> Any:
-    d = f.cleaned_data
     return services.dose_order(
         actor=actor,
         session=s,
-        dose_mg_per_kg=d["dose_mg_per_kg"],
-        dose_mg=d["dose_mg"],
-        weight_basis=d["weight_basis"] or None,
-        concentration_mg_per_ml=d["concentration_mg_per_ml"],
-        bag_ml=d["bag_ml"],
-        duration_min=d["duration_min"],
-        duration_reason=d["duration_reason"],
-        lot_number=d["lot_number"],
+        weight_basis=f.cleaned_data["weight_basis"] or None,
+        **cleaned(f, ORDER_FIELDS),
     )
 
 
@@ -401,11 +406,7 @@ ACTIONS: dict[str, _Action] = {
         StopForm,
         _CHANGE,
         lambda a, s, f, stock: services.dose_stop(
-            actor=a,
-            session=s,
-            infused_volume_ml=f.cleaned_data["infused_volume_ml"],
-            reason=f.cleaned_data["reason"],
-            stock=stock,
+            actor=a, session=s, stock=stock, **cleaned(f, ("infused_volume_ml", "reason"))
         ),
         "Dose stopped.",
     ),
@@ -413,11 +414,7 @@ ACTIONS: dict[str, _Action] = {
         lambda data, page: _checklist_form(page, data),
         _CHANGE,
         lambda a, s, f, _: services.checklist_update(
-            actor=a,
-            session=s,
-            checklist=f.checklist(),
-            escort_name=f.cleaned_data["escort_name"],
-            escort_phone=f.cleaned_data["escort_phone"],
+            actor=a, session=s, checklist=f.checklist(), **cleaned(f, ("escort_name", "escort_phone"))
         ),
         "Checklist updated.",
         per_session=True,
@@ -470,11 +467,7 @@ ACTIONS: dict[str, _Action] = {
         DischargeForm,
         _CHANGE,
         lambda a, s, f, _: services.discharge(
-            actor=a,
-            session=s,
-            criteria=f.criteria(),
-            ready_to_leave_at=f.cleaned_data["ready_to_leave_at"],
-            override_reason=f.cleaned_data["override_reason"],
+            actor=a, session=s, criteria=f.criteria(), **cleaned(f, ("ready_to_leave_at", "override_reason"))
         ),
         "Discharged.",
     ),
@@ -547,7 +540,6 @@ def scale_entry(request: HttpRequest, session_id: int) -> HttpResponse:
             if r.flags:
                 messages.error(request, "Safety flag raised on this scale: see the alert on the chart.")
             return redirect(reverse("sessions:session", args=[session.pk]) + "#scales")
-    status = UNPROCESSABLE if request.method == "POST" else 200
     return render(
         request,
         "sessions/scale_form.html",
@@ -559,7 +551,7 @@ def scale_entry(request: HttpRequest, session_id: int) -> HttpResponse:
             "purpose": SessionScale.Purpose(purpose).label,
             "stem": wording.stem(scale),
         },
-        status=status,
+        status=status_of(request),
     )
 
 
@@ -579,27 +571,27 @@ def rems_pending(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def rems_form(request: HttpRequest, session_id: int) -> HttpResponse:
     """The printable REMS patient monitoring record; marking it submitted is a POST."""
-    try:
+    with missing_as_404(TreatmentSession.DoesNotExist, "No such session."):
         form_data = selectors.rems_form(session_id=session_id)
-    except TreatmentSession.DoesNotExist:
-        raise Http404("No such session.") from None
     if form_data.page.rems is None:
         raise Http404("Only esketamine sessions have a REMS form.")
     form = RemsSubmitForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not request.user.has_perm("treatment_sessions.change_remsrecord"):
             raise PermissionDenied
-        done, _ = submit(
+        done = saved(
+            request,
             form,
             lambda: services.rems_submit(
                 actor=Actor.from_request(request),
                 session=form_data.page.session,
-                **{name: form.cleaned_data[name] for name in REMS_SUBMIT_FIELDS},
+                **cleaned(form, REMS_SUBMIT_FIELDS),
             ),
+            said="REMS form marked submitted.",
+            to="sessions:rems-pending",
         )
         if done:
-            messages.success(request, "REMS form marked submitted.")
-            return redirect("sessions:rems-pending")
+            return done
     else:
         audit_record(
             actor=Actor.from_request(request),
@@ -616,5 +608,5 @@ def rems_form(request: HttpRequest, session_id: int) -> HttpResponse:
             "patient": form_data.page.session.patient,
             "form": form,
         },
-        status=UNPROCESSABLE if request.method == "POST" else 200,
+        status=status_of(request),
     )

@@ -54,6 +54,20 @@ def _chair_field() -> forms.ModelChoiceField[Chair]:
     return field
 
 
+def _slot_fields() -> dict[str, forms.Field]:
+    """A booking's chair and staff member, their choices read when the form is made."""
+    return {"chair": _chair_field(), "clinician": _staff_field()}
+
+
+def _override_reason_field() -> forms.CharField:
+    return forms.CharField(
+        label="Book although the clinic is closed then: why",
+        required=False,
+        max_length=300,
+        help_text="Only for a slot on a closure day or outside opening hours; recorded with the booking.",
+    )
+
+
 class PlanForm(forms.Form):
     protocol = forms.ChoiceField(label="Protocol")
     start_on = forms.DateField(label="First treatment", widget=DateInput(), initial=timezone.localdate)
@@ -102,17 +116,11 @@ class PlanForm(forms.Form):
         "(84 mg from the start)",
         required=False,
     )
-    override_reason = forms.CharField(
-        label="Book although the clinic is closed then: why",
-        required=False,
-        max_length=300,
-        help_text="Only for a slot on a closure day or outside opening hours; recorded with the booking.",
-    )
+    override_reason = _override_reason_field()
 
     def __init__(self, *args: Any, routes: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["chair"] = _chair_field()
-        self.fields["clinician"] = _staff_field()
+        self.fields.update(_slot_fields())
         protocol_field: Any = self.fields["protocol"]
         protocol_field.choices = [
             (p.code.value, p.name)
@@ -125,33 +133,21 @@ class PlanForm(forms.Form):
 class BookForm(forms.Form):
     starts_at = forms.DateTimeField(label="Starts", widget=DateTimeInput())
     kind = forms.ChoiceField(choices=Appointment.Kind.choices, initial=Appointment.Kind.BOOSTER, label="Kind")
-    override_reason = forms.CharField(
-        label="Book although the clinic is closed then: why",
-        required=False,
-        max_length=300,
-        help_text="Only for a slot on a closure day or outside opening hours; recorded with the booking.",
-    )
+    override_reason = _override_reason_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["chair"] = _chair_field()
-        self.fields["clinician"] = _staff_field()
+        self.fields.update(_slot_fields())
 
 
 class RescheduleForm(forms.Form):
     starts_at = forms.DateTimeField(label="New start", widget=DateTimeInput())
     reason = forms.CharField(label="Reason", max_length=300)
-    override_reason = forms.CharField(
-        label="Book although the clinic is closed then: why",
-        required=False,
-        max_length=300,
-        help_text="Only for a slot on a closure day or outside opening hours; recorded with the booking.",
-    )
+    override_reason = _override_reason_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["chair"] = _chair_field()
-        self.fields["clinician"] = _staff_field()
+        self.fields.update(_slot_fields())
         self.order_fields(["starts_at", "chair", "clinician", "reason", "override_reason"])
 
 

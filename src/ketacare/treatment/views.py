@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -13,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
@@ -33,7 +34,8 @@ from ketacare.treatment.forms import (
     RescheduleForm,
 )
 from ketacare.treatment.models import Appointment, Closure, OpeningHours, TreatmentPlan
-from ketacare.ui.forms import UNPROCESSABLE, apply_errors, submit
+from ketacare.ui.forms import UNPROCESSABLE, apply_errors, cleaned, form_post, saved, status_of, submit
+from ketacare.ui.views import missing_as_404
 
 
 def chart_panel(request: HttpRequest, patient: Patient, *, sessions: Sequence[Any] | None) -> str:
@@ -80,22 +82,21 @@ def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     decision = current_decision(patient_id=patient.pk)
     routes = list(decision.routes) if decision is not None and decision.is_eligible else []
     form = PlanForm(request.POST if request.method == "POST" else None, routes=routes)
-    if request.method == "POST":
-        done, plan = submit(
+    if request.method == "POST" and (
+        done := saved(
+            request,
             form,
             lambda: services.plan_start(
                 actor=Actor.from_request(request),
                 patient=patient,
-                **{
-                    **{name: form.cleaned_data[name] for name in PLAN_FIELDS},
-                    "weight_basis": form.cleaned_data["weight_basis"] or None,
-                },
+                **cleaned(form, PLAN_FIELDS),
+                weight_basis=form.cleaned_data["weight_basis"] or None,
             ),
+            said=lambda plan: f"Plan started: {plan.induction_sessions} treatments booked.",
+            to=_plan_url,
         )
-        if done and plan is not None:
-            messages.success(request, f"Plan started: {plan.induction_sessions} treatments booked.")
-            return redirect("treatment:plan", plan_id=plan.pk)
-    status = UNPROCESSABLE if request.method == "POST" else 200
+    ):
+        return done
     # The consent of each route the decision covers: signed, or what the patient must sign first.
     decided = dict.fromkeys(routes, decision.signed_at) if decision is not None else {}
     consents = [c for c in consent_states(patient_id=patient.pk, decided=decided) if c.kind.code in routes]
@@ -103,17 +104,15 @@ def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         request,
         "treatment/plan_form.html",
         {"patient": patient, "form": form, "decision": decision, "routes": routes, "consents": consents},
-        status=status,
+        status=status_of(request),
     )
 
 
 def _plan_page(
     request: HttpRequest, plan_id: int, bound: dict[str, BaseForm] | None = None, status: int = 200
 ) -> HttpResponse:
-    try:
+    with missing_as_404(TreatmentPlan.DoesNotExist, "No such plan."):
         page = selectors.plan_page(plan_id=plan_id)
-    except TreatmentPlan.DoesNotExist:
-        raise Http404("No such plan.") from None
     audit_view(actor=Actor.from_request(request), obj=page.plan)
     due = page.next_booster_due
     initial = (
@@ -150,51 +149,33 @@ def _plan(plan_id: int) -> TreatmentPlan:
     return get_object_or_404(TreatmentPlan.objects.select_related("patient"), pk=plan_id)
 
 
+def _plan_url(plan: TreatmentPlan) -> str:
+    return reverse("treatment:plan", args=[plan.pk])
+
+
+# Each form of the plan page posts to a view made of its service call: saved, the message and back
+# to the page; refused, the page again with the form and its errors.
+_plan_form = partial(form_post, _plan, page=_plan_page, url=_plan_url)
+
+
 @requires("treatment.add_appointment")
-@require_POST
-def booster_book(request: HttpRequest, plan_id: int) -> HttpResponse:
-    plan = _plan(plan_id)
-    form = BookForm(request.POST)
-    done, appointment = submit(
-        form,
-        lambda: services.appointment_book(actor=Actor.from_request(request), plan=plan, **form.cleaned_data),
+@_plan_form(BookForm, key="book", anchor="appointments", said=lambda appointment: f"Booked: {appointment}.")
+def booster_book(request: HttpRequest, plan: TreatmentPlan, form: Any) -> Any:
+    return services.appointment_book(actor=Actor.from_request(request), plan=plan, **form.cleaned_data)
+
+
+@requires("treatment.change_treatmentplan")
+@_plan_form(MaintenanceForm, key="maintenance", anchor="maintenance", said="Maintenance decision recorded.")
+def maintenance_new(request: HttpRequest, plan: TreatmentPlan, form: Any) -> Any:
+    return services.maintenance_decide(actor=Actor.from_request(request), plan=plan, **form.cleaned_data)
+
+
+@requires("treatment.change_treatmentplan")
+@_plan_form(ReasonForm, key="stop", said="Plan stopped; its future appointments are cancelled.")
+def plan_stop(request: HttpRequest, plan: TreatmentPlan, form: Any) -> Any:
+    return services.plan_stop(
+        actor=Actor.from_request(request), plan=plan, reason=form.cleaned_data["reason"]
     )
-    if done:
-        messages.success(request, f"Booked: {appointment}.")
-        return redirect(reverse("treatment:plan", args=[plan.pk]) + "#appointments")
-    return _plan_page(request, plan.pk, {"book": form}, UNPROCESSABLE)
-
-
-@requires("treatment.change_treatmentplan")
-@require_POST
-def maintenance_new(request: HttpRequest, plan_id: int) -> HttpResponse:
-    plan = _plan(plan_id)
-    form = MaintenanceForm(request.POST)
-    if submit(
-        form,
-        lambda: services.maintenance_decide(
-            actor=Actor.from_request(request), plan=plan, **form.cleaned_data
-        ),
-    )[0]:
-        messages.success(request, "Maintenance decision recorded.")
-        return redirect(reverse("treatment:plan", args=[plan.pk]) + "#maintenance")
-    return _plan_page(request, plan.pk, {"maintenance": form}, UNPROCESSABLE)
-
-
-@requires("treatment.change_treatmentplan")
-@require_POST
-def plan_stop(request: HttpRequest, plan_id: int) -> HttpResponse:
-    plan = _plan(plan_id)
-    form = ReasonForm(request.POST)
-    if submit(
-        form,
-        lambda: services.plan_stop(
-            actor=Actor.from_request(request), plan=plan, reason=form.cleaned_data["reason"]
-        ),
-    )[0]:
-        messages.success(request, "Plan stopped; its future appointments are cancelled.")
-        return redirect("treatment:plan", plan_id=plan.pk)
-    return _plan_page(request, plan.pk, {"stop": form}, UNPROCESSABLE)
 
 
 def _day(value: str | None) -> datetime.date:
@@ -229,15 +210,21 @@ def calendar(request: HttpRequest) -> HttpResponse:
     )
 
 
-@requires("treatment.view_appointment")
-def upcoming(request: HttpRequest) -> HttpResponse:
-    slots = selectors.upcoming()
+def _audit_slots(actor: Actor, slots: Sequence[Any]) -> None:
+    """Appointments shown on a page name their patients: one list view, naming them (none shown,
+    nothing written)."""
     audit_list_view(
-        actor=Actor.from_request(request),
+        actor=actor,
         object_type="treatment.appointment",
         ids=[s.id for s in slots],
         patients=[s.patient_id for s in slots],
     )
+
+
+@requires("treatment.view_appointment")
+def upcoming(request: HttpRequest) -> HttpResponse:
+    slots = selectors.upcoming()
+    _audit_slots(Actor.from_request(request), slots)
     return render(
         request, "treatment/upcoming.html", {"slots": slots, "today": timezone.localdate().isoformat()}
     )
@@ -284,7 +271,7 @@ def appointment_change(request: HttpRequest, appointment_id: int) -> HttpRespons
                 return redirect("treatment:plan", plan_id=appointment.plan_id)
         except ValidationError as exc:
             apply_errors(cancel if "cancel" in request.POST else move, exc)
-    status = UNPROCESSABLE if request.method == "POST" else 200
+    status = status_of(request)
     return render(
         request,
         "treatment/appointment_change.html",
@@ -301,15 +288,20 @@ def chairs(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not user.has_perm("treatment.add_chair"):
             raise PermissionDenied
-        done, chair = submit(
-            form, lambda: services.chair_create(actor=Actor.from_request(request), **form.cleaned_data)
+        done = saved(
+            request,
+            form,
+            lambda: services.chair_create(actor=Actor.from_request(request), **form.cleaned_data),
+            said=lambda chair: f"{chair} added.",
+            to="treatment:chairs",
         )
         if done:
-            messages.success(request, f"{chair} added.")
-            return redirect("treatment:chairs")
-    status = UNPROCESSABLE if request.method == "POST" else 200
+            return done
     return render(
-        request, "treatment/chairs.html", {"chairs": selectors.chairs_in_order(), "form": form}, status=status
+        request,
+        "treatment/chairs.html",
+        {"chairs": selectors.chairs_in_order(), "form": form},
+        status=status_of(request),
     )
 
 
@@ -359,14 +351,7 @@ def clinic_hours(request: HttpRequest) -> HttpResponse:
         return redirect("treatment:clinic-hours")
     closures = selectors.closures_ahead()
     if user.has_perm("treatment.view_appointment"):
-        shown = [slot for row in closures for slot in row.booked]
-        if shown:
-            audit_list_view(
-                actor=actor,
-                object_type="treatment.appointment",
-                ids=[slot.id for slot in shown],
-                patients=[slot.patient_id for slot in shown],
-            )
+        _audit_slots(actor, [slot for row in closures for slot in row.booked])
     status = UNPROCESSABLE if action in ("hours", "add") else 200
     return render(
         request,

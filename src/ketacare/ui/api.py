@@ -44,6 +44,17 @@ class RecordSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         return dict(fields)
 
 
+class IsSet(serializers.BooleanField):
+    """Whether the record's `source` holds a value: a time of striking out, of locking (read only)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def get_attribute(self, instance: Any) -> bool:
+        # Decided here: a serializer shows an attribute that is None as null, not as false.
+        return super().get_attribute(instance) is not None
+
+
 class Cursor(CursorPagination):
     """Pages that stay right while records are added: `next` and `previous` are links carrying an
     opaque cursor. In the order the records were made (their id), 50 a page unless `limit` asks

@@ -6,6 +6,24 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
+# The menu after the home page: each item, the permission that shows it and the page it opens.
+MENU = (
+    ("patients.view_patient", "Patients", "patients:list"),
+    ("patients.add_patient", "Register patient", "patients:create"),
+    ("measures.view_safetyalert", "Safety alerts", "measures:alert-list"),
+    ("portal.view_enquiry", "Enquiries", "portal:enquiries"),
+    ("treatment.view_appointment", "Calendar", "treatment:calendar"),
+    ("treatment.view_appointment", "Appointments", "treatment:upcoming"),
+    ("treatment_sessions.view_remsrecord", "REMS", "sessions:rems-pending"),
+    ("ledger.view_entry", "Ledger", "ledger:stock"),
+    ("outcomes.view_outcomes", "Outcomes", "outcomes:dashboard"),
+    ("treatment.add_chair", "Chairs", "treatment:chairs"),
+    ("treatment.change_openinghours", "Opening hours", "treatment:clinic-hours"),
+    ("portal.edit_public_site", "Public pages", "portal:site"),
+    ("accounts.view_user", "Staff", "accounts:staff"),
+    ("audit.view_auditevent", "Audit trail", "audit:event-list"),
+)
+
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """The menu a user sees follows their permissions: a link they may not use is not shown."""
@@ -18,33 +36,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(
             ("Today" if user.has_perm("treatment.view_appointment") else "Dashboard", reverse("web:home"))
         )
-        if user.has_perm("patients.view_patient"):
-            items.append(("Patients", reverse("patients:list")))
-        if user.has_perm("patients.add_patient"):
-            items.append(("Register patient", reverse("patients:create")))
-        if user.has_perm("measures.view_safetyalert"):
-            items.append(("Safety alerts", reverse("measures:alert-list")))
-        if user.has_perm("portal.view_enquiry"):
-            items.append(("Enquiries", reverse("portal:enquiries")))
-        if user.has_perm("treatment.view_appointment"):
-            items.append(("Calendar", reverse("treatment:calendar")))
-            items.append(("Appointments", reverse("treatment:upcoming")))
-        if user.has_perm("treatment_sessions.view_remsrecord"):
-            items.append(("REMS", reverse("sessions:rems-pending")))
-        if user.has_perm("ledger.view_entry"):
-            items.append(("Ledger", reverse("ledger:stock")))
-        if user.has_perm("outcomes.view_outcomes"):
-            items.append(("Outcomes", reverse("outcomes:dashboard")))
-        if user.has_perm("treatment.add_chair"):
-            items.append(("Chairs", reverse("treatment:chairs")))
-        if user.has_perm("treatment.change_openinghours"):
-            items.append(("Opening hours", reverse("treatment:clinic-hours")))
-        if user.has_perm("portal.edit_public_site"):
-            items.append(("Public pages", reverse("portal:site")))
-        if user.has_perm("accounts.view_user"):
-            items.append(("Staff", reverse("accounts:staff")))
-        if user.has_perm("audit.view_auditevent"):
-            items.append(("Audit trail", reverse("audit:event-list")))
+        items.extend((label, reverse(url)) for perm, label, url in MENU if user.has_perm(perm))
         items.append(("Your account", reverse("accounts:account")))
     return {
         "nav_items": items,
