@@ -191,33 +191,30 @@ class Diagnosis(models.Model):
         return self.get_code_display()
 
 
+def _body_field(
+    name: str, unit: str, low: Decimal, high: Decimal
+) -> models.DecimalField[Decimal | int | str | None, Decimal | None]:
+    """A weight or a height, to a tenth, refused outside the plausible range (a unit mix-up)."""
+    return models.DecimalField(
+        f"{name} ({unit})",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(low, f"{name} must be at least {low} {unit}."),
+            MaxValueValidator(high, f"{name} must be at most {high} {unit}."),
+        ],
+    )
+
+
 class BodyMeasurement(models.Model):
     """Weight and height over time. BMI is derived on reading, never stored."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="measurements")
     measured_at = models.DateTimeField()
-    weight_kg = models.DecimalField(
-        "Weight (kg)",
-        max_digits=5,
-        decimal_places=1,
-        null=True,
-        blank=True,
-        validators=[
-            MinValueValidator(body.WEIGHT_KG_MIN, f"Weight must be at least {body.WEIGHT_KG_MIN} kg."),
-            MaxValueValidator(body.WEIGHT_KG_MAX, f"Weight must be at most {body.WEIGHT_KG_MAX} kg."),
-        ],
-    )
-    height_cm = models.DecimalField(
-        "Height (cm)",
-        max_digits=5,
-        decimal_places=1,
-        null=True,
-        blank=True,
-        validators=[
-            MinValueValidator(body.HEIGHT_CM_MIN, f"Height must be at least {body.HEIGHT_CM_MIN} cm."),
-            MaxValueValidator(body.HEIGHT_CM_MAX, f"Height must be at most {body.HEIGHT_CM_MAX} cm."),
-        ],
-    )
+    weight_kg = _body_field("Weight", "kg", body.WEIGHT_KG_MIN, body.WEIGHT_KG_MAX)
+    height_cm = _body_field("Height", "cm", body.HEIGHT_CM_MIN, body.HEIGHT_CM_MAX)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
