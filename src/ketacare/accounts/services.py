@@ -58,6 +58,19 @@ def roles_sync_after_migrate(
     roles_sync()
 
 
+def _role_given(user: User, role: Role, actor: Actor | None, action: str, **detail: str) -> None:
+    """Put the user in the role's group (their only one) and audit it, with who did it (`actor`;
+    a command names itself)."""
+    user.groups.set([Group.objects.get(name=role)])
+    _audited(
+        actor or Actor.command("accounts"),
+        action,
+        "accounts.user",
+        user.pk,
+        {"username": user.get_username(), "role": role, **detail},
+    )
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -85,14 +98,7 @@ def user_create(
     user.set_password(password)
     user.full_clean()
     user.save()
-    user.groups.set([Group.objects.get(name=role)])
-    _audited(
-        actor or Actor.command("accounts"),
-        Action.CREATE,
-        "accounts.user",
-        user.pk,
-        {"username": username, "role": role},
-    )
+    _role_given(user, role, actor, Action.CREATE, username=username)  # as given, before normalising
     return user
 
 
@@ -111,14 +117,7 @@ def user_set_role(*, user: User, role: Role, actor: Actor | None = None) -> None
         and not _other_active_admins(user)
     ):
         raise ValidationError({"role": "This is the clinic's last active admin: make another admin first."})
-    user.groups.set([Group.objects.get(name=role)])
-    _audited(
-        actor or Actor.command("accounts"),
-        Action.UPDATE,
-        "accounts.user",
-        user.pk,
-        {"username": user.get_username(), "role": role, "role_before": before or ""},
-    )
+    _role_given(user, role, actor, Action.UPDATE, role_before=before or "")
     roles_changed(user.pk)
     transaction.on_commit(lambda: roles_changed(user.pk))
 

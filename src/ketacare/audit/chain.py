@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from ketacare.audit import keys
 
 GENESIS_HASH = "0" * 64
+
+# The columns of an event that its hash covers, in the order of `canonical`'s arguments.
+CONTENT_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "patient_id",
+    "ip",
+    "user_agent",
+    "detail",
+)
+# Every column of a stored event: its content, then the link to the event before it.
+EVENT_FIELDS = (*CONTENT_FIELDS, "prev_hash", "hash", "key_id")
 
 
 def canonical(
@@ -41,6 +59,12 @@ def canonical(
         detail,
     ]
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def canonical_row(row: Sequence[Any]) -> bytes:
+    """The canonical content of an event given as a row that starts with its CONTENT_FIELDS (an
+    event being written, or one read back to check it)."""
+    return canonical(**dict(zip(CONTENT_FIELDS, row, strict=False)))
 
 
 def link(prev_hash: str, content: bytes) -> str:

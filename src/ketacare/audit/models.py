@@ -5,6 +5,8 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.db import models
 
+from ketacare.immutable import WrittenOnce
+
 
 class AuditImmutableError(RuntimeError):
     """Audit events are append-only: a correction is a new event, never an edit."""
@@ -21,7 +23,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
         raise AuditImmutableError("audit events cannot be deleted")
 
 
-class AuditEvent(models.Model):
+class AuditEvent(WrittenOnce):
     """One read or change of patient data (or a sign-in), chained to the event before it.
 
     `hash` is HMAC-SHA256, under the audit key kept outside the database, over the previous event's
@@ -29,6 +31,10 @@ class AuditEvent(models.Model):
     every link after it, and without the key the links cannot be recomputed (`ketacare
     audit-verify`, which also checks the anchors `ketacare audit-anchor` wrote).
     """
+
+    refused = AuditImmutableError
+    change_refused = "audit events cannot be updated"
+    delete_refused = "audit events cannot be deleted"
 
     class Action(models.TextChoices):
         VIEW = "view", "Viewed"
@@ -71,14 +77,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise AuditImmutableError("audit events cannot be updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise AuditImmutableError("audit events cannot be deleted")
 
     @property
     def summary(self) -> str:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ketacare.audit import keys
 from ketacare.audit.anchors import AnchorFileError, anchors_read
-from ketacare.audit.chain import GENESIS_HASH, canonical, legacy_link, link
+from ketacare.audit.chain import EVENT_FIELDS, GENESIS_HASH, canonical_row, legacy_link, link
 from ketacare.audit.models import AuditChainHead, AuditEvent, AuditListedPatient
 
 
@@ -29,24 +29,6 @@ class ChainReport:
     @property
     def intact(self) -> bool:
         return self.broken_at_seq is None and not self.problem
-
-
-_FIELDS = (
-    "seq",
-    "occurred_at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "patient_id",
-    "ip",
-    "user_agent",
-    "detail",
-    "prev_hash",
-    "hash",
-    "key_id",
-)
 
 
 def _listed_groups(chunk_size: int) -> Iterator[tuple[int, list[int]]]:
@@ -81,23 +63,13 @@ def chain_verify(
     prev_hash, expected_seq, checked, unkeyed, keyed_from = GENESIS_HASH, 1, 0, 0, None
     index = _listed_groups(chunk_size)
     pending = next(index, None)
-    rows = AuditEvent.objects.order_by("seq").values_list(*_FIELDS).iterator(chunk_size=chunk_size)
-    for (
-        seq,
-        occurred_at,
-        actor_id,
-        actor_label,
-        action,
-        object_type,
-        object_id,
-        patient_id,
-        ip,
-        user_agent,
-        detail,
-        stored_prev,
-        stored_hash,
-        key_id,
-    ) in rows:
+    rows = (
+        AuditEvent.objects.order_by("seq")
+        .values_list(*EVENT_FIELDS, named=True)
+        .iterator(chunk_size=chunk_size)
+    )
+    for row in rows:
+        seq, detail = row.seq, row.detail
 
         def report(
             problem: str, at: int = seq, checked: int = checked, unkeyed: int = unkeyed
@@ -106,34 +78,22 @@ def chain_verify(
 
         if seq != expected_seq:
             return report(f"event {expected_seq} is missing (next stored is {seq})", expected_seq)
-        if stored_prev != prev_hash:
+        if row.prev_hash != prev_hash:
             return report(f"event {seq} does not link to event {seq - 1}")
-        content = canonical(
-            seq=seq,
-            occurred_at=occurred_at,
-            actor_id=actor_id,
-            actor_label=actor_label,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            patient_id=patient_id,
-            ip=ip,
-            user_agent=user_agent,
-            detail=detail,
-        )
-        if key_id == "":
+        content = canonical_row(row)
+        if row.key_id == "":
             if keyed_from is not None:
                 return report(f"event {seq} is unkeyed but follows keyed event {keyed_from}: rewritten")
             digest, unkeyed = legacy_link(prev_hash, content), unkeyed + 1
-        elif key_id != current_key:
-            return report(f"event {seq} was linked with another audit key (key id {key_id})")
+        elif row.key_id != current_key:
+            return report(f"event {seq} was linked with another audit key (key id {row.key_id})")
         else:
             keyed_from = keyed_from or seq
             digest = link(prev_hash, content)
-        if digest != stored_hash:
+        if digest != row.hash:
             return report(f"event {seq} was altered after it was written")
         if seq in wanted:
-            seen[seq] = stored_hash
+            seen[seq] = row.hash
         shown = sorted(int(p) for p in detail.get("patients", ())) if isinstance(detail, dict) else []
         if pending is not None and pending[0] < seq:
             return report(
@@ -145,7 +105,7 @@ def chain_verify(
             pending = next(index, None)
         elif shown:
             return report(f"the index of patients shown in lists lacks event {seq}")
-        prev_hash, expected_seq, checked = stored_hash, seq + 1, checked + 1
+        prev_hash, expected_seq, checked = row.hash, seq + 1, checked + 1
     last = expected_seq - 1
     head = AuditChainHead.objects.filter(pk=1).first()
     if head is not None and (head.seq != last or head.hash != prev_hash):

@@ -11,7 +11,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from ketacare.audit import keys
-from ketacare.audit.chain import GENESIS_HASH, canonical, link
+from ketacare.audit.chain import EVENT_FIELDS, GENESIS_HASH, canonical_row, link
 from ketacare.audit.context import Actor
 from ketacare.audit.models import AuditChainHead, AuditEvent, AuditListedPatient
 from ketacare.bulk import bulk_insert
@@ -64,24 +64,6 @@ def _move_head(seq: int, digest: str) -> None:
         cursor.execute(f"UPDATE {_HEAD_TABLE} SET seq = %s, hash = %s WHERE id = 1", [seq, digest])  # noqa: S608
 
 
-EVENT_FIELDS = (
-    "seq",
-    "occurred_at",
-    "actor",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "patient_id",
-    "ip",
-    "user_agent",
-    "detail",
-    "prev_hash",
-    "hash",
-    "key_id",
-)
-
-
 def _disclosed(spec: EventSpec, to: str) -> EventSpec:
     """A view by another system through its API token is a disclosure to that system: the
     event says what was shown and to whom, and the patient's disclosures list finds it."""
@@ -118,38 +100,21 @@ def audit_record_many(*, actor: Actor, specs: Sequence[EventSpec]) -> int:
         seq += 1
         if actor.disclosed_to and spec.action == Action.VIEW:
             spec = _disclosed(spec, actor.disclosed_to)
-        content = canonical(
-            seq=seq,
-            occurred_at=now,
-            actor_id=actor_id,
-            actor_label=actor.label,
-            action=spec.action,
-            object_type=spec.object_type,
-            object_id=spec.object_id,
-            patient_id=spec.patient_id,
-            ip=actor.ip,
-            user_agent=actor.user_agent,
-            detail=spec.detail,
+        content = (
+            seq,
+            now,
+            actor_id,
+            actor.label,
+            spec.action,
+            spec.object_type,
+            spec.object_id,
+            spec.patient_id,
+            actor.ip,
+            actor.user_agent,
+            spec.detail,
         )
-        digest = link(prev, content)
-        rows.append(
-            (
-                seq,
-                now,
-                actor_id,
-                actor.label,
-                spec.action,
-                spec.object_type,
-                spec.object_id,
-                spec.patient_id,
-                actor.ip,
-                actor.user_agent,
-                spec.detail,
-                prev,
-                digest,
-                key_id,
-            )
-        )
+        digest = link(prev, canonical_row(content))
+        rows.append((*content, prev, digest, key_id))
         listed.extend((seq, pid) for pid in spec.detail.get("patients", ()))
         prev = digest
     bulk_insert(AuditEvent, EVENT_FIELDS, rows)

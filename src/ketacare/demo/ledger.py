@@ -137,17 +137,8 @@ def _seed(physician: Any, nurse: Any, now: datetime.datetime) -> int:
         if product == vial and lot.on_hand_mg:
             # The month's last opened vial: its remainder is wasted when the lot is closed out
             # (the next month's lot is in use; an opened vial keeps 28 days at most, USP <797>).
-            services.waste_record(
-                actor=by,
-                lot=lot,
-                mg=lot.on_hand_mg,
-                manner="Rendered unrecoverable in a drug waste container",
-                reason="Remainder of the lot's last opened vial: lot closed out",
-                witness=physician,
-                at=month_end,
-            )
-            count += 1
-            lot.refresh_from_db()
+            closed_out = "Remainder of the lot's last opened vial: lot closed out"
+            count += _waste(lot, lot.on_hand_mg, closed_out, by, physician, month_end)
         # Two people count the lot at the month's end; the first spray lot's first count was a
         # device short (or, if no spray lot has closed yet, this morning's count: see below).
         miscount = not miscounted and product == spray and lot.on_hand_mg >= _short_by(product)
@@ -205,14 +196,20 @@ def _counts_today(
 def _waste_open_vial(lot: Lot, by: Actor, witness: Any, before: datetime.datetime) -> int:
     """The open vial's remainder, wasted on the morning of the dose that finds it past its
     beyond-use date (USP <797>)."""
+    at = min(_day(before, 8), before - datetime.timedelta(minutes=5))
+    return _waste(lot, lot.open_vial_mg, "Opened vial past its beyond-use date", by, witness, at)
+
+
+def _waste(lot: Lot, mg: Decimal, reason: str, by: Actor, witness: Any, at: datetime.datetime) -> int:
+    """A witnessed waste of `mg` from the lot, rendered unrecoverable."""
     services.waste_record(
         actor=by,
         lot=lot,
-        mg=lot.open_vial_mg,
+        mg=mg,
         manner="Rendered unrecoverable in a drug waste container",
-        reason="Opened vial past its beyond-use date",
+        reason=reason,
         witness=witness,
-        at=min(_day(before, 8), before - datetime.timedelta(minutes=5)),
+        at=at,
     )
     lot.refresh_from_db()
     return 1

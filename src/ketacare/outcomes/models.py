@@ -147,6 +147,17 @@ class OutcomeState(models.Model):
         return f"outcomes computed under {self.rules_version}"
 
 
+# The columns the dashboard groups a scale's outcomes by: every breakdown and exclusion at once.
+GROUP_KEYS = (
+    "condition",
+    "route",
+    "protocol",
+    "period",
+    "excluded_first",
+    "excluded_week",
+    "excluded_course",
+)
+
 # The dashboard's counts, grouped by every breakdown (and exclusion) at once, read in group order:
 # SQLite aggregates by sorting, and these spare it the sort (and, for the treated patients, the
 # table: the index covers the query). PostgreSQL hashes the groups instead and is no faster with
@@ -155,16 +166,7 @@ GROUP_INDEXES: tuple[tuple[type[models.Model], models.Index], ...] = (
     (
         PatientOutcome,
         models.Index(
-            fields=[
-                "instrument",
-                "condition",
-                "route",
-                "protocol",
-                "period",
-                "excluded_first",
-                "excluded_week",
-                "excluded_course",
-            ],
+            fields=["instrument", *GROUP_KEYS],
             name="outcome_scale_groups",
         ),
     ),

@@ -30,7 +30,7 @@ from ketacare.clinical.protocols import ROUTE_LABELS, TreatmentRoute
 from ketacare.clinical.statistics import Proportion, Survival, kaplan_meier, wilson
 from ketacare.measures.models import SafetyAlert
 from ketacare.outcomes import rules
-from ketacare.outcomes.models import PatientOutcome, TreatedPatient
+from ketacare.outcomes.models import GROUP_KEYS, PatientOutcome, TreatedPatient
 from ketacare.treatment import rules as protocol_rules
 from ketacare.treatment.models import Appointment, TreatmentPlan
 
@@ -239,15 +239,6 @@ def _group_label(by: str, value: Any) -> str:
     return str(value)
 
 
-GROUP_KEYS = (
-    "condition",
-    "route",
-    "protocol",
-    "period",
-    "excluded_first",
-    "excluded_week",
-    "excluded_course",
-)
 BREAKDOWNS = (
     ("condition", "Primary diagnosis"),
     ("route", "Route"),

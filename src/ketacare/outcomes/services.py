@@ -356,16 +356,20 @@ def _weeks_on_trials(
     return dict(zip(patients.tolist(), weeks.tolist(), strict=True))
 
 
-FIELDS = (
-    "patient",
-    "instrument",
-    "rules_version",
+# A treated patient's columns that each of their outcome rows repeats (the dashboard groups by them).
+PATIENT_COLUMNS = (
     "condition",
     "first_treatment_at",
     "period",
     "route",
     "protocol",
     "treatments",
+)
+FIELDS = (
+    "patient",
+    "instrument",
+    "rules_version",
+    *PATIENT_COLUMNS,
     "baseline_total",
     "baseline_at",
     "baseline_context",
@@ -451,12 +455,7 @@ class _Treated:
 
 TREATED_FIELDS = (
     "patient",
-    "condition",
-    "first_treatment_at",
-    "period",
-    "route",
-    "protocol",
-    "treatments",
+    *PATIENT_COLUMNS,
     "first_due_at",
     "week_due_at",
     "course_due_at",
@@ -534,12 +533,7 @@ def _table_rows(
         shared["patient"],
         [code] * n,
         [version] * n,
-        shared["condition"],
-        shared["first_treatment_at"],
-        shared["period"],
-        shared["route"],
-        shared["protocol"],
-        shared["treatments"],
+        *(shared[name] for name in PATIENT_COLUMNS),
         _totals(result.baseline_total),
         db_datetimes(result.baseline_at),
         baseline_context.tolist(),

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ketacare.clinical import body
 from ketacare.clinical.codes import DIAGNOSES
+from ketacare.immutable import WrittenOnce
 from ketacare.patients.consent import KIND_CHOICES
 from ketacare.patients.validators import validate_date_of_birth
 
@@ -190,33 +191,30 @@ class Diagnosis(models.Model):
         return self.get_code_display()
 
 
+def _body_field(
+    name: str, unit: str, low: Decimal, high: Decimal
+) -> models.DecimalField[Decimal | int | str | None, Decimal | None]:
+    """A weight or a height, to a tenth, refused outside the plausible range (a unit mix-up)."""
+    return models.DecimalField(
+        f"{name} ({unit})",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(low, f"{name} must be at least {low} {unit}."),
+            MaxValueValidator(high, f"{name} must be at most {high} {unit}."),
+        ],
+    )
+
+
 class BodyMeasurement(models.Model):
     """Weight and height over time. BMI is derived on reading, never stored."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="measurements")
     measured_at = models.DateTimeField()
-    weight_kg = models.DecimalField(
-        "Weight (kg)",
-        max_digits=5,
-        decimal_places=1,
-        null=True,
-        blank=True,
-        validators=[
-            MinValueValidator(body.WEIGHT_KG_MIN, f"Weight must be at least {body.WEIGHT_KG_MIN} kg."),
-            MaxValueValidator(body.WEIGHT_KG_MAX, f"Weight must be at most {body.WEIGHT_KG_MAX} kg."),
-        ],
-    )
-    height_cm = models.DecimalField(
-        "Height (cm)",
-        max_digits=5,
-        decimal_places=1,
-        null=True,
-        blank=True,
-        validators=[
-            MinValueValidator(body.HEIGHT_CM_MIN, f"Height must be at least {body.HEIGHT_CM_MIN} cm."),
-            MaxValueValidator(body.HEIGHT_CM_MAX, f"Height must be at most {body.HEIGHT_CM_MAX} cm."),
-        ],
-    )
+    weight_kg = _body_field("Weight", "kg", body.WEIGHT_KG_MIN, body.WEIGHT_KG_MAX)
+    height_cm = _body_field("Height", "cm", body.HEIGHT_CM_MIN, body.HEIGHT_CM_MAX)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -372,13 +370,17 @@ class ConsentDocumentQuerySet(models.QuerySet["ConsentDocument"]):
         raise ConsentImmutableError("a published consent document cannot be deleted")
 
 
-class ConsentDocument(models.Model):
+class ConsentDocument(WrittenOnce):
     """One version of the consent to treatment by one route, as the clinic published it: the text
     a patient reads and signs. A kind's versions are numbered 1, 2, ...; the newest is the current
     one, and only a signature of it, not withdrawn, lets a course start
     (`treatment.services.plan_start`). Never changed once published (the ORM and a database
     trigger refuse): a change is a new version. `published_by` is empty for KetaCare's default
     text (patients/content/), stored as version 1 when it is first signed."""
+
+    refused = ConsentImmutableError
+    change_refused = "a published consent document cannot be changed; publish a new version"
+    delete_refused = "a published consent document cannot be deleted"
 
     kind = models.CharField(max_length=20, choices=KIND_CHOICES)
     version = models.PositiveIntegerField()
@@ -410,16 +412,6 @@ class ConsentDocument(models.Model):
     def __str__(self) -> str:
         return f"{self.title}, version {self.version}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ConsentImmutableError(
-                "a published consent document cannot be changed; publish a new version"
-            )
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise ConsentImmutableError("a published consent document cannot be deleted")
-
     @property
     def publisher(self) -> str:
         """Who published it, in words (KetaCare for its default text)."""
@@ -447,13 +439,17 @@ class ConsentSignatureQuerySet(models.QuerySet["ConsentSignature"]):
         raise ConsentImmutableError("a consent signature cannot be deleted")
 
 
-class ConsentSignature(models.Model):
+class ConsentSignature(WrittenOnce):
     """A patient's consent to one version of a consent document: the name they typed (or wrote on
     paper), when, and how: signed by the patient in the portal, or on paper in the clinic with a
     member of staff as witness, who records it. Append only: never changed or deleted (the ORM
     and database triggers refuse); a withdrawal is recorded on it once, by the patient in the
     portal or by staff, then who on the staff saw a withdrawal made in the portal, once; a later
     consent is a new signature."""
+
+    refused = ConsentImmutableError
+    change_refused = "a consent signature cannot be changed; only its withdrawal is recorded"
+    delete_refused = "a consent signature cannot be deleted"
 
     class Method(models.TextChoices):
         PORTAL = "portal", "Signed by the patient in the portal"
@@ -516,16 +512,6 @@ class ConsentSignature(models.Model):
 
     def __str__(self) -> str:
         return f"consent {self.document_id} signed by patient {self.patient_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ConsentImmutableError(
-                "a consent signature cannot be changed; only its withdrawal is recorded"
-            )
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise ConsentImmutableError("a consent signature cannot be deleted")
 
     @property
     def withdrawn(self) -> bool:

@@ -637,22 +637,31 @@ def consent_sign(
     document, _ = _signable(actor, known, version, errors)
     if errors or document is None:
         raise ValidationError(errors)
+    return _signature_stored(actor, patient, document, typed_name, decided_at, timezone.now())
+
+
+def _signature_stored(
+    actor: Actor,
+    patient: Patient,
+    document: ConsentDocument,
+    typed_name: str,
+    decided_at: datetime.datetime,
+    signed_at: datetime.datetime,
+    witness: Any = None,
+) -> ConsentSignature:
+    """Check, save and audit a new signature of `document` (the name typed is not in the audit):
+    signed on paper in front of `witness`, or in the portal without one. Refused when the patient
+    has signed this version since the decision already."""
     _signed_already(patient, document, decided_at)
-    return _signature_stored(
-        actor,
-        ConsentSignature(
-            patient=patient,
-            document=document,
-            typed_name=" ".join(typed_name.split()),
-            signed_at=timezone.now(),
-            method=ConsentSignature.Method.PORTAL,
-            decision_signed_at=decided_at,
-        ),
+    signature = ConsentSignature(
+        patient=patient,
+        document=document,
+        typed_name=" ".join(typed_name.split()),
+        signed_at=signed_at,
+        method=ConsentSignature.Method.PORTAL if witness is None else ConsentSignature.Method.PAPER,
+        witness=witness,
+        decision_signed_at=decided_at,
     )
-
-
-def _signature_stored(actor: Actor, signature: ConsentSignature) -> ConsentSignature:
-    """Check, save and audit a new signature (the name typed is not in the audit)."""
     signature.full_clean()
     signature.save()
     detail = {"kind": signature.document.kind, "version": signature.document.version}
@@ -719,19 +728,7 @@ def consent_record_paper(
     # A time written to the minute, in the decision's minute: signed after the decision, at the
     # earliest at its moment (so it counts: only signatures since the decision do).
     signed_at = max(signed_at, decided_at)
-    _signed_already(patient, document, decided_at)
-    return _signature_stored(
-        actor,
-        ConsentSignature(
-            patient=patient,
-            document=document,
-            typed_name=" ".join(typed_name.split()),
-            signed_at=signed_at,
-            method=ConsentSignature.Method.PAPER,
-            witness=user,
-            decision_signed_at=decided_at,
-        ),
-    )
+    return _signature_stored(actor, patient, document, typed_name, decided_at, signed_at, witness=user)
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from ketacare.clinical.antidepressants import DRUGS_BY_NAME, Drug
 from ketacare.clinical.candidacy import DECISION_LABELS
 from ketacare.clinical.contraindications import ROUTE_LABELS, Route
 from ketacare.clinical.staging import ADHERENCE_LABELS, OUTCOME_LABELS, SEVERITY_LABELS
+from ketacare.immutable import WrittenOnce
 from ketacare.patients.models import Patient, ReferringProvider
 
 _USER = settings.AUTH_USER_MODEL
@@ -200,9 +201,13 @@ class DecisionQuerySet(models.QuerySet["CandidacyDecision"]):
         return self.filter(superseded_by__isnull=True)
 
 
-class CandidacyDecision(models.Model):
+class CandidacyDecision(WrittenOnce):
     """The physician's signed decision. Each patient's decisions form one chain: the first
     supersedes nothing, each later one supersedes exactly the one before (history kept)."""
+
+    refused = DecisionImmutableError
+    change_refused = "a signed decision cannot be changed; sign a new one"
+    delete_refused = "a signed decision cannot be deleted"
 
     Decision = _choices("Decision", DECISION_LABELS)
 
@@ -237,14 +242,6 @@ class CandidacyDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} ({self.signed_at:%Y-%m-%d})"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise DecisionImmutableError("a signed decision cannot be changed; sign a new one")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise DecisionImmutableError("a signed decision cannot be deleted")
 
     @property
     def route_labels(self) -> list[str]:

@@ -180,6 +180,17 @@ def _allergy_problem(patient_id: int) -> str | None:
     return None
 
 
+def _safety_stop(current: TreatmentSession, protocol: Protocol) -> str | None:
+    """Why no dose may be ordered or started in this session, in words: the patient's candidacy
+    decision, an allergy on record, or their consent to the route; None when nothing stops it."""
+    problem, decided_at = _eligibility_problem(current.patient, protocol.candidacy_route)
+    return (
+        problem
+        or _allergy_problem(current.patient_id)
+        or _consent_problem(current.patient_id, protocol.candidacy_route, decided_at)
+    )
+
+
 def _last_weight(patient_id: int, now: datetime.datetime) -> Decimal | None:
     since = now - datetime.timedelta(days=body.WEIGHT_CONFIRM_WITHIN_DAYS)
     row = (
@@ -556,12 +567,7 @@ def _dose_order(
     if current.dose_started_at is not None:
         raise ValidationError("The dose has started: the order cannot change now.")
     protocol = protocol_of(current)
-    problem, decided_at = _eligibility_problem(current.patient, protocol.candidacy_route)
-    stop = (
-        problem
-        or _allergy_problem(current.patient_id)
-        or _consent_problem(current.patient_id, protocol.candidacy_route, decided_at)
-    )
+    stop = _safety_stop(current, protocol)
     if stop:
         raise ValidationError({"safety": f"No dose can be ordered. {stop}"})
     if current.is_esketamine and not lot_number.strip():
@@ -780,12 +786,7 @@ def _dose_start(
     stops = [f["message"] for f in current.checklist_findings if f.get("effect") == "stop"]
     if stops:
         errors["checklist"] = "The pre-dose checklist stops the dose: " + " ".join(stops)
-    problem, decided_at = _eligibility_problem(current.patient, protocol.candidacy_route)
-    stop = (
-        problem
-        or _allergy_problem(current.patient_id)
-        or _consent_problem(current.patient_id, protocol.candidacy_route, decided_at)
-    )
+    stop = _safety_stop(current, protocol)
     if stop:
         errors["safety"] = stop
     risk = risk_gate(current)

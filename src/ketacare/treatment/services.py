@@ -466,11 +466,7 @@ def appointment_reschedule(
     _user(actor)
     why = _reason(reason)
     locked_chair = _lock_chair(chair)
-    current = Appointment.objects.select_for_update().get(pk=appointment.pk)
-    if current.status != Appointment.Status.BOOKED:
-        raise ValidationError(
-            f"Only a booked appointment can be moved; this one is {current.get_status_display().lower()}."
-        )
+    current = _booked(appointment, "moved")
     if _past(starts_at):
         raise ValidationError({"starts_at": "An appointment cannot be moved into the past."})
     ends_at = starts_at + (current.ends_at - current.starts_at)
@@ -520,16 +516,22 @@ def appointment_reschedule(
     return current
 
 
+def _booked(appointment: Appointment, done: str) -> Appointment:
+    """The appointment, locked, refused unless it is still booked (it is to be `done`)."""
+    current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if current.status != Appointment.Status.BOOKED:
+        raise ValidationError(
+            f"Only a booked appointment can be {done}; this one is {current.get_status_display().lower()}."
+        )
+    return current
+
+
 @transaction.atomic
 def appointment_cancel(*, actor: Actor, appointment: Appointment, reason: str) -> Appointment:
     """Cancel a booked appointment, with the reason; it stays on the record, struck out."""
     user = _user(actor)
     why = _reason(reason)
-    current = Appointment.objects.select_for_update().get(pk=appointment.pk)
-    if current.status != Appointment.Status.BOOKED:
-        raise ValidationError(
-            f"Only a booked appointment can be cancelled; this one is {current.get_status_display().lower()}."
-        )
+    current = _booked(appointment, "cancelled")
     current.status = Appointment.Status.CANCELLED
     current.cancelled_at = timezone.now()
     current.cancelled_by = user

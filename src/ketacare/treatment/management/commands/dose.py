@@ -20,6 +20,13 @@ def _decimal(name: str, value: str | None) -> Decimal | None:
     return number
 
 
+def _whole(name: str, value: str | None) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        raise CommandError(f"--{name}: {value!r} is not a whole number", returncode=2) from None
+
+
 class Command(BaseCommand):
     help = (
         "Calculate a dose under a protocol and print JSON: basis_weight_kg, dose_mg (the order) beside "
@@ -61,22 +68,8 @@ class Command(BaseCommand):
             protocol = rules.get(opts["protocol"])
         except rules.ProtocolsError as exc:
             raise CommandError(f"KETACARE_PROTOCOLS: {exc}", returncode=2) from None
-        duration = None
-        if opts["duration_min"] is not None:
-            try:
-                duration = int(opts["duration_min"])
-            except ValueError:
-                raise CommandError(
-                    f"--duration-min: {opts['duration_min']!r} is not a whole number", returncode=2
-                ) from None
-        age = None
-        if opts["age_years"] is not None:
-            try:
-                age = int(opts["age_years"])
-            except ValueError:
-                raise CommandError(
-                    f"--age-years: {opts['age_years']!r} is not a whole number", returncode=2
-                ) from None
+        duration = _whole("duration-min", opts["duration_min"])
+        age = _whole("age-years", opts["age_years"])
         if protocol.weight_based and opts["weight_kg"] is None:
             raise CommandError("--weight-kg: required for a weight-based protocol", returncode=2)
         try:
