@@ -135,7 +135,7 @@ def test_nothing_counts_without_a_decision(patient):
 def test_the_database_refuses_to_delete_a_consent_document_or_signature(patient, eligible, table, message):
     signature = sign_consent(patient)
     row = signature.pk if table.endswith("signature") else signature.document_id
-    # SQL that goes round the ORM (a script, a console): the trigger of migration 0008 refuses.
+    # SQL that goes round the ORM (a script, a console): the patients migration's trigger refuses.
     with pytest.raises(DatabaseError, match=message), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE id = %s", [row])  # noqa: S608
     assert ConsentSignature.objects.filter(pk=signature.pk).exists()

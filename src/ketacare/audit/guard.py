@@ -1,6 +1,6 @@
 """SQLite's side of the append-only audit tables.
 
-The triggers (audit migration 0004) refuse DELETE on the audit tables unless the SQL function
+The triggers (the audit app's migration) refuse DELETE on the audit tables unless the SQL function
 `ketacare_audit_delete_allowed()` answers 1. KetaCare registers it on each of its own connections
 answering 0; a connection without it (the sqlite3 shell, another program) cannot delete at all,
 since the trigger then fails. Only the test suite's flush between tests, which empties every

@@ -161,7 +161,8 @@ GROUP_KEYS = (
 # The dashboard's counts, grouped by every breakdown (and exclusion) at once, read in group order:
 # SQLite aggregates by sorting, and these spare it the sort (and, for the treated patients, the
 # table: the index covers the query). PostgreSQL hashes the groups instead and is no faster with
-# them, so they are SQLite's only (migration 0007; the full rebuild drops and rebuilds them).
+# them, so they are SQLite's only (made by the outcomes migration; the full rebuild drops and
+# rebuilds them).
 GROUP_INDEXES: tuple[tuple[type[models.Model], models.Index], ...] = (
     (
         PatientOutcome,

@@ -469,7 +469,8 @@ class ConsentSignature(WrittenOnce):
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
     # When the candidacy decision this consent follows was signed: consent is given after the
-    # consultation, and a new assessment asks for it again (empty on signatures made before 0009).
+    # consultation, and a new assessment asks for it again (empty on signatures made before this
+    # was recorded).
     decision_signed_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_how = models.CharField(max_length=8, choices=WithdrawnHow.choices, blank=True)
@@ -479,7 +480,7 @@ class ConsentSignature(WrittenOnce):
     withdrawn_reason = models.CharField(max_length=300, blank=True)
     # A withdrawal the patient made in the portal reaches no one by itself: it stays on the staff
     # home page until a nurse or physician says they have seen it (who and when, once; only on a
-    # withdrawal, both or neither: the database trigger of migration 0009 refuses anything else).
+    # withdrawal, both or neither: the patients migration's database trigger refuses anything else).
     withdrawal_seen_at = models.DateTimeField(null=True, blank=True)
     withdrawal_seen_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
