@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor, client_ip
-from ketacare.audit.services import Action, audit_list_view, audit_record
+from ketacare.audit.services import Action, audit_list_view, audit_record, audit_rows_view
 from ketacare.clinical import instruments
 from ketacare.clinical.outcomes import OUTCOME_SCALES
 from ketacare.clinical.prescreen import QUESTIONS
@@ -175,12 +175,7 @@ def enquiry_list(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     moves = selectors.open_move_requests() if user.has_perm("portal.view_moverequest") else None
     if moves:
-        audit_list_view(
-            actor=actor,
-            object_type="portal.moverequest",
-            ids=[m.pk for m in moves],
-            patients=[m.patient_id for m in moves],
-        )
+        audit_rows_view(actor=actor, object_type="portal.moverequest", rows=moves)
     return render(
         request,
         "portal/enquiry_list.html",

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
-from ketacare.audit.services import Action, audit_list_view, audit_record, audit_view
+from ketacare.audit.services import Action, audit_list_view, audit_record, audit_rows_view, audit_view
 from ketacare.clinical import instruments, session_checks
 from ketacare.clinical.monitoring import ADVERSE_EVENT_LABELS, ALARM_LABELS, Alarm
 from ketacare.clinical.protocols import ESKETAMINE_DEVICE_INTERVAL_MIN
@@ -558,11 +558,8 @@ def scale_entry(request: HttpRequest, session_id: int) -> HttpResponse:
 @requires("treatment_sessions.view_remsrecord")
 def rems_pending(request: HttpRequest) -> HttpResponse:
     records = selectors.rems_pending()
-    audit_list_view(
-        actor=Actor.from_request(request),
-        object_type="treatment_sessions.remsrecord",
-        ids=[r.pk for r in records],
-        patients=[r.patient_id for r in records],
+    audit_rows_view(
+        actor=Actor.from_request(request), object_type="treatment_sessions.remsrecord", rows=records
     )
     return render(request, "sessions/rems_pending.html", {"records": records, "today": timezone.localdate()})
 
