@@ -292,10 +292,9 @@ OWN_PASSWORD_FAILED = "That password cannot confirm it is you: nothing was chang
 def _own_password(request: HttpRequest, purpose: str) -> None:
     """The signed-in user's password again, before a change to their second factor: a session left
     open on a shared workstation does not let someone else take the account's factors over."""
-    user = cast(User, request.user)
-    signin.reauthenticate(
+    signin.reauthenticate_self(
         actor=Actor.from_request(request),
-        username=user.username,
+        user=request.user,
         password=request.POST.get("password", ""),
         permission=None,
         purpose=purpose,
