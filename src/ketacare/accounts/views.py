@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -25,6 +25,7 @@ from ketacare.accounts.permissions import requires
 from ketacare.accounts.roles import Role
 from ketacare.audit.context import Actor
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, status_of
+from ketacare.ui.views import require_perm
 
 
 def _locked_usernames(usernames: list[str]) -> set[str]:
@@ -162,8 +163,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     """The systems that may call the REST API, and a form to let one more in."""
     if request.method == "GET":
         return _tokens_page(request, ApiTokenForm())
-    if not request.user.has_perm("accounts.add_apitoken"):
-        raise PermissionDenied
+    require_perm(request, "accounts.add_apitoken")
     form = ApiTokenForm(request.POST)
     if form.is_valid():
         try:

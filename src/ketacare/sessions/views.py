@@ -55,7 +55,7 @@ from ketacare.sessions.models import SessionScale, TreatmentSession, VitalSign
 from ketacare.sessions.services import DoseStock
 from ketacare.treatment.models import Appointment
 from ketacare.ui.forms import UNPROCESSABLE, cleaned, saved, status_of, submit
-from ketacare.ui.views import missing_as_404
+from ketacare.ui.views import missing_as_404, require_perm
 
 LIVE_POLL_SECONDS = 10  # how often an open session page asks whether another clinician changed it
 PRE_SCALES = ("phq9", "gad7", "epds", "pcl5", "qids_sr16", "madrs")
@@ -574,8 +574,7 @@ def rems_form(request: HttpRequest, session_id: int) -> HttpResponse:
         raise Http404("Only esketamine sessions have a REMS form.")
     form = RemsSubmitForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        if not request.user.has_perm("treatment_sessions.change_remsrecord"):
-            raise PermissionDenied
+        require_perm(request, "treatment_sessions.change_remsrecord")
         done = saved(
             request,
             form,
