@@ -75,6 +75,27 @@ def reauthenticate(
     return user
 
 
+def reauthenticate_self(
+    *,
+    actor: Actor,
+    user: Any,
+    password: str,
+    permission: str | None,
+    purpose: str,
+    failure: str = SIGN_FAILED,
+) -> None:
+    """`reauthenticate` with the signed-in `user`'s own password before `purpose` (a signature, a
+    change to their account): a failure says `failure`, SIGN_FAILED unless told."""
+    reauthenticate(
+        actor=actor,
+        username=user.get_username(),
+        password=password,
+        permission=permission,
+        purpose=purpose,
+        failure=failure,
+    )
+
+
 def _known_username(credentials: dict[str, Any]) -> tuple[str, str]:
     """(object id, username) of the account a failed attempt named, only if it exists: a password
     typed into the username box by mistake is not kept in the trail for ever."""

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -25,6 +25,7 @@ from ketacare.accounts.permissions import requires
 from ketacare.accounts.roles import Role
 from ketacare.audit.context import Actor
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, status_of
+from ketacare.ui.views import require_perm
 
 
 def _locked_usernames(usernames: list[str]) -> set[str]:
@@ -162,8 +163,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     """The systems that may call the REST API, and a form to let one more in."""
     if request.method == "GET":
         return _tokens_page(request, ApiTokenForm())
-    if not request.user.has_perm("accounts.add_apitoken"):
-        raise PermissionDenied
+    require_perm(request, "accounts.add_apitoken")
     form = ApiTokenForm(request.POST)
     if form.is_valid():
         try:
@@ -292,10 +292,9 @@ OWN_PASSWORD_FAILED = "That password cannot confirm it is you: nothing was chang
 def _own_password(request: HttpRequest, purpose: str) -> None:
     """The signed-in user's password again, before a change to their second factor: a session left
     open on a shared workstation does not let someone else take the account's factors over."""
-    user = cast(User, request.user)
-    signin.reauthenticate(
+    signin.reauthenticate_self(
         actor=Actor.from_request(request),
-        username=user.username,
+        user=request.user,
         password=request.POST.get("password", ""),
         permission=None,
         purpose=purpose,

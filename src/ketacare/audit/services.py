@@ -158,5 +158,16 @@ def audit_list_view(
     return audit_record_many(actor=actor, specs=[list_view_spec(object_type, ids, patients)])
 
 
+def audit_rows_view(*, actor: Actor, object_type: str, rows: Sequence[Any]) -> int:
+    """`audit_list_view` of the rows a list showed, each a record of `object_type` belonging to
+    the patient its `patient_id` names."""
+    return audit_list_view(
+        actor=actor,
+        object_type=object_type,
+        ids=[r.pk for r in rows],
+        patients=[r.patient_id for r in rows],
+    )
+
+
 def audit_objects(*, actor: Actor, action: str, objs: Iterable[models.Model]) -> int:
     return audit_record_many(actor=actor, specs=[spec_for(o, action) for o in objs])

@@ -40,13 +40,9 @@ from ketacare.ledger.forms import (
 )
 from ketacare.ledger.models import Discrepancy, Entry, Incident, Lot, Registration
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, saved, status_of, submit
+from ketacare.ui.views import require_perm
 
 RECORD = services.RECORD_PERMISSION
-
-
-def _post_allowed(request: HttpRequest, perm: str = RECORD) -> None:
-    if not request.user.has_perm(perm):
-        raise PermissionDenied
 
 
 @requires("ledger.view_entry")
@@ -233,7 +229,7 @@ def lot(request: HttpRequest, lot_id: int) -> HttpResponse:
     the_lot = get_object_or_404(Lot.objects.select_related("product", "registration"), pk=lot_id)
     action = request.POST.get("action") if request.method == "POST" else None
     if request.method == "POST":
-        _post_allowed(request)
+        require_perm(request, RECORD)
         if action not in LOT_ACTIONS:
             raise PermissionDenied
     forms = _lot_forms(the_lot, request.POST if action else None, action)
@@ -286,7 +282,7 @@ def countersign(request: HttpRequest) -> HttpResponse:
     """The day's administrations and wastes, and the wastes waiting for a witness."""
     form = CountersignForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        _post_allowed(request)
+        require_perm(request, RECORD)
         actor = Actor.from_request(request)
 
         def sign() -> Any:
@@ -407,7 +403,7 @@ def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
     notice = NoticeForm(request.POST if action == "notice" else None, prefix="notice")
     filed = Form106Form(request.POST if action == "form106" else None, prefix="form106")
     if action:
-        _post_allowed(request, services.INCIDENT_PERMISSION)
+        require_perm(request, services.INCIDENT_PERMISSION)
         actor = Actor.from_request(request)
         the = Incident.objects.get(pk=incident_id)
         if action == "notice":

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import USER_AGENT_MAX, Actor, client_ip
-from ketacare.audit.services import audit_list_view, audit_view
+from ketacare.audit.services import audit_list_view, audit_rows_view, audit_view
 from ketacare.clinical import instruments
 from ketacare.measures import selectors, services, wording
 from ketacare.measures.forms import AcknowledgeForm, AnswersForm, LinkForm, StaffResponseForm
@@ -323,12 +323,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     except ValueError:
         page = 1
     alerts, total = selectors.open_alerts(limit=ALERTS_PER_PAGE, offset=(page - 1) * ALERTS_PER_PAGE)
-    audit_list_view(
-        actor=Actor.from_request(request),
-        object_type="measures.safetyalert",
-        ids=[a.pk for a in alerts],
-        patients=[a.patient_id for a in alerts],
-    )
+    audit_rows_view(actor=Actor.from_request(request), object_type="measures.safetyalert", rows=alerts)
     return render(
         request,
         "measures/alert_list.html",

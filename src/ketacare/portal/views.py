@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor, client_ip
-from ketacare.audit.services import Action, audit_list_view, audit_record
+from ketacare.audit.services import Action, audit_list_view, audit_record, audit_rows_view
 from ketacare.clinical import instruments
 from ketacare.clinical.outcomes import OUTCOME_SCALES
 from ketacare.clinical.prescreen import QUESTIONS
@@ -49,7 +49,7 @@ from ketacare.portal.forms import (
 )
 from ketacare.portal.models import Enquiry
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, cleaned, saved, status_of
-from ketacare.ui.views import missing_as_404
+from ketacare.ui.views import missing_as_404, require_perm
 
 EDIT = "portal.edit_public_site"
 
@@ -175,12 +175,7 @@ def enquiry_list(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     moves = selectors.open_move_requests() if user.has_perm("portal.view_moverequest") else None
     if moves:
-        audit_list_view(
-            actor=actor,
-            object_type="portal.moverequest",
-            ids=[m.pk for m in moves],
-            patients=[m.patient_id for m in moves],
-        )
+        audit_rows_view(actor=actor, object_type="portal.moverequest", rows=moves)
     return render(
         request,
         "portal/enquiry_list.html",
@@ -748,8 +743,7 @@ def shared_documents(request: HttpRequest, patient_id: int) -> HttpResponse:
     actor = Actor.from_request(request)
     form = ShareForm(request.POST if request.method == "POST" else None, patient_id=patient.pk)
     if request.method == "POST":
-        if not request.user.has_perm("portal.share_document"):
-            raise PermissionDenied
+        require_perm(request, "portal.share_document")
         done = saved(
             request,
             form,

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ketacare.accounts.signin import SIGN_FAILED, reauthenticate
+from ketacare.accounts.signin import reauthenticate_self
 from ketacare.audit import keys
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record
@@ -315,13 +315,12 @@ def decision_sign(
         raise ValidationError("Only a physician can sign a candidacy decision.")
     # The one throttled re-entry: a failure reads the same as any other, counts towards the
     # lockout and stays in the audit trail though the decision is not signed.
-    reauthenticate(
+    reauthenticate_self(
         actor=actor,
-        username=user.get_username(),
+        user=user,
         password=password,
         permission=SIGN_PERMISSION,
         purpose="signing a candidacy decision",
-        failure=SIGN_FAILED,
     )
     return _decision_signed(
         actor=actor,

@@ -18,7 +18,7 @@ from django.db.models import Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ketacare.accounts.signin import SIGN_FAILED, reauthenticate
+from ketacare.accounts.signin import reauthenticate, reauthenticate_self
 from ketacare.audit import keys
 from ketacare.audit.context import Actor
 from ketacare.audit.services import Action, audit_record, audit_record_many, spec_for
@@ -1392,13 +1392,8 @@ def session_sign(*, actor: Actor, session: TreatmentSession, password: str) -> T
         permission = SIGN_NURSING
     else:
         raise ValidationError("Only the nurse and the physician sign a session.")
-    reauthenticate(
-        actor=actor,
-        username=user.get_username(),
-        password=password,
-        permission=permission,
-        purpose="signing a session",
-        failure=SIGN_FAILED,
+    reauthenticate_self(
+        actor=actor, user=user, password=password, permission=permission, purpose="signing a session"
     )
     return _session_signed(actor=actor, session=session, user=user)
 

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from ketacare.accounts.permissions import requires
 from ketacare.audit.context import Actor
-from ketacare.audit.services import Action, audit_list_view, audit_record, audit_view
+from ketacare.audit.services import Action, audit_list_view, audit_record, audit_rows_view, audit_view
 from ketacare.clinical import instruments, session_checks
 from ketacare.clinical.monitoring import ADVERSE_EVENT_LABELS, ALARM_LABELS, Alarm
 from ketacare.clinical.protocols import ESKETAMINE_DEVICE_INTERVAL_MIN
@@ -55,7 +55,7 @@ from ketacare.sessions.models import SessionScale, TreatmentSession, VitalSign
 from ketacare.sessions.services import DoseStock
 from ketacare.treatment.models import Appointment
 from ketacare.ui.forms import UNPROCESSABLE, cleaned, saved, status_of, submit
-from ketacare.ui.views import missing_as_404
+from ketacare.ui.views import missing_as_404, require_perm
 
 LIVE_POLL_SECONDS = 10  # how often an open session page asks whether another clinician changed it
 PRE_SCALES = ("phq9", "gad7", "epds", "pcl5", "qids_sr16", "madrs")
@@ -558,11 +558,8 @@ def scale_entry(request: HttpRequest, session_id: int) -> HttpResponse:
 @requires("treatment_sessions.view_remsrecord")
 def rems_pending(request: HttpRequest) -> HttpResponse:
     records = selectors.rems_pending()
-    audit_list_view(
-        actor=Actor.from_request(request),
-        object_type="treatment_sessions.remsrecord",
-        ids=[r.pk for r in records],
-        patients=[r.patient_id for r in records],
+    audit_rows_view(
+        actor=Actor.from_request(request), object_type="treatment_sessions.remsrecord", rows=records
     )
     return render(request, "sessions/rems_pending.html", {"records": records, "today": timezone.localdate()})
 
@@ -577,8 +574,7 @@ def rems_form(request: HttpRequest, session_id: int) -> HttpResponse:
         raise Http404("Only esketamine sessions have a REMS form.")
     form = RemsSubmitForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        if not request.user.has_perm("treatment_sessions.change_remsrecord"):
-            raise PermissionDenied
+        require_perm(request, "treatment_sessions.change_remsrecord")
         done = saved(
             request,
             form,

@@ -35,7 +35,7 @@ from ketacare.treatment.forms import (
 )
 from ketacare.treatment.models import Appointment, Closure, OpeningHours, TreatmentPlan
 from ketacare.ui.forms import UNPROCESSABLE, apply_errors, cleaned, form_post, saved, status_of, submit
-from ketacare.ui.views import missing_as_404
+from ketacare.ui.views import missing_as_404, require_perm
 
 
 def chart_panel(request: HttpRequest, patient: Patient, *, sessions: Sequence[Any] | None) -> str:
@@ -283,11 +283,9 @@ def appointment_change(request: HttpRequest, appointment_id: int) -> HttpRespons
 @requires("treatment.view_chair")
 @require_http_methods(["GET", "POST"])
 def chairs(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
     form = ChairForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        if not user.has_perm("treatment.add_chair"):
-            raise PermissionDenied
+        require_perm(request, "treatment.add_chair")
         done = saved(
             request,
             form,
