@@ -1,16 +1,11 @@
+"""`ketacare check` (and every start) refuses outcome settings (KETACARE_OUTCOMES) that do not
+parse; their own words name the setting or the field."""
+
 from __future__ import annotations
 
-from typing import Any
+from ketacare.clinic_settings import refuse_on_error
+from ketacare.outcomes import rules
 
-from django.core.checks import Error, register
-
-
-@register()
-def outcome_settings(app_configs: Any, **kwargs: Any) -> list[Error]:
-    from ketacare.outcomes import rules
-
-    try:
-        rules.current()
-    except ValueError as exc:
-        return [Error(str(exc), id="ketacare.E004", hint="See docs/outcomes.md for the fields.")]
-    return []
+outcome_settings = refuse_on_error(
+    rules.current, ValueError, check_id="ketacare.E004", hint="See docs/outcomes.md for the fields."
+)

@@ -14,14 +14,14 @@ Doses are in mg (docs/staging.md).
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
+from typing import Any
 
-from django.conf import settings
-
+from ketacare.clinic_settings import overrides_file
 from ketacare.clinical import antidepressants, contraindications
+
+EXPECTED = "expected an object with min_daily_dose_mg and/or contraindications"
 
 
 class RulesError(ValueError):
@@ -34,27 +34,17 @@ class Rules:
     contraindications: tuple[contraindications.Rule, ...]
 
 
-@lru_cache(maxsize=4)
-def _load(path: str | None, mtime: float) -> Rules:
-    if path is None:
-        return Rules(dict(antidepressants.DRUGS_BY_NAME), contraindications.RULES)
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RulesError(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict) or set(data) - {"min_daily_dose_mg", "contraindications"}:
-        raise RulesError("expected an object with min_daily_dose_mg and/or contraindications")
+def _with_overrides(data: Mapping[str, Any]) -> Rules:
+    if set(data) - {"min_daily_dose_mg", "contraindications"}:
+        raise RulesError(EXPECTED)
     try:
         return Rules(
             antidepressants.with_overrides(data.get("min_daily_dose_mg", {})),
             contraindications.with_overrides(data.get("contraindications", {})),
         )
-    except (ValueError, AttributeError) as exc:
+    except AttributeError as exc:  # a part that is not an object
         raise RulesError(str(exc)) from None
 
 
-def current() -> Rules:
-    """The rules in force (re-read when the file changes)."""
-    path = settings.SCREENING_RULES_FILE
-    mtime = Path(path).stat().st_mtime if path and Path(path).exists() else 0.0
-    return _load(path, mtime)
+# The rules in force (re-read when the file changes).
+current = overrides_file("SCREENING_RULES_FILE", _with_overrides, RulesError, EXPECTED)

@@ -6,40 +6,18 @@ clinic's own settings from the JSON file KETACARE_PROTOCOLS names, for example
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
-
-from django.conf import settings
-
-from ketacare.clinical.protocols import DEFAULTS, Protocol, ProtocolCode, with_overrides
+from ketacare.clinic_settings import overrides_file
+from ketacare.clinical.protocols import Protocol, ProtocolCode, with_overrides
 
 
 class ProtocolsError(ValueError):
     pass
 
 
-@lru_cache(maxsize=4)
-def _load(path: str | None, mtime: float) -> dict[ProtocolCode, Protocol]:
-    if path is None:
-        return dict(DEFAULTS)
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ProtocolsError(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ProtocolsError("expected an object of protocol code to settings")
-    try:
-        return with_overrides(data)
-    except ValueError as exc:
-        raise ProtocolsError(str(exc)) from None
-
-
-def current() -> dict[ProtocolCode, Protocol]:
-    """The protocols in force (re-read when the file changes)."""
-    path = settings.PROTOCOLS_FILE
-    mtime = Path(path).stat().st_mtime if path and Path(path).exists() else 0.0
-    return _load(path, mtime)
+# The protocols in force (re-read when the file changes).
+current = overrides_file(
+    "PROTOCOLS_FILE", with_overrides, ProtocolsError, "expected an object of protocol code to settings"
+)
 
 
 def get(code: str) -> Protocol:
