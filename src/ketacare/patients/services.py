@@ -769,20 +769,25 @@ def consent_withdraw(
     ConsentSignature.objects.filter(pk__in=standing, withdrawn_at__isnull=True).update(
         withdrawn_at=timezone.now(), withdrawn_how=how, withdrawn_by=user, withdrawn_reason=reason
     )
+    _audit_signatures_changed(
+        actor,
+        signature.patient_id,
+        standing,
+        {"fields": sorted(WITHDRAWAL_FIELDS), "kind": kind, "withdrawn_how": how},
+    )
+    return ConsentSignature.objects.select_related("document").get(pk=signature.pk)
+
+
+def _audit_signatures_changed(actor: Actor, patient_id: int, pks: list[int], detail: dict[str, Any]) -> None:
+    """One update event per consent signature changed (a withdrawal, or its acknowledgement), in
+    id order, each with the same detail."""
     audit_record_many(
         actor=actor,
         specs=[
-            EventSpec(
-                Action.UPDATE,
-                "patients.consentsignature",
-                str(pk),
-                signature.patient_id,
-                {"fields": sorted(WITHDRAWAL_FIELDS), "kind": kind, "withdrawn_how": how},
-            )
-            for pk in sorted(standing)
+            EventSpec(Action.UPDATE, "patients.consentsignature", str(pk), patient_id, detail)
+            for pk in sorted(pks)
         ],
     )
-    return ConsentSignature.objects.select_related("document").get(pk=signature.pk)
 
 
 @transaction.atomic
@@ -812,17 +817,7 @@ def consent_withdrawal_acknowledge(*, actor: Actor, signature: ConsentSignature)
     ConsentSignature.objects.filter(pk__in=unseen, withdrawal_seen_at__isnull=True).update(
         withdrawal_seen_at=timezone.now(), withdrawal_seen_by=user
     )
-    audit_record_many(
-        actor=actor,
-        specs=[
-            EventSpec(
-                Action.UPDATE,
-                "patients.consentsignature",
-                str(pk),
-                signature.patient_id,
-                {"fields": sorted(ACKNOWLEDGEMENT_FIELDS), "kind": kind},
-            )
-            for pk in sorted(unseen)
-        ],
+    _audit_signatures_changed(
+        actor, signature.patient_id, unseen, {"fields": sorted(ACKNOWLEDGEMENT_FIELDS), "kind": kind}
     )
     return len(unseen)
