@@ -73,3 +73,20 @@ def enter_code(page: Any, username: str) -> None:
         page.goto(page.url.replace("/two-factor/setup/", "/two-factor/"))
     page.get_by_label("Code").fill(code)
     page.get_by_label("Code").press("Enter")
+
+
+def portal_sign_in(page: Any, base_url: str, patient: Any) -> None:
+    """A patient signs in to their portal page: e-mail and date of birth, then the code the clinic
+    e-mailed them (Django's test outbox)."""
+    import re
+
+    from django.core import mail
+
+    page.goto(f"{base_url}/my/sign-in/")
+    page.get_by_label("Your e-mail address or mobile number").fill(patient.email)
+    page.get_by_label("Date of birth").fill(patient.date_of_birth.isoformat())
+    page.get_by_role("button", name="Send me a code").click()
+    page.get_by_label("The 6-digit code we sent you").fill(
+        re.search(r"code is (\d{6})", mail.outbox[-1].body)[1]
+    )
+    page.get_by_role("button", name="Sign in").click()

@@ -12,6 +12,7 @@ from axe_playwright_python.sync_playwright import Axe
 from ketacare.audit.context import Actor
 from ketacare.measures.services import self_report_link_create
 from ketacare.portal.content import PAGES
+from tests.browser.conftest import portal_sign_in
 
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 WIDTHS = {"phone": 390, "desktop": 1280}
@@ -64,23 +65,12 @@ def test_the_public_pages_and_the_enquiry_form_have_no_wcag_violations(
 def test_the_signed_in_portal_and_the_consent_pages_have_no_wcag_violations_on_a_phone(
     live_server, page, register, doctor
 ):
-    import re
-
-    from django.core import mail
-
     from tests.treatment_helpers import make_eligible
 
     patient = register()
     make_eligible(doctor, patient, routes=("iv_ketamine",))
     page.set_viewport_size({"width": WIDTHS["phone"], "height": 900})
-    page.goto(f"{live_server.url}/my/sign-in/")
-    page.get_by_label("Your e-mail address or mobile number").fill(patient.email)
-    page.get_by_label("Date of birth").fill(patient.date_of_birth.isoformat())
-    page.get_by_role("button", name="Send me a code").click()
-    page.get_by_label("The 6-digit code we sent you").fill(
-        re.search(r"code is (\d{6})", mail.outbox[-1].body)[1]
-    )
-    page.get_by_role("button", name="Sign in").click()
+    portal_sign_in(page, live_server.url, patient)
     found: dict[str, list[str]] = {"the patient's page, a consent to sign": _violations(page)}
     page.get_by_role("link", name="Consent to IV ketamine treatment").click()
     found["the consent to read and sign"] = _violations(page)
@@ -103,9 +93,7 @@ def test_the_portals_requests_questionnaires_and_documents_have_no_wcag_violatio
     live_server, page, register, doctor, nurse, chair
 ):
     import datetime
-    import re
 
-    from django.core import mail
     from django.utils import timezone
 
     from ketacare.portal.services import document_share
@@ -117,14 +105,7 @@ def test_the_portals_requests_questionnaires_and_documents_have_no_wcag_violatio
     self_report_link_create(actor=Actor(user=nurse), patient=patient, instrument="gad7")
     document_share(actor=doctor, patient=patient, kind="progress_report")
     page.set_viewport_size({"width": WIDTHS["phone"], "height": 900})
-    page.goto(f"{live_server.url}/my/sign-in/")
-    page.get_by_label("Your e-mail address or mobile number").fill(patient.email)
-    page.get_by_label("Date of birth").fill(patient.date_of_birth.isoformat())
-    page.get_by_role("button", name="Send me a code").click()
-    page.get_by_label("The 6-digit code we sent you").fill(
-        re.search(r"code is (\d{6})", mail.outbox[-1].body)[1]
-    )
-    page.get_by_role("button", name="Sign in").click()
+    portal_sign_in(page, live_server.url, patient)
     found: dict[str, list[str]] = {"the patient's page, with all its parts": _violations(page)}
     assert "Letters and reports" in page.content()
     page.get_by_role("link", name="GAD-7").click()
